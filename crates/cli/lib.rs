@@ -1,0 +1,2 @@
+//! The ringform command line.
+pub fn run() -> i32 { 0 }

@@ -1,0 +1,134 @@
+use std::fmt;
+use std::str::FromStr;
+use std::sync::Arc;
+
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+use crate::Kind;
+
+/// The identity of one resource: `<kind>.<name>`, e.g. `aws_vpc.eu-west` or
+/// `aws_vpc_peering.eu-west~eu-central`. Immutable and cheap to clone; its text form
+/// round-trips through [`FromStr`] and [`fmt::Display`].
+#[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Address {
+    kind: Kind,
+    name: Arc<str>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum AddressError {
+    #[error("`{0}` is not an address: expected `<kind>.<name>`, e.g. `aws_vpc.eu-west`")]
+    Shape(String),
+    #[error("`{0}` is not a resource kind ringform knows (see `ringform graph` for the kinds in use)")]
+    UnknownKind(String),
+    #[error("resource name `{0}` may only hold letters, digits and `-_.~/:`")]
+    Name(String),
+}
+
+impl Address {
+    /// Builds an address, checking that the name is usable as one.
+    pub fn new(kind: Kind, name: impl AsRef<str>) -> Result<Self, AddressError> {
+        let name = name.as_ref();
+        if name.is_empty() || !name.chars().all(is_name_char) {
+            return Err(AddressError::Name(name.to_owned()));
+        }
+        Ok(Address { kind, name: name.into() })
+    }
+
+    pub fn kind(&self) -> Kind {
+        self.kind
+    }
+
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+}
+
+fn is_name_char(c: char) -> bool {
+    c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.' | '~' | '/' | ':')
+}
+
+impl FromStr for Address {
+    type Err = AddressError;
+
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        // Kinds never contain a dot, so the first dot ends the kind; names may contain dots.
+        let (kind, name) = text.split_once('.').ok_or_else(|| AddressError::Shape(text.to_owned()))?;
+        let kind = kind.parse().map_err(|()| AddressError::UnknownKind(kind.to_owned()))?;
+        Address::new(kind, name)
+    }
+}
+
+impl fmt::Display for Address {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}.{}", self.kind.as_str(), self.name)
+    }
+}
+
+impl fmt::Debug for Address {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(self, f)
+    }
+}
+
+impl Serialize for Address {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_str(self)
+    }
+}
+
+impl<'de> Deserialize<'de> for Address {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let text = <std::borrow::Cow<'de, str>>::deserialize(deserializer)?;
+        text.parse().map_err(serde::de::Error::custom)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    #[test]
+    fn parses_and_prints() {
+        let a: Address = "aws_vpc_peering.eu-west~eu-central".parse().unwrap();
+        assert_eq!(a.kind(), Kind::AwsVpcPeering);
+        assert_eq!(a.name(), "eu-west~eu-central");
+        assert_eq!(a.to_string(), "aws_vpc_peering.eu-west~eu-central");
+    }
+
+    #[test]
+    fn names_may_contain_dots() {
+        let a: Address = "aws_subnet.eu-west.eu-west-1a".parse().unwrap();
+        assert_eq!(a.name(), "eu-west.eu-west-1a");
+    }
+
+    #[test]
+    fn rejects_bad_text() {
+        assert!(matches!("vpc".parse::<Address>(), Err(AddressError::Shape(_))));
+        assert!(matches!("gcp_vpc.x".parse::<Address>(), Err(AddressError::UnknownKind(_))));
+        assert!(matches!("aws_vpc.".parse::<Address>(), Err(AddressError::Name(_))));
+        assert!(matches!("aws_vpc.a b".parse::<Address>(), Err(AddressError::Name(_))));
+    }
+
+    #[test]
+    fn serde_uses_the_text_form() {
+        let a: Address = "aws_vpc.eu-west".parse().unwrap();
+        let json = serde_json::to_string(&a).unwrap();
+        assert_eq!(json, "\"aws_vpc.eu-west\"");
+        assert_eq!(serde_json::from_str::<Address>(&json).unwrap(), a);
+    }
+
+    proptest! {
+        #[test]
+        fn text_form_round_trips(kind in 0..Kind::ALL.len(), name in "[a-zA-Z0-9_.~/:-]{1,40}") {
+            let a = Address::new(Kind::ALL[kind], &name).unwrap();
+            prop_assert_eq!(a.to_string().parse::<Address>().unwrap(), a);
+        }
+
+        #[test]
+        fn parsing_never_panics(text in "\\PC{0,60}") {
+            let _ = text.parse::<Address>();
+        }
+    }
+}

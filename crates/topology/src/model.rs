@@ -1,0 +1,177 @@
+//! The validated topology: every default applied, every derived value filled in, and the
+//! source span of each value kept so later stages can point at the file.
+
+use std::ops::{Deref, Range};
+
+pub use ipnet::Ipv4Net;
+
+/// A byte range in the topology source.
+pub type Span = Range<usize>;
+
+/// A value and where it came from. Defaults and derived values carry the span of the table
+/// (or value) they were derived for, so an error about them still points somewhere useful.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Spanned<T> {
+    pub value: T,
+    pub span: Span,
+}
+
+impl<T> Spanned<T> {
+    pub fn new(value: T, span: Span) -> Self {
+        Spanned { value, span }
+    }
+}
+
+impl<T> Deref for Spanned<T> {
+    type Target = T;
+    fn deref(&self) -> &T {
+        &self.value
+    }
+}
+
+#[derive(Clone, Debug)]
+pub struct Topology {
+    /// Names the deployment: the state directory and the `ringform:deployment` tag.
+    pub deployment: Spanned<String>,
+    pub clusters: Vec<Cluster>,
+    pub mesh: Mesh,
+    pub dns: Dns,
+    pub cassandra: Option<Cassandra>,
+}
+
+impl Topology {
+    pub fn cluster(&self, name: &str) -> Option<&Cluster> {
+        self.clusters.iter().find(|c| c.name.value == name)
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Cloud {
+    Aws,
+    Azure,
+}
+
+impl Cloud {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Cloud::Aws => "aws",
+            Cloud::Azure => "azure",
+        }
+    }
+}
+
+#[derive(Clone, Debug)]
+pub struct Cluster {
+    /// Lower-case letters, digits and `-`; unique across the topology.
+    pub name: Spanned<String>,
+    pub provider: Spanned<Cloud>,
+    pub region: Spanned<String>,
+    /// AWS availability zones (`eu-west-1a`) or Azure zone numbers (`1`, `2`, `3`).
+    pub zones: Vec<Spanned<String>>,
+    pub kubernetes_version: Spanned<String>,
+    pub node_pool: NodePool,
+    /// The VPC / VNet address space.
+    pub network_cidr: Spanned<Ipv4Net>,
+    /// Node subnets inside `network_cidr`: one per zone on AWS, one (`nodes`, no zone) on Azure.
+    pub node_subnets: Vec<Subnet>,
+    /// Pod range. AWS: a secondary VPC CIDR with one pod subnet per zone (EKS custom
+    /// networking); Azure: Azure CNI overlay. `None`: pods take addresses from the node subnets.
+    pub pod_cidr: Option<Spanned<Ipv4Net>>,
+    pub service_cidr: Spanned<Ipv4Net>,
+    /// Azure `GatewaySubnet`, present when the cluster needs a VPN gateway.
+    pub gateway_subnet: Option<Spanned<Ipv4Net>>,
+    /// Azure subscription id; `None` means `AZURE_SUBSCRIPTION_ID` at apply time.
+    pub subscription: Option<Spanned<String>>,
+}
+
+#[derive(Clone, Debug)]
+pub struct NodePool {
+    pub count: Spanned<u32>,
+    /// EC2 instance type on AWS, VM size on Azure.
+    pub machine_type: Spanned<String>,
+}
+
+#[derive(Clone, Debug)]
+pub struct Subnet {
+    /// The zone on AWS, `nodes` on Azure.
+    pub name: String,
+    pub zone: Option<Spanned<String>>,
+    pub cidr: Spanned<Ipv4Net>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AwsMesh {
+    VpcPeering,
+    TransitGateway,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AzureMesh {
+    VpnGateway,
+    VnetPeering,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CrossCloudMesh {
+    Vpn,
+}
+
+/// How the clusters' networks are joined, per cloud and across clouds.
+#[derive(Clone, Debug)]
+pub struct Mesh {
+    pub aws: Spanned<AwsMesh>,
+    pub azure: Spanned<AzureMesh>,
+    pub cross_cloud: Spanned<CrossCloudMesh>,
+    /// SKU of every Azure VPN gateway, e.g. `VpnGw1AZ`.
+    pub azure_gateway_sku: Spanned<String>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DnsMode {
+    None,
+    CorednsStubs,
+}
+
+#[derive(Clone, Debug)]
+pub struct Dns {
+    pub mode: Spanned<DnsMode>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CassandraMode {
+    K8ssandraOperator,
+    CassOperatorSeeds,
+}
+
+#[derive(Clone, Debug)]
+pub struct Cassandra {
+    pub cluster_name: Spanned<String>,
+    pub server_version: Spanned<String>,
+    pub mode: Spanned<CassandraMode>,
+    /// The cluster that runs the k8ssandra control plane (operator mode only).
+    pub control_plane: Option<Spanned<String>>,
+    /// Name of the Secret holding the superuser credentials.
+    pub superuser_secret: Spanned<String>,
+    /// In the order they are brought up (seed mode seeds each from the ones before it).
+    pub datacenters: Vec<Datacenter>,
+}
+
+#[derive(Clone, Debug)]
+pub struct Datacenter {
+    pub name: Spanned<String>,
+    /// Name of the Kubernetes cluster it runs in.
+    pub cluster: Spanned<String>,
+    pub namespace: Spanned<String>,
+    pub size: Spanned<u32>,
+    pub racks: Vec<Rack>,
+    pub storage_class: Spanned<String>,
+    pub storage_size: Spanned<String>,
+    /// JVM heap, e.g. `2G`.
+    pub heap: Spanned<String>,
+}
+
+#[derive(Clone, Debug)]
+pub struct Rack {
+    pub name: Spanned<String>,
+    pub zone: Spanned<String>,
+}
