@@ -80,7 +80,11 @@ impl Value {
     pub fn resolve(&self, lookup: &impl Fn(&Reference) -> Option<Value>) -> Value {
         match self {
             Value::Reference(r) => lookup(r).unwrap_or(Value::Unknown),
-            Value::Secret(inner) => Value::secret(inner.resolve(lookup)),
+            // A secret reference to a secret output stays one layer of secrecy deep.
+            Value::Secret(inner) => match inner.resolve(lookup) {
+                secret @ Value::Secret(_) => secret,
+                plain => Value::secret(plain),
+            },
             Value::List(items) => Value::List(items.iter().map(|v| v.resolve(lookup)).collect()),
             Value::Map(map) => Value::Map(map.iter().map(|(k, v)| (k.clone(), v.resolve(lookup))).collect()),
             plain => plain.clone(),
@@ -169,6 +173,12 @@ impl<T: Into<Value>> From<Vec<T>> for Value {
 impl<T: Into<Value>> From<Option<T>> for Value {
     fn from(v: Option<T>) -> Self {
         v.map_or(Value::Null, Into::into)
+    }
+}
+
+impl<K: Into<String>> FromIterator<(K, Value)> for Value {
+    fn from_iter<I: IntoIterator<Item = (K, Value)>>(entries: I) -> Self {
+        Value::Map(entries.into_iter().map(|(k, v)| (k.into(), v)).collect())
     }
 }
 

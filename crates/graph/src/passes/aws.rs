@@ -1,0 +1,317 @@
+//! AWS: per cluster a VPC with per-zone subnets, internet access, a security group, IAM roles
+//! and EKS; between clusters VPC peering (or transit gateways) with routes both ways, and
+//! ingress for Cassandra's ports from every other cluster.
+
+use ringform_core::{Kind, Value};
+use ringform_topology::{AwsMesh, Cloud, Cluster, Subnet};
+
+use crate::builder::{Builder, attrs, output, pairs, routed_ranges};
+
+/// Internode, internode TLS, JMX, CQL, and the management API the k8ssandra control plane
+/// calls on every remote Cassandra pod (the rule most multi-cluster set-ups forget).
+pub(super) const CASSANDRA_PORTS: [i64; 5] = [7000, 7001, 7199, 9042, 8080];
+
+const EKS_CLUSTER_POLICIES: &[&str] = &["arn:aws:iam::aws:policy/AmazonEKSClusterPolicy"];
+const EKS_NODE_POLICIES: &[&str] = &[
+    "arn:aws:iam::aws:policy/AmazonEKSWorkerNodePolicy",
+    "arn:aws:iam::aws:policy/AmazonEKS_CNI_Policy",
+    "arn:aws:iam::aws:policy/AmazonEC2ContainerRegistryReadOnly",
+    "arn:aws:iam::aws:policy/service-role/AmazonEBSCSIDriverPolicy",
+];
+
+pub(super) fn clusters(b: &mut Builder) {
+    for cluster in b.clusters(Cloud::Aws).collect::<Vec<_>>() {
+        one_cluster(b, cluster);
+    }
+}
+
+fn one_cluster(b: &mut Builder, c: &Cluster) {
+    let n = c.name.value.as_str();
+    let region = c.region.value.as_str();
+    let secondary: Vec<String> = c.pod_cidr.iter().map(|p| p.value.to_string()).collect();
+    let vpc = b.add(
+        Kind::AwsVpc,
+        n,
+        attrs! {
+            "region" => region,
+            "name" => b.cloud_name(&[n]),
+            "cidr_block" => c.network_cidr.value.to_string(),
+            "secondary_cidr_blocks" => secondary,
+            "enable_dns_hostnames" => true,
+        },
+    );
+    let igw = b.add(
+        Kind::AwsInternetGateway,
+        n,
+        attrs! { "region" => region, "name" => b.cloud_name(&[n]), "vpc_id" => output(&vpc, "id") },
+    );
+    let table = b.add(
+        Kind::AwsRouteTable,
+        n,
+        attrs! { "region" => region, "name" => b.cloud_name(&[n]), "vpc_id" => output(&vpc, "id") },
+    );
+    b.add(
+        Kind::AwsRoute,
+        &format!("{n}/internet"),
+        attrs! {
+            "region" => region,
+            "route_table_id" => output(&table, "id"),
+            "destination_cidr_block" => "0.0.0.0/0",
+            "gateway_id" => output(&igw, "id"),
+        },
+    );
+    let subnet = |b: &mut Builder, s: &Subnet, role: &str| {
+        let name = if role == "nodes" { format!("{n}/{}", s.name) } else { format!("{n}/{role}-{}", s.name) };
+        let zone = s.zone.as_ref().map(|z| z.value.clone());
+        let id = b.add(
+            Kind::AwsSubnet,
+            &name,
+            attrs! {
+                "region" => region,
+                "name" => b.cloud_name(&[n, role, &s.name]),
+                "vpc_id" => output(&vpc, "id"),
+                "cidr_block" => s.cidr.value.to_string(),
+                "availability_zone" => zone,
+                "map_public_ip_on_launch" => role == "nodes",
+            },
+        );
+        b.add(
+            Kind::AwsRouteTableAssociation,
+            &name,
+            attrs! { "region" => region, "subnet_id" => output(&id, "id"), "route_table_id" => output(&table, "id") },
+        );
+        output(&id, "id")
+    };
+    let node_subnets: Vec<Value> = c.node_subnets.iter().map(|s| subnet(b, s, "nodes")).collect();
+    let pod_subnets: Vec<Value> = c.pod_subnets.iter().map(|s| subnet(b, s, "pods")).collect();
+
+    let group = b.add(
+        Kind::AwsSecurityGroup,
+        n,
+        attrs! {
+            "region" => region,
+            "vpc_id" => output(&vpc, "id"),
+            "group_name" => b.cloud_name(&[n, "cassandra"]),
+            "description" => "Cassandra traffic between the clusters of this deployment",
+        },
+    );
+    let cluster_role = b.add(
+        Kind::AwsIamRole,
+        &format!("{n}/cluster"),
+        attrs! {
+            "role_name" => b.cloud_name(&[n, "eks"]),
+            "assume_role_service" => "eks.amazonaws.com",
+            "policy_arns" => EKS_CLUSTER_POLICIES.to_vec(),
+        },
+    );
+    let node_role = b.add(
+        Kind::AwsIamRole,
+        &format!("{n}/nodes"),
+        attrs! {
+            "role_name" => b.cloud_name(&[n, "nodes"]),
+            "assume_role_service" => "ec2.amazonaws.com",
+            "policy_arns" => EKS_NODE_POLICIES.to_vec(),
+        },
+    );
+    let eks = b.add(
+        Kind::AwsEksCluster,
+        n,
+        attrs! {
+            "region" => region,
+            "cluster_name" => b.cloud_name(&[n]),
+            "kubernetes_version" => c.kubernetes_version.value.as_str(),
+            "role_arn" => output(&cluster_role, "arn"),
+            "subnet_ids" => node_subnets.clone(),
+            "security_group_ids" => vec![output(&group, "id")],
+            "service_cidr" => c.service_cidr.value.to_string(),
+        },
+    );
+    let count = i64::from(c.node_pool.count.value);
+    b.add(
+        Kind::AwsEksNodeGroup,
+        n,
+        attrs! {
+            "region" => region,
+            "cluster_name" => output(&eks, "cluster_name"),
+            "node_group_name" => "cassandra",
+            "node_role_arn" => output(&node_role, "arn"),
+            "subnet_ids" => node_subnets,
+            "pod_subnet_ids" => pod_subnets,
+            "security_group_ids" => vec![output(&group, "id")],
+            "instance_type" => c.node_pool.machine_type.value.as_str(),
+            "desired_size" => count,
+            "min_size" => count,
+            "max_size" => count,
+        },
+    );
+}
+
+pub(super) fn vpc(b: &mut Builder, cluster: &str) -> ringform_core::Address {
+    b.address(Kind::AwsVpc, cluster)
+}
+
+pub(super) fn route_table(b: &mut Builder, cluster: &str) -> ringform_core::Address {
+    b.address(Kind::AwsRouteTable, cluster)
+}
+
+/// A route in `from`'s route table to each of `to`'s ranges through `target` (an attribute
+/// naming the gateway kind, e.g. `vpc_peering_connection_id`).
+pub(super) fn routes_to(b: &mut Builder, from: &Cluster, to: &Cluster, target: (&str, Value)) {
+    let table = route_table(b, &from.name.value);
+    for (range, cidr) in routed_ranges(to) {
+        let mut attributes = attrs! {
+            "region" => from.region.value.as_str(),
+            "route_table_id" => output(&table, "id"),
+            "destination_cidr_block" => cidr,
+        };
+        attributes.insert(target.0.to_owned(), target.1.clone());
+        b.add(Kind::AwsRoute, &format!("{}~{}/{range}", from.name.value, to.name.value), attributes);
+    }
+}
+
+pub(super) fn mesh(b: &mut Builder) {
+    let clusters: Vec<&Cluster> = b.clusters(Cloud::Aws).collect();
+    match b.topology.mesh.aws.value {
+        AwsMesh::VpcPeering => peering_mesh(b, &clusters),
+        AwsMesh::TransitGateway => transit_gateway_mesh(b, &clusters),
+    }
+}
+
+/// Cross-region peering is requested from one region and must be accepted in the other;
+/// routes go over the accepted peering.
+fn peering_mesh(b: &mut Builder, clusters: &[&Cluster]) {
+    for (x, y) in pairs(clusters) {
+        let pair = format!("{}~{}", x.name.value, y.name.value);
+        let (x_vpc, y_vpc) = (vpc(b, &x.name.value), vpc(b, &y.name.value));
+        let peering = b.add(
+            Kind::AwsVpcPeering,
+            &pair,
+            attrs! {
+                "region" => x.region.value.as_str(),
+                "name" => b.cloud_name(&[&pair]),
+                "vpc_id" => output(&x_vpc, "id"),
+                "peer_vpc_id" => output(&y_vpc, "id"),
+                "peer_region" => y.region.value.as_str(),
+            },
+        );
+        let accepter = b.add(
+            Kind::AwsVpcPeeringAccepter,
+            &pair,
+            attrs! { "region" => y.region.value.as_str(), "peering_id" => output(&peering, "id") },
+        );
+        let via = output(&accepter, "peering_id");
+        routes_to(b, x, y, ("vpc_peering_connection_id", via.clone()));
+        routes_to(b, y, x, ("vpc_peering_connection_id", via));
+    }
+}
+
+/// One transit gateway per region, every VPC attached to its region's gateway, gateways of
+/// different regions peered, and static routes for the clusters behind each peering.
+fn transit_gateway_mesh(b: &mut Builder, clusters: &[&Cluster]) {
+    let mut regions: Vec<&str> = Vec::new();
+    for c in clusters {
+        if !regions.contains(&c.region.value.as_str()) {
+            regions.push(&c.region.value);
+        }
+    }
+    for (i, region) in regions.iter().enumerate() {
+        b.add(
+            Kind::AwsTransitGateway,
+            region,
+            attrs! {
+                "region" => *region,
+                "name" => b.cloud_name(&[region]),
+                // Distinct private ASNs so the peered gateways can tell each other apart.
+                "amazon_side_asn" => 64512 + i as i64,
+            },
+        );
+    }
+    for c in clusters {
+        let gateway = b.address(Kind::AwsTransitGateway, &c.region.value);
+        let vpc = vpc(b, &c.name.value);
+        let subnets: Vec<Value> = c
+            .node_subnets
+            .iter()
+            .map(|s| {
+                let subnet = b.address(Kind::AwsSubnet, &format!("{}/{}", c.name.value, s.name));
+                output(&subnet, "id")
+            })
+            .collect();
+        b.add(
+            Kind::AwsTransitGatewayAttachment,
+            &c.name.value,
+            attrs! {
+                "region" => c.region.value.as_str(),
+                "transit_gateway_id" => output(&gateway, "id"),
+                "vpc_id" => output(&vpc, "id"),
+                "subnet_ids" => subnets,
+            },
+        );
+    }
+    for (x, y) in pairs(&regions) {
+        let pair = format!("{x}~{y}");
+        let (x_gateway, y_gateway) = (b.address(Kind::AwsTransitGateway, x), b.address(Kind::AwsTransitGateway, y));
+        let peering = b.add(
+            Kind::AwsTransitGatewayPeering,
+            &pair,
+            attrs! {
+                "region" => x,
+                "transit_gateway_id" => output(&x_gateway, "id"),
+                "peer_transit_gateway_id" => output(&y_gateway, "id"),
+                "peer_region" => y,
+            },
+        );
+        let accepter = b.add(
+            Kind::AwsTransitGatewayPeeringAccepter,
+            &pair,
+            attrs! { "region" => y, "attachment_id" => output(&peering, "id") },
+        );
+        // Each side routes the other region's clusters into the peering attachment.
+        for (here, gateway, there) in [(x, &x_gateway, y), (y, &y_gateway, x)] {
+            for remote in clusters.iter().filter(|c| c.region.value == there) {
+                for (range, cidr) in routed_ranges(remote) {
+                    b.add(
+                        Kind::AwsTransitGatewayRoute,
+                        &format!("{here}/{}/{range}", remote.name.value),
+                        attrs! {
+                            "region" => here,
+                            "transit_gateway_id" => output(gateway, "id"),
+                            "destination_cidr_block" => cidr,
+                            "attachment_id" => output(&accepter, "attachment_id"),
+                        },
+                    );
+                }
+            }
+        }
+    }
+    for &from in clusters {
+        let attachment = b.address(Kind::AwsTransitGatewayAttachment, &from.name.value);
+        for &to in clusters.iter().filter(|c| c.name.value != from.name.value) {
+            routes_to(b, from, to, ("transit_gateway_id", output(&attachment, "transit_gateway_id")));
+        }
+    }
+}
+
+/// Ingress on every AWS cluster's security group for Cassandra's ports from every other
+/// cluster's node and pod ranges, whatever cloud it is in.
+pub(super) fn firewall(b: &mut Builder) {
+    let all = &b.topology.clusters;
+    for to in b.clusters(Cloud::Aws).collect::<Vec<_>>() {
+        let group = b.address(Kind::AwsSecurityGroup, &to.name.value);
+        for from in all.iter().filter(|c| c.name.value != to.name.value) {
+            let cidrs: Vec<String> = routed_ranges(from).into_iter().map(|(_, cidr)| cidr).collect();
+            b.add(
+                Kind::AwsSecurityGroupRule,
+                &format!("{}~{}", to.name.value, from.name.value),
+                attrs! {
+                    "region" => to.region.value.as_str(),
+                    "security_group_id" => output(&group, "id"),
+                    "description" => format!("Cassandra from {}", from.name.value),
+                    "protocol" => "tcp",
+                    "ports" => CASSANDRA_PORTS.to_vec(),
+                    "cidr_blocks" => cidrs,
+                },
+            );
+        }
+    }
+}

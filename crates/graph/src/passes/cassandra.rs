@@ -1,0 +1,128 @@
+//! Cassandra itself: the superuser Secret with a generated password, then either one
+//! K8ssandraCluster on the control plane listing every datacenter, or one CassandraDatacenter
+//! per datacenter whose additional seeds are the seed pods of the datacenters before it.
+
+use ringform_core::{Address, Kind, Value};
+use ringform_topology::{Cassandra, CassandraMode, Datacenter};
+
+use super::kubernetes::{add_in, dns_ready, namespace, operator, operator_namespace};
+use crate::builder::{Builder, attrs, output};
+
+pub(super) fn datacenters(b: &mut Builder) {
+    let Some(cassandra) = &b.topology.cassandra else { return };
+    let password = b.add(Kind::GeneratedSecret, "cassandra/superuser", attrs! { "length" => 24i64 });
+    match cassandra.mode.value {
+        CassandraMode::K8ssandraOperator => k8ssandra_cluster(b, cassandra, &password),
+        CassandraMode::CassOperatorSeeds => seeded_datacenters(b, cassandra, &password),
+    }
+}
+
+/// The Secret the operator(s) read the superuser's credentials from.
+fn superuser_secret(b: &mut Builder, cassandra: &Cassandra, cluster: &str, ns: &str, password: &Address) -> Address {
+    let Some(c) = b.topology.cluster(cluster) else { return b.address(Kind::K8sSecret, "missing") };
+    let ns_address = namespace(b, cluster, ns);
+    add_in(
+        b,
+        Kind::K8sSecret,
+        c,
+        &format!("{ns}/superuser"),
+        attrs! {
+            "namespace" => output(&ns_address, "name"),
+            "name" => cassandra.superuser_secret.value.as_str(),
+            "data" => Value::from_iter([
+                ("username", Value::from(format!("{}-superuser", cassandra.cluster_name.value))),
+                ("password", Value::secret(output(password, "value"))),
+            ]),
+        },
+    )
+}
+
+/// What every datacenter spec shares, whichever operator reads it.
+fn datacenter_spec(b: &mut Builder, dc: &Datacenter) -> ringform_core::Attributes {
+    let ns = namespace(b, &dc.cluster.value, &dc.namespace.value);
+    let racks: Vec<Value> = dc
+        .racks
+        .iter()
+        .map(|r| {
+            Value::from_iter([("name", Value::from(r.name.value.as_str())), ("zone", r.zone.value.as_str().into())])
+        })
+        .collect();
+    attrs! {
+        "name" => dc.name.value.as_str(),
+        "namespace" => output(&ns, "name"),
+        "size" => i64::from(dc.size.value),
+        "racks" => racks,
+        "storage_class" => dc.storage_class.value.as_str(),
+        "storage_size" => dc.storage_size.value.as_str(),
+        "heap" => dc.heap.value.as_str(),
+        "dns" => dns_ready(b, &dc.cluster.value),
+    }
+}
+
+fn k8ssandra_cluster(b: &mut Builder, cassandra: &Cassandra, password: &Address) {
+    let Some(cp) = cassandra.control_plane.as_ref().and_then(|cp| b.topology.cluster(&cp.value)) else { return };
+    let cp_name = cp.name.value.as_str();
+    let ns = operator_namespace(CassandraMode::K8ssandraOperator);
+    let superuser = superuser_secret(b, cassandra, cp_name, ns, password);
+    let datacenters: Vec<Value> = cassandra
+        .datacenters
+        .iter()
+        .map(|dc| {
+            let mut spec = datacenter_spec(b, dc);
+            // An empty context is the control plane's own cluster; any other must be a
+            // ClientConfig's, which the operator's webhook checks.
+            let context = if dc.cluster.value == cp_name {
+                Value::from("")
+            } else {
+                let config = b.address(Kind::K8ssandraClientConfig, &format!("{cp_name}/{ns}/{}", dc.cluster.value));
+                output(&config, "context_name")
+            };
+            spec.insert("k8s_context".into(), context);
+            let dc_operator = operator(b, &dc.cluster.value, CassandraMode::K8ssandraOperator);
+            spec.insert("operator".into(), output(&dc_operator, "id"));
+            Value::Map(spec)
+        })
+        .collect();
+    let cp_ns = namespace(b, cp_name, ns);
+    let cp_operator = operator(b, cp_name, CassandraMode::K8ssandraOperator);
+    let name = cassandra.cluster_name.value.as_str();
+    let mut attributes = attrs! {
+        "namespace" => output(&cp_ns, "name"),
+        "name" => name,
+        "server_version" => cassandra.server_version.value.as_str(),
+        "superuser_secret" => output(&superuser, "name"),
+        "operator" => output(&cp_operator, "id"),
+        "datacenters" => datacenters,
+    };
+    attributes.insert("cluster".into(), cp_name.into());
+    attributes.insert("kubernetes".into(), super::kubernetes::access(b, cp));
+    b.add(Kind::K8ssandraCluster, name, attributes);
+}
+
+fn seeded_datacenters(b: &mut Builder, cassandra: &Cassandra, password: &Address) {
+    let mut earlier: Vec<Address> = Vec::new();
+    let mut secrets: Vec<(String, String, Address)> = Vec::new();
+    for dc in &cassandra.datacenters {
+        let Some(c) = b.topology.cluster(&dc.cluster.value) else { continue };
+        let key = (dc.cluster.value.clone(), dc.namespace.value.clone());
+        let superuser = match secrets.iter().find(|(c, n, _)| (c, n) == (&key.0, &key.1)) {
+            Some((_, _, address)) => address.clone(),
+            None => {
+                let address = superuser_secret(b, cassandra, &key.0, &key.1, password);
+                secrets.push((key.0, key.1, address.clone()));
+                address
+            }
+        };
+        let dc_operator = operator(b, &dc.cluster.value, CassandraMode::CassOperatorSeeds);
+        let mut attributes = datacenter_spec(b, dc);
+        attributes.insert("cluster_name".into(), cassandra.cluster_name.value.as_str().into());
+        attributes.insert("server_version".into(), cassandra.server_version.value.as_str().into());
+        attributes.insert("superuser_secret".into(), output(&superuser, "name"));
+        attributes.insert("operator".into(), output(&dc_operator, "id"));
+        // Each datacenter joins the ring through the seed pods of those brought up before it.
+        let seeds: Vec<Value> = earlier.iter().map(|dc| output(dc, "seed_ips")).collect();
+        attributes.insert("additional_seeds".into(), seeds.into());
+        let address = add_in(b, Kind::CassandraDatacenter, c, &dc.name.value, attributes);
+        earlier.push(address);
+    }
+}

@@ -1,0 +1,209 @@
+//! Inside each Kubernetes cluster that runs Cassandra (or the k8ssandra control plane):
+//! namespaces, cert-manager, the operator, remote access for the control plane (a static
+//! service-account token in each data plane, stored as a kubeconfig Secret and named by a
+//! ClientConfig on the control plane), and CoreDNS stub domains for cross-cluster names.
+
+use std::collections::BTreeMap;
+
+use ringform_core::{Address, Kind, Value};
+use ringform_topology::{CassandraMode, Cloud, Cluster, DnsMode, Topology};
+
+use crate::builder::{Builder, attrs, output};
+
+pub(super) const CERT_MANAGER_VERSION: &str = "v1.16.2";
+pub(super) const K8SSANDRA_OPERATOR_VERSION: &str = "v1.32.5";
+pub(super) const CASS_OPERATOR_VERSION: &str = "v1.32.0";
+
+/// Clusters the Kubernetes layer touches: those hosting a datacenter, and the control plane.
+pub(super) fn kubernetes_clusters(t: &Topology) -> Vec<&Cluster> {
+    let Some(cassandra) = &t.cassandra else { return Vec::new() };
+    t.clusters
+        .iter()
+        .filter(|c| {
+            cassandra.datacenters.iter().any(|dc| dc.cluster.value == c.name.value)
+                || cassandra.control_plane.as_ref().is_some_and(|cp| cp.value == c.name.value)
+        })
+        .collect()
+}
+
+/// How a provider reaches a cluster's API: built from the cluster resources' outputs, so every
+/// Kubernetes resource also waits for its cluster (and, on EKS, its nodes).
+pub(super) fn access(b: &mut Builder, c: &Cluster) -> Value {
+    let n = c.name.value.as_str();
+    match c.provider.value {
+        Cloud::Aws => {
+            let eks = b.address(Kind::AwsEksCluster, n);
+            let nodes = b.address(Kind::AwsEksNodeGroup, n);
+            Value::from_iter([
+                ("provider", Value::from("aws")),
+                ("region", c.region.value.as_str().into()),
+                ("eks_cluster_name", output(&eks, "cluster_name")),
+                ("endpoint", output(&eks, "endpoint")),
+                ("certificate_authority", output(&eks, "certificate_authority")),
+                ("node_group", output(&nodes, "id")),
+            ])
+        }
+        Cloud::Azure => {
+            let aks = b.address(Kind::AzureAksCluster, n);
+            Value::from_iter([
+                ("provider", Value::from("azure")),
+                ("kubeconfig", Value::secret(output(&aks, "kubeconfig"))),
+            ])
+        }
+    }
+}
+
+/// Adds a Kubernetes object in cluster `c`, with the attributes every such object carries.
+pub(super) fn add_in(
+    b: &mut Builder,
+    kind: Kind,
+    c: &Cluster,
+    name: &str,
+    mut attributes: ringform_core::Attributes,
+) -> Address {
+    attributes.insert("cluster".into(), c.name.value.as_str().into());
+    attributes.insert("kubernetes".into(), access(b, c));
+    b.add(kind, &format!("{}/{name}", c.name.value), attributes)
+}
+
+pub(super) fn operator_namespace(mode: CassandraMode) -> &'static str {
+    match mode {
+        CassandraMode::K8ssandraOperator => "k8ssandra-operator",
+        CassandraMode::CassOperatorSeeds => "cass-operator",
+    }
+}
+
+pub(super) fn namespace(b: &mut Builder, cluster: &str, namespace: &str) -> Address {
+    b.address(Kind::K8sNamespace, &format!("{cluster}/{namespace}"))
+}
+
+pub(super) fn operator(b: &mut Builder, cluster: &str, mode: CassandraMode) -> Address {
+    let kind = match mode {
+        CassandraMode::K8ssandraOperator => Kind::K8ssandraOperator,
+        CassandraMode::CassOperatorSeeds => Kind::CassOperator,
+    };
+    b.address(kind, &format!("{cluster}/{}", operator_namespace(mode)))
+}
+
+pub(super) fn add_ons(b: &mut Builder) {
+    let Some(cassandra) = &b.topology.cassandra else { return };
+    let mode = cassandra.mode.value;
+    let control_plane = cassandra.control_plane.as_ref().map(|cp| cp.value.as_str());
+    let clusters = kubernetes_clusters(b.topology);
+    for &c in &clusters {
+        let n = c.name.value.as_str();
+        let mut namespaces = vec![operator_namespace(mode)];
+        for dc in cassandra.datacenters.iter().filter(|dc| dc.cluster.value == n) {
+            if !namespaces.contains(&dc.namespace.value.as_str()) {
+                namespaces.push(&dc.namespace.value);
+            }
+        }
+        for ns in namespaces {
+            add_in(b, Kind::K8sNamespace, c, ns, attrs! { "name" => ns });
+        }
+        let cert_manager = add_in(b, Kind::CertManager, c, "cert-manager", attrs! { "version" => CERT_MANAGER_VERSION });
+        let operator_ns = namespace(b, n, operator_namespace(mode));
+        let mut attributes = attrs! {
+            "namespace" => output(&operator_ns, "name"),
+            "cert_manager" => output(&cert_manager, "id"),
+        };
+        let kind = match mode {
+            CassandraMode::K8ssandraOperator => {
+                attributes.insert("version".into(), K8SSANDRA_OPERATOR_VERSION.into());
+                attributes.insert("control_plane".into(), Value::Bool(control_plane == Some(n)));
+                Kind::K8ssandraOperator
+            }
+            CassandraMode::CassOperatorSeeds => {
+                attributes.insert("version".into(), CASS_OPERATOR_VERSION.into());
+                Kind::CassOperator
+            }
+        };
+        add_in(b, kind, c, operator_namespace(mode), attributes);
+    }
+    if let (CassandraMode::K8ssandraOperator, Some(cp)) = (mode, control_plane) {
+        let Some(cp) = b.topology.cluster(cp) else { return };
+        for &d in clusters.iter().filter(|d| d.name.value != cp.name.value) {
+            remote_access(b, cp, d);
+        }
+    }
+}
+
+/// Lets the control plane reach data plane `d`: a long-lived token of `d`'s operator service
+/// account (the operator image has no cloud exec plugin), as a kubeconfig Secret on the control
+/// plane, named by a ClientConfig whose context the K8ssandraCluster refers to.
+fn remote_access(b: &mut Builder, cp: &Cluster, d: &Cluster) {
+    let ns = operator_namespace(CassandraMode::K8ssandraOperator);
+    let d_name = d.name.value.as_str();
+    let d_operator = operator(b, d_name, CassandraMode::K8ssandraOperator);
+    let d_ns = namespace(b, d_name, ns);
+    let token = add_in(
+        b,
+        Kind::K8sServiceAccount,
+        d,
+        &format!("{ns}/k8ssandra-operator"),
+        attrs! {
+            "namespace" => output(&d_ns, "name"),
+            "name" => "k8ssandra-operator",
+            "operator" => output(&d_operator, "id"),
+        },
+    );
+    let cp_ns = namespace(b, &cp.name.value, ns);
+    let secret = add_in(
+        b,
+        Kind::K8sSecret,
+        cp,
+        &format!("{ns}/{d_name}-kubeconfig"),
+        attrs! {
+            "namespace" => output(&cp_ns, "name"),
+            "name" => format!("{d_name}-kubeconfig"),
+            "data" => Value::from_iter([("kubeconfig", Value::secret(output(&token, "kubeconfig")))]),
+        },
+    );
+    let cp_operator = operator(b, &cp.name.value, CassandraMode::K8ssandraOperator);
+    add_in(
+        b,
+        Kind::K8ssandraClientConfig,
+        cp,
+        &format!("{ns}/{d_name}"),
+        attrs! {
+            "namespace" => output(&cp_ns, "name"),
+            "name" => d_name,
+            "context_name" => d_name,
+            "kubeconfig_secret" => output(&secret, "name"),
+            "operator" => output(&cp_operator, "id"),
+        },
+    );
+}
+
+/// CoreDNS in every cluster forwards each remote datacenter's namespace to that cluster's DNS,
+/// which is exposed on an internal load balancer.
+pub(super) fn dns(b: &mut Builder) {
+    let (DnsMode::CorednsStubs, Some(cassandra)) = (b.topology.dns.mode.value, &b.topology.cassandra) else {
+        return;
+    };
+    let clusters = kubernetes_clusters(b.topology);
+    if clusters.len() < 2 {
+        return;
+    }
+    for &c in &clusters {
+        add_in(b, Kind::KubeDnsEndpoint, c, "kube-dns", attrs! { "service_type" => "LoadBalancer", "internal" => true });
+    }
+    for &c in &clusters {
+        let mut stubs = BTreeMap::new();
+        for dc in cassandra.datacenters.iter().filter(|dc| dc.cluster.value != c.name.value) {
+            let endpoint = b.address(Kind::KubeDnsEndpoint, &format!("{}/kube-dns", dc.cluster.value));
+            stubs.insert(format!("{}.svc.cluster.local", dc.namespace.value), output(&endpoint, "ip"));
+        }
+        add_in(b, Kind::CorednsStubDomains, c, "coredns", attrs! { "stub_domains" => Value::Map(stubs) });
+    }
+}
+
+/// What Cassandra must wait for before it starts resolving remote names.
+pub(super) fn dns_ready(b: &mut Builder, cluster: &str) -> Value {
+    if b.topology.dns.mode.value == DnsMode::CorednsStubs && kubernetes_clusters(b.topology).len() >= 2 {
+        let stubs = b.address(Kind::CorednsStubDomains, &format!("{cluster}/coredns"));
+        output(&stubs, "id")
+    } else {
+        Value::Null
+    }
+}

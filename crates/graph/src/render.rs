@@ -1,0 +1,57 @@
+//! DOT and Mermaid renderings of the graph, nodes grouped by provider.
+
+use std::fmt::Write;
+
+use petgraph::graph::DiGraph;
+use ringform_core::Provider;
+
+use crate::Resource;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Format {
+    Dot,
+    Mermaid,
+}
+
+pub(crate) fn render(graph: &DiGraph<Resource, ()>, format: Format) -> String {
+    match format {
+        Format::Dot => dot(graph),
+        Format::Mermaid => mermaid(graph),
+    }
+}
+
+fn colour(provider: Provider) -> &'static str {
+    match provider {
+        Provider::Aws => "#ff9900",
+        Provider::Azure => "#0078d4",
+        Provider::Kubernetes => "#326ce5",
+        Provider::Local => "#888888",
+    }
+}
+
+fn dot(graph: &DiGraph<Resource, ()>) -> String {
+    let mut out = String::from("digraph ringform {\n  rankdir=LR;\n  node [shape=box, style=rounded];\n");
+    for resource in graph.node_weights() {
+        let address = &resource.address;
+        let _ = writeln!(out, "  \"{address}\" [color=\"{}\"];", colour(address.kind().provider()));
+    }
+    for edge in graph.raw_edges() {
+        let _ = writeln!(out, "  \"{}\" -> \"{}\";", graph[edge.source()].address, graph[edge.target()].address);
+    }
+    out.push_str("}\n");
+    out
+}
+
+fn mermaid(graph: &DiGraph<Resource, ()>) -> String {
+    let mut out = String::from("flowchart LR\n");
+    for (i, resource) in graph.node_weights().enumerate() {
+        let _ = writeln!(out, "  n{i}[\"{}\"]:::{}", resource.address, resource.address.kind().provider());
+    }
+    for edge in graph.raw_edges() {
+        let _ = writeln!(out, "  n{} --> n{}", edge.source().index(), edge.target().index());
+    }
+    for provider in [Provider::Aws, Provider::Azure, Provider::Kubernetes, Provider::Local] {
+        let _ = writeln!(out, "  classDef {provider} stroke:{}", colour(provider));
+    }
+    out
+}

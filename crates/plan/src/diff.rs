@@ -1,0 +1,200 @@
+//! Desired graph × state snapshot → plan.
+
+use std::collections::HashMap;
+
+use ringform_core::{Address, Attributes, Value};
+use ringform_graph::ResourceGraph;
+use ringform_state::Snapshot;
+
+use crate::{Action, Change, Plan};
+
+/// Diffs `graph` against `state`. Resources are visited dependencies first, so whether a
+/// referenced output is known is decided by what happens to the resource it comes from:
+/// outputs of resources that stay (or change in place) come from state, outputs of resources
+/// being created or replaced are unknown until apply.
+pub fn plan(graph: &ResourceGraph, state: &Snapshot, topology_hash: String) -> Plan {
+    let order = graph.topological_order();
+    let mut actions: HashMap<&Address, Action> = HashMap::with_capacity(order.len());
+    let mut changes = Vec::with_capacity(order.len() + state.records.len());
+    for address in order {
+        let Some(resource) = graph.get(address) else { continue };
+        let lookup = |reference: &ringform_core::Reference| {
+            match actions.get(&reference.address) {
+                Some(Action::NoOp | Action::Update) => {}
+                _ => return None,
+            }
+            state.get(&reference.address)?.outputs.get(&reference.output).cloned()
+        };
+        let after: Attributes = resource.attributes.iter().map(|(k, v)| (k.clone(), v.resolve(&lookup))).collect();
+        let change = match state.get(address) {
+            None => Change {
+                address: address.clone(),
+                action: Action::Create,
+                before: None,
+                after: Some(after),
+                replace_because: Vec::new(),
+                reason: "not in state yet".into(),
+            },
+            Some(record) => compare(address, record.inputs.clone(), after),
+        };
+        actions.insert(address, change.action);
+        changes.push(change);
+    }
+    for record in state.iter().filter(|r| !graph.contains(&r.address)) {
+        changes.push(Change {
+            address: record.address.clone(),
+            action: Action::Delete,
+            before: Some(record.inputs.clone()),
+            after: None,
+            replace_because: Vec::new(),
+            reason: "no longer in the topology".into(),
+        });
+    }
+    changes.sort_unstable_by(|a, b| a.address.cmp(&b.address));
+    Plan { lineage: state.lineage, serial: state.serial, topology_hash, changes }
+}
+
+/// An attribute differs when its values differ, or when the desired one is not known yet
+/// (it may turn out different, so it must be sent again).
+fn differs(before: Option<&Value>, after: Option<&Value>) -> bool {
+    match (before, after) {
+        (Some(b), Some(a)) => !a.is_known() || a != b,
+        (None, None) => false,
+        // A null attribute and a missing one mean the same thing.
+        (Some(v), None) | (None, Some(v)) => *v != Value::Null,
+    }
+}
+
+fn compare(address: &Address, before: Attributes, after: Attributes) -> Change {
+    let mut changed: Vec<&str> = before
+        .keys()
+        .chain(after.keys())
+        .map(String::as_str)
+        .filter(|k| differs(before.get(*k), after.get(*k)))
+        .collect();
+    changed.sort_unstable();
+    changed.dedup();
+    let forcing: Vec<String> =
+        changed.iter().filter(|k| address.kind().replace_on().contains(k)).map(|k| (*k).to_owned()).collect();
+    let (action, reason) = if changed.is_empty() {
+        (Action::NoOp, String::new())
+    } else if forcing.is_empty() {
+        (Action::Update, format!("{} changed", quoted_list(&changed)))
+    } else {
+        let verb = if forcing.len() == 1 { "forces" } else { "force" };
+        (Action::Replace, format!("{} {verb} replacement", quoted_list(&forcing)))
+    };
+    Change { address: address.clone(), action, before: Some(before), after: Some(after), replace_because: forcing, reason }
+}
+
+fn quoted_list<S: AsRef<str>>(names: &[S]) -> String {
+    names.iter().map(|n| format!("`{}`", n.as_ref())).collect::<Vec<_>>().join(", ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ringform_core::Kind;
+    use ringform_graph::Resource;
+    use ringform_state::Record;
+
+    fn address(text: &str) -> Address {
+        text.parse().unwrap()
+    }
+
+    fn graph(resources: Vec<(&str, Attributes)>) -> ResourceGraph {
+        ResourceGraph::from_resources(
+            resources.into_iter().map(|(a, attributes)| Resource { address: address(a), attributes }).collect(),
+        )
+        .unwrap()
+    }
+
+    fn vpc(cidr: &str) -> Attributes {
+        [("region".to_owned(), Value::from("eu-west-1")), ("cidr_block".to_owned(), cidr.into())].into()
+    }
+
+    fn subnet() -> Attributes {
+        [("vpc_id".to_owned(), Value::reference(&address("aws_vpc.a"), "id")), ("cidr_block".into(), "10.0.0.0/24".into())]
+            .into()
+    }
+
+    fn record(a: &str, inputs: Attributes, outputs: Attributes) -> Record {
+        Record::new(address(a), Some("id".into()), inputs, outputs)
+    }
+
+    fn action_of(plan: &Plan, a: &str) -> Action {
+        plan.changes.iter().find(|c| c.address == address(a)).unwrap().action
+    }
+
+    #[test]
+    fn empty_state_creates_everything_with_unknown_references() {
+        let plan = plan(&graph(vec![("aws_vpc.a", vpc("10.0.0.0/16")), ("aws_subnet.a", subnet())]), &Snapshot::empty(), "h".into());
+        assert_eq!(action_of(&plan, "aws_vpc.a"), Action::Create);
+        let subnet = plan.changes.iter().find(|c| c.address.kind() == Kind::AwsSubnet).unwrap();
+        assert_eq!(subnet.after.as_ref().unwrap()["vpc_id"], Value::Unknown);
+        assert_eq!(plan.summary(), crate::Summary { add: 2, change: 0, destroy: 0 });
+    }
+
+    #[test]
+    fn matching_state_is_a_no_op_with_references_resolved_from_outputs() {
+        let outputs: Attributes = [("id".to_owned(), Value::from("vpc-1"))].into();
+        let mut applied_subnet = subnet();
+        applied_subnet.insert("vpc_id".into(), "vpc-1".into());
+        let state = Snapshot::empty()
+            .with(record("aws_vpc.a", vpc("10.0.0.0/16"), outputs))
+            .with(record("aws_subnet.a", applied_subnet, Attributes::new()));
+        let plan = plan(&graph(vec![("aws_vpc.a", vpc("10.0.0.0/16")), ("aws_subnet.a", subnet())]), &state, "h".into());
+        assert!(!plan.has_changes(), "{plan:#?}");
+    }
+
+    #[test]
+    fn replacing_a_dependency_makes_references_unknown_and_names_the_attribute() {
+        let outputs: Attributes = [("id".to_owned(), Value::from("vpc-1"))].into();
+        let mut applied_subnet = subnet();
+        applied_subnet.insert("vpc_id".into(), "vpc-1".into());
+        let state = Snapshot::empty()
+            .with(record("aws_vpc.a", vpc("10.0.0.0/16"), outputs))
+            .with(record("aws_subnet.a", applied_subnet, Attributes::new()));
+        let plan = plan(&graph(vec![("aws_vpc.a", vpc("10.1.0.0/16")), ("aws_subnet.a", subnet())]), &state, "h".into());
+        let vpc_change = &plan.changes[0];
+        assert_eq!(vpc_change.action, Action::Replace);
+        assert_eq!(vpc_change.replace_because, ["cidr_block"]);
+        assert_eq!(vpc_change.reason, "`cidr_block` forces replacement");
+        // The subnet's vpc_id is unknown now, and vpc_id forces a new subnet.
+        assert_eq!(action_of(&plan, "aws_subnet.a"), Action::Replace);
+    }
+
+    #[test]
+    fn in_place_change_is_an_update() {
+        let node_group = |size: i64| -> Attributes { [("desired_size".to_owned(), Value::Int(size))].into() };
+        let state = Snapshot::empty().with(record("aws_eks_node_group.a", node_group(3), Attributes::new()));
+        let plan = plan(&graph(vec![("aws_eks_node_group.a", node_group(5))]), &state, "h".into());
+        assert_eq!(plan.changes[0].action, Action::Update);
+        assert_eq!(plan.changes[0].reason, "`desired_size` changed");
+        assert_eq!(plan.summary(), crate::Summary { add: 0, change: 1, destroy: 0 });
+    }
+
+    #[test]
+    fn state_without_a_resource_in_the_graph_is_deleted() {
+        let state = Snapshot::empty().with(record("aws_vpc.gone", vpc("10.0.0.0/16"), Attributes::new()));
+        let plan = plan(&graph(vec![]), &state, "h".into());
+        assert_eq!(plan.changes[0].action, Action::Delete);
+        assert_eq!(plan.summary().destroy, 1);
+    }
+
+    #[test]
+    fn secrets_compare_by_value_and_stay_secret() {
+        let key = address("generated_secret.k");
+        let outputs: Attributes = [("value".to_owned(), Value::secret("s3cret".into()))].into();
+        let connection = |v: Value| -> Attributes { [("shared_key".to_owned(), v)].into() };
+        let state = Snapshot::empty()
+            .with(record("generated_secret.k", Attributes::new(), outputs))
+            .with(record("azure_vpn_connection.a~b", connection(Value::secret("s3cret".into())), Attributes::new()));
+        let desired = graph(vec![
+            ("generated_secret.k", Attributes::new()),
+            ("azure_vpn_connection.a~b", connection(Value::secret(Value::reference(&key, "value")))),
+        ]);
+        let plan = plan(&desired, &state, "h".into());
+        assert!(!plan.has_changes(), "{plan:#?}");
+    }
+}

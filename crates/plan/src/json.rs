@@ -1,0 +1,140 @@
+//! The plan for machines, shaped like `terraform show -json` so CI scripts that read
+//! `resource_changes[].change.actions` work unchanged. Unknown values are left out of
+//! `after` and marked in `after_unknown`; secret values are left out and marked in
+//! `before_sensitive` / `after_sensitive`.
+
+use ringform_core::{Attributes, Value};
+use serde_json::{Map, Value as Json, json};
+
+use crate::{Action, Plan};
+
+fn actions(action: Action) -> Json {
+    match action {
+        Action::NoOp => json!(["no-op"]),
+        Action::Create => json!(["create"]),
+        Action::Update => json!(["update"]),
+        Action::Replace => json!(["delete", "create"]),
+        Action::Delete => json!(["delete"]),
+    }
+}
+
+pub fn to_json(plan: &Plan) -> Json {
+    let changes: Vec<Json> = plan
+        .changes
+        .iter()
+        .map(|change| {
+            let (before, _, before_sensitive) = split_attributes(change.before.as_ref());
+            let (after, after_unknown, after_sensitive) = split_attributes(change.after.as_ref());
+            let replace_paths: Vec<Json> = change.replace_because.iter().map(|k| json!([k])).collect();
+            json!({
+                "address": change.address.to_string(),
+                "type": change.address.kind().as_str(),
+                "name": change.address.name(),
+                "provider_name": change.address.kind().provider().as_str(),
+                "change": {
+                    "actions": actions(change.action),
+                    "before": before,
+                    "after": after,
+                    "after_unknown": after_unknown,
+                    "before_sensitive": before_sensitive,
+                    "after_sensitive": after_sensitive,
+                    "replace_paths": replace_paths,
+                },
+                "action_reason": change.reason,
+            })
+        })
+        .collect();
+    let summary = plan.summary();
+    json!({
+        "format_version": "1.2",
+        "ringform_version": env!("CARGO_PKG_VERSION"),
+        "lineage": plan.lineage.to_string(),
+        "serial": plan.serial,
+        "topology_hash": plan.topology_hash,
+        "resource_changes": changes,
+        "summary": summary,
+    })
+}
+
+/// Splits attributes into (known non-secret values, unknown mask, sensitive mask), the three
+/// parallel trees Terraform's JSON uses. Absent attributes give `null`, `{}`, `{}`.
+fn split_attributes(attributes: Option<&Attributes>) -> (Json, Json, Json) {
+    let Some(attributes) = attributes else { return (Json::Null, json!({}), json!({})) };
+    let mut known = Map::new();
+    let mut unknown = Map::new();
+    let mut sensitive = Map::new();
+    for (key, value) in attributes {
+        let (k, u, s) = split(value);
+        if let Some(k) = k {
+            known.insert(key.clone(), k);
+        }
+        if let Some(u) = u {
+            unknown.insert(key.clone(), u);
+        }
+        if let Some(s) = s {
+            sensitive.insert(key.clone(), s);
+        }
+    }
+    (Json::Object(known), Json::Object(unknown), Json::Object(sensitive))
+}
+
+/// One value split three ways; `None` in a mask means "nothing to mark here".
+fn split(value: &Value) -> (Option<Json>, Option<Json>, Option<Json>) {
+    match value {
+        Value::Unknown | Value::Reference(_) => (None, Some(Json::Bool(true)), None),
+        Value::Secret(_) => (None, None, Some(Json::Bool(true))),
+        Value::List(items) => {
+            let parts: Vec<_> = items.iter().map(split).collect();
+            let mask = |pick: fn(&(Option<Json>, Option<Json>, Option<Json>)) -> &Option<Json>| {
+                let marks: Vec<Json> = parts.iter().map(|p| pick(p).clone().unwrap_or(Json::Bool(false))).collect();
+                marks.iter().any(|m| *m != Json::Bool(false)).then_some(Json::Array(marks))
+            };
+            let known = Json::Array(parts.iter().map(|p| p.0.clone().unwrap_or(Json::Null)).collect());
+            (Some(known), mask(|p| &p.1), mask(|p| &p.2))
+        }
+        Value::Map(map) => {
+            let (known, unknown, sensitive) = split_attributes(Some(map));
+            let non_empty = |j: Json| (j != json!({})).then_some(j);
+            (Some(known), non_empty(unknown), non_empty(sensitive))
+        }
+        plain => (Some(plain.to_redacted_json()), None, None),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::Change;
+
+    #[test]
+    fn terraform_shaped_with_unknown_and_sensitive_masks() {
+        let after: Attributes = [
+            ("cidr".to_owned(), Value::from("10.0.0.0/16")),
+            ("id".to_owned(), Value::Unknown),
+            ("key".to_owned(), Value::secret("hunter2".into())),
+            ("seeds".to_owned(), Value::List(vec!["a".into(), Value::Unknown])),
+        ]
+        .into();
+        let plan = Plan {
+            lineage: ringform_state::Lineage::new(),
+            serial: 3,
+            topology_hash: "abc".into(),
+            changes: vec![Change {
+                address: "aws_vpc.a".parse().unwrap(),
+                action: Action::Create,
+                before: None,
+                after: Some(after),
+                replace_because: vec![],
+                reason: "not in state yet".into(),
+            }],
+        };
+        let json = to_json(&plan);
+        let change = &json["resource_changes"][0]["change"];
+        assert_eq!(change["actions"], json!(["create"]));
+        assert_eq!(change["after"], json!({"cidr": "10.0.0.0/16", "seeds": ["a", null]}));
+        assert_eq!(change["after_unknown"], json!({"id": true, "seeds": [false, true]}));
+        assert_eq!(change["after_sensitive"], json!({"key": true}));
+        assert!(!json.to_string().contains("hunter2"));
+        assert_eq!(json["summary"], json!({"add": 1, "change": 0, "destroy": 0}));
+    }
+}
