@@ -1,3 +1,3 @@
 fn main() {
-    std::process::exit(ringform::run());
+    std::process::exit(ringform::run(std::env::args_os()));
 }

@@ -17,7 +17,7 @@ use serde::{Deserialize, Serialize};
 pub use diff::plan;
 pub use file::{PlanFileError, read_plan_file, topology_hash, write_plan_file};
 pub use json::to_json;
-pub use render::{RenderOptions, render};
+pub use render::{RenderOptions, format_value, render};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]

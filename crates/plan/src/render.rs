@@ -141,7 +141,7 @@ fn unified_diff(out: &mut String, paint: &Paint, old: &str, new: &str) {
 
 /// A value as people read it: inline when short, otherwise one element per line, indented by
 /// `indent` columns. Secrets and unknown values are never expanded.
-pub(crate) fn format_value(value: &Value, indent: usize) -> String {
+pub fn format_value(value: &Value, indent: usize) -> String {
     let inline = format_inline(value);
     if inline.len() <= INLINE_WIDTH && !inline.contains('\n') {
         return inline;

@@ -1,0 +1,40 @@
+//! Generated topologies: valid, realistic in shape, and as large as asked.
+
+use std::fmt::Write;
+use std::net::Ipv4Addr;
+
+/// AWS regions with at least three availability zones, cycled through.
+const REGIONS: &[&str] = &[
+    "us-east-1", "us-east-2", "us-west-2", "eu-west-1", "eu-central-1", "eu-west-2", "eu-west-3", "eu-north-1",
+    "ap-southeast-1", "ap-southeast-2", "ap-northeast-1", "ap-northeast-2", "ap-south-1", "ca-central-1", "sa-east-1",
+];
+
+fn block(base: [u8; 4], prefix: u8, index: usize) -> String {
+    let size = 1u32 << (32 - prefix);
+    format!("{}/{prefix}", Ipv4Addr::from(u32::from(Ipv4Addr::from(base)) + size * index as u32))
+}
+
+/// `clusters` EKS clusters in a full VPC-peering mesh, one k8ssandra datacenter each, the
+/// first cluster hosting the control plane. Networks are /17s of 10/8, pods /18s of
+/// 100.64/10, services /20s of 172.16/12: room for 256 clusters.
+pub fn aws_full_mesh(clusters: usize) -> String {
+    let clusters = clusters.clamp(1, 256);
+    let mut out = String::from("deployment = \"bench\"\n\n[mesh]\naws = \"vpc-peering\"\n");
+    for i in 0..clusters {
+        let region = REGIONS[i % REGIONS.len()];
+        let _ = write!(
+            out,
+            "\n[[clusters]]\nname = \"c{i}\"\nprovider = \"aws\"\nregion = \"{region}\"\n\
+             zones = [\"{region}a\", \"{region}b\", \"{region}c\"]\n\
+             network_cidr = \"{}\"\npod_cidr = \"{}\"\nservice_cidr = \"{}\"\n",
+            block([10, 0, 0, 0], 17, i),
+            block([100, 64, 0, 0], 18, i),
+            block([172, 16, 0, 0], 20, i),
+        );
+    }
+    out.push_str("\n[cassandra]\ncluster_name = \"bench\"\ncontrol_plane = \"c0\"\n");
+    for i in 0..clusters {
+        let _ = write!(out, "\n[[cassandra.datacenters]]\nname = \"dc{i}\"\ncluster = \"c{i}\"\n");
+    }
+    out
+}

@@ -1,0 +1,135 @@
+//! The command line, as clap sees it.
+
+use std::ffi::OsString;
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "ringform",
+    version,
+    about = "One Cassandra cluster across Kubernetes clusters, regions and clouds, from one topology file.",
+    after_help = "Exit codes: 0 success (no changes), 1 error, 2 changes present (plan --detailed-exitcode)."
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Check a topology file and report every problem in it.
+    Validate(TopologyArg),
+    /// Show what apply would change.
+    Plan(PlanArgs),
+    /// Print the resource graph as DOT (Graphviz) or Mermaid.
+    Graph(GraphArgs),
+    /// Inspect the state ringform keeps of a deployment.
+    #[command(subcommand)]
+    State(StateCommand),
+    /// Print the JSON Schema of the topology format (for editors: taplo, Even Better TOML).
+    Schema,
+}
+
+#[derive(Debug, Args)]
+pub struct TopologyArg {
+    /// The topology file (TOML).
+    pub topology: PathBuf,
+}
+
+#[derive(Debug, Args)]
+pub struct StateDirArg {
+    /// State directory [default: state/<deployment>]
+    #[arg(long, value_name = "DIR", env = "RINGFORM_STATE")]
+    pub state: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct PlanArgs {
+    #[command(flatten)]
+    pub topology: TopologyArg,
+    #[command(flatten)]
+    pub state: StateDirArg,
+    /// Print the plan as JSON, shaped like `terraform show -json`.
+    #[arg(long)]
+    pub json: bool,
+    /// Save the plan to FILE for a later `apply FILE`.
+    #[arg(long, short = 'o', value_name = "FILE")]
+    pub out: Option<PathBuf>,
+    /// Exit 0 when there are no changes, 2 when there are, 1 on error.
+    #[arg(long)]
+    pub detailed_exitcode: bool,
+    /// Plan only ADDR and what it depends on (repeatable).
+    #[arg(long, value_name = "ADDR")]
+    pub target: Vec<String>,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum GraphFormat {
+    Dot,
+    Mermaid,
+}
+
+#[derive(Debug, Args)]
+pub struct GraphArgs {
+    #[command(flatten)]
+    pub topology: TopologyArg,
+    #[arg(long, value_enum, default_value = "dot")]
+    pub format: GraphFormat,
+    /// Only ADDR and what it depends on (repeatable).
+    #[arg(long, value_name = "ADDR")]
+    pub target: Vec<String>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum StateCommand {
+    /// List the addresses in state.
+    List {
+        #[command(flatten)]
+        topology: TopologyArg,
+        #[command(flatten)]
+        state: StateDirArg,
+    },
+    /// Show one resource's record; secrets are redacted.
+    Show {
+        #[command(flatten)]
+        topology: TopologyArg,
+        /// The resource address, e.g. aws_vpc.eu-west
+        address: String,
+        #[command(flatten)]
+        state: StateDirArg,
+    },
+    /// Remove a lock left behind by a run that died.
+    Unlock {
+        #[command(flatten)]
+        topology: TopologyArg,
+        #[command(flatten)]
+        state: StateDirArg,
+    },
+}
+
+/// Accepts Terraform's single-dash spellings (`-out=FILE`, `-detailed-exitcode`, `-json`,
+/// `-target=ADDR`), which CI scripts written for Terraform use.
+pub fn terraform_compatible(args: impl IntoIterator<Item = OsString>) -> Vec<OsString> {
+    const LONG: &[&str] = &["out", "detailed-exitcode", "json", "target", "state"];
+    args.into_iter()
+        .map(|arg| {
+            let Some(text) = arg.to_str() else { return arg };
+            let Some(rest) = text.strip_prefix('-').filter(|r| !r.starts_with('-')) else { return arg };
+            let name = rest.split('=').next().unwrap_or(rest);
+            if LONG.contains(&name) { OsString::from(format!("-{text}")) } else { arg }
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn terraform_spellings_become_long_options() {
+        let args = terraform_compatible(["ringform", "plan", "-out=p", "-detailed-exitcode", "-o", "x"].map(OsString::from));
+        assert_eq!(args, ["ringform", "plan", "--out=p", "--detailed-exitcode", "-o", "x"].map(OsString::from));
+    }
+}
