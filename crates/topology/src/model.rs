@@ -77,6 +77,9 @@ pub struct Cluster {
     /// Pod range. AWS: a secondary VPC CIDR with one pod subnet per zone (EKS custom
     /// networking); Azure: Azure CNI overlay. `None`: pods take addresses from the node subnets.
     pub pod_cidr: Option<Spanned<Ipv4Net>>,
+    /// AWS only: per-zone pod subnets carved from `pod_cidr` like the node subnets; empty
+    /// on Azure or without `pod_cidr`.
+    pub pod_subnets: Vec<Subnet>,
     pub service_cidr: Spanned<Ipv4Net>,
     /// Azure `GatewaySubnet`, present when the cluster needs a VPN gateway.
     pub gateway_subnet: Option<Spanned<Ipv4Net>>,

@@ -1,0 +1,97 @@
+//! Raw → partial: type errors and missing keys reported, defaults applied, subnets derived, and
+//! every rule that needs only one table checked (names, versions, zones, subnets, keys that
+//! belong to the other provider).
+
+mod cassandra;
+mod cluster;
+mod fields;
+mod subnets;
+
+use crate::diagnostic::Diagnostic;
+use crate::model::*;
+use crate::partial::*;
+use crate::raw::*;
+use cassandra::resolve_cassandra;
+use cluster::resolve_cluster;
+use fields::*;
+
+pub(crate) fn resolve(raw: RawTopology, d: &mut Vec<Diagnostic>) -> Partial {
+    let root = 0..0;
+    let deployment = required(d, raw.deployment, "deployment", &root, "deployment = \"eks-two-regions\"");
+    check_name(d, deployment.as_ref(), "deployment", "deployment name", 40);
+    let (mesh, mesh_given) = resolve_mesh(d, raw.mesh);
+    let dns = resolve_dns(d, raw.dns);
+
+    let raw_clusters = read(d, raw.clusters, "clusters", "a [[clusters]] table per cluster");
+    if matches!(&raw_clusters, Ok(None)) || matches!(&raw_clusters, Ok(Some(list)) if list.value.is_empty()) {
+        d.push(
+            Diagnostic::new(root.clone(), "clusters", "the topology defines no clusters")
+                .hint("add a [[clusters]] table for each Kubernetes cluster"),
+        );
+    }
+    let raw_clusters = raw_clusters.ok().flatten().map(|list| list.value).unwrap_or_default();
+    // Whether an Azure cluster needs a VPN gateway depends on the providers of all of them.
+    let count = |cloud: RawCloud| {
+        raw_clusters.iter().filter(|c| c.valid().and_then(|c| c.provider.valid()) == Some(&cloud)).count()
+    };
+    let gateway = gateway_needed(mesh.azure.value, count(RawCloud::Aws), count(RawCloud::Azure));
+    let clusters = raw_clusters
+        .into_iter()
+        .enumerate()
+        .filter_map(|(i, field)| {
+            let key = format!("clusters[{i}]");
+            let cluster = optional(d, field, &key, "a [[clusters]] table per cluster")?;
+            Some(resolve_cluster(d, i, cluster, gateway))
+        })
+        .collect();
+
+    let cassandra = optional(d, raw.cassandra, "cassandra", "a [cassandra] table").map(|c| resolve_cassandra(d, c));
+    Partial { deployment, mesh, mesh_given, dns, clusters, cassandra }
+}
+
+/// Whether an Azure cluster needs a VPN gateway (and so a `GatewaySubnet`): for a VPN-gateway
+/// mesh between Azure clusters, or for the cross-cloud VPN.
+pub(crate) fn gateway_needed(azure_mesh: AzureMesh, aws: usize, azure: usize) -> bool {
+    (azure_mesh == AzureMesh::VpnGateway && azure >= 2) || (aws >= 1 && azure >= 1)
+}
+
+fn resolve_mesh(d: &mut Vec<Diagnostic>, field: Field<RawMesh>) -> (Mesh, MeshGiven) {
+    let table = optional(d, field, "mesh", "mesh = { aws = \"vpc-peering\" }");
+    let span = table.as_ref().map_or(0..0, |t| t.span.clone());
+    let raw = table.map(|t| t.value).unwrap_or_default();
+    let given = MeshGiven {
+        aws: raw.aws.span(),
+        azure: raw.azure.span(),
+        cross_cloud: raw.cross_cloud.span(),
+        azure_gateway_sku: raw.azure_gateway_sku.span(),
+    };
+    let aws = optional(d, raw.aws, "mesh.aws", "aws = \"vpc-peering\"").map_or(AwsMesh::VpcPeering, |v| v.value.into());
+    let azure = optional(d, raw.azure, "mesh.azure", "azure = \"vpn-gateway\"")
+        .map_or(AzureMesh::VpnGateway, |v| v.value.into());
+    let _ = optional(d, raw.cross_cloud, "mesh.cross_cloud", "cross_cloud = \"vpn\"");
+    let sku = default_string(
+        d,
+        raw.azure_gateway_sku,
+        "mesh.azure_gateway_sku",
+        "azure_gateway_sku = \"VpnGw1AZ\"",
+        &span,
+        "VpnGw1AZ",
+    );
+    let at = |given: &Option<Span>| given.clone().unwrap_or_else(|| span.clone());
+    let mesh = Mesh {
+        aws: Spanned::new(aws, at(&given.aws)),
+        azure: Spanned::new(azure, at(&given.azure)),
+        cross_cloud: Spanned::new(CrossCloudMesh::Vpn, at(&given.cross_cloud)),
+        azure_gateway_sku: sku,
+    };
+    (mesh, given)
+}
+
+fn resolve_dns(d: &mut Vec<Diagnostic>, field: Field<RawDns>) -> Dns {
+    let table = optional(d, field, "dns", "dns = { mode = \"none\" }");
+    let span = table.as_ref().map_or(0..0, |t| t.span.clone());
+    let raw = table.map(|t| t.value).unwrap_or_default();
+    let mode = optional(d, raw.mode, "dns.mode", "mode = \"coredns-stubs\"")
+        .map_or_else(|| Spanned::new(DnsMode::None, span), |m| Spanned::new(m.value.into(), m.span));
+    Dns { mode }
+}

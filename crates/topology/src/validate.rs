@@ -1,0 +1,315 @@
+//! The rules that look across tables: unique names, references, address-range overlaps, the
+//! mesh options against the providers used, DNS namespaces, racks and node capacity.
+
+use std::collections::HashMap;
+
+use ipnet::Ipv4Net;
+
+use crate::diagnostic::{Diagnostic, line_col};
+use crate::model::*;
+use crate::net::overlapping_pairs;
+use crate::partial::*;
+use crate::patterns::closest;
+use crate::resolve::gateway_needed;
+
+pub(crate) fn validate(p: &Partial, source: &str, d: &mut Vec<Diagnostic>) {
+    unique_cluster_names(p, source, d);
+    no_overlapping_ranges(p, d);
+    mesh_fits_providers(p, d);
+    if p.dns.mode.value == DnsMode::CorednsStubs && p.clusters.len() < 2 {
+        d.push(
+            Diagnostic::new(
+                p.dns.mode.span.clone(),
+                "dns.mode",
+                format!("dns.mode = \"coredns-stubs\" joins 2 or more clusters; the topology has {}", p.clusters.len()),
+            )
+            .hint("use mode = \"none\" for a single cluster"),
+        );
+    }
+    if let Some(cassandra) = &p.cassandra {
+        unique_datacenter_names(cassandra, source, d);
+        references(p, cassandra, d);
+        racks_and_sizes(p, cassandra, d);
+        if p.dns.mode.value == DnsMode::CorednsStubs {
+            namespaces_per_cluster(cassandra, d);
+        }
+        capacity(p, cassandra, d);
+    }
+}
+
+fn at_line(source: &str, span: &Span) -> String {
+    format!("line {}", line_col(source, span.start).0)
+}
+
+fn unique_cluster_names(p: &Partial, source: &str, d: &mut Vec<Diagnostic>) {
+    let mut seen: HashMap<&str, &Span> = HashMap::new();
+    for cluster in &p.clusters {
+        let Some(name) = &cluster.name else { continue };
+        if let Some(first) = seen.get(name.value.as_str()) {
+            d.push(
+                Diagnostic::new(
+                    name.span.clone(),
+                    format!("{}.name", cluster.key),
+                    format!(
+                        "cluster name `{}` is already used by the cluster at {}",
+                        name.value,
+                        at_line(source, first)
+                    ),
+                )
+                .hint("give every cluster its own name"),
+            );
+        } else {
+            seen.insert(&name.value, &name.span);
+        }
+    }
+}
+
+fn unique_datacenter_names(cassandra: &PCassandra, source: &str, d: &mut Vec<Diagnostic>) {
+    let mut seen: HashMap<&str, &Span> = HashMap::new();
+    for dc in &cassandra.datacenters {
+        let Some(name) = &dc.name else { continue };
+        if let Some(first) = seen.get(name.value.as_str()) {
+            d.push(
+                Diagnostic::new(
+                    name.span.clone(),
+                    format!("{}.name", dc.key),
+                    format!(
+                        "datacenter name `{}` is already used by the datacenter at {}",
+                        name.value,
+                        at_line(source, first)
+                    ),
+                )
+                .hint("give every datacenter its own name: Cassandra identifies datacenters by name"),
+            );
+        } else {
+            seen.insert(&name.value, &name.span);
+        }
+    }
+}
+
+/// One address range of one cluster, for the overlap check.
+struct Range<'a> {
+    net: Ipv4Net,
+    span: &'a Span,
+    what: &'static str,
+    cluster: &'a PCluster,
+}
+
+/// Overlapping node, pod or service ranges are routed nowhere and nothing warns at apply time,
+/// so every pair is reported, once, at the one written later.
+fn no_overlapping_ranges(p: &Partial, d: &mut Vec<Diagnostic>) {
+    let mut ranges = Vec::new();
+    for cluster in &p.clusters {
+        let fields = [
+            ("network_cidr", &cluster.network_cidr),
+            ("pod_cidr", &cluster.pod_cidr),
+            ("service_cidr", &cluster.service_cidr),
+        ];
+        for (what, net) in fields {
+            if let Some(net) = net {
+                ranges.push(Range { net: net.value, span: &net.span, what, cluster });
+            }
+        }
+    }
+    let nets: Vec<Ipv4Net> = ranges.iter().map(|r| r.net).collect();
+    for (i, j) in overlapping_pairs(&nets) {
+        let (earlier, later) = if ranges[i].span.start <= ranges[j].span.start {
+            (&ranges[i], &ranges[j])
+        } else {
+            (&ranges[j], &ranges[i])
+        };
+        let same = std::ptr::eq(earlier.cluster, later.cluster);
+        let hint = if same {
+            "a cluster's network, pod and service ranges must not overlap each other: pick a range none of them uses"
+        } else {
+            "every cluster needs node, pod and service ranges no other cluster uses, or packets cannot be routed between them"
+        };
+        d.push(
+            Diagnostic::new(
+                later.span.clone(),
+                format!("{}.{}", later.cluster.key, later.what),
+                format!(
+                    "{} {} overlaps {} {} of {}",
+                    later.what,
+                    later.net,
+                    earlier.what,
+                    earlier.net,
+                    if same { "the same cluster".to_string() } else { format!("cluster {}", earlier.cluster.label) }
+                ),
+            )
+            .hint(hint),
+        );
+    }
+}
+
+fn mesh_fits_providers(p: &Partial, d: &mut Vec<Diagnostic>) {
+    let count = |cloud| p.clusters.iter().filter(|c| c.provider.as_ref().is_some_and(|v| v.value == cloud)).count();
+    let (aws, azure) = (count(Cloud::Aws), count(Cloud::Azure));
+    let given = &p.mesh_given;
+    let mut unused = |span: &Option<Span>, key: &str, message: &str, hint: &str| {
+        if let Some(span) = span {
+            d.push(Diagnostic::new(span.clone(), key, message).hint(hint));
+        }
+    };
+    if aws == 0 {
+        unused(
+            &given.aws,
+            "mesh.aws",
+            "mesh.aws is set but no cluster is on aws",
+            "remove mesh.aws: it only applies to aws clusters",
+        );
+    }
+    if azure == 0 {
+        unused(
+            &given.azure,
+            "mesh.azure",
+            "mesh.azure is set but no cluster is on azure",
+            "remove mesh.azure: it only applies to azure clusters",
+        );
+    }
+    if aws == 0 || azure == 0 {
+        unused(
+            &given.cross_cloud,
+            "mesh.cross_cloud",
+            "mesh.cross_cloud is set but the topology does not have both aws and azure clusters",
+            "remove mesh.cross_cloud: it joins aws clusters to azure clusters",
+        );
+    }
+    if !gateway_needed(p.mesh.azure.value, aws, azure) {
+        unused(
+            &given.azure_gateway_sku,
+            "mesh.azure_gateway_sku",
+            "mesh.azure_gateway_sku is set but no Azure cluster needs a VPN gateway",
+            "remove it: gateways are built for mesh.azure = \"vpn-gateway\" with 2 or more azure clusters, and for the VPN between aws and azure",
+        );
+    }
+}
+
+/// `datacenter.cluster` and `control_plane` must name a defined cluster.
+fn references(p: &Partial, cassandra: &PCassandra, d: &mut Vec<Diagnostic>) {
+    let names: Vec<&str> = p.clusters.iter().filter_map(|c| c.name.as_ref()).map(|n| n.value.as_str()).collect();
+    let mut check = |name: &Spanned<String>, key: String, message: String| {
+        if names.contains(&name.value.as_str()) {
+            return;
+        }
+        let defined = names.join(", ");
+        let hint = match closest(&name.value, names.iter().copied()) {
+            _ if names.is_empty() => "define the cluster with a [[clusters]] table".to_string(),
+            Some(suggestion) => format!("did you mean `{suggestion}`? Defined clusters: {defined}"),
+            None => format!("use one of the defined clusters: {defined}"),
+        };
+        d.push(Diagnostic::new(name.span.clone(), key, message).hint(hint));
+    };
+    for dc in &cassandra.datacenters {
+        if let Some(cluster) = &dc.cluster {
+            let message = format!("datacenter {} runs in cluster `{}`, which is not defined", dc.label, cluster.value);
+            check(cluster, format!("{}.cluster", dc.key), message);
+        }
+    }
+    if let Some(control_plane) = &cassandra.control_plane {
+        let message = format!("control_plane `{}` is not a defined cluster", control_plane.value);
+        check(control_plane, "cassandra.control_plane".to_string(), message);
+    }
+}
+
+/// Racks sit on the zones of their cluster, and every rack gets at least one node.
+fn racks_and_sizes(p: &Partial, cassandra: &PCassandra, d: &mut Vec<Diagnostic>) {
+    for dc in &cassandra.datacenters {
+        let cluster = dc.cluster.as_ref().and_then(|c| p.cluster(&c.value));
+        let zones = cluster.and_then(|c| c.zones.as_ref());
+        if let (Some(racks), Some(zones), Some(cluster)) = (&dc.racks, zones, cluster) {
+            let zone_list = zones.iter().map(|z| z.value.as_str()).collect::<Vec<_>>().join(", ");
+            for rack in racks {
+                if let Some(zone) = rack.zone.as_ref().filter(|z| !zones.iter().any(|c| c.value == z.value)) {
+                    d.push(
+                        Diagnostic::new(
+                            zone.span.clone(),
+                            format!("{}.zone", rack.key),
+                            format!("rack zone `{}` is not one of the zones of cluster {}", zone.value, cluster.label),
+                        )
+                        .hint(format!("use one of: {zone_list}")),
+                    );
+                }
+            }
+        }
+        let racks = match &dc.racks {
+            Some(racks) => Some(racks.len()),
+            None => zones.map(Vec::len),
+        };
+        if let (Some(size), Some(racks)) = (&dc.size, racks) {
+            if (size.value as usize) < racks {
+                d.push(
+                    Diagnostic::new(
+                        size.span.clone(),
+                        format!("{}.size", dc.key),
+                        format!(
+                            "datacenter {} has {racks} racks but size {}: every rack needs at least one node",
+                            dc.label, size.value
+                        ),
+                    )
+                    .hint(format!("raise size to at least {racks}, or list fewer racks")),
+                );
+            }
+        }
+    }
+}
+
+/// CoreDNS stub domains forward `<namespace>.svc.cluster.local` to one remote cluster, so a
+/// namespace cannot be used in two clusters.
+fn namespaces_per_cluster(cassandra: &PCassandra, d: &mut Vec<Diagnostic>) {
+    let mut owner: HashMap<&str, (&PDatacenter, &str)> = HashMap::new();
+    for dc in &cassandra.datacenters {
+        let (Some(namespace), Some(cluster)) = (&dc.namespace, &dc.cluster) else { continue };
+        match owner.get(namespace.value.as_str()) {
+            Some((first, first_cluster)) if *first_cluster != cluster.value => d.push(
+                Diagnostic::new(
+                    namespace.span.clone(),
+                    format!("{}.namespace", dc.key),
+                    format!(
+                        "namespace `{}` is also used by datacenter {} in cluster {first_cluster}; with dns.mode = \"coredns-stubs\" each cluster needs its own namespace",
+                        namespace.value, first.label
+                    ),
+                )
+                .hint(format!("set namespace = \"{}-{}\" (CoreDNS forwards <namespace>.svc.cluster.local to one cluster)", namespace.value, cluster.value)),
+            ),
+            Some(_) => {}
+            None => {
+                owner.insert(&namespace.value, (dc, &cluster.value));
+            }
+        }
+    }
+}
+
+/// cass-operator places one Cassandra pod per worker node.
+fn capacity(p: &Partial, cassandra: &PCassandra, d: &mut Vec<Diagnostic>) {
+    for (i, cluster) in p.clusters.iter().enumerate() {
+        let (Some(name), Some(count)) = (&cluster.name, &cluster.node_count) else { continue };
+        // Datacenters go to the first cluster of a duplicated name.
+        if p.clusters[..i].iter().any(|c| c.name.as_ref().is_some_and(|n| n.value == name.value)) {
+            continue;
+        }
+        let dcs: Vec<(&str, u32)> = cassandra
+            .datacenters
+            .iter()
+            .filter(|dc| dc.cluster.as_ref().is_some_and(|c| c.value == name.value))
+            .filter_map(|dc| Some((dc.label.as_str(), dc.size.as_ref()?.value)))
+            .collect();
+        let needed: u64 = dcs.iter().map(|(_, size)| u64::from(*size)).sum();
+        if needed > u64::from(count.value) {
+            let list = dcs.iter().map(|(dc, size)| format!("{dc}: {size}")).collect::<Vec<_>>().join(", ");
+            d.push(
+                Diagnostic::new(
+                    count.span.clone(),
+                    format!("{}.node_pool.count", cluster.key),
+                    format!(
+                        "cluster {} has {} worker nodes but its datacenters need {needed} ({list})",
+                        cluster.label, count.value
+                    ),
+                )
+                .hint(format!(
+                    "raise node_pool.count to at least {needed}: cass-operator places one Cassandra pod per worker node"
+                )),
+            );
+        }
+    }
+}
