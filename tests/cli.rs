@@ -85,12 +85,8 @@ fn plan_json_and_plan_file_hide_nothing_they_should_not_show() {
     let (output, state) = ringform(&["plan", "--json", "examples/aks-vpn-mesh.toml"]);
     assert_eq!(output.status.code(), Some(0), "{}", text(&output.stderr));
     let json: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
-    let connections: Vec<&serde_json::Value> = json["resource_changes"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|c| c["type"] == "azure_vpn_connection")
-        .collect();
+    let connections: Vec<&serde_json::Value> =
+        json["resource_changes"].as_array().unwrap().iter().filter(|c| c["type"] == "azure_vpn_connection").collect();
     assert_eq!(connections.len(), 12, "4 clusters in a full mesh: one connection per direction per pair");
     for c in connections {
         assert_eq!(c["change"]["after_sensitive"]["shared_key"], true, "{c}");

@@ -129,7 +129,8 @@ mod tests {
 
     #[test]
     fn terraform_spellings_become_long_options() {
-        let args = terraform_compatible(["ringform", "plan", "-out=p", "-detailed-exitcode", "-o", "x"].map(OsString::from));
+        let args =
+            terraform_compatible(["ringform", "plan", "-out=p", "-detailed-exitcode", "-o", "x"].map(OsString::from));
         assert_eq!(args, ["ringform", "plan", "--out=p", "--detailed-exitcode", "-o", "x"].map(OsString::from));
     }
 }

@@ -6,7 +6,7 @@ use std::path::Path;
 
 use ringform_graph::Format;
 use ringform_plan::RenderOptions;
-use ringform_state::{Snapshot, SledStore, StateStore};
+use ringform_state::{SledStore, Snapshot, StateStore};
 
 use crate::args::{GraphArgs, GraphFormat, PlanArgs, StateCommand, TopologyArg};
 use crate::load::{Loaded, parse_addresses};
@@ -68,7 +68,11 @@ pub fn plan(args: &PlanArgs) -> Result<Exit, Failure> {
     if let Some(out) = &args.out {
         ringform_plan::write_plan_file(out, &plan)?;
         if !args.json {
-            print(&format!("\nSaved the plan to {}. Apply exactly it with `ringform apply {}`.\n", out.display(), out.display()))?;
+            print(&format!(
+                "\nSaved the plan to {}. Apply exactly it with `ringform apply {}`.\n",
+                out.display(),
+                out.display()
+            ))?;
         }
     }
     Ok(if args.detailed_exitcode && plan.has_changes() { Exit::Changes } else { Exit::Success })

@@ -26,13 +26,10 @@ impl Loaded {
             let colour = colour(&std::io::stderr());
             let name = path.display().to_string();
             for diagnostic in &diagnostics {
-                eprintln!("{}", diagnostic.render(&name, &source, colour));
+                eprintln!("{}\n", diagnostic.render(&name, &source, colour));
             }
             let count = diagnostics.len();
-            let mut failure = Failure::new(format!(
-                "{name} has {count} problem{}",
-                if count == 1 { "" } else { "s" }
-            ));
+            let mut failure = Failure::new(format!("{name} has {count} problem{}", if count == 1 { "" } else { "s" }));
             failure.already_reported = true;
             failure
         })?;

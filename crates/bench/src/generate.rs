@@ -5,8 +5,21 @@ use std::net::Ipv4Addr;
 
 /// AWS regions with at least three availability zones, cycled through.
 const REGIONS: &[&str] = &[
-    "us-east-1", "us-east-2", "us-west-2", "eu-west-1", "eu-central-1", "eu-west-2", "eu-west-3", "eu-north-1",
-    "ap-southeast-1", "ap-southeast-2", "ap-northeast-1", "ap-northeast-2", "ap-south-1", "ca-central-1", "sa-east-1",
+    "us-east-1",
+    "us-east-2",
+    "us-west-2",
+    "eu-west-1",
+    "eu-central-1",
+    "eu-west-2",
+    "eu-west-3",
+    "eu-north-1",
+    "ap-southeast-1",
+    "ap-southeast-2",
+    "ap-northeast-1",
+    "ap-northeast-2",
+    "ap-south-1",
+    "ca-central-1",
+    "sa-east-1",
 ];
 
 fn block(base: [u8; 4], prefix: u8, index: usize) -> String {

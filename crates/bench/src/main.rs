@@ -35,8 +35,13 @@ fn flag<'a>(args: &'a [String], name: &str) -> Option<&'a str> {
 fn plan(args: &[String]) -> Result<(), String> {
     let sizes = flag(args, "--sizes").unwrap_or("10,50,100");
     let runs = flag(args, "--runs").unwrap_or("5");
-    println!("AWS full mesh: parse+validate, graph, plan (empty state); median of {runs} runs; peak RSS of the whole run");
-    println!("{:>8} {:>10} {:>8} {:>14} {:>10} {:>10} {:>10} {:>10}", "clusters", "resources", "edges", "parse+validate", "graph", "plan", "total", "peak RSS");
+    println!(
+        "AWS full mesh: parse+validate, graph, plan (empty state); median of {runs} runs; peak RSS of the whole run"
+    );
+    println!(
+        "{:>8} {:>10} {:>8} {:>14} {:>10} {:>10} {:>10} {:>10}",
+        "clusters", "resources", "edges", "parse+validate", "graph", "plan", "total", "peak RSS"
+    );
     let exe = std::env::current_exe().map_err(|e| e.to_string())?;
     for size in sizes.split(',') {
         let output = Command::new(&exe).args(["--one-plan", size, runs]).output().map_err(|e| e.to_string())?;
@@ -58,7 +63,8 @@ fn one_plan(args: &[String]) -> Result<(), String> {
     let mut counts = (0, 0);
     for _ in 0..runs {
         let start = Instant::now();
-        let topology = ringform_topology::parse(&source).map_err(|d| format!("{} diagnostics, first: {:?}", d.len(), d.first()))?;
+        let topology = ringform_topology::parse(&source)
+            .map_err(|d| format!("{} diagnostics, first: {:?}", d.len(), d.first()))?;
         let parsed = Instant::now();
         let resources = ringform_graph::ResourceGraph::build(&topology).map_err(|e| format!("{e:?}"))?;
         let built = Instant::now();

@@ -304,10 +304,7 @@ mod tests {
             Value::Null,
         ]);
         let json = serde_json::to_string(&value).unwrap();
-        assert_eq!(
-            json,
-            r#"[{"$unknown":true},{"$secret":"hunter2"},{"$ref":["aws_vpc.eu-west","id"]},{"a":1},null]"#
-        );
+        assert_eq!(json, r#"[{"$unknown":true},{"$secret":"hunter2"},{"$ref":["aws_vpc.eu-west","id"]},{"a":1},null]"#);
         assert_eq!(serde_json::from_str::<Value>(&json).unwrap(), value);
     }
 
@@ -330,7 +327,10 @@ mod tests {
 
     #[test]
     fn visits_nested_references() {
-        let value = Value::Map([("seeds".to_owned(), Value::List(vec![Value::reference(&vpc(), "a"), Value::reference(&vpc(), "b")]))].into());
+        let value = Value::Map(
+            [("seeds".to_owned(), Value::List(vec![Value::reference(&vpc(), "a"), Value::reference(&vpc(), "b")]))]
+                .into(),
+        );
         let mut outputs = vec![];
         value.visit_references(&mut |r| outputs.push(r.output.clone()));
         assert_eq!(outputs, ["a", "b"]);

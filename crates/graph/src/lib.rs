@@ -174,9 +174,8 @@ fn find_cycle(graph: &DiGraph<Resource, ()>) -> Option<Vec<Address>> {
     if petgraph::algo::toposort(graph, None).is_ok() {
         return None;
     }
-    let component = petgraph::algo::tarjan_scc(graph)
-        .into_iter()
-        .find(|c| c.len() > 1 || graph.contains_edge(c[0], c[0]))?;
+    let component =
+        petgraph::algo::tarjan_scc(graph).into_iter().find(|c| c.len() > 1 || graph.contains_edge(c[0], c[0]))?;
     // Walk the component from its first node until we come back, to name the cycle in order.
     let members: std::collections::HashSet<_> = component.iter().copied().collect();
     let start = component[0];

@@ -1,1 +1,244 @@
+use ringform_core::{Address, Kind, Value};
 
+use super::*;
+
+fn build(source: &str) -> ResourceGraph {
+    let topology = ringform_topology::parse(source).unwrap_or_else(|d| panic!("{d:#?}"));
+    ResourceGraph::build(&topology).unwrap_or_else(|e| panic!("{e:#?}"))
+}
+
+fn example(name: &str) -> ResourceGraph {
+    let path = format!("{}/../../examples/{name}.toml", env!("CARGO_MANIFEST_DIR"));
+    build(&std::fs::read_to_string(path).unwrap())
+}
+
+fn count(graph: &ResourceGraph, kind: Kind) -> usize {
+    graph.resources().filter(|r| r.address.kind() == kind).count()
+}
+
+fn address(text: &str) -> Address {
+    text.parse().unwrap()
+}
+
+fn attribute<'g>(graph: &'g ResourceGraph, at: &str, name: &str) -> &'g Value {
+    &graph.get(&address(at)).unwrap_or_else(|| panic!("no {at}")).attributes[name]
+}
+
+#[test]
+fn eks_two_regions_peers_routes_and_firewalls_both_ways() {
+    let g = example("eks-two-regions");
+    assert_eq!(count(&g, Kind::AwsVpc), 2);
+    assert_eq!(count(&g, Kind::AwsSubnet), 6);
+    assert_eq!(count(&g, Kind::AwsVpcPeering), 1);
+    assert_eq!(count(&g, Kind::AwsVpcPeeringAccepter), 1);
+    assert_eq!(count(&g, Kind::AwsEksCluster), 2);
+    assert_eq!(count(&g, Kind::AwsEksNodeGroup), 2);
+    assert_eq!(count(&g, Kind::AwsIamRole), 4);
+    // The peering is requested in the first region and accepted in the second.
+    assert_eq!(attribute(&g, "aws_vpc_peering.eu-west~eu-central", "region"), &Value::from("eu-west-1"));
+    assert_eq!(attribute(&g, "aws_vpc_peering_accepter.eu-west~eu-central", "region"), &Value::from("eu-central-1"));
+    // Routes both ways, over the accepted peering.
+    for (route, cidr) in
+        [("eu-west~eu-central/network", "172.22.0.0/16"), ("eu-central~eu-west/network", "172.21.0.0/16")]
+    {
+        let at = format!("aws_route.{route}");
+        assert_eq!(attribute(&g, &at, "destination_cidr_block"), &Value::from(cidr));
+        let deps: Vec<_> = g.dependencies(&address(&at)).map(ToString::to_string).collect();
+        assert!(deps.contains(&"aws_vpc_peering_accepter.eu-west~eu-central".to_owned()), "{deps:?}");
+    }
+    // Cassandra's ports, management API included, from the other cluster's range.
+    assert_eq!(
+        attribute(&g, "aws_security_group_rule.eu-west~eu-central", "ports"),
+        &Value::from(vec![7000i64, 7001, 7199, 9042, 8080])
+    );
+    assert_eq!(
+        attribute(&g, "aws_security_group_rule.eu-west~eu-central", "cidr_blocks"),
+        &Value::from(vec!["172.22.0.0/16"])
+    );
+}
+
+#[test]
+fn seeded_datacenters_take_the_seeds_of_the_ones_before() {
+    let g = example("eks-two-regions");
+    let first = address("cassandra_datacenter.eu-west/dc-eu-west");
+    assert_eq!(attribute(&g, "cassandra_datacenter.eu-west/dc-eu-west", "additional_seeds"), &Value::List(vec![]));
+    assert_eq!(
+        attribute(&g, "cassandra_datacenter.eu-central/dc-eu-central", "additional_seeds"),
+        &Value::List(vec![Value::reference(&first, "seed_ips")])
+    );
+    let racks = attribute(&g, "cassandra_datacenter.eu-central/dc-eu-central", "racks");
+    let Value::List(racks) = racks else { panic!() };
+    assert_eq!(racks.len(), 3);
+}
+
+#[test]
+fn aks_vpn_mesh_is_a_full_mesh_of_connections_sharing_a_key_per_pair() {
+    let g = example("aks-vpn-mesh");
+    assert_eq!(count(&g, Kind::AzureVpnGateway), 4);
+    assert_eq!(count(&g, Kind::AzurePublicIp), 4);
+    assert_eq!(count(&g, Kind::AzureVpnConnection), 12);
+    assert_eq!(count(&g, Kind::GeneratedSecret), 6 + 1, "one key per pair, plus the superuser password");
+    assert_eq!(count(&g, Kind::AzureAksCluster), 4);
+    let there = attribute(&g, "azure_vpn_connection.eastus~westus", "shared_key");
+    let back = attribute(&g, "azure_vpn_connection.westus~eastus", "shared_key");
+    assert_eq!(there, back);
+    assert!(there.is_sensitive());
+    // The VNet carries its GatewaySubnet in the same body as the node subnet.
+    let Value::List(subnets) = attribute(&g, "azure_virtual_network.eastus", "subnets") else { panic!() };
+    let names: Vec<_> = subnets
+        .iter()
+        .map(|s| match s {
+            Value::Map(m) => m["name"].as_str().unwrap().to_owned(),
+            _ => panic!(),
+        })
+        .collect();
+    assert_eq!(names, ["nodes", "GatewaySubnet"]);
+    // Operator mode: ClientConfigs on the control plane for each data plane.
+    assert_eq!(count(&g, Kind::K8ssandraClientConfig), 3);
+    assert_eq!(count(&g, Kind::K8ssandraCluster), 1);
+}
+
+#[test]
+fn vnet_peering_goes_both_ways() {
+    let g = example("separate-address-plans");
+    assert_eq!(count(&g, Kind::AzureVnetPeering), 2);
+    assert_eq!(count(&g, Kind::AzureVpnGateway), 0);
+    let Value::List(space) = attribute(&g, "azure_virtual_network.east", "address_space") else { panic!() };
+    assert_eq!(space, &vec![Value::from("10.100.0.0/16"), Value::from("10.200.0.0/16")]);
+}
+
+#[test]
+fn across_clouds_a_vpn_with_one_key_and_stub_domains_for_the_other_namespace() {
+    let g = example("aws-azure-coredns");
+    for at in [
+        "aws_vpn_gateway.aws-1",
+        "aws_customer_gateway.aws-1~azure-1",
+        "aws_vpn_connection.aws-1~azure-1",
+        "azure_local_network_gateway.azure-1~aws-1",
+        "azure_vpn_connection.azure-1~aws-1",
+    ] {
+        assert!(g.contains(&address(at)), "{at}");
+    }
+    assert_eq!(
+        attribute(&g, "aws_vpn_connection.aws-1~azure-1", "preshared_key"),
+        attribute(&g, "azure_vpn_connection.azure-1~aws-1", "shared_key")
+    );
+    let Value::Map(stubs) = attribute(&g, "coredns_stub_domains.aws-1/coredns", "stub_domains") else { panic!() };
+    assert_eq!(
+        stubs["azure-1.svc.cluster.local"],
+        Value::reference(&address("kube_dns_endpoint.azure-1/kube-dns"), "ip")
+    );
+    // AWS opens Cassandra's ports to the Azure cluster's nodes and pods.
+    assert_eq!(
+        attribute(&g, "aws_security_group_rule.aws-1~azure-1", "cidr_blocks"),
+        &Value::from(vec!["10.20.0.0/16", "100.65.0.0/16"])
+    );
+}
+
+#[test]
+fn transit_gateway_mode_attaches_every_vpc_and_peers_regions() {
+    let source = std::fs::read_to_string(format!("{}/../../examples/eks-two-regions.toml", env!("CARGO_MANIFEST_DIR")))
+        .unwrap()
+        .replace("aws = \"vpc-peering\"", "aws = \"transit-gateway\"");
+    let g = build(&source);
+    assert_eq!(count(&g, Kind::AwsVpcPeering), 0);
+    assert_eq!(count(&g, Kind::AwsTransitGateway), 2);
+    assert_eq!(count(&g, Kind::AwsTransitGatewayAttachment), 2);
+    assert_eq!(count(&g, Kind::AwsTransitGatewayPeering), 1);
+    assert_eq!(count(&g, Kind::AwsTransitGatewayRoute), 2);
+    assert!(g.contains(&address("aws_route.eu-west~eu-central/network")));
+}
+
+#[test]
+fn every_resource_comes_after_what_it_references() {
+    let g = example("aws-azure-coredns");
+    let order = g.topological_order();
+    assert_eq!(order.len(), g.len());
+    let position: std::collections::HashMap<_, _> = order.iter().enumerate().map(|(i, a)| (*a, i)).collect();
+    for resource in g.resources() {
+        for dep in g.dependencies(&resource.address) {
+            assert!(position[dep] < position[&resource.address], "{dep} must come before {}", resource.address);
+        }
+    }
+}
+
+#[test]
+fn edges_come_only_from_references() {
+    let g = example("minimal");
+    let mut references = 0;
+    for resource in g.resources() {
+        let mut targets = std::collections::HashSet::new();
+        for value in resource.attributes.values() {
+            value.visit_references(&mut |r| {
+                targets.insert(r.address.clone());
+            });
+        }
+        references += targets.len();
+    }
+    assert_eq!(g.edge_count(), references);
+}
+
+fn resource(at: &str, refs: &[&str]) -> Resource {
+    let attributes =
+        refs.iter().enumerate().map(|(i, r)| (format!("r{i}"), Value::reference(&address(r), "id"))).collect();
+    Resource { address: address(at), attributes }
+}
+
+#[test]
+fn a_cycle_is_reported_with_its_addresses() {
+    let errors = ResourceGraph::from_resources(vec![
+        resource("aws_vpc.a", &["aws_subnet.a"]),
+        resource("aws_subnet.a", &["aws_route_table.a"]),
+        resource("aws_route_table.a", &["aws_vpc.a"]),
+        resource("aws_vpc.b", &[]),
+    ])
+    .unwrap_err();
+    let [GraphError::Cycle(cycle)] = errors.as_slice() else { panic!("{errors:?}") };
+    assert_eq!(cycle.len(), 3);
+    let text = errors[0].to_string();
+    assert!(text.starts_with("dependency cycle: "), "{text}");
+    for a in ["aws_vpc.a", "aws_subnet.a", "aws_route_table.a"] {
+        assert!(text.contains(a), "{text}");
+    }
+}
+
+#[test]
+fn dangling_references_and_duplicates_are_errors() {
+    let errors = ResourceGraph::from_resources(vec![
+        resource("aws_vpc.a", &[]),
+        resource("aws_vpc.a", &[]),
+        resource("aws_subnet.a", &["aws_vpc.nope"]),
+    ])
+    .unwrap_err();
+    assert!(errors.contains(&GraphError::DuplicateAddress(address("aws_vpc.a"))));
+    assert!(
+        errors.contains(&GraphError::DanglingReference { from: address("aws_subnet.a"), to: address("aws_vpc.nope") })
+    );
+}
+
+#[test]
+fn with_dependencies_keeps_the_target_and_what_it_needs() {
+    let g = example("minimal");
+    let cut = g.with_dependencies(&[address("aws_eks_cluster.main")]).unwrap();
+    assert!(cut.contains(&address("aws_vpc.main")));
+    assert!(cut.contains(&address("aws_iam_role.main/cluster")));
+    assert!(!cut.contains(&address("aws_eks_node_group.main")));
+    assert!(cut.len() < g.len());
+    assert_eq!(g.with_dependencies(&[address("aws_vpc.nope")]).unwrap_err(), address("aws_vpc.nope"));
+}
+
+#[test]
+fn renders_dot_and_mermaid() {
+    let g = ResourceGraph::from_resources(vec![resource("aws_vpc.a", &[]), resource("aws_subnet.a", &["aws_vpc.a"])])
+        .unwrap();
+    insta::assert_snapshot!(g.render(Format::Dot), @r##"
+    digraph ringform {
+      rankdir=LR;
+      node [shape=box, style=rounded];
+      "aws_vpc.a" [color="#ff9900"];
+      "aws_subnet.a" [color="#ff9900"];
+      "aws_vpc.a" -> "aws_subnet.a";
+    }
+    "##);
+    assert!(g.render(Format::Mermaid).contains("n0 --> n1"));
+}

@@ -84,7 +84,14 @@ fn compare(address: &Address, before: Attributes, after: Attributes) -> Change {
         let verb = if forcing.len() == 1 { "forces" } else { "force" };
         (Action::Replace, format!("{} {verb} replacement", quoted_list(&forcing)))
     };
-    Change { address: address.clone(), action, before: Some(before), after: Some(after), replace_because: forcing, reason }
+    Change {
+        address: address.clone(),
+        action,
+        before: Some(before),
+        after: Some(after),
+        replace_because: forcing,
+        reason,
+    }
 }
 
 fn quoted_list<S: AsRef<str>>(names: &[S]) -> String {
@@ -114,8 +121,11 @@ mod tests {
     }
 
     fn subnet() -> Attributes {
-        [("vpc_id".to_owned(), Value::reference(&address("aws_vpc.a"), "id")), ("cidr_block".into(), "10.0.0.0/24".into())]
-            .into()
+        [
+            ("vpc_id".to_owned(), Value::reference(&address("aws_vpc.a"), "id")),
+            ("cidr_block".into(), "10.0.0.0/24".into()),
+        ]
+        .into()
     }
 
     fn record(a: &str, inputs: Attributes, outputs: Attributes) -> Record {
@@ -128,7 +138,11 @@ mod tests {
 
     #[test]
     fn empty_state_creates_everything_with_unknown_references() {
-        let plan = plan(&graph(vec![("aws_vpc.a", vpc("10.0.0.0/16")), ("aws_subnet.a", subnet())]), &Snapshot::empty(), "h".into());
+        let plan = plan(
+            &graph(vec![("aws_vpc.a", vpc("10.0.0.0/16")), ("aws_subnet.a", subnet())]),
+            &Snapshot::empty(),
+            "h".into(),
+        );
         assert_eq!(action_of(&plan, "aws_vpc.a"), Action::Create);
         let subnet = plan.changes.iter().find(|c| c.address.kind() == Kind::AwsSubnet).unwrap();
         assert_eq!(subnet.after.as_ref().unwrap()["vpc_id"], Value::Unknown);
@@ -140,10 +154,13 @@ mod tests {
         let outputs: Attributes = [("id".to_owned(), Value::from("vpc-1"))].into();
         let mut applied_subnet = subnet();
         applied_subnet.insert("vpc_id".into(), "vpc-1".into());
-        let state = Snapshot::empty()
-            .with(record("aws_vpc.a", vpc("10.0.0.0/16"), outputs))
-            .with(record("aws_subnet.a", applied_subnet, Attributes::new()));
-        let plan = plan(&graph(vec![("aws_vpc.a", vpc("10.0.0.0/16")), ("aws_subnet.a", subnet())]), &state, "h".into());
+        let state = Snapshot::empty().with(record("aws_vpc.a", vpc("10.0.0.0/16"), outputs)).with(record(
+            "aws_subnet.a",
+            applied_subnet,
+            Attributes::new(),
+        ));
+        let plan =
+            plan(&graph(vec![("aws_vpc.a", vpc("10.0.0.0/16")), ("aws_subnet.a", subnet())]), &state, "h".into());
         assert!(!plan.has_changes(), "{plan:#?}");
     }
 
@@ -152,10 +169,13 @@ mod tests {
         let outputs: Attributes = [("id".to_owned(), Value::from("vpc-1"))].into();
         let mut applied_subnet = subnet();
         applied_subnet.insert("vpc_id".into(), "vpc-1".into());
-        let state = Snapshot::empty()
-            .with(record("aws_vpc.a", vpc("10.0.0.0/16"), outputs))
-            .with(record("aws_subnet.a", applied_subnet, Attributes::new()));
-        let plan = plan(&graph(vec![("aws_vpc.a", vpc("10.1.0.0/16")), ("aws_subnet.a", subnet())]), &state, "h".into());
+        let state = Snapshot::empty().with(record("aws_vpc.a", vpc("10.0.0.0/16"), outputs)).with(record(
+            "aws_subnet.a",
+            applied_subnet,
+            Attributes::new(),
+        ));
+        let plan =
+            plan(&graph(vec![("aws_vpc.a", vpc("10.1.0.0/16")), ("aws_subnet.a", subnet())]), &state, "h".into());
         let vpc_change = &plan.changes[0];
         assert_eq!(vpc_change.action, Action::Replace);
         assert_eq!(vpc_change.replace_because, ["cidr_block"]);
@@ -187,9 +207,11 @@ mod tests {
         let key = address("generated_secret.k");
         let outputs: Attributes = [("value".to_owned(), Value::secret("s3cret".into()))].into();
         let connection = |v: Value| -> Attributes { [("shared_key".to_owned(), v)].into() };
-        let state = Snapshot::empty()
-            .with(record("generated_secret.k", Attributes::new(), outputs))
-            .with(record("azure_vpn_connection.a~b", connection(Value::secret("s3cret".into())), Attributes::new()));
+        let state = Snapshot::empty().with(record("generated_secret.k", Attributes::new(), outputs)).with(record(
+            "azure_vpn_connection.a~b",
+            connection(Value::secret("s3cret".into())),
+            Attributes::new(),
+        ));
         let desired = graph(vec![
             ("generated_secret.k", Attributes::new()),
             ("azure_vpn_connection.a~b", connection(Value::secret(Value::reference(&key, "value")))),

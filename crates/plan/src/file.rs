@@ -44,7 +44,11 @@ pub fn topology_hash(source: &str) -> String {
 /// Writes the plan, readable by its owner only: it may hold values read from state.
 pub fn write_plan_file(path: &Path, plan: &Plan) -> Result<(), PlanFileError> {
     let error = |source| PlanFileError::Write { path: path.to_owned(), source };
-    let file = PlanFile { ringform_plan_format: FORMAT, ringform_version: env!("CARGO_PKG_VERSION").into(), plan: plan.clone() };
+    let file = PlanFile {
+        ringform_plan_format: FORMAT,
+        ringform_version: env!("CARGO_PKG_VERSION").into(),
+        plan: plan.clone(),
+    };
     let bytes = serde_json::to_vec(&file).map_err(|e| error(e.into()))?;
     let mut options = std::fs::OpenOptions::new();
     options.write(true).create(true).truncate(true);
@@ -72,7 +76,12 @@ mod tests {
     fn round_trips_and_is_private() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("plan.json");
-        let plan = Plan { lineage: ringform_state::Lineage::new(), serial: 7, topology_hash: topology_hash("x"), changes: vec![] };
+        let plan = Plan {
+            lineage: ringform_state::Lineage::new(),
+            serial: 7,
+            topology_hash: topology_hash("x"),
+            changes: vec![],
+        };
         write_plan_file(&path, &plan).unwrap();
         assert_eq!(read_plan_file(&path).unwrap(), plan);
         #[cfg(unix)]

@@ -45,7 +45,12 @@ pub fn render(plan: &Plan, options: RenderOptions) -> String {
         return out;
     }
     out.push_str("ringform will perform these actions ");
-    let legend = [(Action::Create, "create"), (Action::Update, "update in place"), (Action::Replace, "replace"), (Action::Delete, "destroy")];
+    let legend = [
+        (Action::Create, "create"),
+        (Action::Update, "update in place"),
+        (Action::Replace, "replace"),
+        (Action::Delete, "destroy"),
+    ];
     let used: Vec<String> = legend
         .iter()
         .filter(|(action, _)| changing.iter().any(|c| c.action == *action))
@@ -72,12 +77,16 @@ pub fn render(plan: &Plan, options: RenderOptions) -> String {
 
 fn render_change(out: &mut String, change: &Change, paint: &Paint) {
     let (symbol, style) = style_of(change.action);
+    // A create needs no reason beyond its symbol; the others say why.
+    let reason = match change.action {
+        Action::Create => String::new(),
+        _ => format!("  {}", paint.paint(&format!("({})", change.reason), Style::new().dimmed())),
+    };
     let _ = writeln!(
         out,
-        "  {} {}  {}",
+        "  {} {}{reason}",
         paint.paint(symbol, style.bold()),
         paint.paint(&change.address.to_string(), Style::new().bold()),
-        paint.paint(&format!("({})", change.reason), Style::new().dimmed())
     );
     let empty = Attributes::new();
     let before = change.before.as_ref().unwrap_or(&empty);
@@ -110,7 +119,11 @@ fn render_change(out: &mut String, change: &Change, paint: &Paint) {
             }
             let unchanged = after.len().saturating_sub(changed.len());
             if unchanged > 0 {
-                let _ = writeln!(out, "        {}", paint.paint(&format!("# ({unchanged} unchanged attributes hidden)"), Style::new().dimmed()));
+                let _ = writeln!(
+                    out,
+                    "        {}",
+                    paint.paint(&format!("# ({unchanged} unchanged attributes hidden)"), Style::new().dimmed())
+                );
             }
         }
         Action::Delete | Action::NoOp => {}

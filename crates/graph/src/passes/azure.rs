@@ -27,7 +27,8 @@ fn one_cluster(b: &mut Builder, c: &Cluster) {
             "location" => location,
         },
     );
-    let subnet = |name: &str, cidr: String| Value::from_iter([("name", Value::from(name)), ("address_prefix", cidr.into())]);
+    let subnet =
+        |name: &str, cidr: String| Value::from_iter([("name", Value::from(name)), ("address_prefix", cidr.into())]);
     let mut address_space = vec![c.network_cidr.value.to_string()];
     let mut subnets: Vec<Value> = c.node_subnets.iter().map(|s| subnet(&s.name, s.cidr.value.to_string())).collect();
     // Pods get VNet addresses from their own subnet (Azure CNI with a pod subnet) rather than

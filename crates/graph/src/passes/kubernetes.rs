@@ -101,7 +101,8 @@ pub(super) fn add_ons(b: &mut Builder) {
         for ns in namespaces {
             add_in(b, Kind::K8sNamespace, c, ns, attrs! { "name" => ns });
         }
-        let cert_manager = add_in(b, Kind::CertManager, c, "cert-manager", attrs! { "version" => CERT_MANAGER_VERSION });
+        let cert_manager =
+            add_in(b, Kind::CertManager, c, "cert-manager", attrs! { "version" => CERT_MANAGER_VERSION });
         let operator_ns = namespace(b, n, operator_namespace(mode));
         let mut attributes = attrs! {
             "namespace" => output(&operator_ns, "name"),
@@ -186,7 +187,13 @@ pub(super) fn dns(b: &mut Builder) {
         return;
     }
     for &c in &clusters {
-        add_in(b, Kind::KubeDnsEndpoint, c, "kube-dns", attrs! { "service_type" => "LoadBalancer", "internal" => true });
+        add_in(
+            b,
+            Kind::KubeDnsEndpoint,
+            c,
+            "kube-dns",
+            attrs! { "service_type" => "LoadBalancer", "internal" => true },
+        );
     }
     for &c in &clusters {
         let mut stubs = BTreeMap::new();
