@@ -156,3 +156,63 @@ fn schema_is_the_checked_in_one() {
         serde_json::from_str(&std::fs::read_to_string(root().join("schema/topology.schema.json")).unwrap()).unwrap();
     assert_eq!(printed, checked_in);
 }
+
+/// A state directory holding one record with a secret input and an output.
+fn state_with_a_secret(dir: &Path) {
+    use ringform_core::Value;
+    let store = ringform_state::SledStore::open(dir, "test").unwrap();
+    let inputs =
+        [("shared_key".to_owned(), Value::secret("hunter2-very-secret".into())), ("name".to_owned(), "c".into())];
+    let outputs = [("id".to_owned(), Value::from("/subscriptions/x/connections/c"))];
+    let record = ringform_state::Record::new(
+        "azure_vpn_connection.eastus~westus".parse().unwrap(),
+        Some("/subscriptions/x/connections/c".into()),
+        inputs.into(),
+        outputs.into(),
+    );
+    ringform_state::StateStore::put(&store, &record).unwrap();
+}
+
+#[test]
+fn state_list_and_show_redact_secrets() {
+    let dir = tempfile::tempdir().unwrap();
+    let state = dir.path().join("state");
+    state_with_a_secret(&state);
+    let state_arg = state.to_str().unwrap();
+    let (output, _) = ringform(&["state", "list", "examples/aks-vpn-mesh.toml", "--state", state_arg]);
+    assert_eq!(text(&output.stdout), "azure_vpn_connection.eastus~westus\n", "{}", text(&output.stderr));
+    let (output, _) = ringform(&[
+        "state",
+        "show",
+        "examples/aks-vpn-mesh.toml",
+        "azure_vpn_connection.eastus~westus",
+        "--state",
+        state_arg,
+    ]);
+    let shown = text(&output.stdout);
+    assert_eq!(output.status.code(), Some(0), "{}", text(&output.stderr));
+    assert!(!shown.contains("hunter2"), "{shown}");
+    assert!(shown.contains("shared_key = (sensitive)"), "{shown}");
+    assert!(shown.contains("provider_id    = \"/subscriptions/x/connections/c\""), "{shown}");
+    // The plan against this state deletes nothing it shouldn't and shows no secret either.
+    let (output, _) = ringform(&["plan", "examples/aks-vpn-mesh.toml", "--state", state_arg]);
+    assert!(!text(&output.stdout).contains("hunter2"));
+    let (output, _) = ringform(&["state", "show", "examples/aks-vpn-mesh.toml", "aws_vpc.nope", "--state", state_arg]);
+    assert_eq!(output.status.code(), Some(1));
+    assert!(text(&output.stderr).contains("aws_vpc.nope is not in state"));
+}
+
+#[test]
+fn a_second_ringform_on_locked_state_fails_fast_naming_the_holder() {
+    let dir = tempfile::tempdir().unwrap();
+    let state = dir.path().join("state");
+    state_with_a_secret(&state);
+    let _held = ringform_state::SledStore::open(&state, "apply").unwrap();
+    let started = std::time::Instant::now();
+    let (output, _) = ringform(&["plan", "examples/aks-vpn-mesh.toml", "--state", state.to_str().unwrap()]);
+    assert!(started.elapsed() < std::time::Duration::from_secs(1));
+    assert_eq!(output.status.code(), Some(1));
+    let stderr = text(&output.stderr);
+    assert!(stderr.contains("is locked by `apply`"), "{stderr}");
+    assert!(stderr.contains(&format!("pid {}", std::process::id())), "{stderr}");
+}
