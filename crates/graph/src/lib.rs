@@ -159,7 +159,7 @@ impl ResourceGraph {
                 stack.extend(self.graph.neighbors_directed(node, Direction::Incoming));
             }
         }
-        let graph = self.graph.filter_map(|n, r| keep[n.index()].then(|| r.clone()), |_, e| Some(*e));
+        let graph = self.graph.filter_map(|n, r| keep[n.index()].then(|| r.clone()), |_, &()| Some(()));
         let index = graph.node_indices().map(|n| (graph[n].address.clone(), n)).collect();
         Ok(ResourceGraph { graph, index })
     }

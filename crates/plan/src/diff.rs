@@ -14,16 +14,19 @@ use crate::{Action, Change, Plan};
 /// being created or replaced are unknown until apply.
 pub fn plan(graph: &ResourceGraph, state: &Snapshot, topology_hash: String) -> Plan {
     let order = graph.topological_order();
-    let mut actions: HashMap<&Address, Action> = HashMap::with_capacity(order.len());
-    let mut changes = Vec::with_capacity(order.len() + state.records.len());
+    // Index into `changes` of each resource planned so far.
+    let mut planned: HashMap<&Address, usize> = HashMap::with_capacity(order.len());
+    let mut changes: Vec<Change> = Vec::with_capacity(order.len() + state.records.len());
     for address in order {
         let Some(resource) = graph.get(address) else { continue };
         let lookup = |reference: &ringform_core::Reference| {
-            match actions.get(&reference.address) {
-                Some(Action::NoOp | Action::Update) => {}
-                _ => return None,
-            }
-            state.get(&reference.address)?.outputs.get(&reference.output).cloned()
+            let change = &changes[*planned.get(&reference.address)?];
+            let stays = matches!(change.action, Action::NoOp | Action::Update);
+            let recorded = stays.then(|| state.get(&reference.address)?.outputs.get(&reference.output)).flatten();
+            // An output named like an input echoes it (a namespace's `name`), so it is known
+            // as soon as that input is.
+            let echoed = || change.after.as_ref()?.get(&reference.output).filter(|v| v.is_known());
+            recorded.or_else(echoed).cloned()
         };
         let after: Attributes = resource.attributes.iter().map(|(k, v)| (k.clone(), v.resolve(&lookup))).collect();
         let change = match state.get(address) {
@@ -37,7 +40,7 @@ pub fn plan(graph: &ResourceGraph, state: &Snapshot, topology_hash: String) -> P
             },
             Some(record) => compare(address, record.inputs.clone(), after),
         };
-        actions.insert(address, change.action);
+        planned.insert(address, changes.len());
         changes.push(change);
     }
     for record in state.iter().filter(|r| !graph.contains(&r.address)) {
@@ -182,6 +185,21 @@ mod tests {
         assert_eq!(vpc_change.reason, "`cidr_block` forces replacement");
         // The subnet's vpc_id is unknown now, and vpc_id forces a new subnet.
         assert_eq!(action_of(&plan, "aws_subnet.a"), Action::Replace);
+    }
+
+    #[test]
+    fn an_output_named_like_a_known_input_is_known_at_plan_time() {
+        let namespace: Attributes = [("name".to_owned(), Value::from("cassandra"))].into();
+        let secret: Attributes = [
+            ("namespace".to_owned(), Value::reference(&address("k8s_namespace.a/cassandra"), "name")),
+            ("uid".to_owned(), Value::reference(&address("k8s_namespace.a/cassandra"), "uid")),
+        ]
+        .into();
+        let desired = graph(vec![("k8s_namespace.a/cassandra", namespace), ("k8s_secret.a/s", secret)]);
+        let plan = plan(&desired, &Snapshot::empty(), "h".into());
+        let after = plan.changes.iter().find(|c| c.address.kind() == Kind::K8sSecret).unwrap().after.clone().unwrap();
+        assert_eq!(after["namespace"], Value::from("cassandra"));
+        assert_eq!(after["uid"], Value::Unknown);
     }
 
     #[test]

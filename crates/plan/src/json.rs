@@ -56,48 +56,56 @@ pub fn to_json(plan: &Plan) -> Json {
     })
 }
 
-/// Splits attributes into (known non-secret values, unknown mask, sensitive mask), the three
-/// parallel trees Terraform's JSON uses. Absent attributes give `null`, `{}`, `{}`.
+/// One value as Terraform's JSON shows it: the known non-secret part, and masks marking what is
+/// unknown and what is sensitive. `None` means "nothing here" (no known value, nothing to mark).
+#[derive(Default)]
+struct Split {
+    known: Option<Json>,
+    unknown: Option<Json>,
+    sensitive: Option<Json>,
+}
+
+/// Attributes split into (known values, unknown mask, sensitive mask). Absent attributes give
+/// `null`, `{}`, `{}`.
 fn split_attributes(attributes: Option<&Attributes>) -> (Json, Json, Json) {
     let Some(attributes) = attributes else { return (Json::Null, json!({}), json!({})) };
     let mut known = Map::new();
     let mut unknown = Map::new();
     let mut sensitive = Map::new();
     for (key, value) in attributes {
-        let (k, u, s) = split(value);
-        if let Some(k) = k {
-            known.insert(key.clone(), k);
-        }
-        if let Some(u) = u {
-            unknown.insert(key.clone(), u);
-        }
-        if let Some(s) = s {
-            sensitive.insert(key.clone(), s);
+        let part = split(value);
+        for (map, part) in [(&mut known, part.known), (&mut unknown, part.unknown), (&mut sensitive, part.sensitive)] {
+            if let Some(part) = part {
+                map.insert(key.clone(), part);
+            }
         }
     }
     (Json::Object(known), Json::Object(unknown), Json::Object(sensitive))
 }
 
-/// One value split three ways; `None` in a mask means "nothing to mark here".
-fn split(value: &Value) -> (Option<Json>, Option<Json>, Option<Json>) {
+fn split(value: &Value) -> Split {
     match value {
-        Value::Unknown | Value::Reference(_) => (None, Some(Json::Bool(true)), None),
-        Value::Secret(_) => (None, None, Some(Json::Bool(true))),
+        Value::Unknown | Value::Reference(_) => Split { unknown: Some(Json::Bool(true)), ..Split::default() },
+        Value::Secret(_) => Split { sensitive: Some(Json::Bool(true)), ..Split::default() },
         Value::List(items) => {
-            let parts: Vec<_> = items.iter().map(split).collect();
-            let mask = |pick: fn(&(Option<Json>, Option<Json>, Option<Json>)) -> &Option<Json>| {
+            let parts: Vec<Split> = items.iter().map(split).collect();
+            // A list mask marks each element, and is left out when it marks none.
+            let mask = |pick: fn(&Split) -> &Option<Json>| {
                 let marks: Vec<Json> = parts.iter().map(|p| pick(p).clone().unwrap_or(Json::Bool(false))).collect();
                 marks.iter().any(|m| *m != Json::Bool(false)).then_some(Json::Array(marks))
             };
-            let known = Json::Array(parts.iter().map(|p| p.0.clone().unwrap_or(Json::Null)).collect());
-            (Some(known), mask(|p| &p.1), mask(|p| &p.2))
+            Split {
+                known: Some(Json::Array(parts.iter().map(|p| p.known.clone().unwrap_or(Json::Null)).collect())),
+                unknown: mask(|p| &p.unknown),
+                sensitive: mask(|p| &p.sensitive),
+            }
         }
         Value::Map(map) => {
             let (known, unknown, sensitive) = split_attributes(Some(map));
             let non_empty = |j: Json| (j != json!({})).then_some(j);
-            (Some(known), non_empty(unknown), non_empty(sensitive))
+            Split { known: Some(known), unknown: non_empty(unknown), sensitive: non_empty(sensitive) }
         }
-        plain => (Some(plain.to_redacted_json()), None, None),
+        plain => Split { known: Some(plain.to_redacted_json()), ..Split::default() },
     }
 }
 

@@ -47,7 +47,7 @@ fn datacenter_spec(b: &mut Builder, dc: &Datacenter) -> ringform_core::Attribute
             Value::from_iter([("name", Value::from(r.name.value.as_str())), ("zone", r.zone.value.as_str().into())])
         })
         .collect();
-    attrs! {
+    let mut spec = attrs! {
         "name" => dc.name.value.as_str(),
         "namespace" => output(&ns, "name"),
         "size" => i64::from(dc.size.value),
@@ -55,8 +55,11 @@ fn datacenter_spec(b: &mut Builder, dc: &Datacenter) -> ringform_core::Attribute
         "storage_class" => dc.storage_class.value.as_str(),
         "storage_size" => dc.storage_size.value.as_str(),
         "heap" => dc.heap.value.as_str(),
-        "dns" => dns_ready(b, &dc.cluster.value),
+    };
+    if let Some(dns) = dns_ready(b, &dc.cluster.value) {
+        spec.insert("dns".into(), dns);
     }
+    spec
 }
 
 fn k8ssandra_cluster(b: &mut Builder, cassandra: &Cassandra, password: &Address) {

@@ -205,12 +205,8 @@ pub(super) fn dns(b: &mut Builder) {
     }
 }
 
-/// What Cassandra must wait for before it starts resolving remote names.
-pub(super) fn dns_ready(b: &mut Builder, cluster: &str) -> Value {
-    if b.topology.dns.mode.value == DnsMode::CorednsStubs && kubernetes_clusters(b.topology).len() >= 2 {
-        let stubs = b.address(Kind::CorednsStubDomains, &format!("{cluster}/coredns"));
-        output(&stubs, "id")
-    } else {
-        Value::Null
-    }
+/// What Cassandra must wait for before it resolves remote names, when DNS stubs are in use.
+pub(super) fn dns_ready(b: &mut Builder, cluster: &str) -> Option<Value> {
+    let stubs = b.topology.dns.mode.value == DnsMode::CorednsStubs && kubernetes_clusters(b.topology).len() >= 2;
+    stubs.then(|| output(&b.address(Kind::CorednsStubDomains, &format!("{cluster}/coredns")), "id"))
 }
