@@ -11,3 +11,23 @@ mod value;
 pub use address::{Address, AddressError};
 pub use kind::{Kind, Provider};
 pub use value::{Attributes, Reference, SENSITIVE_TEXT, UNKNOWN_TEXT, Value};
+
+/// Implements serde for a type through its text form (`Display` and `FromStr`), so that stored
+/// and printed forms are the same: `serde_as_text!(Address);`.
+#[macro_export]
+macro_rules! serde_as_text {
+    ($type:ty) => {
+        impl serde::Serialize for $type {
+            fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+                serializer.collect_str(self)
+            }
+        }
+
+        impl<'de> serde::Deserialize<'de> for $type {
+            fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+                let text = <std::borrow::Cow<'de, str> as serde::Deserialize>::deserialize(deserializer)?;
+                text.parse().map_err(serde::de::Error::custom)
+            }
+        }
+    };
+}

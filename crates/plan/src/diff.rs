@@ -135,6 +135,18 @@ mod tests {
         Record::new(address(a), Some("id".into()), inputs, outputs)
     }
 
+    /// State after applying a VPC 10.0.0.0/16 (id vpc-1) and a subnet in it.
+    fn applied_vpc_and_subnet() -> Snapshot {
+        let outputs: Attributes = [("id".to_owned(), Value::from("vpc-1"))].into();
+        let mut applied_subnet = subnet();
+        applied_subnet.insert("vpc_id".into(), "vpc-1".into());
+        Snapshot::empty().with(record("aws_vpc.a", vpc("10.0.0.0/16"), outputs)).with(record(
+            "aws_subnet.a",
+            applied_subnet,
+            Attributes::new(),
+        ))
+    }
+
     fn action_of(plan: &Plan, a: &str) -> Action {
         plan.changes.iter().find(|c| c.address == address(a)).unwrap().action
     }
@@ -154,14 +166,7 @@ mod tests {
 
     #[test]
     fn matching_state_is_a_no_op_with_references_resolved_from_outputs() {
-        let outputs: Attributes = [("id".to_owned(), Value::from("vpc-1"))].into();
-        let mut applied_subnet = subnet();
-        applied_subnet.insert("vpc_id".into(), "vpc-1".into());
-        let state = Snapshot::empty().with(record("aws_vpc.a", vpc("10.0.0.0/16"), outputs)).with(record(
-            "aws_subnet.a",
-            applied_subnet,
-            Attributes::new(),
-        ));
+        let state = applied_vpc_and_subnet();
         let plan =
             plan(&graph(vec![("aws_vpc.a", vpc("10.0.0.0/16")), ("aws_subnet.a", subnet())]), &state, "h".into());
         assert!(!plan.has_changes(), "{plan:#?}");
@@ -169,14 +174,7 @@ mod tests {
 
     #[test]
     fn replacing_a_dependency_makes_references_unknown_and_names_the_attribute() {
-        let outputs: Attributes = [("id".to_owned(), Value::from("vpc-1"))].into();
-        let mut applied_subnet = subnet();
-        applied_subnet.insert("vpc_id".into(), "vpc-1".into());
-        let state = Snapshot::empty().with(record("aws_vpc.a", vpc("10.0.0.0/16"), outputs)).with(record(
-            "aws_subnet.a",
-            applied_subnet,
-            Attributes::new(),
-        ));
+        let state = applied_vpc_and_subnet();
         let plan =
             plan(&graph(vec![("aws_vpc.a", vpc("10.1.0.0/16")), ("aws_subnet.a", subnet())]), &state, "h".into());
         let vpc_change = &plan.changes[0];
