@@ -6,6 +6,7 @@
 
 mod address;
 mod kind;
+pub mod provider;
 mod value;
 
 pub use address::{Address, AddressError};

@@ -58,6 +58,10 @@ pub struct Record {
     pub inputs: Attributes,
     /// What the provider reported back.
     pub outputs: Attributes,
+    /// The resources this one referenced when it was applied. Destroy deletes dependents
+    /// first, also for resources no longer in the topology.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub dependencies: Vec<Address>,
     /// Version of the kind's attribute schema the record was written with, so that a newer
     /// ringform can upgrade old records.
     pub schema_version: u32,
@@ -69,7 +73,16 @@ impl Record {
     /// A record created now, with schema version 0.
     pub fn new(address: Address, provider_id: Option<String>, inputs: Attributes, outputs: Attributes) -> Record {
         let now = Timestamp::now();
-        Record { address, provider_id, inputs, outputs, schema_version: 0, created_at: now, updated_at: now }
+        Record {
+            address,
+            provider_id,
+            inputs,
+            outputs,
+            dependencies: Vec::new(),
+            schema_version: 0,
+            created_at: now,
+            updated_at: now,
+        }
     }
 
     pub fn kind(&self) -> Kind {
