@@ -57,6 +57,37 @@ pub fn plan(graph: &ResourceGraph, state: &Snapshot, topology_hash: String) -> P
     Plan { lineage: state.lineage, serial: state.serial, topology_hash, changes }
 }
 
+/// A plan deleting every record in `state` (or only `targets` and what depends on them).
+pub fn plan_destroy(state: &Snapshot, targets: &[Address], topology_hash: String) -> Plan {
+    let mut doomed: std::collections::HashSet<&Address> = targets.iter().collect();
+    if !targets.is_empty() {
+        // Whatever references a doomed object must go first, so it is doomed too.
+        let mut grew = true;
+        while grew {
+            grew = false;
+            for record in state.iter() {
+                if !doomed.contains(&record.address) && record.dependencies.iter().any(|d| doomed.contains(d)) {
+                    doomed.insert(&record.address);
+                    grew = true;
+                }
+            }
+        }
+    }
+    let changes = state
+        .iter()
+        .filter(|r| targets.is_empty() || doomed.contains(&r.address))
+        .map(|record| Change {
+            address: record.address.clone(),
+            action: Action::Delete,
+            before: Some(record.inputs.clone()),
+            after: None,
+            replace_because: Vec::new(),
+            reason: "destroy".into(),
+        })
+        .collect();
+    Plan { lineage: state.lineage, serial: state.serial, topology_hash, changes }
+}
+
 /// An attribute differs when its values differ, or when the desired one is not known yet
 /// (it may turn out different, so it must be sent again).
 fn differs(before: Option<&Value>, after: Option<&Value>) -> bool {
@@ -208,6 +239,20 @@ mod tests {
         assert_eq!(plan.changes[0].action, Action::Update);
         assert_eq!(plan.changes[0].reason, "`desired_size` changed");
         assert_eq!(plan.summary(), crate::Summary { add: 0, change: 1, destroy: 0 });
+    }
+
+    #[test]
+    fn destroy_with_a_target_takes_its_dependents_along() {
+        let mut subnet = record("aws_subnet.a", subnet(), Attributes::new());
+        subnet.dependencies = vec![address("aws_vpc.a")];
+        let state = Snapshot::empty()
+            .with(record("aws_vpc.a", vpc("10.0.0.0/16"), Attributes::new()))
+            .with(record("aws_vpc.b", vpc("10.1.0.0/16"), Attributes::new()))
+            .with(subnet);
+        let plan = plan_destroy(&state, &[address("aws_vpc.a")], "h".into());
+        let doomed: Vec<String> = plan.changes.iter().map(|c| c.address.to_string()).collect();
+        assert_eq!(doomed, ["aws_vpc.a", "aws_subnet.a"]);
+        assert_eq!(plan_destroy(&state, &[], "h".into()).summary().destroy, 3);
     }
 
     #[test]

@@ -1,0 +1,82 @@
+//! Crash recovery: before a new run, every intent the journal holds without an outcome (the
+//! process died between asking the cloud and hearing back) is settled by looking the object
+//! up by its ownership tags: a create that happened is adopted into state, one that didn't is
+//! recorded as never having happened, a delete that happened removes the record. Then the
+//! journal is cleared. Creating nothing twice and leaking nothing rests on this.
+
+use std::sync::Arc;
+
+use ringform_core::Address;
+use ringform_core::provider::{FindRequest, Registry};
+use ringform_graph::ResourceGraph;
+use ringform_state::{JournalEntry, Operation, Record, StateStore};
+
+use crate::EngineError;
+
+/// What recovery found for one unfinished intent.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Recovered {
+    /// The create had happened: the object is now in state.
+    Adopted(Address),
+    /// The create never reached the cloud.
+    NeverCreated(Address),
+    /// The delete had happened: the record is gone.
+    Deleted(Address),
+    /// The delete never happened: the object and its record stay.
+    StillExists(Address),
+    /// An update may or may not have been applied; the next plan compares again.
+    Unsettled(Address),
+}
+
+/// Settles every unfinished intent, then clears the journal. `graph` (the desired graph, when
+/// known) supplies the dependencies adopted records should remember.
+pub async fn recover(
+    store: &Arc<dyn StateStore>,
+    registry: &Registry,
+    deployment: &str,
+    graph: Option<&ResourceGraph>,
+) -> Result<Vec<Recovered>, EngineError> {
+    let mut settled = Vec::new();
+    for (_, intent) in store.unfinished_intents()? {
+        let address = intent.address.clone();
+        let provider = registry
+            .for_kind(address.kind())
+            .map_err(|e| EngineError::Provider { address: address.clone(), message: e.message })?;
+        let record = store.get(&address)?;
+        let inputs = record.as_ref().map(|r| r.inputs.clone()).unwrap_or_default();
+        let find =
+            || provider.find(FindRequest { deployment: deployment.to_owned(), address: address.clone(), inputs });
+        let outcome = match intent.operation {
+            Operation::Create | Operation::Adopt => match find().await.map_err(|e| provider_error(&address, e))? {
+                Some(found) => {
+                    let mut adopted =
+                        Record::new(address.clone(), Some(found.provider_id), found.inputs, found.outputs);
+                    adopted.dependencies = match (graph, &record) {
+                        (Some(graph), _) => graph.dependencies(&address).cloned().collect(),
+                        (None, Some(previous)) => previous.dependencies.clone(),
+                        (None, None) => Vec::new(),
+                    };
+                    store.put(&adopted)?;
+                    Recovered::Adopted(address.clone())
+                }
+                None => Recovered::NeverCreated(address.clone()),
+            },
+            Operation::Delete => match find().await.map_err(|e| provider_error(&address, e))? {
+                Some(_) => Recovered::StillExists(address.clone()),
+                None => {
+                    store.remove(&address)?;
+                    Recovered::Deleted(address.clone())
+                }
+            },
+            Operation::Update | Operation::Read => Recovered::Unsettled(address.clone()),
+        };
+        store.journal_append(&JournalEntry::succeeded(address, intent.operation, None))?;
+        settled.push(outcome);
+    }
+    store.journal_clear()?;
+    Ok(settled)
+}
+
+fn provider_error(address: &Address, error: ringform_core::provider::ProviderError) -> EngineError {
+    EngineError::Provider { address: address.clone(), message: format!("while recovering: {}", error.message) }
+}
