@@ -23,6 +23,14 @@ pub enum Command {
     Validate(TopologyArg),
     /// Show what apply would change.
     Plan(PlanArgs),
+    /// Make reality match the topology (after showing the plan and asking), or apply a saved plan.
+    Apply(ApplyArgs),
+    /// Delete everything the deployment's state tracks, dependents first.
+    Destroy(DestroyArgs),
+    /// Read every tracked object and update state to match reality.
+    Refresh(RefreshArgs),
+    /// Report how reality differs from state and topology; exit 2 when it does (for scheduled CI).
+    Drift(DriftArgs),
     /// Print the resource graph as DOT (Graphviz) or Mermaid.
     Graph(GraphArgs),
     /// Inspect the state ringform keeps of a deployment.
@@ -63,6 +71,63 @@ pub struct PlanArgs {
     /// Plan only ADDR and what it depends on (repeatable).
     #[arg(long, value_name = "ADDR")]
     pub target: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct ApplyArgs {
+    /// A topology file, or a plan file saved by `plan -out` (applied exactly, without asking).
+    #[arg(value_name = "TOPOLOGY|PLANFILE")]
+    pub file: PathBuf,
+    #[command(flatten)]
+    pub state: StateDirArg,
+    /// Do not ask for confirmation.
+    #[arg(long)]
+    pub auto_approve: bool,
+    /// Provider calls in flight at once.
+    #[arg(long, default_value_t = 64, value_parser = clap::value_parser!(u16).range(1..))]
+    pub parallelism: u16,
+    /// Apply only ADDR and what it depends on (repeatable).
+    #[arg(long, value_name = "ADDR")]
+    pub target: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct DestroyArgs {
+    #[command(flatten)]
+    pub topology: TopologyArg,
+    #[command(flatten)]
+    pub state: StateDirArg,
+    /// Do not ask for confirmation.
+    #[arg(long)]
+    pub auto_approve: bool,
+    /// Provider calls in flight at once.
+    #[arg(long, default_value_t = 64, value_parser = clap::value_parser!(u16).range(1..))]
+    pub parallelism: u16,
+    /// Destroy only ADDR and what depends on it (repeatable).
+    #[arg(long, value_name = "ADDR")]
+    pub target: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct RefreshArgs {
+    #[command(flatten)]
+    pub topology: TopologyArg,
+    #[command(flatten)]
+    pub state: StateDirArg,
+}
+
+#[derive(Debug, Args)]
+pub struct DriftArgs {
+    #[command(flatten)]
+    pub topology: TopologyArg,
+    #[command(flatten)]
+    pub state: StateDirArg,
+    /// JSON output.
+    #[arg(long, conflicts_with = "markdown")]
+    pub json: bool,
+    /// Markdown output, for a CI job summary (`>> $GITHUB_STEP_SUMMARY`).
+    #[arg(long)]
+    pub markdown: bool,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -112,7 +177,7 @@ pub enum StateCommand {
 /// Accepts Terraform's single-dash spellings (`-out=FILE`, `-detailed-exitcode`, `-json`,
 /// `-target=ADDR`), which CI scripts written for Terraform use.
 pub fn terraform_compatible(args: impl IntoIterator<Item = OsString>) -> Vec<OsString> {
-    const LONG: &[&str] = &["out", "detailed-exitcode", "json", "target", "state"];
+    const LONG: &[&str] = &["out", "detailed-exitcode", "json", "target", "state", "auto-approve", "parallelism"];
     args.into_iter()
         .map(|arg| {
             let Some(text) = arg.to_str() else { return arg };

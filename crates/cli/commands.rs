@@ -12,7 +12,7 @@ use crate::args::{GraphArgs, GraphFormat, PlanArgs, StateCommand, TopologyArg};
 use crate::load::{Loaded, parse_addresses};
 use crate::{Exit, Failure, colour};
 
-fn print(text: &str) -> Result<(), Failure> {
+pub(crate) fn print(text: &str) -> Result<(), Failure> {
     let mut out = std::io::stdout().lock();
     // A closed pipe (`ringform plan | head`) is not an error worth a message.
     match out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
@@ -66,7 +66,8 @@ pub fn plan(args: &PlanArgs) -> Result<Exit, Failure> {
         print(&ringform_plan::render(&plan, RenderOptions { color: colour(&std::io::stdout()) }))?;
     }
     if let Some(out) = &args.out {
-        ringform_plan::write_plan_file(out, &plan)?;
+        let file = ringform_plan::PlanFile { topology: loaded.path.clone(), plan: plan.clone() };
+        ringform_plan::write_plan_file(out, &file)?;
         if !args.json {
             print(&format!(
                 "\nSaved the plan to {}. Apply exactly it with `ringform apply {}`.\n",

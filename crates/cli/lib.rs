@@ -5,8 +5,12 @@
 
 mod args;
 mod commands;
+mod drift_report;
 mod failure;
 mod load;
+mod progress;
+mod providers;
+mod run;
 
 use std::ffi::OsString;
 use std::io::IsTerminal;
@@ -37,6 +41,10 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> i32 {
     let result = match cli.command {
         Command::Validate(args) => commands::validate(&args),
         Command::Plan(args) => commands::plan(&args),
+        Command::Apply(args) => run::apply(&args),
+        Command::Destroy(args) => run::destroy(&args),
+        Command::Refresh(args) => run::refresh(&args),
+        Command::Drift(args) => run::drift(&args),
         Command::Graph(args) => commands::graph(&args),
         Command::State(command) => commands::state(command),
         Command::Schema => commands::schema(),

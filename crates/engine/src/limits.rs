@@ -1,5 +1,6 @@
 //! Retries with exponential backoff and full jitter, and an adaptive rate limit per scope
-//! (provider, account, region) that halves on throttling and creeps back up on success.
+//! (provider, account, region): a token bucket (as cloud APIs meter calls) whose refill rate
+//! halves on throttling and creeps back up on success.
 
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -38,17 +39,22 @@ pub struct RateLimit {
     pub max_per_second: f64,
     /// The floor throttling can push a scope down to.
     pub min_per_second: f64,
+    /// Calls that may go at once before the rate applies.
+    pub burst: u32,
 }
 
 impl Default for RateLimit {
+    /// Near EC2's own metering of mutating calls (a bucket of a few hundred refilled at a
+    /// handful per second per region), kept below it so throttling stays the exception.
     fn default() -> Self {
-        RateLimit { max_per_second: 20.0, min_per_second: 0.5 }
+        RateLimit { max_per_second: 20.0, min_per_second: 0.5, burst: 100 }
     }
 }
 
 struct Bucket {
     per_second: f64,
-    next_free: Instant,
+    /// When the bucket would be full again if no more calls came ("theoretical arrival time").
+    full_at: Instant,
 }
 
 /// Spaces calls to each scope at its current rate.
@@ -70,9 +76,12 @@ impl RateLimiter {
             let now = Instant::now();
             let bucket = buckets
                 .entry(scope.clone())
-                .or_insert_with(|| Bucket { per_second: self.limit.max_per_second, next_free: now });
-            let slot = bucket.next_free.max(now);
-            bucket.next_free = slot + Duration::from_secs_f64(1.0 / bucket.per_second);
+                .or_insert_with(|| Bucket { per_second: self.limit.max_per_second, full_at: now });
+            let interval = Duration::from_secs_f64(1.0 / bucket.per_second);
+            let full_at = bucket.full_at.max(now);
+            // A call may go once the bucket holds a token: `burst` intervals before it is full.
+            let slot = full_at.checked_sub(interval * self.limit.burst).map_or(now, |t| t.max(now));
+            bucket.full_at = full_at + interval;
             slot
         };
         tokio::time::sleep_until(slot).await;
@@ -124,7 +133,7 @@ mod tests {
 
     #[tokio::test(start_paused = true)]
     async fn throttling_halves_the_rate_and_success_recovers_it() {
-        let limiter = RateLimiter::new(RateLimit { max_per_second: 10.0, min_per_second: 1.0 });
+        let limiter = RateLimiter::new(RateLimit { max_per_second: 10.0, min_per_second: 1.0, burst: 0 });
         limiter.acquire(&scope()).await;
         limiter.throttled(&scope());
         assert_eq!(limiter.rate(&scope()), 5.0);
@@ -140,9 +149,23 @@ mod tests {
 
     #[tokio::test(start_paused = true)]
     async fn calls_to_one_scope_are_spaced_at_its_rate() {
-        let limiter = RateLimiter::new(RateLimit { max_per_second: 10.0, min_per_second: 1.0 });
+        let limiter = RateLimiter::new(RateLimit { max_per_second: 10.0, min_per_second: 1.0, burst: 0 });
         let start = Instant::now();
         for _ in 0..11 {
+            limiter.acquire(&scope()).await;
+        }
+        assert_eq!(start.elapsed(), Duration::from_secs(1));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_burst_goes_at_once_then_the_rate_applies() {
+        let limiter = RateLimiter::new(RateLimit { max_per_second: 10.0, min_per_second: 1.0, burst: 5 });
+        let start = Instant::now();
+        for _ in 0..6 {
+            limiter.acquire(&scope()).await;
+        }
+        assert_eq!(start.elapsed(), Duration::ZERO);
+        for _ in 0..10 {
             limiter.acquire(&scope()).await;
         }
         assert_eq!(start.elapsed(), Duration::from_secs(1));

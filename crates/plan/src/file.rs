@@ -30,10 +30,19 @@ pub enum PlanFileError {
 }
 
 #[derive(serde::Serialize, serde::Deserialize)]
-struct PlanFile {
+struct Stored {
     ringform_plan_format: u32,
     ringform_version: String,
+    /// The topology file the plan was made from, as given on the command line.
+    topology: PathBuf,
     plan: Plan,
+}
+
+/// A saved plan and the topology file it was made from.
+#[derive(Clone, Debug, PartialEq)]
+pub struct PlanFile {
+    pub topology: PathBuf,
+    pub plan: Plan,
 }
 
 /// SHA-256 of the topology source, hex encoded.
@@ -42,12 +51,13 @@ pub fn topology_hash(source: &str) -> String {
 }
 
 /// Writes the plan, readable by its owner only: it may hold values read from state.
-pub fn write_plan_file(path: &Path, plan: &Plan) -> Result<(), PlanFileError> {
+pub fn write_plan_file(path: &Path, file: &PlanFile) -> Result<(), PlanFileError> {
     let error = |source| PlanFileError::Write { path: path.to_owned(), source };
-    let file = PlanFile {
+    let file = Stored {
         ringform_plan_format: FORMAT,
         ringform_version: env!("CARGO_PKG_VERSION").into(),
-        plan: plan.clone(),
+        topology: file.topology.clone(),
+        plan: file.plan.clone(),
     };
     let bytes = serde_json::to_vec(&file).map_err(|e| error(e.into()))?;
     let mut options = std::fs::OpenOptions::new();
@@ -58,14 +68,14 @@ pub fn write_plan_file(path: &Path, plan: &Plan) -> Result<(), PlanFileError> {
     out.write_all(&bytes).and_then(|()| out.sync_all()).map_err(error)
 }
 
-pub fn read_plan_file(path: &Path) -> Result<Plan, PlanFileError> {
+pub fn read_plan_file(path: &Path) -> Result<PlanFile, PlanFileError> {
     let bytes = std::fs::read(path).map_err(|source| PlanFileError::Read { path: path.to_owned(), source })?;
     let format = |reason: String| PlanFileError::Format { path: path.to_owned(), reason };
-    let file: PlanFile = serde_json::from_slice(&bytes).map_err(|e| format(e.to_string()))?;
+    let file: Stored = serde_json::from_slice(&bytes).map_err(|e| format(e.to_string()))?;
     if file.ringform_plan_format != FORMAT {
         return Err(format(format!("format {} (this ringform reads format {FORMAT})", file.ringform_plan_format)));
     }
-    Ok(file.plan)
+    Ok(PlanFile { topology: file.topology, plan: file.plan })
 }
 
 #[cfg(test)]
@@ -82,8 +92,9 @@ mod tests {
             topology_hash: topology_hash("x"),
             changes: vec![],
         };
-        write_plan_file(&path, &plan).unwrap();
-        assert_eq!(read_plan_file(&path).unwrap(), plan);
+        let file = PlanFile { topology: "examples/minimal.toml".into(), plan };
+        write_plan_file(&path, &file).unwrap();
+        assert_eq!(read_plan_file(&path).unwrap(), file);
         #[cfg(unix)]
         {
             use std::os::unix::fs::PermissionsExt;

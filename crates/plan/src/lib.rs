@@ -15,7 +15,7 @@ use ringform_state::Lineage;
 use serde::{Deserialize, Serialize};
 
 pub use diff::{plan, plan_destroy};
-pub use file::{PlanFileError, read_plan_file, topology_hash, write_plan_file};
+pub use file::{PlanFile, PlanFileError, read_plan_file, topology_hash, write_plan_file};
 pub use json::to_json;
 pub use render::{RenderOptions, format_value, render};
 

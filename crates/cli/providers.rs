@@ -1,0 +1,45 @@
+//! Which providers this build can use. Real providers are registered here as they land; a
+//! test build (feature `test-provider`) can be pointed at the fake cloud instead.
+
+use ringform_core::provider::Registry;
+use ringform_plan::{Action, Plan};
+
+use crate::Failure;
+
+/// The providers for this run.
+pub(crate) fn registry() -> Result<Registry, Failure> {
+    #[cfg(feature = "test-provider")]
+    if let Some(inventory) = std::env::var_os("RINGFORM_TEST_INVENTORY") {
+        return fake(std::path::Path::new(&inventory));
+    }
+    Ok(Registry::new())
+}
+
+/// The fake cloud of `ringform-testkit`, file-backed so a killed process leaves its inventory.
+/// `RINGFORM_TEST_LATENCY_MS` slows every call down so a kill can land mid-call.
+#[cfg(feature = "test-provider")]
+fn fake(inventory: &std::path::Path) -> Result<Registry, Failure> {
+    use ringform_testkit::{FakeConfig, FakeProvider, Inventory};
+    let inventory = Inventory::open(inventory)
+        .map_err(|e| Failure::new(format!("cannot open the test inventory {}: {e}", inventory.display())))?;
+    let latency = std::env::var("RINGFORM_TEST_LATENCY_MS").ok().and_then(|ms| ms.parse().ok()).unwrap_or(0);
+    let config = FakeConfig::new().default_latency(std::time::Duration::from_millis(latency));
+    Ok(FakeProvider::with_inventory(config, inventory).registry())
+}
+
+/// Fails before anything starts when the plan needs a provider this build does not have.
+pub(crate) fn check(registry: &Registry, plan: &Plan) -> Result<(), Failure> {
+    let mut missing: Vec<String> = plan
+        .changes
+        .iter()
+        .filter(|c| c.action != Action::NoOp)
+        .filter_map(|c| registry.for_kind(c.address.kind()).err().map(|_| c.address.kind().provider().to_string()))
+        .collect();
+    missing.sort();
+    missing.dedup();
+    if missing.is_empty() {
+        return Ok(());
+    }
+    Err(Failure::new(format!("this build of ringform has no {} provider yet", missing.join(", ")))
+        .hint("`ringform plan` works today; apply needs the providers on the roadmap in the README"))
+}

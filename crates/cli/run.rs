@@ -1,0 +1,215 @@
+//! The commands that talk to providers: apply, destroy, refresh, drift. Only here does
+//! ringform build a tokio runtime.
+
+use std::io::{BufRead, IsTerminal, Write};
+use std::path::Path;
+use std::sync::Arc;
+
+use ringform_engine::{Drift, Engine, Options, Outcome};
+use ringform_plan::{Plan, RenderOptions};
+use ringform_state::{SledStore, StateStore};
+use tokio::sync::watch;
+
+use crate::args::{ApplyArgs, DestroyArgs, DriftArgs, RefreshArgs};
+use crate::load::{Loaded, parse_addresses};
+use crate::progress::{Progress, summary};
+use crate::{Exit, Failure, colour, commands::print, providers};
+
+fn runtime() -> Result<tokio::runtime::Runtime, Failure> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| Failure::new(format!("cannot start the async runtime: {e}")))
+}
+
+/// An open deployment: its topology, its locked state, its providers.
+struct Session {
+    loaded: Loaded,
+    store: Arc<dyn StateStore>,
+    registry: ringform_core::provider::Registry,
+    runtime: tokio::runtime::Runtime,
+}
+
+impl Session {
+    fn open(loaded: Loaded, state: Option<&Path>, operation: &str) -> Result<Session, Failure> {
+        let store: Arc<dyn StateStore> = Arc::new(SledStore::open(loaded.state_dir(state), operation)?);
+        Ok(Session { loaded, store, registry: providers::registry()?, runtime: runtime()? })
+    }
+
+    /// Settles what a killed run left unfinished, and says what it found.
+    fn recover(&self) -> Result<(), Failure> {
+        let deployment = &self.loaded.topology.deployment.value;
+        let recovered = self.runtime.block_on(ringform_engine::recover(
+            &self.store,
+            &self.registry,
+            deployment,
+            Some(&self.loaded.graph),
+        ))?;
+        for item in recovered {
+            eprintln!("Recovered from an interrupted run: {item:?}");
+        }
+        Ok(())
+    }
+
+    /// Runs a plan with progress, Ctrl-C draining in-flight work and a second Ctrl-C aborting.
+    fn execute(self, plan: &Plan, parallelism: usize, verb: &str) -> Result<Exit, Failure> {
+        providers::check(&self.registry, plan)?;
+        let (stop, stopped) = watch::channel(false);
+        self.runtime.spawn(async move {
+            if tokio::signal::ctrl_c().await.is_ok() {
+                let _ = stop.send(true);
+                if tokio::signal::ctrl_c().await.is_ok() {
+                    eprintln!("Aborted. Operations in flight are in the journal; the next run resumes from it.");
+                    std::process::exit(130);
+                }
+            }
+        });
+        let mut options = Options::new(self.loaded.topology.deployment.value.clone());
+        options.parallelism = parallelism;
+        let engine = Engine::new(self.registry, Arc::clone(&self.store), Arc::new(Progress::for_stderr()), options);
+        let outcome: Outcome = self.runtime.block_on(engine.apply(plan, &self.loaded.graph, stopped))?;
+        print(&summary(&outcome, verb))?;
+        Ok(if outcome.is_complete() { Exit::Success } else { Exit::Error })
+    }
+}
+
+/// Asks for a literal `yes`, as Terraform does.
+fn confirm(question: &str) -> Result<(), Failure> {
+    eprint!("{question}\n  Only 'yes' will be accepted: ");
+    let _ = std::io::stderr().flush();
+    let mut answer = String::new();
+    std::io::stdin().lock().read_line(&mut answer).map_err(|e| Failure::new(format!("cannot read the answer: {e}")))?;
+    if answer.trim() == "yes" {
+        return Ok(());
+    }
+    let hint = if std::io::stdin().is_terminal() {
+        "answer `yes` to go ahead"
+    } else {
+        "pass --auto-approve to run without asking"
+    };
+    Err(Failure::new("cancelled: nothing was changed").hint(hint))
+}
+
+/// A saved plan is a JSON file; a topology is TOML.
+fn is_plan_file(path: &Path) -> bool {
+    std::fs::read(path).is_ok_and(|bytes| bytes.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'{'))
+}
+
+pub fn apply(args: &ApplyArgs) -> Result<Exit, Failure> {
+    let saved = if is_plan_file(&args.file) { Some(ringform_plan::read_plan_file(&args.file)?) } else { None };
+    let topology = saved.as_ref().map_or_else(|| args.file.clone(), |s| s.topology.clone());
+    let mut loaded = Loaded::read(&topology)?;
+    loaded.graph = loaded.targeted_graph(&args.target)?;
+    let session = Session::open(loaded, args.state.state.as_deref(), "apply")?;
+    session.recover()?;
+    let mut state = session.store.snapshot()?;
+    let plan = match saved {
+        Some(saved) => {
+            let fresh = state.serial == 0 && state.records.is_empty() && saved.plan.serial == 0;
+            if !fresh && (saved.plan.lineage != state.lineage || saved.plan.serial != state.serial) {
+                return Err(Failure::new(format!(
+                    "{} was made against state {} serial {}, but the state is now {} serial {}",
+                    args.file.display(),
+                    saved.plan.lineage,
+                    saved.plan.serial,
+                    state.lineage,
+                    state.serial
+                ))
+                .hint("the state has changed since the plan was made: run `ringform plan -out` again"));
+            }
+            if saved.plan.topology_hash != ringform_plan::topology_hash(&session.loaded.source) {
+                return Err(Failure::new(format!("{} has changed since the plan was made", topology.display()))
+                    .hint("run `ringform plan -out` again"));
+            }
+            saved.plan
+        }
+        None => {
+            if !args.target.is_empty() {
+                let targets = parse_addresses(&args.target)?;
+                state.records.retain(|a, _| session.loaded.graph.contains(a) || targets.contains(a));
+            }
+            ringform_plan::plan(&session.loaded.graph, &state, ringform_plan::topology_hash(&session.loaded.source))
+        }
+    };
+    print(&ringform_plan::render(&plan, RenderOptions { color: colour(&std::io::stdout()) }))?;
+    if !plan.has_changes() {
+        return Ok(Exit::Success);
+    }
+    if !args.auto_approve && !is_plan_file(&args.file) {
+        confirm("\nDo you want to perform these actions?")?;
+    }
+    session.execute(&plan, usize::from(args.parallelism), "Apply")
+}
+
+pub fn destroy(args: &DestroyArgs) -> Result<Exit, Failure> {
+    let loaded = Loaded::read(&args.topology.topology)?;
+    let session = Session::open(loaded, args.state.state.as_deref(), "destroy")?;
+    session.recover()?;
+    let state = session.store.snapshot()?;
+    let targets = parse_addresses(&args.target)?;
+    let plan = ringform_plan::plan_destroy(&state, &targets, ringform_plan::topology_hash(&session.loaded.source));
+    print(&ringform_plan::render(&plan, RenderOptions { color: colour(&std::io::stdout()) }))?;
+    if !plan.has_changes() {
+        return Ok(Exit::Success);
+    }
+    if !args.auto_approve {
+        confirm("\nDo you really want to destroy these resources?")?;
+    }
+    session.execute(&plan, usize::from(args.parallelism), "Destroy")
+}
+
+pub fn refresh(args: &RefreshArgs) -> Result<Exit, Failure> {
+    let loaded = Loaded::read(&args.topology.topology)?;
+    let session = Session::open(loaded, args.state.state.as_deref(), "refresh")?;
+    session.recover()?;
+    let state = session.store.snapshot()?;
+    let deployment = &session.loaded.topology.deployment.value;
+    let refreshed = session.runtime.block_on(ringform_engine::refresh(&state, &session.registry, deployment))?;
+    for drift in &refreshed.drift {
+        if let Drift::Deleted { address } = drift {
+            session.store.remove(address)?;
+        }
+    }
+    for record in &refreshed.records {
+        if state.get(&record.address) != Some(record) {
+            session.store.put(record)?;
+        }
+    }
+    print(&format!(
+        "Refreshed {} resources with {} read calls; {} differed from state and state now matches reality.\n",
+        state.len(),
+        refreshed.calls,
+        refreshed.drift.iter().map(Drift::address).collect::<std::collections::HashSet<_>>().len()
+    ))?;
+    Ok(Exit::Success)
+}
+
+pub fn drift(args: &DriftArgs) -> Result<Exit, Failure> {
+    let loaded = Loaded::read(&args.topology.topology)?;
+    let session = Session::open(loaded, args.state.state.as_deref(), "drift")?;
+    let state = session.store.snapshot()?;
+    let deployment = session.loaded.topology.deployment.value.clone();
+    let refreshed = session.runtime.block_on(ringform_engine::refresh(&state, &session.registry, &deployment))?;
+    // What the topology asks for that reality (as just read) does not have.
+    let mut real = state.clone();
+    for drift in &refreshed.drift {
+        if let Drift::Deleted { address } = drift {
+            real.records.remove(address);
+        }
+    }
+    for record in &refreshed.records {
+        real.records.insert(record.address.clone(), record.clone());
+    }
+    let pending =
+        ringform_plan::plan(&session.loaded.graph, &real, ringform_plan::topology_hash(&session.loaded.source));
+    let report = crate::drift_report::Report { deployment: &deployment, drift: &refreshed.drift, pending: &pending };
+    let text = if args.json {
+        format!("{:#}\n", report.json())
+    } else if args.markdown {
+        report.markdown()
+    } else {
+        report.text()
+    };
+    print(&text)?;
+    Ok(if refreshed.drift.is_empty() && !pending.has_changes() { Exit::Success } else { Exit::Changes })
+}

@@ -1,0 +1,21 @@
+//! Test-only parts for ringform. The centre piece is [`FakeProvider`], a fault-injecting
+//! in-memory cloud that implements the provider contract for every resource kind: it keeps an
+//! inspectable [`Inventory`] of objects (optionally mirrored to a JSON file that is rewritten
+//! atomically on every change, so a process killed with SIGKILL leaves exactly what the fake
+//! cloud did), returns the outputs the resource graph references, and can be told through a
+//! [`FakeConfig`] to be slow, flaky, throttled, fatal for some addresses, or to "crash" at the
+//! n-th mutating call just before or just after its effect. A call log records every call with
+//! its scope and timing so tests can assert batching and parallelism. The engine's tests,
+//! property tests, process-level kill tests and benchmarks all run against it.
+
+mod config;
+mod fake;
+mod inventory;
+mod outputs;
+
+pub use config::{CrashAction, CrashMode, FakeConfig};
+pub use fake::{CallRecord, FakeProvider, Method, Outcome};
+pub use inventory::{Comparison, FakeObject, Inventory};
+
+#[cfg(test)]
+mod tests;
