@@ -89,6 +89,9 @@ pub struct ApplyArgs {
     /// Apply only ADDR and what it depends on (repeatable).
     #[arg(long, value_name = "ADDR")]
     pub target: Vec<String>,
+    /// Plan against the state as recorded, without reading reality first.
+    #[arg(long)]
+    pub no_refresh: bool,
 }
 
 #[derive(Debug, Args)]

@@ -43,3 +43,8 @@ pub(crate) fn check(registry: &Registry, plan: &Plan) -> Result<(), Failure> {
     Err(Failure::new(format!("this build of ringform has no {} provider yet", missing.join(", ")))
         .hint("`ringform plan` works today; apply needs the providers on the roadmap in the README"))
 }
+
+/// Whether this build can read every resource in `state` (refresh needs its providers).
+pub(crate) fn can_read(registry: &Registry, state: &ringform_state::Snapshot) -> bool {
+    state.iter().all(|r| registry.for_kind(r.kind()).is_ok())
+}

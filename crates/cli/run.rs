@@ -5,9 +5,9 @@ use std::io::{BufRead, IsTerminal, Write};
 use std::path::Path;
 use std::sync::Arc;
 
-use ringform_engine::{Drift, Engine, Options, Outcome};
+use ringform_engine::{Drift, Engine, Options, Outcome, Refreshed};
 use ringform_plan::{Plan, RenderOptions};
-use ringform_state::{SledStore, StateStore};
+use ringform_state::{SledStore, Snapshot, StateStore};
 use tokio::sync::watch;
 
 use crate::args::{ApplyArgs, DestroyArgs, DriftArgs, RefreshArgs};
@@ -49,6 +49,34 @@ impl Session {
             eprintln!("Recovered from an interrupted run: {item:?}");
         }
         Ok(())
+    }
+
+    /// Reads reality (batched) and returns the state as reality has it; with `write`, stores it.
+    fn refresh(&self, write: bool) -> Result<(Snapshot, Refreshed), Failure> {
+        let state = self.store.snapshot()?;
+        let deployment = &self.loaded.topology.deployment.value;
+        let refreshed = self.runtime.block_on(ringform_engine::refresh(&state, &self.registry, deployment))?;
+        let mut real = state.clone();
+        for drift in &refreshed.drift {
+            if let Drift::Deleted { address } = drift {
+                real.records.remove(address);
+                if write {
+                    self.store.remove(address)?;
+                }
+            }
+        }
+        for record in &refreshed.records {
+            if state.get(&record.address) != Some(record) {
+                real.records.insert(record.address.clone(), record.clone());
+                if write {
+                    self.store.put(record)?;
+                }
+            }
+        }
+        if write {
+            real.serial = self.store.serial()?;
+        }
+        Ok((real, refreshed))
     }
 
     /// Runs a plan with progress, Ctrl-C draining in-flight work and a second Ctrl-C aborting.
@@ -102,7 +130,13 @@ pub fn apply(args: &ApplyArgs) -> Result<Exit, Failure> {
     loaded.graph = loaded.targeted_graph(&args.target)?;
     let session = Session::open(loaded, args.state.state.as_deref(), "apply")?;
     session.recover()?;
-    let mut state = session.store.snapshot()?;
+    // A saved plan is applied exactly as made; otherwise plan against reality, as Terraform does.
+    let recorded = session.store.snapshot()?;
+    let mut state = if saved.is_none() && !args.no_refresh && providers::can_read(&session.registry, &recorded) {
+        session.refresh(true)?.0
+    } else {
+        recorded
+    };
     let plan = match saved {
         Some(saved) => {
             let fresh = state.serial == 0 && state.records.is_empty() && saved.plan.serial == 0;
@@ -162,24 +196,14 @@ pub fn refresh(args: &RefreshArgs) -> Result<Exit, Failure> {
     let loaded = Loaded::read(&args.topology.topology)?;
     let session = Session::open(loaded, args.state.state.as_deref(), "refresh")?;
     session.recover()?;
-    let state = session.store.snapshot()?;
-    let deployment = &session.loaded.topology.deployment.value;
-    let refreshed = session.runtime.block_on(ringform_engine::refresh(&state, &session.registry, deployment))?;
-    for drift in &refreshed.drift {
-        if let Drift::Deleted { address } = drift {
-            session.store.remove(address)?;
-        }
-    }
-    for record in &refreshed.records {
-        if state.get(&record.address) != Some(record) {
-            session.store.put(record)?;
-        }
-    }
+    let (state, refreshed) = session.refresh(true)?;
+    let changed: std::collections::HashSet<_> = refreshed.drift.iter().map(Drift::address).collect();
+    let deleted = refreshed.drift.iter().filter(|d| matches!(d, Drift::Deleted { .. })).count();
     print(&format!(
-        "Refreshed {} resources with {} read calls; {} differed from state and state now matches reality.\n",
-        state.len(),
+        "Refreshed {} resources with {} read calls; {} differed from state, and state now matches reality.\n",
+        state.len() + deleted,
         refreshed.calls,
-        refreshed.drift.iter().map(Drift::address).collect::<std::collections::HashSet<_>>().len()
+        changed.len()
     ))?;
     Ok(Exit::Success)
 }
@@ -187,19 +211,10 @@ pub fn refresh(args: &RefreshArgs) -> Result<Exit, Failure> {
 pub fn drift(args: &DriftArgs) -> Result<Exit, Failure> {
     let loaded = Loaded::read(&args.topology.topology)?;
     let session = Session::open(loaded, args.state.state.as_deref(), "drift")?;
-    let state = session.store.snapshot()?;
     let deployment = session.loaded.topology.deployment.value.clone();
-    let refreshed = session.runtime.block_on(ringform_engine::refresh(&state, &session.registry, &deployment))?;
-    // What the topology asks for that reality (as just read) does not have.
-    let mut real = state.clone();
-    for drift in &refreshed.drift {
-        if let Drift::Deleted { address } = drift {
-            real.records.remove(address);
-        }
-    }
-    for record in &refreshed.records {
-        real.records.insert(record.address.clone(), record.clone());
-    }
+    // Drift only reads: state stays as it is, for a person to decide what to do.
+    let (real, refreshed) = session.refresh(false)?;
+    // `pending`: what the topology asks for that reality, as just read, does not have.
     let pending =
         ringform_plan::plan(&session.loaded.graph, &real, ringform_plan::topology_hash(&session.loaded.source));
     let report = crate::drift_report::Report { deployment: &deployment, drift: &refreshed.drift, pending: &pending };
