@@ -99,6 +99,13 @@ fn apply_then_no_changes_then_drift_then_destroy() {
     let report = text(&output.stdout);
     assert!(report.contains("aws_route.eu-west~eu-central/network: deleted"), "{report}");
     assert!(report.contains("aws_security_group_rule.eu-west~eu-central: ports = [7000, 7001, 7199, 9042, 8080] in state, [9042] in reality"), "{report}");
+    let output = d.run(&["plan", "--detailed-exitcode", EXAMPLE]);
+    assert_eq!(output.status.code(), Some(0), "plain plan trusts the state");
+    let output = d.run(&["plan", "--refresh", "--detailed-exitcode", EXAMPLE]);
+    assert_eq!(output.status.code(), Some(2), "plan --refresh sees reality");
+    let plan = text(&output.stdout);
+    assert!(plan.contains("+ aws_route.eu-west~eu-central/network"), "{plan}");
+    assert!(plan.contains("-/+ aws_security_group_rule.eu-west~eu-central  (`ports` forces replacement)"), "{plan}");
     let output = d.run(&["drift", "--markdown", EXAMPLE]);
     assert!(text(&output.stdout).starts_with("## ringform drift: `eks-two-regions`"));
     let output = d.run(&["drift", "--json", EXAMPLE]);

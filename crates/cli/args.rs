@@ -71,6 +71,9 @@ pub struct PlanArgs {
     /// Plan only ADDR and what it depends on (repeatable).
     #[arg(long, value_name = "ADDR")]
     pub target: Vec<String>,
+    /// Read reality first and plan against it (state itself is not changed).
+    #[arg(long)]
+    pub refresh: bool,
 }
 
 #[derive(Debug, Args)]

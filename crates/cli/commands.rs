@@ -53,7 +53,13 @@ fn read_snapshot(dir: &Path, operation: &str) -> Result<Snapshot, Failure> {
 pub fn plan(args: &PlanArgs) -> Result<Exit, Failure> {
     let loaded = Loaded::read(&args.topology.topology)?;
     let graph = loaded.targeted_graph(&args.target)?;
-    let mut state = read_snapshot(&loaded.state_dir(args.state.state.as_deref()), "plan")?;
+    let dir = loaded.state_dir(args.state.state.as_deref());
+    let (loaded, mut state) = if args.refresh && SledStore::exists(&dir) {
+        crate::run::reality(loaded, &dir)?
+    } else {
+        let state = read_snapshot(&dir, "plan")?;
+        (loaded, state)
+    };
     if !args.target.is_empty() {
         // Untargeted resources are left alone, not planned for deletion.
         let targets = parse_addresses(&args.target)?;

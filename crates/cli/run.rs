@@ -32,7 +32,12 @@ struct Session {
 
 impl Session {
     fn open(loaded: Loaded, state: Option<&Path>, operation: &str) -> Result<Session, Failure> {
-        let store: Arc<dyn StateStore> = Arc::new(SledStore::open(loaded.state_dir(state), operation)?);
+        let dir = loaded.state_dir(state);
+        Session::open_at(loaded, &dir, operation)
+    }
+
+    fn open_at(loaded: Loaded, dir: &Path, operation: &str) -> Result<Session, Failure> {
+        let store: Arc<dyn StateStore> = Arc::new(SledStore::open(dir, operation)?);
         Ok(Session { loaded, store, registry: providers::registry()?, runtime: runtime()? })
     }
 
@@ -99,6 +104,13 @@ impl Session {
         print(&summary(&outcome, verb))?;
         Ok(if outcome.is_complete() { Exit::Success } else { Exit::Error })
     }
+}
+
+/// The state in `dir` as reality has it now, for `plan --refresh`; nothing is written.
+pub(crate) fn reality(loaded: Loaded, dir: &Path) -> Result<(Loaded, Snapshot), Failure> {
+    let session = Session::open_at(loaded, dir, "plan")?;
+    let (state, _) = session.refresh(false)?;
+    Ok((session.loaded, state))
 }
 
 /// Asks for a literal `yes`, as Terraform does.
