@@ -22,6 +22,22 @@ const REGIONS: &[&str] = &[
     "sa-east-1",
 ];
 
+/// Azure regions with availability zones, cycled through.
+const AZURE_REGIONS: &[&str] = &[
+    "eastus",
+    "westus2",
+    "centralus",
+    "canadacentral",
+    "westeurope",
+    "northeurope",
+    "uksouth",
+    "francecentral",
+    "swedencentral",
+    "australiaeast",
+    "japaneast",
+    "southeastasia",
+];
+
 fn block(base: [u8; 4], prefix: u8, index: usize) -> String {
     let size = 1u32 << (32 - prefix);
     format!("{}/{prefix}", Ipv4Addr::from(u32::from(Ipv4Addr::from(base)) + size * index as u32))
@@ -44,6 +60,38 @@ pub fn aws_full_mesh(clusters: usize) -> String {
             block([100, 64, 0, 0], 18, i),
             block([172, 16, 0, 0], 20, i),
         );
+    }
+    out.push_str("\n[cassandra]\ncluster_name = \"bench\"\ncontrol_plane = \"c0\"\n");
+    for i in 0..clusters {
+        let _ = write!(out, "\n[[cassandra.datacenters]]\nname = \"dc{i}\"\ncluster = \"c{i}\"\n");
+    }
+    out
+}
+
+/// `clusters` clusters alternating EKS and AKS: AWS pairs peered, Azure pairs joined by VPN
+/// gateways, every AWS–Azure pair by a site-to-site VPN, one datacenter per cluster.
+pub fn mixed_mesh(clusters: usize) -> String {
+    let clusters = clusters.clamp(2, 256);
+    let mut out = String::from("deployment = \"bench-mixed\"\n");
+    for i in 0..clusters {
+        let ranges = format!(
+            "network_cidr = \"{}\"\npod_cidr = \"{}\"\nservice_cidr = \"{}\"\n",
+            block([10, 0, 0, 0], 17, i),
+            block([100, 64, 0, 0], 18, i),
+            block([172, 16, 0, 0], 20, i),
+        );
+        if i % 2 == 0 {
+            let region = REGIONS[(i / 2) % REGIONS.len()];
+            let _ = write!(
+                out,
+                "\n[[clusters]]\nname = \"c{i}\"\nprovider = \"aws\"\nregion = \"{region}\"\n\
+                 zones = [\"{region}a\", \"{region}b\", \"{region}c\"]\n{ranges}"
+            );
+        } else {
+            let region = AZURE_REGIONS[(i / 2) % AZURE_REGIONS.len()];
+            let _ =
+                write!(out, "\n[[clusters]]\nname = \"c{i}\"\nprovider = \"azure\"\nregion = \"{region}\"\n{ranges}");
+        }
     }
     out.push_str("\n[cassandra]\ncluster_name = \"bench\"\ncontrol_plane = \"c0\"\n");
     for i in 0..clusters {

@@ -4,12 +4,13 @@
 //! (medians over several runs) and each size's peak RSS, measured in a child process per size so
 //! the sizes don't share a high-water mark.
 
+mod engine;
 mod generate;
 
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-const USAGE: &str = "usage: ringform-bench plan [--sizes 10,50,100] [--runs N]\n       ringform-bench topology N   (print the generated topology)";
+const USAGE: &str = "usage: ringform-bench plan [--sizes 10,50,100] [--runs N]\n       ringform-bench apply [--clusters 20] [--ms-per-minute 20] [--runs 3]\n       ringform-bench noop [--clusters 100] [--runs 5]\n       ringform-bench topology N   (print the generated AWS mesh)";
 
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -20,6 +21,19 @@ fn main() {
             Ok(())
         }),
         Some("--one-plan") => one_plan(&args[1..]),
+        Some("apply") => engine::apply(
+            number(&args, "--clusters", 20.0) as usize,
+            number(&args, "--ms-per-minute", 20.0),
+            number(&args, "--runs", 3.0) as usize,
+        ),
+        Some("--one-noop") => engine::one_noop(
+            args.get(1).and_then(|n| n.parse().ok()).unwrap_or(100),
+            args.get(2).and_then(|n| n.parse().ok()).unwrap_or(5),
+            std::path::Path::new(args.get(3).map_or("", String::as_str)),
+        ),
+        Some("noop") => {
+            engine::noop(number(&args, "--clusters", 100.0) as usize, number(&args, "--runs", 5.0) as usize)
+        }
         _ => Err(USAGE.to_owned()),
     };
     if let Err(message) = result {
@@ -30,6 +44,10 @@ fn main() {
 
 fn flag<'a>(args: &'a [String], name: &str) -> Option<&'a str> {
     args.iter().position(|a| a == name).and_then(|i| args.get(i + 1)).map(String::as_str)
+}
+
+fn number(args: &[String], name: &str, default: f64) -> f64 {
+    flag(args, name).and_then(|v| v.parse().ok()).unwrap_or(default)
 }
 
 fn plan(args: &[String]) -> Result<(), String> {
@@ -92,17 +110,17 @@ fn one_plan(args: &[String]) -> Result<(), String> {
     Ok(())
 }
 
-fn median(samples: &mut [Duration]) -> Duration {
+pub(crate) fn median(samples: &mut [Duration]) -> Duration {
     samples.sort_unstable();
     samples[samples.len() / 2]
 }
 
-fn ms(d: Duration) -> String {
+pub(crate) fn ms(d: Duration) -> String {
     format!("{:.1} ms", d.as_secs_f64() * 1000.0)
 }
 
 /// Peak resident set size of this process in KiB, from /proc (Linux).
-fn peak_rss() -> Option<u64> {
+pub(crate) fn peak_rss() -> Option<u64> {
     let status = std::fs::read_to_string("/proc/self/status").ok()?;
     let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
     line.split_whitespace().nth(1)?.parse().ok()

@@ -28,6 +28,9 @@ pub struct Options {
     pub parallelism: usize,
     pub retry: RetryPolicy,
     pub rate: RateLimit,
+    /// When slots are scarce, start the operation with the longest remaining chain first.
+    /// Off, ready operations start in plan order (for comparison in benchmarks).
+    pub critical_path_first: bool,
 }
 
 impl Options {
@@ -37,6 +40,7 @@ impl Options {
             parallelism: 64,
             retry: RetryPolicy::default(),
             rate: RateLimit::default(),
+            critical_path_first: true,
         }
     }
 }
@@ -54,6 +58,7 @@ pub struct Engine {
     registry: Registry,
     shared: Arc<Shared>,
     parallelism: usize,
+    critical_path_first: bool,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -84,7 +89,12 @@ impl Engine {
             retry: options.retry,
             deployment: options.deployment,
         };
-        Engine { registry, shared: Arc::new(shared), parallelism: options.parallelism.max(1) }
+        Engine {
+            registry,
+            shared: Arc::new(shared),
+            parallelism: options.parallelism.max(1),
+            critical_path_first: options.critical_path_first,
+        }
     }
 
     /// Carries out `plan` (made from `graph` against the store's current state). Stops
@@ -97,7 +107,10 @@ impl Engine {
     ) -> Result<Outcome, EngineError> {
         let started = Instant::now();
         let snapshot = self.shared.store.snapshot()?;
-        let ops = operations(plan, graph, &snapshot);
+        let mut ops = operations(plan, graph, &snapshot);
+        if !self.critical_path_first {
+            ops.iter_mut().for_each(|op| op.priority = Duration::ZERO);
+        }
         let mut outputs: HashMap<Address, Attributes> =
             snapshot.records.iter().map(|(a, r)| (a.clone(), r.outputs.clone())).collect();
         let mut waiting: Vec<usize> = ops.iter().map(|op| op.waits_for.len()).collect();
@@ -108,8 +121,16 @@ impl Engine {
         let mut tasks: JoinSet<(usize, Result<Option<Attributes>, String>)> = JoinSet::new();
         let mut outcome = Outcome::default();
         let mut stopping = *stop.borrow();
+        // A closed channel can never say stop (its sender is gone): stop watching it, not working.
+        let mut watching = true;
 
         loop {
+            // A stop that came in while the last completion was being handled counts before
+            // anything new starts.
+            if !stopping && *stop.borrow() {
+                stopping = true;
+                self.shared.reporter.report(Event::Stopping { in_flight: tasks.len() });
+            }
             while !stopping && tasks.len() < self.parallelism {
                 let Some((_, Reverse(i))) = ready.pop() else { break };
                 let op = &ops[i];
@@ -164,11 +185,9 @@ impl Engine {
                         Err(error) => self.fail(&ops, i, error, &mut status, &mut outcome),
                     }
                 }
-                changed = stop.changed(), if !stopping => {
-                    if changed.is_err() || *stop.borrow() {
-                        stopping = true;
-                        self.shared.reporter.report(Event::Stopping { in_flight: tasks.len() });
-                    }
+                changed = stop.changed(), if watching && !stopping => {
+                    // Seen at the top of the loop if it says stop.
+                    watching = changed.is_ok();
                 }
             }
         }
@@ -273,7 +292,8 @@ async fn perform(call: Call, shared: &Shared) -> Result<Option<Attributes>, Stri
                         applied.outputs.clone(),
                     );
                     record.dependencies = call.references;
-                    if let Some(previous) = &call.previous {
+                    // An update changes the same object; a create (also of a replacement) makes a new one.
+                    if let (OpKind::Update, Some(previous)) = (call.op, &call.previous) {
                         record.created_at = previous.created_at;
                     }
                     shared.store.put(&record).map_err(|e| chain(&e))?;

@@ -3,11 +3,12 @@
 //! halves on throttling and creeps back up on success.
 
 use std::collections::HashMap;
+use std::future::Future;
 use std::sync::Mutex;
 use std::time::Duration;
 
 use rand::Rng;
-use ringform_core::provider::Scope;
+use ringform_core::provider::{ErrorClass, ProviderError, ProviderResult, Scope};
 use tokio::time::Instant;
 
 #[derive(Clone, Copy, Debug)]
@@ -30,6 +31,36 @@ impl RetryPolicy {
     pub fn backoff(&self, attempt: u32) -> Duration {
         let ceiling = self.base_delay.saturating_mul(1u32 << attempt.min(20)).min(self.max_delay);
         ceiling.mul_f64(rand::rng().random_range(0.0..=1.0))
+    }
+}
+
+/// Runs `call` until it succeeds, fails fatally or has been tried `policy.max_attempts` times,
+/// waiting between attempts as apply does (a throttled error's `retry_after` wins). For the
+/// calls outside apply (recovery's lookups, refresh's reads), which have no rate limiter.
+pub(crate) async fn with_retries<T, F, Fut>(policy: &RetryPolicy, mut call: F) -> ProviderResult<T>
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = ProviderResult<T>>,
+{
+    let mut attempt = 0;
+    loop {
+        let error = match call().await {
+            Ok(done) => return Ok(done),
+            Err(error) => error,
+        };
+        attempt += 1;
+        let delay = match error.class {
+            ErrorClass::Fatal => return Err(error),
+            _ if attempt >= policy.max_attempts => {
+                return Err(ProviderError {
+                    message: format!("{} (gave up after {attempt} attempts)", error.message),
+                    ..error
+                });
+            }
+            ErrorClass::Throttled { retry_after } => retry_after.unwrap_or_else(|| policy.backoff(attempt)),
+            ErrorClass::Retryable => policy.backoff(attempt),
+        };
+        tokio::time::sleep(delay).await;
     }
 }
 
@@ -155,6 +186,37 @@ mod tests {
             limiter.acquire(&scope()).await;
         }
         assert_eq!(start.elapsed(), Duration::from_secs(1));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn with_retries_retries_what_may_help_and_gives_up_in_time() {
+        let policy =
+            RetryPolicy { max_attempts: 4, base_delay: Duration::from_millis(10), max_delay: Duration::from_secs(1) };
+        let attempts = &std::cell::Cell::new(0);
+        let flaky = |errors: Vec<ProviderError>| {
+            attempts.set(0);
+            let errors = std::cell::RefCell::new(errors.into_iter());
+            move || {
+                attempts.set(attempts.get() + 1);
+                let result = errors.borrow_mut().next().map_or(Ok(attempts.get()), Err);
+                async move { result }
+            }
+        };
+        let throttled = || ProviderError::throttled("slow down", Some(Duration::from_secs(7)));
+        let start = Instant::now();
+        let done = with_retries(&policy, flaky(vec![ProviderError::retryable("blip"), throttled()])).await;
+        assert_eq!(done, Ok(3));
+        assert!(start.elapsed() >= Duration::from_secs(7), "retry_after is honoured");
+
+        let fatal = with_retries(&policy, flaky(vec![ProviderError::fatal("no"), throttled()])).await;
+        assert_eq!(fatal.unwrap_err().class, ErrorClass::Fatal);
+        assert_eq!(attempts.get(), 1, "fatal errors are not retried");
+
+        let always = with_retries(&policy, flaky(vec![ProviderError::retryable("blip"); 10])).await;
+        let error = always.unwrap_err();
+        assert_eq!(attempts.get(), 4);
+        assert_eq!(error.class, ErrorClass::Retryable);
+        assert!(error.message.ends_with("(gave up after 4 attempts)"), "{error}");
     }
 
     #[tokio::test(start_paused = true)]

@@ -6,12 +6,13 @@
 
 use std::sync::Arc;
 
-use ringform_core::Address;
 use ringform_core::provider::{FindRequest, Registry};
+use ringform_core::{Address, Attributes, Reference};
 use ringform_graph::ResourceGraph;
 use ringform_state::{JournalEntry, Operation, Record, StateStore};
 
 use crate::EngineError;
+use crate::limits::{RetryPolicy, with_retries};
 
 /// What recovery found for one unfinished intent.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -43,9 +44,21 @@ pub async fn recover(
             .for_kind(address.kind())
             .map_err(|e| EngineError::Provider { address: address.clone(), message: e.message })?;
         let record = store.get(&address)?;
-        let inputs = record.as_ref().map(|r| r.inputs.clone()).unwrap_or_default();
-        let find =
-            || provider.find(FindRequest { deployment: deployment.to_owned(), address: address.clone(), inputs });
+        // Where to look: the recorded object's inputs or, for a create that left no record, the
+        // inputs it was made with (its desired attributes, references resolved from state).
+        let inputs = match (&record, graph.and_then(|g| g.get(&address))) {
+            (Some(record), _) => record.inputs.clone(),
+            (None, Some(resource)) => {
+                let lookup = |r: &Reference| store.get(&r.address).ok().flatten()?.outputs.get(&r.output).cloned();
+                resource.attributes.iter().map(|(k, v)| (k.clone(), v.resolve(&lookup))).collect()
+            }
+            (None, None) => Attributes::new(),
+        };
+        let find = || async {
+            let request =
+                FindRequest { deployment: deployment.to_owned(), address: address.clone(), inputs: inputs.clone() };
+            with_retries(&RetryPolicy::default(), || provider.find(request.clone())).await
+        };
         let outcome = match intent.operation {
             Operation::Create | Operation::Adopt => match find().await.map_err(|e| provider_error(&address, e))? {
                 Some(found) => {

@@ -8,6 +8,7 @@ use ringform_core::{Address, Kind, Value};
 use ringform_state::{Record, Snapshot};
 
 use crate::EngineError;
+use crate::limits::{RetryPolicy, with_retries};
 
 /// How one tracked object differs from its state record.
 #[derive(Clone, Debug, PartialEq)]
@@ -32,7 +33,7 @@ pub struct Refreshed {
     pub drift: Vec<Drift>,
     /// Records as reality has them now (gone objects left out), for `ringform refresh` to store.
     pub records: Vec<Record>,
-    /// Provider read calls made.
+    /// Provider read calls made (retries included).
     pub calls: usize,
 }
 
@@ -57,11 +58,14 @@ pub async fn refresh(state: &Snapshot, registry: &Registry, deployment: &str) ->
             .filter_map(|r| Some(Tracked { address: r.address.clone(), provider_id: r.provider_id.clone()? }))
             .collect();
         let request = ReadRequest { deployment: deployment.to_owned(), kind, scope, resources };
-        let response = provider.read(request).await.map_err(|e| EngineError::Provider {
+        let read = || {
+            refreshed.calls += 1;
+            provider.read(request.clone())
+        };
+        let response = with_retries(&RetryPolicy::default(), read).await.map_err(|e| EngineError::Provider {
             address: first.address.clone(),
             message: format!("reading {kind} objects: {}", e.message),
         })?;
-        refreshed.calls += 1;
         let mut found: BTreeMap<Address, _> = response.found.into_iter().map(|o| (o.address.clone(), o)).collect();
         for record in records {
             let Some(observed) = found.remove(&record.address) else {

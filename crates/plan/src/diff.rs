@@ -38,7 +38,7 @@ pub fn plan(graph: &ResourceGraph, state: &Snapshot, topology_hash: String) -> P
                 replace_because: Vec::new(),
                 reason: "not in state yet".into(),
             },
-            Some(record) => compare(address, record.inputs.clone(), after),
+            Some(record) => compare(address, &record.inputs, after),
         };
         planned.insert(address, changes.len());
         changes.push(change);
@@ -99,7 +99,7 @@ fn differs(before: Option<&Value>, after: Option<&Value>) -> bool {
     }
 }
 
-fn compare(address: &Address, before: Attributes, after: Attributes) -> Change {
+fn compare(address: &Address, before: &Attributes, after: Attributes) -> Change {
     let mut changed: Vec<&str> = before
         .keys()
         .chain(after.keys())
@@ -121,7 +121,8 @@ fn compare(address: &Address, before: Attributes, after: Attributes) -> Change {
     Change {
         address: address.clone(),
         action,
-        before: Some(before),
+        // Unchanged resources don't keep a second copy of their attributes: before is after.
+        before: (action != Action::NoOp).then(|| before.clone()),
         after: Some(after),
         replace_because: forcing,
         reason,

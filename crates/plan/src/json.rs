@@ -23,7 +23,7 @@ pub fn to_json(plan: &Plan) -> Json {
         .changes
         .iter()
         .map(|change| {
-            let (before, _, before_sensitive) = split_attributes(change.before.as_ref());
+            let (before, _, before_sensitive) = split_attributes(change.before());
             let (after, after_unknown, after_sensitive) = split_attributes(change.after.as_ref());
             let replace_paths: Vec<Json> = change.replace_because.iter().map(|k| json!([k])).collect();
             json!({

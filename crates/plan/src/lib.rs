@@ -35,7 +35,8 @@ pub enum Action {
 pub struct Change {
     pub address: Address,
     pub action: Action,
-    /// The inputs recorded in state; `None` for a create.
+    /// The inputs recorded in state; `None` for a create, and for a no-op, whose before is
+    /// its after (not kept twice: a no-op plan of a large deployment is mostly no-ops).
     pub before: Option<Attributes>,
     /// The desired inputs with references resolved where already known; `None` for a delete.
     pub after: Option<Attributes>,
@@ -46,6 +47,14 @@ pub struct Change {
 }
 
 impl Change {
+    /// The inputs recorded in state, also for a no-op.
+    pub fn before(&self) -> Option<&Attributes> {
+        match self.action {
+            Action::NoOp => self.after.as_ref(),
+            _ => self.before.as_ref(),
+        }
+    }
+
     /// Names of the attributes whose value differs between before and after.
     pub fn changed_attributes(&self) -> Vec<&str> {
         let (Some(before), Some(after)) = (&self.before, &self.after) else { return Vec::new() };

@@ -5,17 +5,20 @@
 //! cloud did), returns the outputs the resource graph references, and can be told through a
 //! [`FakeConfig`] to be slow, flaky, throttled, fatal for some addresses, or to "crash" at the
 //! n-th mutating call just before or just after its effect. A call log records every call with
-//! its scope and timing so tests can assert batching and parallelism. The engine's tests,
+//! its scope and timing so tests can assert batching and parallelism. [`MemoryStore`] is a state
+//! store without the disk. The engine's tests,
 //! property tests, process-level kill tests and benchmarks all run against it.
 
 mod config;
 mod fake;
 mod inventory;
+mod memory_store;
 mod outputs;
 
 pub use config::{CrashAction, CrashMode, FakeConfig};
 pub use fake::{CallRecord, FakeProvider, Method, Outcome};
 pub use inventory::{Comparison, FakeObject, Inventory};
+pub use memory_store::MemoryStore;
 
 #[cfg(test)]
 mod tests;

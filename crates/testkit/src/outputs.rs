@@ -1,5 +1,7 @@
-//! The outputs the fake returns: every input echoed, `id`, and the kind-specific outputs the
-//! resource graph references (the graph test in `fake.rs` keeps this list honest).
+//! The outputs the fake returns: `id`, the inputs a real API echoes back (names and the ids
+//! of what an object joins), and the kind-specific outputs the resource graph references (the
+//! graph test in `fake.rs` keeps this list honest). Like a real cloud, it does not return every
+//! input, so states built on it are the size real ones are.
 
 use rand::Rng;
 use rand::distr::Alphanumeric;
@@ -12,7 +14,17 @@ pub(crate) fn compute(
     previous: Option<&Attributes>,
     rng: &mut impl Rng,
 ) -> Attributes {
-    let mut outputs = inputs.clone();
+    const ECHOED: &[&str] = &[
+        "name",
+        "cluster_name",
+        "context_name",
+        "peering_id",
+        "attachment_id",
+        "transit_gateway_id",
+        "vpn_gateway_id",
+    ];
+    let mut outputs: Attributes =
+        inputs.iter().filter(|(k, _)| ECHOED.contains(&k.as_str())).map(|(k, v)| (k.clone(), v.clone())).collect();
     outputs.insert("id".to_owned(), provider_id.into());
     let serial = serial(provider_id);
     let text = |name: &str| inputs.get(name).and_then(Value::as_str).unwrap_or(provider_id).to_owned();

@@ -45,7 +45,7 @@ async fn create_update_delete_round_trip() {
     let applied = fake.create(create("aws_vpc.eu-west", vpc_inputs("eu-west-1"))).await.unwrap();
     assert!(applied.provider_id.starts_with("aws_vpc-"));
     assert_eq!(applied.outputs["id"], Value::from(applied.provider_id.as_str()));
-    assert_eq!(applied.outputs["cidr_block"], Value::from("10.0.0.0/16"), "inputs are echoed");
+    assert!(!applied.outputs.contains_key("cidr_block"), "like a real API, not every input comes back");
 
     let object = fake.inventory().get(&applied.provider_id).unwrap();
     assert_eq!(object.deployment(), Some("test"));
@@ -63,7 +63,7 @@ async fn create_update_delete_round_trip() {
     };
     let updated = fake.update(update.clone()).await.unwrap();
     assert_eq!(updated.provider_id, applied.provider_id);
-    assert_eq!(updated.outputs["enable_dns"], Value::Bool(true));
+    assert_eq!(updated.outputs["id"], Value::from(applied.provider_id.as_str()));
     assert_eq!(fake.inventory().get(&applied.provider_id).unwrap().inputs, after);
 
     let object = fake.inventory().get(&applied.provider_id).unwrap();

@@ -1,0 +1,198 @@
+//! Engine benchmarks against the fake cloud: apply wall time against the critical-path lower
+//! bound, a no-op plan against a full state, and refresh call counts.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use ringform_core::Kind;
+use ringform_engine::{Engine, Options, RateLimit, Silent};
+use ringform_graph::ResourceGraph;
+use ringform_testkit::{FakeConfig, FakeProvider, MemoryStore};
+
+/// Realistic operation times, in minutes of the real clouds (the figures DESIGN.md gives).
+fn real_minutes(kind: Kind) -> f64 {
+    match kind {
+        Kind::AzureVpnGateway => 45.0,
+        Kind::AwsEksCluster => 15.0,
+        Kind::AzureAksCluster => 10.0,
+        Kind::AwsEksNodeGroup => 5.0,
+        Kind::AwsVpnConnection | Kind::AwsVpnGateway | Kind::AwsTransitGateway => 5.0,
+        Kind::AzureVpnConnection => 2.0,
+        Kind::AwsVpcPeering | Kind::AwsVpcPeeringAccepter | Kind::AzureVnetPeering => 10.0 / 60.0,
+        Kind::AwsRoute | Kind::AwsSecurityGroupRule | Kind::GeneratedSecret => 1.0 / 60.0,
+        _ => 5.0 / 60.0,
+    }
+}
+
+/// The fake cloud with real latencies scaled so one real minute takes `ms_per_minute`.
+fn fake(ms_per_minute: f64) -> FakeProvider {
+    let config = Kind::ALL.iter().fold(FakeConfig::new(), |config, &kind| {
+        config.latency(kind, Duration::from_secs_f64(real_minutes(kind) * ms_per_minute / 1000.0))
+    });
+    FakeProvider::new(config)
+}
+
+/// The longest chain of latencies through the graph: no schedule can finish sooner.
+fn critical_path(graph: &ResourceGraph, ms_per_minute: f64) -> Duration {
+    let mut finish: HashMap<&ringform_core::Address, f64> = HashMap::new();
+    for address in graph.topological_order() {
+        let start = graph.dependencies(address).filter_map(|d| finish.get(d)).fold(0.0, |a: f64, &b| a.max(b));
+        finish.insert(address, start + real_minutes(address.kind()) * ms_per_minute);
+    }
+    Duration::from_secs_f64(finish.values().fold(0.0, |a: f64, &b| a.max(b)) / 1000.0)
+}
+
+fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("a tokio runtime")
+}
+
+async fn apply_once(graph: &ResourceGraph, fake: &FakeProvider, options: Options) -> Result<Duration, String> {
+    let store = Arc::new(MemoryStore::new());
+    let plan = ringform_plan::plan(graph, &snapshot(&store), String::new());
+    let engine = Engine::new(fake.registry(), store, Arc::new(Silent), options);
+    let (_stop, stopped) = tokio::sync::watch::channel(false);
+    let outcome = engine.apply(&plan, graph, stopped).await.map_err(|e| e.to_string())?;
+    if !outcome.is_complete() {
+        return Err(format!("apply incomplete: {:?}", outcome.failed.first()));
+    }
+    Ok(outcome.elapsed)
+}
+
+fn snapshot(store: &MemoryStore) -> ringform_state::Snapshot {
+    ringform_state::StateStore::snapshot(store).unwrap_or_else(|_| ringform_state::Snapshot::empty())
+}
+
+/// Apply of a mixed AWS/Azure topology: ringform's schedule (critical path first, wide)
+/// against the lower bound, beside a width-10 walk in arbitrary order (Terraform's default).
+pub fn apply(clusters: usize, ms_per_minute: f64, runs: usize) -> Result<(), String> {
+    let source = crate::generate::mixed_mesh(clusters);
+    let topology = ringform_topology::parse(&source).map_err(|d| format!("{:?}", d.first()))?;
+    let graph = ResourceGraph::build(&topology).map_err(|e| format!("{e:?}"))?;
+    let bound = critical_path(&graph, ms_per_minute);
+    let rt = runtime();
+    let fast = RateLimit { max_per_second: 1e6, min_per_second: 1.0, burst: 1_000_000 };
+    let mut ringform = Vec::new();
+    let mut terraform_like = Vec::new();
+    for _ in 0..runs {
+        let mut options = Options::new("bench");
+        options.rate = fast;
+        options.parallelism = 256;
+        ringform.push(rt.block_on(apply_once(&graph, &fake(ms_per_minute), options))?);
+        let mut options = Options::new("bench");
+        options.rate = fast;
+        options.parallelism = 10;
+        options.critical_path_first = false;
+        terraform_like.push(rt.block_on(apply_once(&graph, &fake(ms_per_minute), options))?);
+    }
+    let ringform = crate::median(&mut ringform);
+    let terraform_like = crate::median(&mut terraform_like);
+    println!("{clusters} clusters ({} resources), 1 real minute = {ms_per_minute} ms, median of {runs}:", graph.len());
+    println!("  critical-path lower bound        {:>9}", crate::ms(bound));
+    println!(
+        "  ringform (critical path first)   {:>9}  = {:.3} × bound",
+        crate::ms(ringform),
+        ringform.as_secs_f64() / bound.as_secs_f64()
+    );
+    println!(
+        "  width 10, arbitrary order        {:>9}  = {:.3} × bound",
+        crate::ms(terraform_like),
+        terraform_like.as_secs_f64() / bound.as_secs_f64()
+    );
+    Ok(())
+}
+
+/// Builds the full state of an AWS full mesh by applying it to an instant fake cloud, then
+/// measures what a no-op plan costs and how many calls a refresh makes.
+pub fn noop(clusters: usize, runs: usize) -> Result<(), String> {
+    let source = crate::generate::aws_full_mesh(clusters);
+    let topology = ringform_topology::parse(&source).map_err(|d| format!("{:?}", d.first()))?;
+    let graph = ResourceGraph::build(&topology).map_err(|e| format!("{e:?}"))?;
+    let rt = runtime();
+    let fake = FakeProvider::new(FakeConfig::new());
+    let store = Arc::new(MemoryStore::new());
+    let plan = ringform_plan::plan(&graph, &ringform_state::Snapshot::empty(), String::new());
+    let mut options = Options::new("bench");
+    options.rate = RateLimit { max_per_second: 1e6, min_per_second: 1.0, burst: 1_000_000 };
+    let engine = Engine::new(fake.registry(), store.clone(), Arc::new(Silent), options);
+    let (_stop, stopped) = tokio::sync::watch::channel(false);
+    rt.block_on(engine.apply(&plan, &graph, stopped)).map_err(|e| e.to_string())?;
+    let state = snapshot(&store);
+    // Plan in a fresh process that holds only what `ringform plan` holds: the loaded state.
+    let file = std::env::temp_dir().join(format!("ringform-bench-state-{}.json", std::process::id()));
+    std::fs::write(&file, serde_json::to_vec(&state).map_err(|e| e.to_string())?).map_err(|e| e.to_string())?;
+    let exe = std::env::current_exe().map_err(|e| e.to_string())?;
+    let child = std::process::Command::new(exe)
+        .args(["--one-noop", &clusters.to_string(), &runs.to_string()])
+        .arg(&file)
+        .output()
+        .map_err(|e| e.to_string())?;
+    let _ = std::fs::remove_file(&file);
+    if !child.status.success() {
+        return Err(String::from_utf8_lossy(&child.stderr).into_owned());
+    }
+
+    let before = fake.total_calls();
+    let refreshed =
+        rt.block_on(ringform_engine::refresh(&state, &fake.registry(), "bench")).map_err(|e| e.to_string())?;
+    let reads = fake.total_calls() - before;
+    let groups = fake.reads_per_kind_scope().len();
+    let per_thousand: usize = fake
+        .reads_per_kind_scope()
+        .keys()
+        .map(|(kind, scope)| {
+            let n = state.iter().filter(|r| r.kind() == *kind && fake_scope_matches(&fake, r, scope)).count();
+            n.div_ceil(1000)
+        })
+        .sum();
+    println!("AWS full mesh of {clusters} clusters, {} resources in state:", state.len());
+    print!("{}", String::from_utf8_lossy(&child.stdout));
+    println!(
+        "  refresh: {reads} read calls for {groups} (kind, region) groups; target ≤ {per_thousand} (1 per kind × region × 1000 resources); {} drift",
+        refreshed.drift.len()
+    );
+    Ok(())
+}
+
+/// The child of [`noop`]: load the state file, then parse, compile and plan `runs` times.
+pub fn one_noop(clusters: usize, runs: usize, state_file: &std::path::Path) -> Result<(), String> {
+    let source = crate::generate::aws_full_mesh(clusters);
+    let start = Instant::now();
+    // Streamed, as sled hands records over one at a time: no file-sized buffer.
+    let file = std::io::BufReader::new(std::fs::File::open(state_file).map_err(|e| e.to_string())?);
+    let state: ringform_state::Snapshot = serde_json::from_reader(file).map_err(|e| e.to_string())?;
+    let loaded_rss = crate::peak_rss();
+    let load = start.elapsed();
+    let mut times = Vec::new();
+    for _ in 0..runs {
+        let start = Instant::now();
+        let topology = ringform_topology::parse(&source).map_err(|d| format!("{:?}", d.first()))?;
+        let graph = ResourceGraph::build(&topology).map_err(|e| format!("{e:?}"))?;
+        let plan = ringform_plan::plan(&graph, &state, ringform_plan::topology_hash(&source));
+        times.push(start.elapsed());
+        if plan.has_changes() {
+            return Err(format!("the plan against the full state is not empty: {:?}", plan.summary()));
+        }
+    }
+    println!(
+        "  no-op plan (parse + graph + diff against the full state), median of {runs}: {}; loading the state: {} ({} resident); peak RSS: {}",
+        crate::ms(crate::median(&mut times)),
+        crate::ms(load),
+        mb(loaded_rss),
+        mb(crate::peak_rss())
+    );
+    Ok(())
+}
+
+fn fake_scope_matches(
+    fake: &FakeProvider,
+    record: &ringform_state::Record,
+    scope: &ringform_core::provider::Scope,
+) -> bool {
+    use ringform_core::provider::ResourceProvider;
+    fake.scope(&record.address, &record.inputs) == *scope
+}
+
+fn mb(kb: Option<u64>) -> String {
+    kb.map_or("?".into(), |kb| format!("{:.1} MB", kb as f64 / 1024.0))
+}

@@ -1,0 +1,102 @@
+//! A state store in memory: the [`StateStore`] contract without the disk, for tests that use
+//! paused time and for benchmarks that should measure the engine, not fsync.
+
+use std::sync::Mutex;
+
+use ringform_core::Address;
+use ringform_state::{JournalEntry, Lineage, Record, Snapshot, StateError, StateStore};
+
+#[derive(Default)]
+pub struct MemoryStore {
+    inner: Mutex<Inner>,
+}
+
+#[derive(Default)]
+struct Inner {
+    snapshot: Option<Snapshot>,
+    journal: Vec<(u64, JournalEntry)>,
+    next_seq: u64,
+}
+
+impl MemoryStore {
+    pub fn new() -> Self {
+        MemoryStore::default()
+    }
+
+    /// A store starting from `snapshot`.
+    pub fn with_snapshot(snapshot: Snapshot) -> Self {
+        MemoryStore { inner: Mutex::new(Inner { snapshot: Some(snapshot), ..Inner::default() }) }
+    }
+
+    fn with<T>(&self, f: impl FnOnce(&mut Inner) -> T) -> T {
+        let mut inner = self.inner.lock().unwrap_or_else(|p| p.into_inner());
+        inner.snapshot.get_or_insert_with(Snapshot::empty);
+        f(&mut inner)
+    }
+}
+
+impl Inner {
+    fn state(&mut self) -> &mut Snapshot {
+        self.snapshot.get_or_insert_with(Snapshot::empty)
+    }
+}
+
+impl StateStore for MemoryStore {
+    fn location(&self) -> String {
+        "memory".into()
+    }
+
+    fn lineage(&self) -> Lineage {
+        self.with(|i| i.state().lineage)
+    }
+
+    fn serial(&self) -> Result<u64, StateError> {
+        Ok(self.with(|i| i.state().serial))
+    }
+
+    fn get(&self, address: &Address) -> Result<Option<Record>, StateError> {
+        Ok(self.with(|i| i.state().get(address).cloned()))
+    }
+
+    fn snapshot(&self) -> Result<Snapshot, StateError> {
+        Ok(self.with(|i| i.state().clone()))
+    }
+
+    fn put(&self, record: &Record) -> Result<u64, StateError> {
+        Ok(self.with(|i| {
+            let state = i.state();
+            state.records.insert(record.address.clone(), record.clone());
+            state.serial += 1;
+            state.serial
+        }))
+    }
+
+    fn remove(&self, address: &Address) -> Result<bool, StateError> {
+        Ok(self.with(|i| {
+            let state = i.state();
+            let removed = state.records.remove(address).is_some();
+            if removed {
+                state.serial += 1;
+            }
+            removed
+        }))
+    }
+
+    fn journal_append(&self, entry: &JournalEntry) -> Result<u64, StateError> {
+        Ok(self.with(|i| {
+            i.next_seq += 1;
+            let seq = i.next_seq;
+            i.journal.push((seq, entry.clone()));
+            seq
+        }))
+    }
+
+    fn journal(&self) -> Result<Vec<(u64, JournalEntry)>, StateError> {
+        Ok(self.with(|i| i.journal.clone()))
+    }
+
+    fn journal_clear(&self) -> Result<(), StateError> {
+        self.with(|i| i.journal.clear());
+        Ok(())
+    }
+}
