@@ -63,7 +63,8 @@ pub fn expected_duration(kind: Kind, op: OpKind) -> Duration {
 
 /// The operations of `plan`. Replacements delete the old object before creating the new one;
 /// creates and updates follow what they reference (the graph); deletes go the other way, after
-/// everything that referenced the object (as recorded in state) is deleted.
+/// everything that referenced the object (as recorded in state) is deleted, or updated to stop
+/// referencing it.
 pub(crate) fn operations(plan: &Plan, graph: &ResourceGraph, state: &Snapshot) -> Vec<Op> {
     let mut ops = Vec::new();
     let mut index: HashMap<(&Address, OpKind), usize> = HashMap::new();
@@ -96,6 +97,9 @@ pub(crate) fn operations(plan: &Plan, graph: &ResourceGraph, state: &Snapshot) -
         }
     }
     let mut edges = Vec::new();
+    // Updates that stop referencing an object being deleted, and the delete: added last, where
+    // they close no cycle.
+    let mut let_go = Vec::new();
     for (i, op) in ops.iter().enumerate() {
         match op.kind {
             OpKind::Create | OpKind::Update => {
@@ -109,6 +113,17 @@ pub(crate) fn operations(plan: &Plan, graph: &ResourceGraph, state: &Snapshot) -
                 if let Some(&j) = index.get(&(&op.address, OpKind::Delete)) {
                     edges.push((j, i));
                 }
+                // What stays must let go of what goes before it goes (a K8ssandraCluster drops
+                // a datacenter before that datacenter's cluster and ClientConfig are deleted).
+                // Not for replacements: their new object is created after the old one is gone.
+                if op.kind == OpKind::Update {
+                    let recorded = state.get(&op.address).map(|r| r.dependencies.as_slice()).unwrap_or_default();
+                    for dependency in recorded.iter().filter(|d| !index.contains_key(&(*d, OpKind::Create))) {
+                        if let Some(&j) = index.get(&(dependency, OpKind::Delete)) {
+                            let_go.push((i, j));
+                        }
+                    }
+                }
             }
             OpKind::Delete => {
                 let recorded = state.get(&op.address).map(|r| r.dependencies.as_slice()).unwrap_or_default();
@@ -121,13 +136,38 @@ pub(crate) fn operations(plan: &Plan, graph: &ResourceGraph, state: &Snapshot) -
         }
     }
     for (before, after) in edges {
-        if before != after && !ops[after].waits_for.contains(&before) {
-            ops[after].waits_for.push(before);
-            ops[before].dependents.push(after);
+        link(&mut ops, before, after);
+    }
+    for (before, after) in let_go {
+        if !reaches(&ops, after, before) {
+            link(&mut ops, before, after);
         }
     }
     set_priorities(&mut ops);
     ops
+}
+
+/// Makes `after` wait for `before`.
+fn link(ops: &mut [Op], before: usize, after: usize) {
+    if before != after && !ops[after].waits_for.contains(&before) {
+        ops[after].waits_for.push(before);
+        ops[before].dependents.push(after);
+    }
+}
+
+/// Whether `to` waits, directly or not, for `from`.
+fn reaches(ops: &[Op], from: usize, to: usize) -> bool {
+    let mut seen = vec![false; ops.len()];
+    let mut stack = vec![from];
+    while let Some(i) = stack.pop() {
+        if i == to {
+            return true;
+        }
+        if !std::mem::replace(&mut seen[i], true) {
+            stack.extend(ops[i].dependents.iter().copied());
+        }
+    }
+    false
 }
 
 /// Longest expected chain from each operation to the end, computed dependents first.
@@ -143,5 +183,103 @@ fn set_priorities(ops: &mut [Op]) {
                 stack.push(j);
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use ringform_core::Value;
+    use ringform_graph::Resource;
+    use ringform_state::Record;
+
+    use super::*;
+
+    fn address(text: &str) -> Address {
+        text.parse().unwrap()
+    }
+
+    fn attributes(pairs: &[(&str, Value)]) -> Attributes {
+        pairs.iter().map(|(k, v)| ((*k).to_owned(), v.clone())).collect()
+    }
+
+    /// Applied: a VPC in eu-west-1, a subnet in it, a security group referencing the subnet.
+    fn state() -> Snapshot {
+        let record = |at: &str, inputs: Attributes, dependencies: &[&str]| {
+            let id = format!("{at}-id");
+            let mut record =
+                Record::new(address(at), Some(id.clone()), inputs, attributes(&[("id", Value::from(id.as_str()))]));
+            record.dependencies = dependencies.iter().map(|d| address(d)).collect();
+            record
+        };
+        Snapshot::empty()
+            .with(record("aws_vpc.a", attributes(&[("region", "eu-west-1".into())]), &[]))
+            .with(record("aws_subnet.a", attributes(&[("vpc", "aws_vpc.a-id".into())]), &["aws_vpc.a"]))
+            .with(record(
+                "aws_security_group.a",
+                attributes(&[("subnet", "aws_subnet.a-id".into())]),
+                &["aws_subnet.a"],
+            ))
+    }
+
+    /// The operations for a graph without the subnet, where the security group references the
+    /// VPC instead, and the VPC is in `region`.
+    fn operations_without_the_subnet(region: &str) -> Vec<Op> {
+        let vpc = address("aws_vpc.a");
+        let graph = ResourceGraph::from_resources(vec![
+            Resource { address: vpc.clone(), attributes: attributes(&[("region", region.into())]) },
+            Resource {
+                address: address("aws_security_group.a"),
+                attributes: attributes(&[("vpc", Value::reference(&vpc, "id"))]),
+            },
+        ])
+        .unwrap();
+        let state = state();
+        operations(&ringform_plan::plan(&graph, &state, String::new()), &graph, &state)
+    }
+
+    fn find(ops: &[Op], at: &str, kind: OpKind) -> usize {
+        ops.iter().position(|op| op.address == address(at) && op.kind == kind).unwrap()
+    }
+
+    fn is_acyclic(ops: &[Op]) -> bool {
+        let mut waiting: Vec<usize> = ops.iter().map(|op| op.waits_for.len()).collect();
+        let mut ready: Vec<usize> = (0..ops.len()).filter(|&i| waiting[i] == 0).collect();
+        let mut done = 0;
+        while let Some(i) = ready.pop() {
+            done += 1;
+            for &d in &ops[i].dependents {
+                waiting[d] -= 1;
+                if waiting[d] == 0 {
+                    ready.push(d);
+                }
+            }
+        }
+        done == ops.len()
+    }
+
+    #[test]
+    fn an_update_that_lets_go_of_a_deleted_object_runs_before_the_delete() {
+        let ops = operations_without_the_subnet("eu-west-1");
+        assert_eq!(ops.len(), 2);
+        let update = find(&ops, "aws_security_group.a", OpKind::Update);
+        let delete = find(&ops, "aws_subnet.a", OpKind::Delete);
+        assert_eq!(ops[delete].waits_for, [update]);
+        assert!(ops[update].priority > ops[delete].priority);
+    }
+
+    #[test]
+    fn letting_go_never_closes_a_cycle() {
+        // The VPC is replaced: the subnet's delete comes before the VPC's, the VPC's create
+        // before the update, so the update cannot also come before the subnet's delete.
+        let ops = operations_without_the_subnet("us-east-1");
+        assert_eq!(ops.len(), 4);
+        assert!(is_acyclic(&ops));
+        let update = find(&ops, "aws_security_group.a", OpKind::Update);
+        let create = find(&ops, "aws_vpc.a", OpKind::Create);
+        let subnet_delete = find(&ops, "aws_subnet.a", OpKind::Delete);
+        let vpc_delete = find(&ops, "aws_vpc.a", OpKind::Delete);
+        assert_eq!(ops[update].waits_for, [create]);
+        assert_eq!(ops[create].waits_for, [vpc_delete]);
+        assert_eq!(ops[vpc_delete].waits_for, [subnet_delete]);
     }
 }
