@@ -217,3 +217,27 @@ fn killed_at_random_instants_every_rerun_converges() {
     let output = d.run(&["plan", "--detailed-exitcode", "examples/aks-vpn-mesh.toml"]);
     assert_eq!(output.status.code(), Some(0), "converged: {}", text(&output.stdout));
 }
+
+#[test]
+fn ctrl_c_drains_in_flight_work_and_a_rerun_finishes() {
+    let d = Deployment::new();
+    let mut child = d.spawn(&["apply", "--auto-approve", "examples/aks-vpn-mesh.toml"], 100);
+    // Wait until operations are under way: the first object exists (and so the handler is set).
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while !d.inventory().exists() || Inventory::open(d.inventory()).unwrap().is_empty() {
+        assert!(Instant::now() < deadline, "apply never started");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    let interrupted = Command::new("kill").args(["-INT", &child.id().to_string()]).status().unwrap();
+    assert!(interrupted.success());
+    let output = child.wait_with_output().unwrap();
+    let stderr = text(&output.stderr);
+    assert_eq!(output.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("Stopping: no new operations will start"), "{stderr}");
+    assert!(!d.state().join("lock.json").exists(), "the lock is released");
+    // What finished is in state and in the cloud; a rerun completes the rest.
+    d.assert_inventory_equals_state();
+    let output = d.run(&["apply", "--auto-approve", "examples/aks-vpn-mesh.toml"]);
+    assert_eq!(output.status.code(), Some(0), "{}", text(&output.stderr));
+    d.assert_inventory_equals_state();
+}

@@ -25,6 +25,8 @@ fn runtime() -> Result<tokio::runtime::Runtime, Failure> {
 /// An open deployment: its topology, its locked state, its providers.
 struct Session {
     loaded: Loaded,
+    /// The state directory, whose lock this session holds.
+    dir: std::path::PathBuf,
     store: Arc<dyn StateStore>,
     registry: ringform_core::provider::Registry,
     runtime: tokio::runtime::Runtime,
@@ -38,7 +40,7 @@ impl Session {
 
     fn open_at(loaded: Loaded, dir: &Path, operation: &str) -> Result<Session, Failure> {
         let store: Arc<dyn StateStore> = Arc::new(SledStore::open(dir, operation)?);
-        Ok(Session { loaded, store, registry: providers::registry()?, runtime: runtime()? })
+        Ok(Session { loaded, dir: dir.to_owned(), store, registry: providers::registry()?, runtime: runtime()? })
     }
 
     /// Settles what a killed run left unfinished, and says what it found.
@@ -88,10 +90,13 @@ impl Session {
     fn execute(self, plan: &Plan, parallelism: usize, verb: &str) -> Result<Exit, Failure> {
         providers::check(&self.registry, plan)?;
         let (stop, stopped) = watch::channel(false);
+        let dir = self.dir.clone();
         self.runtime.spawn(async move {
             if tokio::signal::ctrl_c().await.is_ok() {
                 let _ = stop.send(true);
                 if tokio::signal::ctrl_c().await.is_ok() {
+                    // Exiting skips destructors: release the lock by hand, the journal stays.
+                    let _ = ringform_state::force_unlock(&dir);
                     eprintln!("Aborted. Operations in flight are in the journal; the next run resumes from it.");
                     std::process::exit(130);
                 }
