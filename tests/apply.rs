@@ -221,7 +221,7 @@ fn killed_at_random_instants_every_rerun_converges() {
 #[test]
 fn ctrl_c_drains_in_flight_work_and_a_rerun_finishes() {
     let d = Deployment::new();
-    let mut child = d.spawn(&["apply", "--auto-approve", "examples/aks-vpn-mesh.toml"], 100);
+    let child = d.spawn(&["apply", "--auto-approve", "examples/aks-vpn-mesh.toml"], 100);
     // Wait until operations are under way: the first object exists (and so the handler is set).
     let deadline = Instant::now() + Duration::from_secs(30);
     while !d.inventory().exists() || Inventory::open(d.inventory()).unwrap().is_empty() {
