@@ -108,8 +108,8 @@ impl RateLimiter {
             let bucket = buckets
                 .entry(scope.clone())
                 .or_insert_with(|| Bucket { per_second: self.limit.max_per_second, full_at: now });
-            let interval = // A floor keeps a misconfigured zero rate from dividing by zero.
-            Duration::from_secs_f64(1.0 / bucket.per_second.max(1e-3));
+            // A floor keeps a misconfigured zero rate from dividing by zero.
+            let interval = Duration::from_secs_f64(1.0 / bucket.per_second.max(1e-3));
             let full_at = bucket.full_at.max(now);
             // A call may go once the bucket holds a token: `burst` intervals before it is full.
             let slot = full_at.checked_sub(interval * self.limit.burst).map_or(now, |t| t.max(now));
