@@ -76,11 +76,9 @@ pub struct PlanArgs {
     pub refresh: bool,
 }
 
+/// What apply and destroy share.
 #[derive(Debug, Args)]
-pub struct ApplyArgs {
-    /// A topology file, or a plan file saved by `plan -out` (applied exactly, without asking).
-    #[arg(value_name = "TOPOLOGY|PLANFILE")]
-    pub file: PathBuf,
+pub struct RunArgs {
     #[command(flatten)]
     pub state: StateDirArg,
     /// Do not ask for confirmation.
@@ -89,9 +87,18 @@ pub struct ApplyArgs {
     /// Provider calls in flight at once.
     #[arg(long, default_value_t = 64, value_parser = clap::value_parser!(u16).range(1..))]
     pub parallelism: u16,
-    /// Apply only ADDR and what it depends on (repeatable).
+    /// Apply: only ADDR and what it depends on. Destroy: ADDR and what depends on it. Repeatable.
     #[arg(long, value_name = "ADDR")]
     pub target: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct ApplyArgs {
+    /// A topology file, or a plan file saved by `plan -out` (applied exactly, without asking).
+    #[arg(value_name = "TOPOLOGY|PLANFILE")]
+    pub file: PathBuf,
+    #[command(flatten)]
+    pub run: RunArgs,
     /// Plan against the state as recorded, without reading reality first.
     #[arg(long)]
     pub no_refresh: bool,
@@ -102,16 +109,7 @@ pub struct DestroyArgs {
     #[command(flatten)]
     pub topology: TopologyArg,
     #[command(flatten)]
-    pub state: StateDirArg,
-    /// Do not ask for confirmation.
-    #[arg(long)]
-    pub auto_approve: bool,
-    /// Provider calls in flight at once.
-    #[arg(long, default_value_t = 64, value_parser = clap::value_parser!(u16).range(1..))]
-    pub parallelism: u16,
-    /// Destroy only ADDR and what depends on it (repeatable).
-    #[arg(long, value_name = "ADDR")]
-    pub target: Vec<String>,
+    pub run: RunArgs,
 }
 
 #[derive(Debug, Args)]

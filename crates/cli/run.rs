@@ -144,8 +144,8 @@ pub fn apply(args: &ApplyArgs) -> Result<Exit, Failure> {
     let saved = if is_plan_file(&args.file) { Some(ringform_plan::read_plan_file(&args.file)?) } else { None };
     let topology = saved.as_ref().map_or_else(|| args.file.clone(), |s| s.topology.clone());
     let mut loaded = Loaded::read(&topology)?;
-    loaded.graph = loaded.targeted_graph(&args.target)?;
-    let session = Session::open(loaded, args.state.state.as_deref(), "apply")?;
+    loaded.graph = loaded.targeted_graph(&args.run.target)?;
+    let session = Session::open(loaded, args.run.state.state.as_deref(), "apply")?;
     session.recover()?;
     // A saved plan is applied exactly as made; otherwise plan against reality, as Terraform does.
     let recorded = session.store.snapshot()?;
@@ -175,8 +175,8 @@ pub fn apply(args: &ApplyArgs) -> Result<Exit, Failure> {
             saved.plan
         }
         None => {
-            if !args.target.is_empty() {
-                let targets = parse_addresses(&args.target)?;
+            if !args.run.target.is_empty() {
+                let targets = parse_addresses(&args.run.target)?;
                 state.records.retain(|a, _| session.loaded.graph.contains(a) || targets.contains(a));
             }
             ringform_plan::plan(&session.loaded.graph, &state, ringform_plan::topology_hash(&session.loaded.source))
@@ -186,27 +186,27 @@ pub fn apply(args: &ApplyArgs) -> Result<Exit, Failure> {
     if !plan.has_changes() {
         return Ok(Exit::Success);
     }
-    if !args.auto_approve && !is_plan_file(&args.file) {
+    if !args.run.auto_approve && !is_plan_file(&args.file) {
         confirm("\nDo you want to perform these actions?")?;
     }
-    session.execute(&plan, usize::from(args.parallelism), "Apply")
+    session.execute(&plan, usize::from(args.run.parallelism), "Apply")
 }
 
 pub fn destroy(args: &DestroyArgs) -> Result<Exit, Failure> {
     let loaded = Loaded::read(&args.topology.topology)?;
-    let session = Session::open(loaded, args.state.state.as_deref(), "destroy")?;
+    let session = Session::open(loaded, args.run.state.state.as_deref(), "destroy")?;
     session.recover()?;
     let state = session.store.snapshot()?;
-    let targets = parse_addresses(&args.target)?;
+    let targets = parse_addresses(&args.run.target)?;
     let plan = ringform_plan::plan_destroy(&state, &targets, ringform_plan::topology_hash(&session.loaded.source));
     print(&ringform_plan::render(&plan, RenderOptions { color: colour(&std::io::stdout()) }))?;
     if !plan.has_changes() {
         return Ok(Exit::Success);
     }
-    if !args.auto_approve {
+    if !args.run.auto_approve {
         confirm("\nDo you really want to destroy these resources?")?;
     }
-    session.execute(&plan, usize::from(args.parallelism), "Destroy")
+    session.execute(&plan, usize::from(args.run.parallelism), "Destroy")
 }
 
 pub fn refresh(args: &RefreshArgs) -> Result<Exit, Failure> {
