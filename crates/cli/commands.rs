@@ -60,11 +60,7 @@ pub fn plan(args: &PlanArgs) -> Result<Exit, Failure> {
         let state = read_snapshot(&dir, "plan")?;
         (loaded, state)
     };
-    if !args.target.is_empty() {
-        // Untargeted resources are left alone, not planned for deletion.
-        let targets = parse_addresses(&args.target)?;
-        state.records.retain(|address, _| graph.contains(address) || targets.contains(address));
-    }
+    Loaded::keep_targeted(&graph, &mut state, &args.target)?;
     let plan = ringform_plan::plan(&graph, &state, ringform_plan::topology_hash(&loaded.source));
     if args.json {
         print(&format!("{:#}\n", ringform_plan::to_json(&plan)))?;

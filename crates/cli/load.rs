@@ -5,6 +5,7 @@ use std::path::{Path, PathBuf};
 
 use ringform_core::Address;
 use ringform_graph::ResourceGraph;
+use ringform_state::Snapshot;
 use ringform_topology::Topology;
 
 use crate::{Failure, colour};
@@ -51,6 +52,16 @@ impl Loaded {
             Failure::new(format!("--target {missing}: no such resource in this topology"))
                 .hint("`ringform graph FILE` lists every address")
         })
+    }
+
+    /// Leaves in `state` only what `graph` (cut to `targets`) covers and the targets themselves,
+    /// so untargeted resources are left alone rather than planned for deletion.
+    pub fn keep_targeted(graph: &ResourceGraph, state: &mut Snapshot, targets: &[String]) -> Result<(), Failure> {
+        if !targets.is_empty() {
+            let targets = parse_addresses(targets)?;
+            state.records.retain(|address, _| graph.contains(address) || targets.contains(address));
+        }
+        Ok(())
     }
 
     /// `--state DIR`, else `state/<deployment>`.

@@ -141,7 +141,8 @@ fn is_plan_file(path: &Path) -> bool {
 }
 
 pub fn apply(args: &ApplyArgs) -> Result<Exit, Failure> {
-    let saved = if is_plan_file(&args.file) { Some(ringform_plan::read_plan_file(&args.file)?) } else { None };
+    let from_plan_file = is_plan_file(&args.file);
+    let saved = if from_plan_file { Some(ringform_plan::read_plan_file(&args.file)?) } else { None };
     let topology = saved.as_ref().map_or_else(|| args.file.clone(), |s| s.topology.clone());
     let mut loaded = Loaded::read(&topology)?;
     loaded.graph = loaded.targeted_graph(&args.run.target)?;
@@ -175,10 +176,7 @@ pub fn apply(args: &ApplyArgs) -> Result<Exit, Failure> {
             saved.plan
         }
         None => {
-            if !args.run.target.is_empty() {
-                let targets = parse_addresses(&args.run.target)?;
-                state.records.retain(|a, _| session.loaded.graph.contains(a) || targets.contains(a));
-            }
+            Loaded::keep_targeted(&session.loaded.graph, &mut state, &args.run.target)?;
             ringform_plan::plan(&session.loaded.graph, &state, ringform_plan::topology_hash(&session.loaded.source))
         }
     };
@@ -186,7 +184,7 @@ pub fn apply(args: &ApplyArgs) -> Result<Exit, Failure> {
     if !plan.has_changes() {
         return Ok(Exit::Success);
     }
-    if !args.run.auto_approve && !is_plan_file(&args.file) {
+    if !args.run.auto_approve && !from_plan_file {
         confirm("\nDo you want to perform these actions?")?;
     }
     session.execute(&plan, usize::from(args.run.parallelism), "Apply")

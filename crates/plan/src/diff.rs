@@ -99,7 +99,8 @@ fn differs(before: Option<&Value>, after: Option<&Value>) -> bool {
     }
 }
 
-fn compare(address: &Address, before: &Attributes, after: Attributes) -> Change {
+/// Names of the attributes that differ between `before` and `after`, sorted.
+pub(crate) fn changed_keys<'a>(before: &'a Attributes, after: &'a Attributes) -> Vec<&'a str> {
     let mut changed: Vec<&str> = before
         .keys()
         .chain(after.keys())
@@ -108,6 +109,11 @@ fn compare(address: &Address, before: &Attributes, after: Attributes) -> Change 
         .collect();
     changed.sort_unstable();
     changed.dedup();
+    changed
+}
+
+fn compare(address: &Address, before: &Attributes, after: Attributes) -> Change {
+    let changed = changed_keys(before, &after);
     let forcing: Vec<String> =
         changed.iter().filter(|k| address.kind().replace_on().contains(k)).map(|k| (*k).to_owned()).collect();
     let (action, reason) = if changed.is_empty() {

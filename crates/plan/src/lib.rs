@@ -55,14 +55,11 @@ impl Change {
         }
     }
 
-    /// Names of the attributes whose value differs between before and after.
+    /// Names of the attributes whose value differs between before and after, by the same rule
+    /// the planner decided the action with.
     pub fn changed_attributes(&self) -> Vec<&str> {
         let (Some(before), Some(after)) = (&self.before, &self.after) else { return Vec::new() };
-        let mut names: Vec<&str> =
-            before.keys().chain(after.keys()).map(String::as_str).filter(|k| before.get(*k) != after.get(*k)).collect();
-        names.sort_unstable();
-        names.dedup();
-        names
+        diff::changed_keys(before, after)
     }
 }
 
