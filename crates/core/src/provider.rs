@@ -71,11 +71,14 @@ pub struct DeleteRequest {
     pub outputs: Attributes,
 }
 
-/// An object the engine believes exists.
+/// An object the engine believes exists, with what state last recorded of it: a provider
+/// carries over what its API never returns (a VPN shared key, a fetched kubeconfig).
 #[derive(Clone, Debug, PartialEq)]
 pub struct Tracked {
     pub address: Address,
     pub provider_id: String,
+    pub inputs: Attributes,
+    pub outputs: Attributes,
 }
 
 /// Read every object of one kind in one scope at once: one call (or one paginated listing)

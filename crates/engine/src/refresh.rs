@@ -55,7 +55,14 @@ pub async fn refresh(state: &Snapshot, registry: &Registry, deployment: &str) ->
             .map_err(|e| EngineError::Provider { address: first.address.clone(), message: e.message })?;
         let resources = records
             .iter()
-            .filter_map(|r| Some(Tracked { address: r.address.clone(), provider_id: r.provider_id.clone()? }))
+            .filter_map(|r| {
+                Some(Tracked {
+                    address: r.address.clone(),
+                    provider_id: r.provider_id.clone()?,
+                    inputs: r.inputs.clone(),
+                    outputs: r.outputs.clone(),
+                })
+            })
             .collect();
         let request = ReadRequest { deployment: deployment.to_owned(), kind, scope, resources };
         let read = || {

@@ -289,7 +289,9 @@ async fn reads_are_batched_per_kind_and_scope_and_see_drift() {
     for (name, region) in [("a", "eu-west-1"), ("b", "eu-west-1"), ("c", "eu-central-1")] {
         let at = format!("aws_vpc.{name}");
         let applied = fake.create(create(&at, vpc_inputs(region))).await.unwrap();
-        tracked.entry(region).or_default().push(Tracked { address: address(&at), provider_id: applied.provider_id });
+        let inputs = vpc_inputs(region);
+        let object = Tracked { address: address(&at), provider_id: applied.provider_id, inputs, outputs: applied.outputs };
+        tracked.entry(region).or_default().push(object);
     }
     let west = tracked["eu-west-1"].clone();
     fake.inventory().set_input(&west[0].provider_id, "cidr_block", "10.9.0.0/16".into()).unwrap();

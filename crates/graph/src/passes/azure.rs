@@ -22,7 +22,7 @@ fn one_cluster(b: &mut Builder, c: &Cluster) {
         Kind::AzureResourceGroup,
         n,
         attrs! {
-            "subscription" => c.subscription.as_ref().map(|s| s.value.clone()),
+            "subscription" => subscription(c),
             "name" => b.cloud_name(&[n]),
             "location" => location,
         },
@@ -45,6 +45,7 @@ fn one_cluster(b: &mut Builder, c: &Cluster) {
         n,
         attrs! {
             "resource_group" => output(&group, "name"),
+            "subscription" => subscription(c),
             "name" => b.cloud_name(&[n]),
             "location" => location,
             "address_space" => address_space,
@@ -57,6 +58,7 @@ fn one_cluster(b: &mut Builder, c: &Cluster) {
             n,
             attrs! {
                 "resource_group" => output(&group, "name"),
+                "subscription" => subscription(c),
                 "name" => b.cloud_name(&[n, "gateway"]),
                 "location" => location,
                 "sku" => "Standard",
@@ -69,6 +71,7 @@ fn one_cluster(b: &mut Builder, c: &Cluster) {
             n,
             attrs! {
                 "resource_group" => output(&group, "name"),
+                "subscription" => subscription(c),
                 "name" => b.cloud_name(&[n, "gateway"]),
                 "location" => location,
                 "sku" => b.topology.mesh.azure_gateway_sku.value.as_str(),
@@ -85,6 +88,7 @@ fn one_cluster(b: &mut Builder, c: &Cluster) {
         n,
         attrs! {
             "resource_group" => output(&group, "name"),
+            "subscription" => subscription(c),
             "name" => b.cloud_name(&[n]),
             "location" => location,
             "dns_prefix" => b.cloud_name(&[n]),
@@ -101,6 +105,11 @@ fn one_cluster(b: &mut Builder, c: &Cluster) {
             "identity" => "SystemAssigned",
         },
     );
+}
+
+/// The cluster's subscription, on every Azure object (null: `AZURE_SUBSCRIPTION_ID` at apply time).
+pub(super) fn subscription(c: &Cluster) -> Value {
+    c.subscription.as_ref().map(|s| s.value.clone()).into()
 }
 
 fn nth_address(net: ringform_topology::Ipv4Net, n: u32) -> String {
@@ -131,6 +140,7 @@ pub(super) fn connection(b: &mut Builder, from: &Cluster, to: &str, kind: &str, 
         &format!("{}~{to}", from.name.value),
         attrs! {
             "resource_group" => output(&group, "name"),
+            "subscription" => subscription(from),
             "name" => b.cloud_name(&[&from.name.value, "to", to]),
             "location" => from.region.value.as_str(),
             "connection_type" => kind,
@@ -164,6 +174,7 @@ pub(super) fn mesh(b: &mut Builder) {
                         &format!("{}~{}", from.name.value, to.name.value),
                         attrs! {
                             "resource_group" => output(&group, "name"),
+                            "subscription" => subscription(from),
                             "virtual_network_name" => output(&from_vnet, "name"),
                             "name" => format!("to-{}", to.name.value),
                             "remote_virtual_network_id" => output(&to_vnet, "id"),

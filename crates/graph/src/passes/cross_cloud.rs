@@ -61,6 +61,7 @@ pub(super) fn vpn(b: &mut Builder) {
                 &format!("{}~{n}", z.name.value),
                 attrs! {
                     "resource_group" => output(&group, "name"),
+                    "subscription" => azure::subscription(z),
                     "name" => b.cloud_name(&[&z.name.value, "to", n]),
                     "location" => z.region.value.as_str(),
                     "gateway_ip_address" => output(&connection, "tunnel1_address"),
