@@ -10,6 +10,9 @@ use std::time::{Duration, Instant};
 use ringform_state::StateStore;
 use ringform_testkit::Inventory;
 
+mod common;
+use common::{KillClock, text};
+
 struct Deployment {
     dir: tempfile::TempDir,
 }
@@ -66,10 +69,6 @@ impl Deployment {
     }
 }
 
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
-}
-
 const EXAMPLE: &str = "examples/eks-two-regions.toml";
 
 #[test]
@@ -82,6 +81,16 @@ fn apply_then_no_changes_then_drift_then_destroy() {
     assert!(stdout.contains("Resources: 49 added, 0 changed, 0 destroyed."), "{stdout}");
     assert!(stdout.contains("Critical path: "), "{stdout}");
     d.assert_inventory_equals_state();
+
+    // A context per EKS cluster, named after it, using the `aws eks get-token` exec plugin.
+    let kubeconfig = d.dir.path().join("kube/config");
+    let output = d.run(&["kubeconfig", "--kubeconfig", kubeconfig.to_str().unwrap(), EXAMPLE]);
+    assert_eq!(output.status.code(), Some(0), "{}", text(&output.stderr));
+    assert!(text(&output.stdout).starts_with("Wrote contexts eu-west, eu-central to "), "{}", text(&output.stdout));
+    let config = std::fs::read_to_string(&kubeconfig).unwrap();
+    assert!(config.contains("current-context: eu-west"), "{config}");
+    assert!(config.contains("- --cluster-name\n      - eks-two-regions-eu-central"), "{config}");
+    assert!(config.contains("command: aws"), "{config}");
 
     let output = d.run(&["plan", "--detailed-exitcode", EXAMPLE]);
     assert_eq!(output.status.code(), Some(0), "the next plan is empty: {}", text(&output.stdout));
@@ -173,18 +182,7 @@ fn a_second_apply_fails_fast_naming_the_first() {
 #[test]
 fn killed_at_random_instants_every_rerun_converges() {
     let d = Deployment::new();
-    let seed = std::env::var("RINGFORM_KILL_SEED").ok().and_then(|s| s.parse().ok()).unwrap_or_else(|| {
-        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(1, |t| t.as_nanos() as u64)
-    });
-    eprintln!("kill seed {seed} (rerun with RINGFORM_KILL_SEED={seed})");
-    let mut rng = seed;
-    let mut next = move || {
-        // xorshift: enough randomness for kill instants, no dependency.
-        rng ^= rng << 13;
-        rng ^= rng >> 7;
-        rng ^= rng << 17;
-        rng
-    };
+    let mut clock = KillClock::from_env();
     let mut kills = 0;
     // Alternate between building and tearing down, so every run has work to be killed in.
     let mut verb = "apply";
@@ -193,7 +191,7 @@ fn killed_at_random_instants_every_rerun_converges() {
             break;
         }
         let mut child = d.spawn(&[verb, "--auto-approve", "examples/aks-vpn-mesh.toml"], 20);
-        std::thread::sleep(Duration::from_millis(next() % 300));
+        std::thread::sleep(clock.instant_within(Duration::from_millis(300)));
         if child.try_wait().unwrap().is_none() {
             child.kill().unwrap();
             kills += 1;
@@ -208,9 +206,9 @@ fn killed_at_random_instants_every_rerun_converges() {
             Inventory::open(d.inventory()).unwrap().objects().into_iter().map(|o| o.address).collect();
         let count = addresses.len();
         addresses.dedup();
-        assert_eq!(addresses.len(), count, "an object was created twice (seed {seed})");
+        assert_eq!(addresses.len(), count, "an object was created twice ({})", clock.seed());
     }
-    assert!(kills >= 20, "only {kills} runs were killed mid-way (seed {seed})");
+    assert!(kills >= 20, "only {kills} runs were killed mid-way ({})", clock.seed());
     let output = d.run(&["apply", "--auto-approve", "examples/aks-vpn-mesh.toml"]);
     assert_eq!(output.status.code(), Some(0), "{}", text(&output.stderr));
     d.assert_inventory_equals_state();

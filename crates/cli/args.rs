@@ -33,6 +33,8 @@ pub enum Command {
     Drift(DriftArgs),
     /// Print the resource graph as DOT (Graphviz) or Mermaid.
     Graph(GraphArgs),
+    /// Add a kubectl context per applied cluster, named after it, to your kubeconfig.
+    Kubeconfig(KubeconfigArgs),
     /// Inspect the state ringform keeps of a deployment.
     #[command(subcommand)]
     State(StateCommand),
@@ -68,7 +70,7 @@ pub struct PlanArgs {
     /// Exit 0 when there are no changes, 2 when there are, 1 on error.
     #[arg(long)]
     pub detailed_exitcode: bool,
-    /// Plan only ADDR and what it depends on (repeatable).
+    /// Plan only ADDR and what it depends on (repeatable; `*` matches any text: `--target 'aws_*'`).
     #[arg(long, value_name = "ADDR")]
     pub target: Vec<String>,
     /// Read reality first and plan against it (state itself is not changed).
@@ -87,7 +89,8 @@ pub struct RunArgs {
     /// Provider calls in flight at once.
     #[arg(long, default_value_t = 64, value_parser = clap::value_parser!(u16).range(1..))]
     pub parallelism: u16,
-    /// Apply: only ADDR and what it depends on. Destroy: ADDR and what depends on it. Repeatable.
+    /// Apply: only ADDR and what it depends on. Destroy: ADDR and what depends on it. Repeatable;
+    /// `*` matches any text (`--target 'aws_*'`).
     #[arg(long, value_name = "ADDR")]
     pub target: Vec<String>,
 }
@@ -132,6 +135,9 @@ pub struct DriftArgs {
     /// Markdown output, for a CI job summary (`>> $GITHUB_STEP_SUMMARY`).
     #[arg(long)]
     pub markdown: bool,
+    /// Only ADDR and what it depends on (repeatable; `*` matches any text: `--target 'aws_*'`).
+    #[arg(long, value_name = "ADDR")]
+    pub target: Vec<String>,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -149,6 +155,17 @@ pub struct GraphArgs {
     /// Only ADDR and what it depends on (repeatable).
     #[arg(long, value_name = "ADDR")]
     pub target: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct KubeconfigArgs {
+    #[command(flatten)]
+    pub topology: TopologyArg,
+    #[command(flatten)]
+    pub state: StateDirArg,
+    /// The kubeconfig to merge into [default: first file of $KUBECONFIG, else ~/.kube/config]
+    #[arg(long, value_name = "FILE")]
+    pub kubeconfig: Option<PathBuf>,
 }
 
 #[derive(Debug, Subcommand)]

@@ -8,7 +8,7 @@ use ringform_graph::Format;
 use ringform_plan::RenderOptions;
 use ringform_state::{SledStore, Snapshot, StateStore};
 
-use crate::args::{GraphArgs, GraphFormat, PlanArgs, StateCommand, TopologyArg};
+use crate::args::{GraphArgs, GraphFormat, KubeconfigArgs, PlanArgs, StateCommand, TopologyArg};
 use crate::load::{Loaded, parse_addresses};
 use crate::{Exit, Failure, colour};
 
@@ -89,6 +89,31 @@ pub fn graph(args: &GraphArgs) -> Result<Exit, Failure> {
         GraphFormat::Mermaid => Format::Mermaid,
     };
     print(&graph.render(format))?;
+    Ok(Exit::Success)
+}
+
+pub fn kubeconfig(args: &KubeconfigArgs) -> Result<Exit, Failure> {
+    let loaded = Loaded::read(&args.topology.topology)?;
+    let state = read_snapshot(&loaded.state_dir(args.state.state.as_deref()), "kubeconfig")?;
+    let (contexts, missing) = crate::kubeconfig::contexts(&loaded.topology, &state);
+    if contexts.is_empty() {
+        return Err(Failure::new("no cluster of this deployment has been applied yet")
+            .hint(format!("run `ringform apply {}` first", loaded.path.display())));
+    }
+    let file = crate::kubeconfig::target_file(args.kubeconfig.as_deref())?;
+    let existing = match std::fs::read_to_string(&file) {
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => String::new(),
+        other => other.map_err(|e| Failure::new(format!("cannot read {}: {e}", file.display())))?,
+    };
+    let merged = crate::kubeconfig::merge(&existing, &contexts)
+        .map_err(|e| Failure::new(format!("cannot merge into {}: {e}", file.display())))?;
+    crate::kubeconfig::write_private(&file, &merged)
+        .map_err(|e| Failure::new(format!("cannot write {}: {e}", file.display())))?;
+    let names: Vec<&str> = contexts.iter().map(|c| c.name.as_str()).collect();
+    print(&format!("Wrote context{} {} to {}.\n", plural(names.len()), names.join(", "), file.display()))?;
+    if !missing.is_empty() {
+        eprintln!("Not applied yet, so left out: {}.", missing.join(", "));
+    }
     Ok(Exit::Success)
 }
 

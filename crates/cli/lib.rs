@@ -7,6 +7,7 @@ mod args;
 mod commands;
 mod drift_report;
 mod failure;
+mod kubeconfig;
 mod load;
 mod progress;
 mod providers;
@@ -46,6 +47,7 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> i32 {
         Command::Refresh(args) => run::refresh(&args),
         Command::Drift(args) => run::drift(&args),
         Command::Graph(args) => commands::graph(&args),
+        Command::Kubeconfig(args) => commands::kubeconfig(&args),
         Command::State(command) => commands::state(command),
         Command::Schema => commands::schema(),
     };

@@ -47,7 +47,7 @@ impl Loaded {
         if targets.is_empty() {
             return Ok(self.graph.clone());
         }
-        let addresses = parse_addresses(targets)?;
+        let addresses = resolve_targets(targets, &self.graph.resources().map(|r| &r.address).collect::<Vec<_>>())?;
         self.graph.with_dependencies(&addresses).map_err(|missing| {
             Failure::new(format!("--target {missing}: no such resource in this topology"))
                 .hint("`ringform graph FILE` lists every address")
@@ -58,10 +58,15 @@ impl Loaded {
     /// so untargeted resources are left alone rather than planned for deletion.
     pub fn keep_targeted(graph: &ResourceGraph, state: &mut Snapshot, targets: &[String]) -> Result<(), Failure> {
         if !targets.is_empty() {
-            let targets = parse_addresses(targets)?;
-            state.records.retain(|address, _| graph.contains(address) || targets.contains(address));
+            parse_patterns(targets)?;
+            state.records.retain(|address, _| Loaded::is_targeted(graph, targets, address));
         }
         Ok(())
+    }
+
+    /// Whether a run cut to `graph` by `targets` covers `address`.
+    pub fn is_targeted(graph: &ResourceGraph, targets: &[String], address: &Address) -> bool {
+        graph.contains(address) || targets.iter().any(|t| matches(t, address))
     }
 
     /// `--state DIR`, else `state/<deployment>`.
@@ -72,4 +77,65 @@ impl Loaded {
 
 pub(crate) fn parse_addresses(texts: &[String]) -> Result<Vec<Address>, Failure> {
     texts.iter().map(|t| t.parse::<Address>().map_err(|e| Failure::from_error(&e))).collect()
+}
+
+/// `--target` values are addresses, or patterns where `*` stands for any text (`'aws_*'` is
+/// every AWS resource, `'*.eu-west'` everything named eu-west): handy while a layer's provider
+/// is missing, or to work on one cloud.
+fn parse_patterns(texts: &[String]) -> Result<(), Failure> {
+    let exact: Vec<String> = texts.iter().filter(|t| !t.contains('*')).cloned().collect();
+    parse_addresses(&exact).map(drop)
+}
+
+pub(crate) fn matches(pattern: &str, address: &Address) -> bool {
+    let text = address.to_string();
+    let mut parts = pattern.split('*');
+    let first = parts.next().unwrap_or_default();
+    let Some(mut rest) = text.strip_prefix(first) else { return false };
+    let mut parts: Vec<&str> = parts.collect();
+    let Some(last) = parts.pop() else { return rest.is_empty() };
+    for part in parts {
+        match rest.find(part) {
+            Some(at) => rest = &rest[at + part.len()..],
+            None => return false,
+        }
+    }
+    rest.ends_with(last)
+}
+
+/// Every address among `known` that a target names; a target that names none is an error.
+pub(crate) fn resolve_targets(targets: &[String], known: &[&Address]) -> Result<Vec<Address>, Failure> {
+    let mut resolved = Vec::new();
+    for target in targets {
+        if !target.contains('*') {
+            resolved.extend(parse_addresses(std::slice::from_ref(target))?);
+            continue;
+        }
+        let before = resolved.len();
+        resolved.extend(known.iter().filter(|a| matches(target, a)).map(|a| (*a).clone()));
+        if resolved.len() == before {
+            return Err(Failure::new(format!("--target {target}: no resource matches"))
+                .hint("`ringform graph FILE` lists every address"));
+        }
+    }
+    Ok(resolved)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn patterns_match_whole_addresses_with_star_for_any_text() {
+        let address: Address = "aws_route.eu-west~eu-central/network".parse().unwrap();
+        for yes in
+            ["aws_*", "*", "aws_route.*", "*network", "aws_*.eu-west~*/network", "aws_route.eu-west~eu-central/network"]
+        {
+            assert!(matches(yes, &address), "{yes}");
+        }
+        for no in ["azure_*", "aws_vpc*", "*.eu-west", "aws_*/pods", "*network*x"] {
+            assert!(!matches(no, &address), "{no}");
+        }
+        assert!(!matches("aws_route.eu*west*west", &"aws_route.eu-west".parse().unwrap()), "parts may not overlap");
+    }
 }

@@ -1,6 +1,10 @@
-//! Which providers this build can use. Real providers are registered here as they land; a
-//! test build (feature `test-provider`) can be pointed at the fake cloud instead.
+//! Which providers this build can use: AWS and Azure (configured from the environment, the way
+//! their own CLIs are), and the local provider for generated secrets. A test build (feature
+//! `test-provider`) can be pointed at the fake cloud instead.
 
+use std::sync::Arc;
+
+use ringform_core::Provider;
 use ringform_core::provider::Registry;
 use ringform_plan::{Action, Plan};
 
@@ -12,7 +16,12 @@ pub(crate) fn registry() -> Result<Registry, Failure> {
     if let Some(inventory) = std::env::var_os("RINGFORM_TEST_INVENTORY") {
         return fake(std::path::Path::new(&inventory));
     }
-    Ok(Registry::new())
+    // Constructing a provider reads settings only; credentials are looked up on first use, so
+    // `plan` and `validate` work without any.
+    Ok(Registry::new()
+        .with(Provider::Aws, Arc::new(ringform_aws::AwsProvider::new(ringform_aws::AwsSettings::from_env())))
+        .with(Provider::Azure, Arc::new(ringform_azure::AzureProvider::new(ringform_azure::AzureSettings::from_env())))
+        .with(Provider::Local, Arc::new(ringform_engine::LocalProvider)))
 }
 
 /// The fake cloud of `ringform-testkit`, file-backed so a killed process leaves its inventory.
@@ -41,7 +50,7 @@ pub(crate) fn check(registry: &Registry, plan: &Plan) -> Result<(), Failure> {
         return Ok(());
     }
     Err(Failure::new(format!("this build of ringform has no {} provider yet", missing.join(", ")))
-        .hint("`ringform plan` works today; apply needs the providers on the roadmap in the README"))
+        .hint("apply the cloud layers alone with `--target 'aws_*' --target 'azure_*'`; the README's roadmap says when the rest lands"))
 }
 
 /// Whether this build can read every resource in `state` (refresh needs its providers).

@@ -11,7 +11,7 @@ use ringform_state::{SledStore, Snapshot, StateStore};
 use tokio::sync::watch;
 
 use crate::args::{ApplyArgs, DestroyArgs, DriftArgs, RefreshArgs};
-use crate::load::{Loaded, parse_addresses};
+use crate::load::{Loaded, resolve_targets};
 use crate::progress::{Progress, summary};
 use crate::{Exit, Failure, colour, commands::print, providers};
 
@@ -195,7 +195,7 @@ pub fn destroy(args: &DestroyArgs) -> Result<Exit, Failure> {
     let session = Session::open(loaded, args.run.state.state.as_deref(), "destroy")?;
     session.recover()?;
     let state = session.store.snapshot()?;
-    let targets = parse_addresses(&args.run.target)?;
+    let targets = resolve_targets(&args.run.target, &state.records.keys().collect::<Vec<_>>())?;
     let plan = ringform_plan::plan_destroy(&state, &targets, ringform_plan::topology_hash(&session.loaded.source));
     print(&ringform_plan::render(&plan, RenderOptions { color: colour(&std::io::stdout()) }))?;
     if !plan.has_changes() {
@@ -224,11 +224,16 @@ pub fn refresh(args: &RefreshArgs) -> Result<Exit, Failure> {
 }
 
 pub fn drift(args: &DriftArgs) -> Result<Exit, Failure> {
-    let loaded = Loaded::read(&args.topology.topology)?;
+    let mut loaded = Loaded::read(&args.topology.topology)?;
+    loaded.graph = loaded.targeted_graph(&args.target)?;
     let session = Session::open(loaded, args.state.state.as_deref(), "drift")?;
     let deployment = session.loaded.topology.deployment.value.clone();
     // Drift only reads: state stays as it is, for a person to decide what to do.
-    let (real, refreshed) = session.refresh(false)?;
+    let (mut real, mut refreshed) = session.refresh(false)?;
+    if !args.target.is_empty() {
+        Loaded::keep_targeted(&session.loaded.graph, &mut real, &args.target)?;
+        refreshed.drift.retain(|d| Loaded::is_targeted(&session.loaded.graph, &args.target, d.address()));
+    }
     // `pending`: what the topology asks for that reality, as just read, does not have.
     let pending =
         ringform_plan::plan(&session.loaded.graph, &real, ringform_plan::topology_hash(&session.loaded.source));

@@ -11,7 +11,7 @@ use ringform_graph::ResourceGraph;
 use ringform_testkit::{FakeConfig, FakeProvider, MemoryStore};
 
 /// Realistic operation times, in minutes of the real clouds (the figures DESIGN.md gives).
-fn real_minutes(kind: Kind) -> f64 {
+pub(crate) fn real_minutes(kind: Kind) -> f64 {
     match kind {
         Kind::AzureVpnGateway => 45.0,
         Kind::AwsEksCluster => 15.0,
@@ -34,7 +34,7 @@ fn fake(ms_per_minute: f64) -> FakeProvider {
 }
 
 /// The longest chain of latencies through the graph: no schedule can finish sooner.
-fn critical_path(graph: &ResourceGraph, ms_per_minute: f64) -> Duration {
+pub(crate) fn critical_path(graph: &ResourceGraph, ms_per_minute: f64) -> Duration {
     let mut finish: HashMap<&ringform_core::Address, f64> = HashMap::new();
     for address in graph.topological_order() {
         let start = graph.dependencies(address).filter_map(|d| finish.get(d)).fold(0.0, |a: f64, &b| a.max(b));
@@ -43,7 +43,7 @@ fn critical_path(graph: &ResourceGraph, ms_per_minute: f64) -> Duration {
     Duration::from_secs_f64(finish.values().fold(0.0, |a: f64, &b| a.max(b)) / 1000.0)
 }
 
-fn runtime() -> tokio::runtime::Runtime {
+pub(crate) fn runtime() -> tokio::runtime::Runtime {
     tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("a tokio runtime")
 }
 
@@ -59,7 +59,7 @@ async fn apply_once(graph: &ResourceGraph, fake: &FakeProvider, options: Options
     Ok(outcome.elapsed)
 }
 
-fn snapshot(store: &MemoryStore) -> ringform_state::Snapshot {
+pub(crate) fn snapshot(store: &MemoryStore) -> ringform_state::Snapshot {
     ringform_state::StateStore::snapshot(store).unwrap_or_else(|_| ringform_state::Snapshot::empty())
 }
 

@@ -4,13 +4,14 @@
 //! (medians over several runs) and each size's peak RSS, measured in a child process per size so
 //! the sizes don't share a high-water mark.
 
+mod clouds;
 mod engine;
 mod generate;
 
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-const USAGE: &str = "usage: ringform-bench plan [--sizes 10,50,100] [--runs N]\n       ringform-bench apply [--clusters 20] [--ms-per-minute 20] [--runs 3]\n       ringform-bench noop [--clusters 100] [--runs 5]\n       ringform-bench topology N   (print the generated AWS mesh)";
+const USAGE: &str = "usage: ringform-bench plan [--sizes 10,50,100] [--runs N]\n       ringform-bench apply [--clusters 20] [--ms-per-minute 20] [--runs 3]\n       ringform-bench noop [--clusters 100] [--runs 5]\n       ringform-bench azure-mesh [--ms-per-minute 20] [--runs 3]\n       ringform-bench topology N   (print the generated AWS mesh)";
 
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -31,6 +32,9 @@ fn main() {
             args.get(2).and_then(|n| n.parse().ok()).unwrap_or(5),
             std::path::Path::new(args.get(3).map_or("", String::as_str)),
         ),
+        Some("azure-mesh") => {
+            clouds::azure_mesh(number(&args, "--ms-per-minute", 20.0), number(&args, "--runs", 3.0) as usize)
+        }
         Some("noop") => {
             engine::noop(number(&args, "--clusters", 100.0) as usize, number(&args, "--runs", 5.0) as usize)
         }

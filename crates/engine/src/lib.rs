@@ -9,6 +9,7 @@
 
 mod execute;
 mod limits;
+mod local;
 mod ops;
 mod recovery;
 mod refresh;
@@ -19,6 +20,7 @@ use ringform_core::Address;
 
 pub use execute::{Engine, Options};
 pub use limits::{RateLimit, RetryPolicy};
+pub use local::LocalProvider;
 pub use ops::{OpKind, expected_duration};
 pub use recovery::{Recovered, recover};
 pub use refresh::{Drift, Refreshed, refresh};

@@ -7,12 +7,16 @@
 //! n-th mutating call just before or just after its effect. A call log records every call with
 //! its scope and timing so tests can assert batching and parallelism. [`MemoryStore`] is a state
 //! store without the disk. The engine's tests,
-//! property tests, process-level kill tests and benchmarks all run against it.
+//! property tests, process-level kill tests and benchmarks all run against it. [`moto`] starts
+//! the AWS emulator for the AWS provider's tests. [`arm`] is a fake Azure Resource Manager server
+//! that validates every PUT against the REST API specs' schemas, for the Azure provider's tests.
 
+pub mod arm;
 mod config;
 mod fake;
 mod inventory;
 mod memory_store;
+pub mod moto;
 mod outputs;
 
 pub use config::{CrashAction, CrashMode, FakeConfig};

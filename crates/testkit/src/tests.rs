@@ -290,7 +290,8 @@ async fn reads_are_batched_per_kind_and_scope_and_see_drift() {
         let at = format!("aws_vpc.{name}");
         let applied = fake.create(create(&at, vpc_inputs(region))).await.unwrap();
         let inputs = vpc_inputs(region);
-        let object = Tracked { address: address(&at), provider_id: applied.provider_id, inputs, outputs: applied.outputs };
+        let object =
+            Tracked { address: address(&at), provider_id: applied.provider_id, inputs, outputs: applied.outputs };
         tracked.entry(region).or_default().push(object);
     }
     let west = tracked["eu-west-1"].clone();

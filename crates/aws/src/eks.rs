@@ -1,0 +1,375 @@
+//! EKS clusters and managed node groups. Both take minutes to settle, so creates and updates
+//! wait for ACTIVE and deletes wait until the object is gone (a cluster cannot be deleted while
+//! it has node groups). EKS has no batch describe: a refresh costs one DescribeCluster or
+//! DescribeNodegroup per tracked object, which is the API's limit.
+
+use std::collections::HashMap;
+
+use aws_sdk_eks::types::{
+    Cluster, KubernetesNetworkConfigRequest, Nodegroup, NodegroupScalingConfig, VpcConfigRequest,
+};
+use ringform_core::provider::{Applied, Observed, ProviderError, ProviderResult, Tracked};
+use ringform_core::{Attributes, Value};
+
+use crate::attrs::{Inputs, attributes, only_updatable};
+use crate::context::{Ctx, Object};
+use crate::errors::ApiError;
+use crate::tags;
+use crate::wait::{self, Poll};
+
+fn eks_tags(ctx: &Ctx<'_>, inputs: Inputs<'_>) -> HashMap<String, String> {
+    ctx.tags(inputs.address, None).into_iter().collect()
+}
+
+fn strings(items: &[String]) -> Value {
+    Value::List(items.iter().map(|s| Value::from(s.as_str())).collect())
+}
+
+fn tag_map(tags: Option<&HashMap<String, String>>) -> std::collections::BTreeMap<String, String> {
+    tags.map(|t| t.iter().map(|(k, v)| (k.clone(), v.clone())).collect()).unwrap_or_default()
+}
+
+fn cluster_object(cluster: &Cluster) -> Option<Object> {
+    let name = cluster.name()?;
+    let vpc = cluster.resources_vpc_config();
+    let observed = attributes([
+        ("cluster_name", name.into()),
+        ("kubernetes_version", cluster.version().into()),
+        ("role_arn", cluster.role_arn().into()),
+        ("subnet_ids", strings(vpc.map(|v| v.subnet_ids()).unwrap_or_default())),
+        ("security_group_ids", strings(vpc.map(|v| v.security_group_ids()).unwrap_or_default())),
+        ("service_cidr", cluster.kubernetes_network_config().and_then(|k| k.service_ipv4_cidr()).into()),
+    ]);
+    let outputs = attributes([
+        ("id", name.into()),
+        ("cluster_name", name.into()),
+        ("arn", cluster.arn().into()),
+        ("endpoint", cluster.endpoint().into()),
+        ("certificate_authority", cluster.certificate_authority().and_then(|c| c.data()).into()),
+    ]);
+    Some(Object { id: name.to_owned(), tags: tag_map(cluster.tags()), observed, outputs })
+}
+
+/// The cluster, or None when it does not exist or is being deleted.
+async fn cluster(ctx: &Ctx<'_>, name: &str) -> ProviderResult<Option<Cluster>> {
+    match ctx.eks().describe_cluster().name(name).send().await.map_err(ApiError::from) {
+        Ok(out) => Ok(out.cluster().filter(|c| c.status().is_none_or(|s| s.as_str() != "DELETING")).cloned()),
+        Err(error) if error.is_not_found() => Ok(None),
+        Err(error) => Err(ctx.fail(&format!("looking at EKS cluster {name}"))(error)),
+    }
+}
+
+/// Waits until the cluster is ACTIVE and returns its outputs.
+async fn wait_cluster(ctx: &Ctx<'_>, name: &str) -> ProviderResult<Attributes> {
+    let what = format!("EKS cluster {name} ({}) to become ACTIVE", ctx.region);
+    wait::until(ctx.settings.poll_interval, ctx.settings.eks_cluster_timeout, &what, || async {
+        let Some(found) = cluster(ctx, name).await? else { return Ok(Poll::Pending("not visible yet".into())) };
+        let status = found.status().map_or("UNKNOWN", |s| s.as_str()).to_owned();
+        match status.as_str() {
+            "ACTIVE" => Ok(Poll::Ready(cluster_object(&found).map(|o| o.outputs).unwrap_or_default())),
+            "FAILED" => Err(ProviderError::fatal(format!(
+                "{}: EKS cluster {name} FAILED; see its health in the AWS console, delete it and apply again",
+                ctx.subject
+            ))),
+            _ => Ok(Poll::Pending(status)),
+        }
+    })
+    .await
+}
+
+pub(crate) async fn create_cluster(ctx: &Ctx<'_>, inputs: Inputs<'_>) -> ProviderResult<Applied> {
+    let name = inputs.str("cluster_name")?;
+    let vpc = VpcConfigRequest::builder()
+        .set_subnet_ids(Some(inputs.strings("subnet_ids")?))
+        .set_security_group_ids(Some(inputs.strings("security_group_ids")?))
+        .build();
+    let network = KubernetesNetworkConfigRequest::builder()
+        .set_service_ipv4_cidr(inputs.opt_str("service_cidr")?.map(str::to_owned))
+        .build();
+    let created = ctx
+        .eks()
+        .create_cluster()
+        .name(name)
+        .role_arn(inputs.str("role_arn")?)
+        .set_version(inputs.opt_str("kubernetes_version")?.map(str::to_owned))
+        .resources_vpc_config(vpc)
+        .kubernetes_network_config(network)
+        .set_tags(Some(eks_tags(ctx, inputs)))
+        .send()
+        .await
+        .map_err(ApiError::from);
+    if let Err(error) = created {
+        adopt_or_fail(
+            ctx,
+            inputs,
+            error,
+            &format!("creating EKS cluster {name}"),
+            cluster(ctx, name).await?.as_ref().and_then(cluster_object),
+        )
+        .await?;
+    }
+    let outputs = wait_cluster(ctx, name).await?;
+    Ok(Applied { provider_id: name.to_owned(), outputs })
+}
+
+/// After a create failed with `error`: continue when it failed because this deployment's own
+/// object already exists (a retried or crashed create), fail otherwise.
+async fn adopt_or_fail(
+    ctx: &Ctx<'_>,
+    inputs: Inputs<'_>,
+    error: ApiError,
+    doing: &str,
+    existing: Option<Object>,
+) -> ProviderResult<()> {
+    if error.code() != "ResourceInUseException" {
+        return Err(ctx.fail(doing)(error));
+    }
+    match existing {
+        Some(object) if tags::is_owned(&object.tags, ctx.deployment, inputs.address) => Ok(()),
+        _ => Err(ProviderError::fatal(format!(
+            "{}: {doing} failed: an object of that name already exists and is not tagged as this deployment's; \
+             rename it in the topology or delete the other one",
+            ctx.subject
+        ))),
+    }
+}
+
+pub(crate) async fn update_cluster(
+    ctx: &Ctx<'_>,
+    before: Inputs<'_>,
+    after: Inputs<'_>,
+    id: &str,
+) -> ProviderResult<Applied> {
+    let changed = before.changed(after.attrs);
+    only_updatable(after.address, &changed, &["kubernetes_version", "security_group_ids"])?;
+    if changed.iter().any(|c| c == "kubernetes_version") {
+        ctx.eks()
+            .update_cluster_version()
+            .name(id)
+            .version(after.str("kubernetes_version")?)
+            .send()
+            .await
+            .map_err(ctx.fail("upgrading the EKS cluster's Kubernetes version"))?;
+        wait_cluster(ctx, id).await?;
+    }
+    if changed.iter().any(|c| c == "security_group_ids") {
+        let vpc =
+            VpcConfigRequest::builder().set_security_group_ids(Some(after.strings("security_group_ids")?)).build();
+        ctx.eks()
+            .update_cluster_config()
+            .name(id)
+            .resources_vpc_config(vpc)
+            .send()
+            .await
+            .map_err(ctx.fail("changing the EKS cluster's security groups"))?;
+    }
+    let outputs = wait_cluster(ctx, id).await?;
+    Ok(Applied { provider_id: id.to_owned(), outputs })
+}
+
+/// Deletes the cluster and waits until it is gone, so the VPC behind it can go next.
+pub(crate) async fn delete_cluster(ctx: &Ctx<'_>, id: &str) -> ProviderResult<()> {
+    match ctx.eks().delete_cluster().name(id).send().await.map_err(ApiError::from) {
+        Err(error) if !error.is_not_found() => return Err(ctx.fail("deleting the EKS cluster")(error)),
+        _ => {}
+    }
+    let what = format!("EKS cluster {id} ({}) to be deleted", ctx.region);
+    wait::until(ctx.settings.poll_interval, ctx.settings.eks_cluster_timeout, &what, || async {
+        match ctx.eks().describe_cluster().name(id).send().await.map_err(ApiError::from) {
+            Err(error) if error.is_not_found() => Ok(Poll::Ready(())),
+            Err(error) => Err(ctx.fail(&format!("looking at EKS cluster {id}"))(error)),
+            Ok(out) => {
+                Ok(Poll::Pending(out.cluster().and_then(|c| c.status()).map_or("DELETING", |s| s.as_str()).to_owned()))
+            }
+        }
+    })
+    .await
+}
+
+pub(crate) async fn find_cluster(ctx: &Ctx<'_>, inputs: Inputs<'_>) -> ProviderResult<Option<Observed>> {
+    let found = cluster(ctx, inputs.str("cluster_name")?).await?.as_ref().and_then(cluster_object);
+    let owned = found.filter(|o| tags::is_owned(&o.tags, ctx.deployment, inputs.address));
+    Ok(owned.map(|o| o.into_observed(inputs.address, inputs.attrs, &Attributes::new())))
+}
+
+pub(crate) async fn read_clusters(ctx: &Ctx<'_>, tracked: &[Tracked]) -> ProviderResult<Vec<Observed>> {
+    let mut found = Vec::new();
+    for t in tracked {
+        if let Some(object) = cluster(ctx, &t.provider_id).await?.as_ref().and_then(cluster_object) {
+            found.push(object.into_observed(&t.address, &t.inputs, &t.outputs));
+        }
+    }
+    Ok(found)
+}
+
+/// A node group's provider id: `<cluster>:<node group>`.
+fn split_id(id: &str) -> (&str, &str) {
+    id.split_once(':').unwrap_or((id, ""))
+}
+
+fn node_group_object(group: &Nodegroup) -> Option<Object> {
+    let cluster = group.cluster_name()?;
+    let name = group.nodegroup_name()?;
+    let id = format!("{cluster}:{name}");
+    let scaling = group.scaling_config();
+    let size = |f: fn(&NodegroupScalingConfig) -> Option<i32>| {
+        scaling.and_then(f).map_or(Value::Null, |n| Value::Int(n.into()))
+    };
+    let observed = attributes([
+        ("cluster_name", cluster.into()),
+        ("node_group_name", name.into()),
+        ("node_role_arn", group.node_role().into()),
+        ("subnet_ids", strings(group.subnets())),
+        ("instance_type", group.instance_types().first().map(String::as_str).into()),
+        ("desired_size", size(NodegroupScalingConfig::desired_size)),
+        ("min_size", size(NodegroupScalingConfig::min_size)),
+        ("max_size", size(NodegroupScalingConfig::max_size)),
+    ]);
+    Some(Object { outputs: attributes([("id", id.as_str().into())]), id, tags: tag_map(group.tags()), observed })
+}
+
+async fn node_group(ctx: &Ctx<'_>, cluster: &str, name: &str) -> ProviderResult<Option<Nodegroup>> {
+    match ctx.eks().describe_nodegroup().cluster_name(cluster).nodegroup_name(name).send().await.map_err(ApiError::from)
+    {
+        Ok(out) => Ok(out.nodegroup().filter(|g| g.status().is_none_or(|s| s.as_str() != "DELETING")).cloned()),
+        Err(error) if error.is_not_found() => Ok(None),
+        Err(error) => Err(ctx.fail(&format!("looking at EKS node group {cluster}/{name}"))(error)),
+    }
+}
+
+async fn wait_node_group(ctx: &Ctx<'_>, cluster: &str, name: &str) -> ProviderResult<()> {
+    let what = format!("EKS node group {cluster}/{name} ({}) to become ACTIVE", ctx.region);
+    wait::until(ctx.settings.poll_interval, ctx.settings.eks_node_group_timeout, &what, || async {
+        let Some(found) = node_group(ctx, cluster, name).await? else {
+            return Ok(Poll::Pending("not visible yet".into()));
+        };
+        let status = found.status().map_or("UNKNOWN", |s| s.as_str()).to_owned();
+        match status.as_str() {
+            "ACTIVE" => Ok(Poll::Ready(())),
+            "CREATE_FAILED" | "DEGRADED" | "DELETE_FAILED" => {
+                let issues: Vec<String> = found
+                    .health()
+                    .map(|h| h.issues())
+                    .unwrap_or_default()
+                    .iter()
+                    .map(|i| format!("{}: {}", i.code().map_or("?", |c| c.as_str()), i.message().unwrap_or_default()))
+                    .collect();
+                Err(ProviderError::fatal(format!(
+                    "{}: EKS node group {cluster}/{name} is {status}: {}; fix the cause (often subnets without a route \
+                     to the internet, or the node role's policies), delete the node group and apply again",
+                    ctx.subject,
+                    if issues.is_empty() { "AWS reported no health issues".to_owned() } else { issues.join("; ") }
+                )))
+            }
+            _ => Ok(Poll::Pending(status)),
+        }
+    })
+    .await
+}
+
+fn scaling(inputs: Inputs<'_>) -> ProviderResult<NodegroupScalingConfig> {
+    let size = |key: &str| -> ProviderResult<i32> {
+        let n = inputs.int(key)?;
+        i32::try_from(n).map_err(|_| ProviderError::fatal(format!("{}: `{key}` = {n} is out of range", inputs.address)))
+    };
+    Ok(NodegroupScalingConfig::builder()
+        .desired_size(size("desired_size")?)
+        .min_size(size("min_size")?)
+        .max_size(size("max_size")?)
+        .build())
+}
+
+/// The node group's `security_group_ids` and `pod_subnet_ids` are not node group API fields
+/// (they would need a launch template and ENIConfig); state keeps them as given.
+pub(crate) async fn create_node_group(ctx: &Ctx<'_>, inputs: Inputs<'_>) -> ProviderResult<Applied> {
+    let cluster = inputs.str("cluster_name")?;
+    let name = inputs.str("node_group_name")?;
+    let created = ctx
+        .eks()
+        .create_nodegroup()
+        .cluster_name(cluster)
+        .nodegroup_name(name)
+        .node_role(inputs.str("node_role_arn")?)
+        .set_subnets(Some(inputs.strings("subnet_ids")?))
+        .instance_types(inputs.str("instance_type")?)
+        .scaling_config(scaling(inputs)?)
+        .set_tags(Some(eks_tags(ctx, inputs)))
+        .send()
+        .await
+        .map_err(ApiError::from);
+    if let Err(error) = created {
+        let existing = node_group(ctx, cluster, name).await?.as_ref().and_then(node_group_object);
+        adopt_or_fail(ctx, inputs, error, &format!("creating EKS node group {cluster}/{name}"), existing).await?;
+    }
+    wait_node_group(ctx, cluster, name).await?;
+    let id = format!("{cluster}:{name}");
+    Ok(Applied { outputs: attributes([("id", id.as_str().into())]), provider_id: id })
+}
+
+pub(crate) async fn update_node_group(
+    ctx: &Ctx<'_>,
+    before: Inputs<'_>,
+    after: Inputs<'_>,
+    id: &str,
+) -> ProviderResult<Applied> {
+    let changed = before.changed(after.attrs);
+    only_updatable(after.address, &changed, &["desired_size", "min_size", "max_size"])?;
+    let (cluster, name) = split_id(id);
+    ctx.eks()
+        .update_nodegroup_config()
+        .cluster_name(cluster)
+        .nodegroup_name(name)
+        .scaling_config(scaling(after)?)
+        .send()
+        .await
+        .map_err(ctx.fail("scaling the EKS node group"))?;
+    // EKS DescribeUpdate would say when the update is done; the node group's status says it too.
+    wait_node_group(ctx, cluster, name).await?;
+    Ok(Applied { provider_id: id.to_owned(), outputs: attributes([("id", id.into())]) })
+}
+
+/// Deletes the node group and waits until it is gone: its cluster cannot be deleted before.
+pub(crate) async fn delete_node_group(ctx: &Ctx<'_>, _inputs: Inputs<'_>, id: &str) -> ProviderResult<()> {
+    let (cluster, name) = split_id(id);
+    match ctx.eks().delete_nodegroup().cluster_name(cluster).nodegroup_name(name).send().await.map_err(ApiError::from) {
+        Err(error) if !error.is_not_found() => return Err(ctx.fail("deleting the EKS node group")(error)),
+        _ => {}
+    }
+    let what = format!("EKS node group {cluster}/{name} ({}) to be deleted", ctx.region);
+    wait::until(ctx.settings.poll_interval, ctx.settings.eks_node_group_timeout, &what, || async {
+        let out = ctx
+            .eks()
+            .describe_nodegroup()
+            .cluster_name(cluster)
+            .nodegroup_name(name)
+            .send()
+            .await
+            .map_err(ApiError::from);
+        match out {
+            Err(error) if error.is_not_found() => Ok(Poll::Ready(())),
+            Err(error) => Err(ctx.fail(&format!("looking at EKS node group {cluster}/{name}"))(error)),
+            Ok(out) => Ok(Poll::Pending(
+                out.nodegroup().and_then(|g| g.status()).map_or("DELETING", |s| s.as_str()).to_owned(),
+            )),
+        }
+    })
+    .await
+}
+
+pub(crate) async fn find_node_group(ctx: &Ctx<'_>, inputs: Inputs<'_>) -> ProviderResult<Option<Observed>> {
+    let found = node_group(ctx, inputs.str("cluster_name")?, inputs.str("node_group_name")?).await?;
+    let owned =
+        found.as_ref().and_then(node_group_object).filter(|o| tags::is_owned(&o.tags, ctx.deployment, inputs.address));
+    Ok(owned.map(|o| o.into_observed(inputs.address, inputs.attrs, &Attributes::new())))
+}
+
+pub(crate) async fn read_node_groups(ctx: &Ctx<'_>, tracked: &[Tracked]) -> ProviderResult<Vec<Observed>> {
+    let mut found = Vec::new();
+    for t in tracked {
+        let (cluster, name) = split_id(&t.provider_id);
+        if let Some(object) = node_group(ctx, cluster, name).await?.as_ref().and_then(node_group_object) {
+            found.push(object.into_observed(&t.address, &t.inputs, &t.outputs));
+        }
+    }
+    Ok(found)
+}

@@ -1,0 +1,292 @@
+//! IAM roles for EKS clusters and nodes: a trust policy for one AWS service, attached managed
+//! policies, ownership tags. IAM is global, so roles live in scope region "". Roles are made at
+//! path `/`: role ARNs with a path break EKS's aws-auth role mappings.
+
+use aws_sdk_iam::types::{EntityType, Role, Tag};
+use ringform_core::provider::{Applied, Observed, ProviderError, ProviderResult, Tracked};
+use ringform_core::{Attributes, Value};
+
+use crate::attrs::{Inputs, attributes, only_updatable};
+use crate::context::{Ctx, Object};
+use crate::errors::ApiError;
+use crate::tags;
+
+/// The trust policy letting `services` (e.g. "eks.amazonaws.com") assume the role.
+fn trust_policy(services: &Value) -> String {
+    let principal = match services {
+        Value::List(items) => {
+            serde_json::Value::Array(items.iter().filter_map(Value::as_str).map(serde_json::Value::from).collect())
+        }
+        other => other.as_str().unwrap_or_default().into(),
+    };
+    serde_json::json!({
+        "Version": "2012-10-17",
+        "Statement": [{"Effect": "Allow", "Principal": {"Service": principal}, "Action": "sts:AssumeRole"}],
+    })
+    .to_string()
+}
+
+/// The services a trust policy document names, as the graph gives them: one string, or a list.
+fn trusted_services(document: &str) -> Value {
+    let decoded = percent_decode(document);
+    let Ok(policy) = serde_json::from_str::<serde_json::Value>(&decoded) else { return Value::Null };
+    let statements = match &policy["Statement"] {
+        serde_json::Value::Array(items) => items.clone(),
+        single => vec![single.clone()],
+    };
+    let mut services: Vec<Value> = Vec::new();
+    for statement in statements {
+        match &statement["Principal"]["Service"] {
+            serde_json::Value::String(s) => services.push(s.as_str().into()),
+            serde_json::Value::Array(items) => {
+                services.extend(items.iter().filter_map(|s| s.as_str()).map(Value::from))
+            }
+            _ => {}
+        }
+    }
+    if services.len() == 1 { services.remove(0) } else { Value::List(services) }
+}
+
+/// IAM returns policy documents URL-encoded.
+fn percent_decode(text: &str) -> String {
+    let bytes = text.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let hex = bytes
+            .get(i + 1..i + 3)
+            .and_then(|h| std::str::from_utf8(h).ok())
+            .and_then(|h| u8::from_str_radix(h, 16).ok());
+        match (bytes[i], hex) {
+            (b'%', Some(byte)) => {
+                out.push(byte);
+                i += 3;
+            }
+            (byte, _) => {
+                out.push(byte);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+fn iam_tags(ctx: &Ctx<'_>, inputs: Inputs<'_>) -> Vec<Tag> {
+    ctx.tags(inputs.address, None)
+        .into_iter()
+        .filter_map(|(k, v)| Tag::builder().key(k).value(v).build().ok())
+        .collect()
+}
+
+fn role_outputs(name: &str, arn: Option<&str>) -> Attributes {
+    attributes([("id", name.into()), ("arn", arn.map_or(Value::Null, Value::from))])
+}
+
+fn role_object(name: &str, arn: Option<&str>, document: Option<&str>, policies: Vec<Value>, tags: &[Tag]) -> Object {
+    let observed = attributes([
+        ("role_name", name.into()),
+        ("assume_role_service", document.map_or(Value::Null, trusted_services)),
+        ("policy_arns", Value::List(policies)),
+    ]);
+    let tags = tags.iter().map(|t| (t.key().to_owned(), t.value().to_owned())).collect();
+    Object { id: name.to_owned(), tags, observed, outputs: role_outputs(name, arn) }
+}
+
+/// The role and what is attached to it, or None when it does not exist.
+async fn look_up(ctx: &Ctx<'_>, name: &str) -> ProviderResult<Option<Object>> {
+    let role: Role = match ctx.iam().get_role().role_name(name).send().await.map_err(ApiError::from) {
+        Ok(out) => match out.role() {
+            Some(role) => role.clone(),
+            None => return Ok(None),
+        },
+        Err(error) if error.is_not_found() => return Ok(None),
+        Err(error) => return Err(ctx.fail(&format!("looking up IAM role {name}"))(error)),
+    };
+    let policies = attached(ctx, name).await?;
+    let policies = policies.into_iter().map(Value::from).collect();
+    Ok(Some(role_object(name, Some(role.arn()), role.assume_role_policy_document(), policies, role.tags())))
+}
+
+async fn attached(ctx: &Ctx<'_>, name: &str) -> ProviderResult<Vec<String>> {
+    let pages = ctx.iam().list_attached_role_policies().role_name(name).into_paginator().items().send();
+    let policies = pages
+        .collect::<Result<Vec<_>, _>>()
+        .await
+        .map_err(ctx.fail(&format!("listing the policies of IAM role {name}")))?;
+    Ok(policies.iter().filter_map(|p| p.policy_arn().map(str::to_owned)).collect())
+}
+
+pub(crate) async fn create(ctx: &Ctx<'_>, inputs: Inputs<'_>) -> ProviderResult<Applied> {
+    let name = inputs.str("role_name")?;
+    let document = trust_policy(inputs.attrs.get("assume_role_service").unwrap_or(&Value::Null));
+    let created = ctx
+        .iam()
+        .create_role()
+        .role_name(name)
+        .assume_role_policy_document(&document)
+        .set_tags(Some(iam_tags(ctx, inputs)))
+        .send()
+        .await
+        .map_err(ApiError::from);
+    let arn = match created {
+        Ok(out) => out.role().map(|r| r.arn().to_owned()),
+        // A retried or crashed create made it already; someone else's role is not taken over.
+        Err(error) if error.code() == "EntityAlreadyExists" => {
+            let existing = look_up(ctx, name).await?;
+            match existing {
+                Some(role) if tags::is_owned(&role.tags, ctx.deployment, inputs.address) => {
+                    role.outputs.get("arn").and_then(Value::as_str).map(str::to_owned)
+                }
+                _ => {
+                    return Err(ProviderError::fatal(format!(
+                        "{}: IAM role {name} already exists and is not tagged as this deployment's; rename the \
+                         cluster or delete the role",
+                        ctx.subject
+                    )));
+                }
+            }
+        }
+        Err(error) => return Err(ctx.fail(&format!("creating IAM role {name}"))(error)),
+    };
+    for policy in inputs.strings("policy_arns")? {
+        attach(ctx, name, &policy).await?;
+    }
+    Ok(Applied { provider_id: name.to_owned(), outputs: role_outputs(name, arn.as_deref()) })
+}
+
+async fn attach(ctx: &Ctx<'_>, name: &str, policy: &str) -> ProviderResult<()> {
+    ctx.iam()
+        .attach_role_policy()
+        .role_name(name)
+        .policy_arn(policy)
+        .send()
+        .await
+        .map_err(ctx.fail(&format!("attaching {policy} to IAM role {name}")))?;
+    Ok(())
+}
+
+pub(crate) async fn update(ctx: &Ctx<'_>, before: Inputs<'_>, after: Inputs<'_>, id: &str) -> ProviderResult<Applied> {
+    let changed = before.changed(after.attrs);
+    only_updatable(after.address, &changed, &["policy_arns", "assume_role_service"])?;
+    if changed.iter().any(|c| c == "assume_role_service") {
+        let document = trust_policy(after.attrs.get("assume_role_service").unwrap_or(&Value::Null));
+        ctx.iam()
+            .update_assume_role_policy()
+            .role_name(id)
+            .policy_document(document)
+            .send()
+            .await
+            .map_err(ctx.fail("changing the role's trust policy"))?;
+    }
+    let current = attached(ctx, id).await?;
+    let wanted = after.strings("policy_arns")?;
+    for policy in wanted.iter().filter(|p| !current.contains(p)) {
+        attach(ctx, id, policy).await?;
+    }
+    for policy in current.iter().filter(|p| !wanted.contains(p)) {
+        detach(ctx, id, policy).await?;
+    }
+    Ok(Applied { provider_id: id.to_owned(), outputs: attributes([("id", id.into())]) })
+}
+
+async fn detach(ctx: &Ctx<'_>, name: &str, policy: &str) -> ProviderResult<()> {
+    match ctx.iam().detach_role_policy().role_name(name).policy_arn(policy).send().await.map_err(ApiError::from) {
+        Err(error) if !error.is_not_found() => {
+            Err(ctx.fail(&format!("detaching {policy} from IAM role {name}"))(error))
+        }
+        _ => Ok(()),
+    }
+}
+
+/// Detaches managed policies, deletes inline ones and leaves instance profiles (IAM refuses to
+/// delete a role that has any), then deletes the role.
+pub(crate) async fn delete(ctx: &Ctx<'_>, _inputs: Inputs<'_>, id: &str) -> ProviderResult<()> {
+    let iam = ctx.iam();
+    let gone = |error: &ApiError| error.is_not_found();
+    let policies = match iam
+        .list_attached_role_policies()
+        .role_name(id)
+        .into_paginator()
+        .items()
+        .send()
+        .collect::<Result<Vec<_>, _>>()
+        .await
+        .map_err(ApiError::from)
+    {
+        Err(error) if gone(&error) => return Ok(()),
+        other => other.map_err(ctx.fail("listing the role's policies"))?,
+    };
+    for policy in policies.iter().filter_map(|p| p.policy_arn()) {
+        detach(ctx, id, policy).await?;
+    }
+    let inline =
+        iam.list_role_policies().role_name(id).into_paginator().items().send().collect::<Result<Vec<_>, _>>().await;
+    for policy in inline.map_err(ctx.fail("listing the role's inline policies"))? {
+        iam.delete_role_policy()
+            .role_name(id)
+            .policy_name(&policy)
+            .send()
+            .await
+            .map_err(ctx.fail(&format!("deleting inline policy {policy}")))?;
+    }
+    let profiles = iam
+        .list_instance_profiles_for_role()
+        .role_name(id)
+        .into_paginator()
+        .items()
+        .send()
+        .collect::<Result<Vec<_>, _>>()
+        .await;
+    for profile in profiles.map_err(ctx.fail("listing the role's instance profiles"))? {
+        iam.remove_role_from_instance_profile()
+            .role_name(id)
+            .instance_profile_name(profile.instance_profile_name())
+            .send()
+            .await
+            .map_err(ctx.fail("removing the role from its instance profile"))?;
+    }
+    match iam.delete_role().role_name(id).send().await.map_err(ApiError::from) {
+        Err(error) if !gone(&error) => Err(ctx.fail(&format!("deleting IAM role {id}"))(error)),
+        _ => Ok(()),
+    }
+}
+
+pub(crate) async fn find(ctx: &Ctx<'_>, inputs: Inputs<'_>) -> ProviderResult<Option<Observed>> {
+    let name = inputs.str("role_name")?;
+    let found = look_up(ctx, name).await?.filter(|role| tags::is_owned(&role.tags, ctx.deployment, inputs.address));
+    Ok(found.map(|role| role.into_observed(inputs.address, inputs.attrs, &Attributes::new())))
+}
+
+/// One paginated GetAccountAuthorizationDetails (roles only): IAM's one listing that returns
+/// trust policies, attached policies and tags together (ListRoles omits tags and policies).
+pub(crate) async fn read(ctx: &Ctx<'_>, tracked: &[Tracked]) -> ProviderResult<Vec<Observed>> {
+    let pages = ctx.iam().get_account_authorization_details().filter(EntityType::Role).into_paginator().send();
+    let pages = pages.collect::<Result<Vec<_>, _>>().await.map_err(ctx.fail("listing IAM roles"))?;
+    let objects: Vec<Object> = pages
+        .iter()
+        .flat_map(|page| page.role_detail_list())
+        .filter_map(|role| {
+            let name = role.role_name()?;
+            let policies =
+                role.attached_managed_policies().iter().filter_map(|p| p.policy_arn()).map(Value::from).collect();
+            Some(role_object(name, role.arn(), role.assume_role_policy_document(), policies, role.tags()))
+        })
+        .collect();
+    Ok(crate::ec2::match_by_id(objects, tracked))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn trust_policies_round_trip_through_url_encoding() {
+        let document = trust_policy(&"eks.amazonaws.com".into());
+        let encoded: String = document
+            .bytes()
+            .map(|b| if b.is_ascii_alphanumeric() { (b as char).to_string() } else { format!("%{b:02X}") })
+            .collect();
+        assert_eq!(trusted_services(&encoded), Value::from("eks.amazonaws.com"));
+        assert_eq!(trusted_services(&document), Value::from("eks.amazonaws.com"));
+    }
+}

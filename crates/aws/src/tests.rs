@@ -1,0 +1,182 @@
+//! Unit tests, against canned AWS answers, of what moto cannot show: objects that take time to
+//! settle, DependencyViolation on delete, and throttling.
+
+use ringform_core::provider::{
+    CreateRequest, DeleteRequest, ErrorClass, ReadRequest, ResourceProvider, Scope, Tracked,
+};
+use ringform_core::{Address, Attributes, Kind, Provider, Value};
+
+use crate::attrs::attributes;
+use crate::testing::Canned;
+
+fn address(text: &str) -> Address {
+    text.parse().unwrap()
+}
+
+fn create(address: &Address, inputs: Attributes) -> CreateRequest {
+    CreateRequest { deployment: "d".into(), address: address.clone(), inputs }
+}
+
+fn peering_xml(status: &str) -> String {
+    format!(
+        "<vpcPeeringConnectionSet><item><vpcPeeringConnectionId>pcx-1</vpcPeeringConnectionId>\
+         <status><code>{status}</code><message>m</message></status></item></vpcPeeringConnectionSet>"
+    )
+}
+
+#[tokio::test]
+async fn accepter_waits_for_pending_acceptance_accepts_and_waits_for_active() {
+    let aws = Canned::default();
+    aws.ec2("DescribeVpcPeeringConnections", &peering_xml("initiating-request"))
+        .ec2("DescribeVpcPeeringConnections", &peering_xml("pending-acceptance"))
+        .ec2("DescribeVpcPeeringConnections", &peering_xml("provisioning"))
+        .ec2("DescribeVpcPeeringConnections", &peering_xml("active"))
+        .ec2("AcceptVpcPeeringConnection", "");
+    let accepter = address("aws_vpc_peering_accepter.a~b");
+    let inputs = attributes([("region", "eu-central-1".into()), ("peering_id", "pcx-1".into())]);
+    let applied = aws.provider().create(create(&accepter, inputs)).await.unwrap();
+    assert_eq!(applied.provider_id, "pcx-1");
+    assert_eq!(applied.outputs["peering_id"], Value::from("pcx-1"));
+    assert_eq!(aws.count("AcceptVpcPeeringConnection"), 1);
+    assert_eq!(aws.count("DescribeVpcPeeringConnections"), 4);
+}
+
+#[tokio::test]
+async fn failed_peering_is_a_fatal_error_naming_the_reason() {
+    let aws = Canned::default();
+    aws.ec2(
+        "DescribeVpcPeeringConnections",
+        &peering_xml("failed").replace("<message>m</message>", "<message>overlapping CIDRs</message>"),
+    );
+    let accepter = address("aws_vpc_peering_accepter.a~b");
+    let inputs = attributes([("region", "eu-central-1".into()), ("peering_id", "pcx-1".into())]);
+    let error = aws.provider().create(create(&accepter, inputs)).await.unwrap_err();
+    assert_eq!(error.class, ErrorClass::Fatal);
+    assert!(error.message.contains("overlapping CIDRs"), "{}", error.message);
+}
+
+fn cluster_json(status: &str) -> String {
+    serde_json::json!({"cluster": {
+        "name": "d-eu-west", "arn": "arn:aws:eks:eu-west-1:1:cluster/d-eu-west", "status": status,
+        "endpoint": "https://abc.eks.amazonaws.com", "certificateAuthority": {"data": "Q0E="},
+        "version": "1.30", "roleArn": "arn:aws:iam::1:role/r",
+        "resourcesVpcConfig": {"subnetIds": ["subnet-1", "subnet-2"], "securityGroupIds": ["sg-1"]},
+        "kubernetesNetworkConfig": {"serviceIpv4Cidr": "10.100.0.0/16"},
+        "tags": {"ringform:deployment": "d", "ringform:address": "aws_eks_cluster.eu-west"}
+    }})
+    .to_string()
+}
+
+fn cluster_inputs() -> Attributes {
+    attributes([
+        ("region", "eu-west-1".into()),
+        ("cluster_name", "d-eu-west".into()),
+        ("kubernetes_version", "1.30".into()),
+        ("role_arn", "arn:aws:iam::1:role/r".into()),
+        ("subnet_ids", Value::from(vec!["subnet-2", "subnet-1"])),
+        ("security_group_ids", Value::from(vec!["sg-1"])),
+        ("service_cidr", "10.100.0.0/16".into()),
+    ])
+}
+
+#[tokio::test]
+async fn eks_cluster_create_waits_from_creating_to_active() {
+    let aws = Canned::default();
+    aws.answer("POST /clusters", 200, cluster_json("CREATING"))
+        .answer("GET /clusters/d-eu-west", 200, cluster_json("CREATING"))
+        .answer("GET /clusters/d-eu-west", 200, cluster_json("CREATING"))
+        .answer("GET /clusters/d-eu-west", 200, cluster_json("ACTIVE"));
+    let cluster = address("aws_eks_cluster.eu-west");
+    let applied = aws.provider().create(create(&cluster, cluster_inputs())).await.unwrap();
+    assert_eq!(applied.provider_id, "d-eu-west");
+    assert_eq!(applied.outputs["endpoint"], Value::from("https://abc.eks.amazonaws.com"));
+    assert_eq!(applied.outputs["certificate_authority"], Value::from("Q0E="));
+    assert_eq!(applied.outputs["cluster_name"], Value::from("d-eu-west"));
+    assert_eq!(aws.count("GET /clusters/d-eu-west"), 3);
+}
+
+#[tokio::test]
+async fn eks_cluster_read_keeps_recorded_order_of_sets() {
+    let aws = Canned::default();
+    aws.answer("GET /clusters/d-eu-west", 200, cluster_json("ACTIVE"));
+    let cluster = address("aws_eks_cluster.eu-west");
+    let tracked = Tracked {
+        address: cluster.clone(),
+        provider_id: "d-eu-west".into(),
+        inputs: cluster_inputs(),
+        outputs: Attributes::new(),
+    };
+    let scope = Scope { provider: Provider::Aws, account: String::new(), region: "eu-west-1".into() };
+    let request = ReadRequest { deployment: "d".into(), kind: Kind::AwsEksCluster, scope, resources: vec![tracked] };
+    let read = aws.provider().read(request).await.unwrap();
+    assert_eq!(read.found.len(), 1);
+    assert_eq!(read.found[0].inputs, cluster_inputs(), "no drift when nothing changed");
+}
+
+#[tokio::test]
+async fn vpc_delete_retries_dependency_violation_then_names_the_blockers() {
+    let aws = Canned::default();
+    aws.ec2_error("DeleteVpc", 400, "DependencyViolation", "The vpc 'vpc-1' has dependencies and cannot be deleted.")
+        .ec2(
+            "DescribeNetworkInterfaces",
+            "<networkInterfaceSet><item><networkInterfaceId>eni-9</networkInterfaceId>\
+             <description>Amazon EKS d-eu-west</description></item></networkInterfaceSet>",
+        )
+        .ec2("DescribeSecurityGroups", "<securityGroupInfo><item><groupId>sg-7</groupId><groupName>cassandra</groupName></item></securityGroupInfo>");
+    let request = DeleteRequest {
+        deployment: "d".into(),
+        address: address("aws_vpc.eu-west"),
+        provider_id: "vpc-1".into(),
+        inputs: attributes([("region", "eu-west-1".into())]),
+        outputs: Attributes::new(),
+    };
+    let error = aws.provider().delete(request).await.unwrap_err();
+    assert_eq!(error.class, ErrorClass::Fatal);
+    assert!(error.message.contains("eni-9 (Amazon EKS d-eu-west)"), "{}", error.message);
+    assert!(error.message.contains("sg-7 (security group cassandra)"), "{}", error.message);
+    assert!(aws.count("DeleteVpc") > 1, "DependencyViolation is retried: {:?}", aws.calls());
+}
+
+#[tokio::test]
+async fn vpc_delete_succeeds_once_dependencies_are_gone_and_when_already_gone() {
+    let aws = Canned::default();
+    aws.ec2_error("DeleteVpc", 400, "DependencyViolation", "has dependencies")
+        .ec2("DeleteVpc", "<return>true</return>");
+    let request = DeleteRequest {
+        deployment: "d".into(),
+        address: address("aws_vpc.eu-west"),
+        provider_id: "vpc-1".into(),
+        inputs: attributes([("region", "eu-west-1".into())]),
+        outputs: Attributes::new(),
+    };
+    aws.provider().delete(request.clone()).await.unwrap();
+    assert_eq!(aws.count("DeleteVpc"), 2);
+    let gone = Canned::default();
+    gone.ec2_error("DeleteVpc", 400, "InvalidVpcID.NotFound", "The vpc ID 'vpc-1' does not exist");
+    gone.provider().delete(request).await.unwrap();
+}
+
+#[tokio::test]
+async fn throttling_answers_are_throttled_errors() {
+    let aws = Canned::default();
+    aws.ec2_error("DescribeVpcs", 503, "RequestLimitExceeded", "Request limit exceeded.");
+    let tracked = Tracked {
+        address: address("aws_vpc.eu-west"),
+        provider_id: "vpc-1".into(),
+        inputs: attributes([("region", "eu-west-1".into())]),
+        outputs: Attributes::new(),
+    };
+    let scope = Scope { provider: Provider::Aws, account: String::new(), region: "eu-west-1".into() };
+    let request = ReadRequest { deployment: "d".into(), kind: Kind::AwsVpc, scope, resources: vec![tracked] };
+    let error = aws.provider().read(request).await.unwrap_err();
+    assert!(matches!(error.class, ErrorClass::Throttled { .. }), "{error:?}");
+    assert!(error.message.contains("RequestLimitExceeded"), "{}", error.message);
+}
+
+#[tokio::test]
+async fn scope_is_the_region_and_global_for_iam() {
+    let provider = Canned::default().provider();
+    let inputs = attributes([("region", "eu-west-1".into())]);
+    assert_eq!(provider.scope(&address("aws_vpc.x"), &inputs).region, "eu-west-1");
+    assert_eq!(provider.scope(&address("aws_iam_role.x/cluster"), &inputs).region, "");
+}

@@ -1,0 +1,149 @@
+//! One module per Azure kind: its typed ARM body (serde structs, camelCase like ARM), the id it
+//! lives at, and how a GET of it reads back as the graph's attributes. [`Spec`] ties them
+//! together so the provider has one path for every kind.
+
+use std::collections::BTreeMap;
+
+use ringform_core::provider::{ADDRESS_TAG, DEPLOYMENT_TAG};
+use ringform_core::{Address, Attributes, Kind, Value};
+use serde::{Deserialize, Serialize};
+
+use crate::arm::ResourceType;
+use crate::attrs::Inputs;
+use crate::error::{ArmError, ArmResult};
+
+pub mod aks;
+pub mod connection;
+pub mod gateway;
+pub mod local_gateway;
+pub mod peering;
+pub mod public_ip;
+pub mod resource_group;
+pub mod vnet;
+
+/// What the provider needs to know about a kind.
+pub struct Spec {
+    pub ty: ResourceType,
+    /// Peerings are children without tags: owned by being tracked, listed per parent.
+    pub taggable: bool,
+    pub body: fn(&Ctx) -> ArmResult<serde_json::Value>,
+    pub observe: fn(&serde_json::Value) -> ArmResult<Seen>,
+}
+
+/// The spec of an Azure kind; an error for any other.
+pub fn spec(kind: Kind) -> ArmResult<&'static Spec> {
+    Ok(match kind {
+        Kind::AzureResourceGroup => &resource_group::SPEC,
+        Kind::AzureVirtualNetwork => &vnet::SPEC,
+        Kind::AzurePublicIp => &public_ip::SPEC,
+        Kind::AzureVpnGateway => &gateway::SPEC,
+        Kind::AzureLocalNetworkGateway => &local_gateway::SPEC,
+        Kind::AzureVpnConnection => &connection::SPEC,
+        Kind::AzureVnetPeering => &peering::SPEC,
+        Kind::AzureAksCluster => &aks::SPEC,
+        other => return Err(ArmError::invalid(format!("{other} is not an Azure kind"))),
+    })
+}
+
+/// One resource being created, updated or looked up.
+pub struct Ctx<'a> {
+    pub subscription: String,
+    pub deployment: &'a str,
+    pub inputs: Inputs<'a>,
+}
+
+impl<'a> Ctx<'a> {
+    pub fn new(subscription: String, deployment: &'a str, address: &'a Address, inputs: &'a Attributes) -> Ctx<'a> {
+        Ctx { subscription, deployment, inputs: Inputs { address, attrs: inputs } }
+    }
+
+    pub fn address(&self) -> &'a Address {
+        self.inputs.address
+    }
+
+    /// The ownership tags every taggable object carries.
+    pub fn tags(&self) -> Tags {
+        [(DEPLOYMENT_TAG, self.deployment.to_owned()), (ADDRESS_TAG, self.address().to_string())]
+            .into_iter()
+            .map(|(k, v)| (k.to_owned(), v))
+            .collect()
+    }
+
+    pub fn location(&self) -> ArmResult<String> {
+        self.inputs.str("location").map(str::to_owned)
+    }
+
+    /// `/subscriptions/{s}/resourceGroups/{rg}`.
+    pub fn group_id(&self) -> ArmResult<String> {
+        Ok(format!("/subscriptions/{}/resourceGroups/{}", self.subscription, self.inputs.str("resource_group")?))
+    }
+
+    /// The id the object lives at, from its inputs; ARM ids are deterministic.
+    pub fn id(&self, kind: Kind) -> ArmResult<String> {
+        match kind {
+            Kind::AzureResourceGroup => {
+                Ok(format!("/subscriptions/{}/resourceGroups/{}", self.subscription, self.inputs.str("name")?))
+            }
+            Kind::AzureVnetPeering => Ok(format!(
+                "{}/providers/{}/{}/virtualNetworkPeerings/{}",
+                self.group_id()?,
+                vnet::SPEC.ty.name,
+                self.inputs.str("virtual_network_name")?,
+                self.inputs.str("name")?
+            )),
+            _ => Ok(format!("{}/providers/{}/{}", self.group_id()?, spec(kind)?.ty.name, self.inputs.str("name")?)),
+        }
+    }
+}
+
+pub type Tags = BTreeMap<String, String>;
+
+/// A reference to another ARM object by id.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct SubResource {
+    #[serde(default)]
+    pub id: String,
+}
+
+impl SubResource {
+    pub fn new(id: impl Into<String>) -> SubResource {
+        SubResource { id: id.into() }
+    }
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct AddressSpace {
+    pub address_prefixes: Vec<String>,
+}
+
+/// A resource as GET returned it, in the graph's terms.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Seen {
+    pub id: String,
+    pub tags: Tags,
+    pub inputs: Attributes,
+    pub outputs: Attributes,
+}
+
+/// Decodes a GET answer into a kind's typed resource.
+pub fn decode<T: serde::de::DeserializeOwned>(resource: &serde_json::Value) -> ArmResult<T> {
+    T::deserialize(resource).map_err(|e| ArmError::Unexpected {
+        resource: resource.get("id").and_then(|v| v.as_str()).unwrap_or("(no id)").to_owned(),
+        message: format!("the resource does not have the documented shape: {e}"),
+    })
+}
+
+pub fn encode<T: Serialize>(body: &T) -> ArmResult<serde_json::Value> {
+    serde_json::to_value(body).map_err(|e| ArmError::invalid(format!("encoding a request body: {e}")))
+}
+
+/// The attribute map of `entries`.
+pub fn attributes<const N: usize>(entries: [(&str, Value); N]) -> Attributes {
+    entries.into_iter().map(|(k, v)| (k.to_owned(), v)).collect()
+}
+
+/// A string, or null when empty.
+pub fn string_or_null(s: &str) -> Value {
+    if s.is_empty() { Value::Null } else { Value::from(s) }
+}

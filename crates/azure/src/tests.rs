@@ -1,0 +1,259 @@
+//! Every kind's request body, built from inputs shaped like the graph's, validated against
+//! the JSON Schema of its type (derived from Microsoft's REST API specs), plus a check that
+//! the body uses no property the schema does not know (the schemas allow unknown properties,
+//! so a misspelt `publicIpAllocationMethod` would otherwise pass).
+
+use std::path::PathBuf;
+
+use ringform_core::{Address, Attributes, Kind, Value};
+use serde_json::Value as Json;
+
+use crate::attrs::strings_value;
+use crate::kinds::{Ctx, spec};
+
+const SUB: &str = "/subscriptions/00000000-0000-0000-0000-000000000001/resourceGroups/rf-eastus";
+
+fn fixtures() -> Option<PathBuf> {
+    let dir = std::env::var_os("RINGFORM_FIXTURES")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/fixtures"));
+    if dir.join("arm").is_dir() {
+        return Some(dir);
+    }
+    let message = format!(
+        "the ARM schemas are not at {}: set RINGFORM_FIXTURES to the directory holding arm/",
+        dir.join("arm").display()
+    );
+    assert!(std::env::var("CI").as_deref() != Ok("true"), "{message}");
+    eprintln!("skipped: {message}");
+    None
+}
+
+fn attrs(entries: Vec<(&str, Value)>) -> Attributes {
+    entries.into_iter().map(|(k, v)| (k.to_owned(), v)).collect()
+}
+
+fn common(name: &str) -> Vec<(&'static str, Value)> {
+    vec![
+        ("resource_group", "rf-eastus".into()),
+        ("subscription", Value::Null),
+        ("name", name.into()),
+        ("location", "eastus".into()),
+    ]
+}
+
+fn subnet(name: &str, cidr: &str) -> Value {
+    Value::from_iter([("name", Value::from(name)), ("address_prefix", Value::from(cidr))])
+}
+
+/// Inputs for every Azure kind, as the graph emits them with references resolved.
+pub fn sample_inputs(kind: Kind) -> Attributes {
+    let vnet = format!("{SUB}/providers/Microsoft.Network/virtualNetworks/rf-eastus");
+    let mut entries = common("rf-eastus");
+    let extra: Vec<(&str, Value)> = match kind {
+        Kind::AzureResourceGroup => vec![("resource_group", Value::Null)],
+        Kind::AzureVirtualNetwork => vec![
+            ("address_space", strings_value(&["10.100.0.0/16", "10.200.0.0/16"])),
+            (
+                "subnets",
+                Value::List(vec![
+                    subnet("nodes", "10.100.0.0/20"),
+                    subnet("pods", "10.200.0.0/16"),
+                    subnet("GatewaySubnet", "10.100.255.0/27"),
+                ]),
+            ),
+        ],
+        Kind::AzurePublicIp => vec![
+            ("sku", "Standard".into()),
+            ("allocation_method", "Static".into()),
+            ("zones", strings_value(&["1", "2", "3"])),
+        ],
+        Kind::AzureVpnGateway => vec![
+            ("sku", "VpnGw1AZ".into()),
+            ("vpn_type", "RouteBased".into()),
+            ("public_ip_id", format!("{SUB}/providers/Microsoft.Network/publicIPAddresses/rf-eastus-gateway").into()),
+            ("virtual_network_id", vnet.clone().into()),
+        ],
+        Kind::AzureLocalNetworkGateway => vec![
+            ("gateway_ip_address", "52.1.2.3".into()),
+            ("address_prefixes", strings_value(&["10.0.0.0/16", "10.1.0.0/16"])),
+        ],
+        Kind::AzureVpnConnection => vec![
+            ("connection_type", "Vnet2Vnet".into()),
+            ("gateway_id", format!("{SUB}/providers/Microsoft.Network/virtualNetworkGateways/a").into()),
+            ("peer_id", format!("{SUB}/providers/Microsoft.Network/virtualNetworkGateways/b").into()),
+            ("shared_key", Value::secret("s3cret-key".into())),
+        ],
+        Kind::AzureVnetPeering => vec![
+            ("virtual_network_name", "rf-eastus".into()),
+            ("name", "to-westus".into()),
+            ("remote_virtual_network_id", vnet.replace("eastus", "westus").into()),
+            ("allow_virtual_network_access", true.into()),
+            ("allow_forwarded_traffic", true.into()),
+        ],
+        Kind::AzureAksCluster => vec![
+            ("dns_prefix", "rf-eastus".into()),
+            ("kubernetes_version", "1.30".into()),
+            ("node_count", 3i64.into()),
+            ("vm_size", "Standard_D4s_v5".into()),
+            ("zones", strings_value(&["1", "2", "3"])),
+            ("network_plugin", "azure".into()),
+            ("subnet_id", format!("{vnet}/subnets/nodes").into()),
+            ("pod_subnet_id", format!("{vnet}/subnets/pods").into()),
+            ("service_cidr", "10.10.0.0/16".into()),
+            ("dns_service_ip", "10.10.0.10".into()),
+            ("identity", "SystemAssigned".into()),
+        ],
+        _ => vec![],
+    };
+    entries.extend(extra);
+    let mut attributes = attrs(entries);
+    if kind == Kind::AzureResourceGroup {
+        attributes.remove("resource_group");
+    }
+    attributes
+}
+
+pub const AZURE_KINDS: [(Kind, &str); 8] = [
+    (Kind::AzureResourceGroup, "resourceGroups"),
+    (Kind::AzureVirtualNetwork, "virtualNetworks"),
+    (Kind::AzurePublicIp, "publicIPAddresses"),
+    (Kind::AzureVpnGateway, "virtualNetworkGateways"),
+    (Kind::AzureLocalNetworkGateway, "localNetworkGateways"),
+    (Kind::AzureVpnConnection, "connections"),
+    (Kind::AzureVnetPeering, "virtualNetworkPeerings"),
+    (Kind::AzureAksCluster, "managedClusters"),
+];
+
+fn body(kind: Kind, inputs: &Attributes) -> Json {
+    let address = Address::new(kind, "eastus").unwrap();
+    let ctx = Ctx::new("00000000-0000-0000-0000-000000000001".to_owned(), "demo", &address, inputs);
+    (spec(kind).unwrap().body)(&ctx).unwrap()
+}
+
+fn validate(schema_name: &str, body: &Json, dir: &std::path::Path) {
+    let path = dir.join("arm").join(format!("{schema_name}.schema.json"));
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let schema: Json = serde_json::from_str(&text).unwrap();
+    let validator = jsonschema::draft202012::new(&schema).unwrap();
+    let errors: Vec<String> = validator.iter_errors(body).map(|e| format!("{e} at {}", e.instance_path())).collect();
+    assert!(errors.is_empty(), "{schema_name} body does not validate: {errors:#?}\n{body:#}");
+    let mut unknown = vec![];
+    known_properties(&schema, &schema, body, "", &mut unknown);
+    assert!(unknown.is_empty(), "{schema_name} body uses properties its schema does not have: {unknown:?}");
+}
+
+/// Collects the paths of object properties in `body` that `node` (resolving `$ref` and `allOf`)
+/// does not declare.
+fn known_properties(root: &Json, node: &Json, body: &Json, path: &str, unknown: &mut Vec<String>) {
+    let node = resolve(root, node);
+    match body {
+        Json::Object(fields) => {
+            let declared = declared_properties(root, node);
+            if declared.is_empty() && node.get("additionalProperties").is_some() {
+                return; // a map such as `tags`
+            }
+            for (key, value) in fields {
+                match declared.iter().find(|(k, _)| k == key) {
+                    Some((_, schema)) => known_properties(root, schema, value, &format!("{path}/{key}"), unknown),
+                    None => unknown.push(format!("{path}/{key}")),
+                }
+            }
+        }
+        Json::Array(items) => {
+            if let Some(item_schema) = node.get("items") {
+                for (i, item) in items.iter().enumerate() {
+                    known_properties(root, item_schema, item, &format!("{path}/{i}"), unknown);
+                }
+            }
+        }
+        _ => {}
+    }
+}
+
+fn resolve<'a>(root: &'a Json, mut node: &'a Json) -> &'a Json {
+    while let Some(reference) = node.get("$ref").and_then(Json::as_str) {
+        let name = reference.rsplit('/').next().unwrap();
+        node = &root["$defs"][name];
+    }
+    node
+}
+
+fn declared_properties<'a>(root: &'a Json, node: &'a Json) -> Vec<(String, &'a Json)> {
+    let node = resolve(root, node);
+    let mut out: Vec<(String, &Json)> = node
+        .get("properties")
+        .and_then(Json::as_object)
+        .map(|p| p.iter().map(|(k, v)| (k.clone(), v)).collect())
+        .unwrap_or_default();
+    for sub in node.get("allOf").and_then(Json::as_array).into_iter().flatten() {
+        out.extend(declared_properties(root, sub));
+    }
+    out
+}
+
+#[test]
+fn every_kind_has_a_body_that_validates_against_its_arm_schema() {
+    let Some(dir) = fixtures() else { return };
+    for (kind, schema) in AZURE_KINDS {
+        validate(schema, &body(kind, &sample_inputs(kind)), &dir);
+    }
+}
+
+#[test]
+fn variants_validate_too() {
+    let Some(dir) = fixtures() else { return };
+    // An IPsec connection to a local network gateway.
+    let mut ipsec = sample_inputs(Kind::AzureVpnConnection);
+    ipsec.insert("connection_type".into(), "IPsec".into());
+    let body_ipsec = body(Kind::AzureVpnConnection, &ipsec);
+    assert!(body_ipsec["properties"].get("localNetworkGateway2").is_some());
+    assert!(body_ipsec["properties"].get("virtualNetworkGateway2").is_none());
+    validate("connections", &body_ipsec, &dir);
+    // AKS without a pod subnet: CNI overlay with the pod CIDR.
+    let mut overlay = sample_inputs(Kind::AzureAksCluster);
+    overlay.insert("pod_subnet_id".into(), Value::Null);
+    overlay.insert("pod_cidr".into(), "10.244.0.0/16".into());
+    let body_overlay = body(Kind::AzureAksCluster, &overlay);
+    assert_eq!(body_overlay["properties"]["networkProfile"]["networkPluginMode"], "overlay");
+    assert_eq!(body_overlay["properties"]["networkProfile"]["podCidr"], "10.244.0.0/16");
+    validate("managedClusters", &body_overlay, &dir);
+}
+
+#[test]
+fn bodies_carry_what_the_graph_says() {
+    let gateway = body(Kind::AzureVpnGateway, &sample_inputs(Kind::AzureVpnGateway));
+    let config = &gateway["properties"]["ipConfigurations"][0]["properties"];
+    assert!(config["subnet"]["id"].as_str().unwrap().ends_with("/virtualNetworks/rf-eastus/subnets/GatewaySubnet"));
+    assert_eq!(gateway["properties"]["vpnGatewayGeneration"], "Generation1");
+    assert_eq!(gateway["tags"]["ringform:address"], "azure_vpn_gateway.eastus");
+    assert_eq!(gateway["tags"]["ringform:deployment"], "demo");
+    let connection = body(Kind::AzureVpnConnection, &sample_inputs(Kind::AzureVpnConnection));
+    assert_eq!(connection["properties"]["sharedKey"], "s3cret-key");
+    let cluster = body(Kind::AzureAksCluster, &sample_inputs(Kind::AzureAksCluster));
+    let pool = &cluster["properties"]["agentPoolProfiles"][0];
+    assert_eq!((pool["count"].as_i64(), pool["vmSize"].as_str()), (Some(3), Some("Standard_D4s_v5")));
+    assert!(pool["podSubnetID"].as_str().unwrap().ends_with("/subnets/pods"));
+    assert_eq!(cluster["identity"]["type"], "SystemAssigned");
+    assert!(cluster["properties"]["networkProfile"].get("networkPluginMode").is_none());
+    let vnet = body(Kind::AzureVirtualNetwork, &sample_inputs(Kind::AzureVirtualNetwork));
+    assert_eq!(vnet["properties"]["subnets"].as_array().unwrap().len(), 3);
+}
+
+#[test]
+fn bad_inputs_are_errors_that_name_the_attribute_without_secrets() {
+    let mut inputs = sample_inputs(Kind::AzureVpnConnection);
+    inputs.insert("gateway_id".into(), Value::Unknown);
+    let address = Address::new(Kind::AzureVpnConnection, "a~b").unwrap();
+    let ctx = Ctx::new("s".to_owned(), "demo", &address, &inputs);
+    let error = (spec(Kind::AzureVpnConnection).unwrap().body)(&ctx).unwrap_err().to_string();
+    assert_eq!(
+        error,
+        "azure_vpn_connection.a~b: input `gateway_id` must be a non-empty string, got a value not known yet"
+    );
+    inputs.insert("shared_key".into(), Value::secret(Value::Int(3)));
+    inputs.insert("gateway_id".into(), "g".into());
+    let ctx = Ctx::new("s".to_owned(), "demo", &address, &inputs);
+    let error = (spec(Kind::AzureVpnConnection).unwrap().body)(&ctx).unwrap_err().to_string();
+    assert!(error.contains("`shared_key`") && !error.contains('3'), "{error}");
+}

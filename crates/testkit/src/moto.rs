@@ -1,0 +1,232 @@
+//! Starts moto (PyPI `moto[server]`, the AWS emulator) for a test: one `moto_server` process per
+//! [`Moto`] on a free 127.0.0.1 port, killed on drop, with its request recorder writing to a
+//! file of its own so tests can count the API calls ringform makes. `scripts/test` installs moto
+//! into `target/moto-venv`; `RINGFORM_MOTO_SERVER` points at another `moto_server`.
+
+use std::io::{Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// A running moto server.
+pub struct Moto {
+    child: Child,
+    port: u16,
+    _dir: tempfile::TempDir,
+}
+
+/// One request moto saw, as the recorder logged it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RecordedCall {
+    /// The signing name: `ec2`, `eks`, `iam`, `sts`…
+    pub service: String,
+    pub region: String,
+    /// The query-protocol `Action` (EC2, IAM), else `METHOD /path` (REST services like EKS).
+    pub action: String,
+}
+
+impl Moto {
+    /// Starts moto, or returns `None` (after saying why) when it is not installed, unless `CI`
+    /// is set: CI must run every test, so there a missing moto is a failure.
+    pub fn start() -> Option<Moto> {
+        let Some(program) = moto_server() else {
+            let why = "moto_server not found: run scripts/test (it installs moto) or set RINGFORM_MOTO_SERVER";
+            assert!(std::env::var_os("CI").is_none(), "{why}");
+            eprintln!("skipped: {why}");
+            return None;
+        };
+        let mut last_error = String::new();
+        // A freed port can be taken again before moto binds it; a second port almost never is.
+        for _ in 0..3 {
+            match Moto::spawn(&program) {
+                Ok(moto) => return Some(moto),
+                Err(error) => last_error = error,
+            }
+        }
+        panic!("moto did not start ({}): {last_error}", program.display());
+    }
+
+    fn spawn(program: &Path) -> Result<Moto, String> {
+        let port = TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).map_err(|e| e.to_string())?.port();
+        let dir = tempfile::tempdir().map_err(|e| e.to_string())?;
+        let child = Command::new(program)
+            .args(["-H", "127.0.0.1", "-p", &port.to_string()])
+            .env("MOTO_RECORDER_FILEPATH", dir.path().join("recording"))
+            // EKS roles attach AWS managed policies, which moto only knows when asked to load them.
+            .env("MOTO_IAM_LOAD_MANAGED_POLICIES", "true")
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .map_err(|e| e.to_string())?;
+        let mut moto = Moto { child, port, _dir: dir };
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while Instant::now() < deadline {
+            if let Ok(Some(status)) = moto.child.try_wait() {
+                return Err(format!("moto_server exited with {status}"));
+            }
+            if moto.request("GET", "/moto-api/data.json").is_ok_and(|(status, _)| status == 200) {
+                return Ok(moto);
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        Err("moto_server did not answer within 60 s".to_owned())
+    }
+
+    /// The URL to give the AWS SDK (`AWS_ENDPOINT_URL`).
+    pub fn endpoint(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+
+    /// Forgets every object, in every region and service.
+    pub fn reset(&self) {
+        self.post("/moto-api/reset");
+    }
+
+    /// Clears the recording and records every request from now on.
+    pub fn start_recording(&self) {
+        self.post("/moto-api/recorder/reset-recording");
+        self.post("/moto-api/recorder/start-recording");
+    }
+
+    pub fn stop_recording(&self) {
+        self.post("/moto-api/recorder/stop-recording");
+    }
+
+    /// The requests recorded since [`Moto::start_recording`].
+    pub fn recorded_calls(&self) -> Vec<RecordedCall> {
+        let (_, body) = self.request("GET", "/moto-api/recorder/download-recording").expect("moto is running");
+        body.lines().filter_map(|line| serde_json::from_str(line).ok()).map(|entry| recorded_call(&entry)).collect()
+    }
+
+    fn post(&self, path: &str) {
+        match self.request("POST", path) {
+            Ok((200, _)) => {}
+            other => panic!("moto {path}: {other:?}"),
+        }
+    }
+
+    fn request(&self, method: &str, path: &str) -> Result<(u16, String), String> {
+        self.send(method, path, "", "")
+    }
+
+    /// One HTTP/1.1 exchange; `headers` are extra `Name: value\r\n` lines.
+    fn send(&self, method: &str, path: &str, headers: &str, body: &str) -> Result<(u16, String), String> {
+        let mut stream = TcpStream::connect(("127.0.0.1", self.port)).map_err(|e| e.to_string())?;
+        stream.set_read_timeout(Some(Duration::from_secs(30))).map_err(|e| e.to_string())?;
+        let length = body.len();
+        let head = format!(
+            "{method} {path} HTTP/1.1\r\nHost: 127.0.0.1\r\n{headers}Content-Length: {length}\r\nConnection: close\r\n\r\n{body}"
+        );
+        stream.write_all(head.as_bytes()).map_err(|e| e.to_string())?;
+        let mut response = Vec::new();
+        stream.read_to_end(&mut response).map_err(|e| e.to_string())?;
+        let response = String::from_utf8_lossy(&response);
+        let (head, body) = response.split_once("\r\n\r\n").ok_or("malformed response")?;
+        let status = head.split(' ').nth(1).and_then(|s| s.parse().ok()).ok_or("malformed status line")?;
+        let chunked = head.to_ascii_lowercase().contains("transfer-encoding: chunked");
+        Ok((status, if chunked { dechunk(body) } else { body.to_owned() }))
+    }
+}
+
+impl Drop for Moto {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// `RINGFORM_MOTO_SERVER`, the venv `scripts/test` makes, or `moto_server` on the PATH.
+fn moto_server() -> Option<PathBuf> {
+    if let Some(path) = std::env::var_os("RINGFORM_MOTO_SERVER") {
+        return Some(PathBuf::from(path));
+    }
+    let venv = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target/moto-venv/bin/moto_server");
+    if venv.exists() {
+        return Some(venv);
+    }
+    let path = std::env::var_os("PATH")?;
+    std::env::split_paths(&path).map(|dir| dir.join("moto_server")).find(|candidate| candidate.exists())
+}
+
+/// Service and region come from the SigV4 credential scope (`…/<date>/<region>/<service>/aws4_request`),
+/// the action from the form body or the REST method and path.
+fn recorded_call(entry: &serde_json::Value) -> RecordedCall {
+    let header = |name: &str| {
+        let headers = entry["headers"].as_object();
+        headers.and_then(|h| h.iter().find(|(k, _)| k.eq_ignore_ascii_case(name))).and_then(|(_, v)| v.as_str())
+    };
+    let scope: Vec<&str> = header("authorization")
+        .and_then(|a| a.split("Credential=").nth(1))
+        .map(|c| c.split(',').next().unwrap_or_default().split('/').collect())
+        .unwrap_or_default();
+    let part = |i: usize| scope.get(i).copied().unwrap_or_default().to_owned();
+    let body = entry["body"].as_str().unwrap_or_default();
+    let body = if entry["body_encoded"].as_bool() == Some(true) {
+        use base64::Engine;
+        let bytes = base64::engine::general_purpose::STANDARD.decode(body).unwrap_or_default();
+        String::from_utf8_lossy(&bytes).into_owned()
+    } else {
+        body.to_owned()
+    };
+    let action = body.split('&').find_map(|pair| pair.strip_prefix("Action=")).map(str::to_owned);
+    let action = action.or_else(|| header("x-amz-target").map(str::to_owned)).unwrap_or_else(|| {
+        let url = entry["url"].as_str().unwrap_or_default();
+        let path = url.split("://").nth(1).and_then(|rest| rest.find('/').map(|i| &rest[i..])).unwrap_or(url);
+        format!("{} {}", entry["method"].as_str().unwrap_or_default(), path.split('?').next().unwrap_or_default())
+    });
+    RecordedCall { service: part(3), region: part(2), action }
+}
+
+fn dechunk(body: &str) -> String {
+    let mut out = String::new();
+    let mut rest = body;
+    while let Some((size, tail)) = rest.split_once("\r\n") {
+        let Ok(size) = usize::from_str_radix(size.trim(), 16) else { break };
+        if size == 0 || tail.len() < size {
+            break;
+        }
+        out.push_str(&tail[..size]);
+        rest = tail[size..].trim_start_matches("\r\n");
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn recorded_calls_name_service_region_and_action() {
+        let entry = serde_json::json!({
+            "headers": {"Authorization": "AWS4-HMAC-SHA256 Credential=testing/20261121/eu-west-1/ec2/aws4_request, SignedHeaders=host"},
+            "method": "POST", "url": "http://127.0.0.1:5000/", "body": "QWN0aW9uPURlc2NyaWJlVnBjcw==", "body_encoded": true,
+        });
+        let call = recorded_call(&entry);
+        assert_eq!(
+            (call.service.as_str(), call.region.as_str(), call.action.as_str()),
+            ("ec2", "eu-west-1", "DescribeVpcs")
+        );
+        let rest = serde_json::json!({
+            "headers": {"authorization": "AWS4-HMAC-SHA256 Credential=t/20261121/eu-central-1/eks/aws4_request"},
+            "method": "GET", "url": "http://127.0.0.1:5000/clusters/a?x=1", "body": "", "body_encoded": false,
+        });
+        assert_eq!(recorded_call(&rest).action, "GET /clusters/a");
+    }
+
+    #[test]
+    fn moto_starts_resets_and_records() {
+        let Some(moto) = Moto::start() else { return };
+        moto.start_recording();
+        let signed = "Authorization: AWS4-HMAC-SHA256 Credential=testing/20261121/eu-west-1/ec2/aws4_request, \
+                      SignedHeaders=host, Signature=0\r\nContent-Type: application/x-www-form-urlencoded\r\n";
+        let (status, _) = moto.send("POST", "/", signed, "Action=DescribeVpcs&Version=2016-11-15").unwrap();
+        assert_eq!(status, 200);
+        moto.stop_recording();
+        let calls = moto.recorded_calls();
+        let call = RecordedCall { service: "ec2".into(), region: "eu-west-1".into(), action: "DescribeVpcs".into() };
+        assert_eq!(calls, vec![call]);
+        moto.reset();
+    }
+}
