@@ -102,9 +102,9 @@ pub(super) async fn find_association(ctx: &Ctx<'_>, inputs: Inputs<'_>) -> Provi
     let found = tables(ctx.ec2(), vec![filter("association.subnet-id", [subnet])])
         .await
         .map_err(ctx.fail("looking up the subnet's route table"))?;
-    Ok(associations(&found)
-        .into_iter()
-        .find(|o| o.observed.get("route_table_id").and_then(Value::as_str) == Some(table)))
+    // The filter picks the table; the table lists the associations of all its subnets.
+    let is = |o: &Object, key: &str, value: &str| o.observed.get(key).and_then(Value::as_str) == Some(value);
+    Ok(associations(&found).into_iter().find(|o| is(o, "subnet_id", subnet) && is(o, "route_table_id", table)))
 }
 
 fn associations(tables: &[RouteTable]) -> Vec<Object> {
