@@ -1,5 +1,6 @@
 //! Benchmarks through the real providers against the local stand-ins of the clouds: the
-//! Azure VPN mesh applied to the fake ARM server with real provisioning times scaled down.
+//! Azure VPN mesh applied to the fake ARM server with real provisioning times scaled down, and
+//! the API calls an AWS refresh makes, counted by moto's request recorder.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -13,11 +14,98 @@ use ringform_testkit::arm::{FakeArm, FakeArmOptions};
 
 use crate::engine::{critical_path, real_minutes, runtime, snapshot};
 
+fn fast_options() -> Options {
+    let mut options = Options::new("bench");
+    options.rate = RateLimit { max_per_second: 1e6, min_per_second: 1.0, burst: 1_000_000 };
+    options
+}
+
+/// Applies `graph` from nothing; the state it leaves.
+fn apply(
+    rt: &tokio::runtime::Runtime,
+    graph: &ResourceGraph,
+    registry: Registry,
+) -> Result<(Duration, ringform_state::Snapshot), String> {
+    let store = Arc::new(MemoryStore::new());
+    let plan = ringform_plan::plan(graph, &snapshot(&store), String::new());
+    let engine = Engine::new(registry, store.clone(), Arc::new(Silent), fast_options());
+    let (_stop, stopped) = tokio::sync::watch::channel(false);
+    let outcome = rt.block_on(engine.apply(&plan, graph, stopped)).map_err(|e| e.to_string())?;
+    if !outcome.is_complete() {
+        return Err(format!("apply incomplete: {:?}", outcome.failed.first()));
+    }
+    Ok((outcome.elapsed, snapshot(&store)))
+}
+
+fn without_pod_ranges(topology: &str) -> String {
+    topology.lines().filter(|l| !l.starts_with("pod_cidr")).map(|l| format!("{l}\n")).collect()
+}
+
+/// The AWS layer of the two-region example and of a generated 10-cluster mesh applied to moto,
+/// then refreshed with moto's recorder on: the calls a refresh makes, against the target of one
+/// call per kind × region × 1000 resources.
+pub fn aws_refresh() -> Result<(), String> {
+    let rt = runtime();
+    let cases = [
+        ("examples/eks-two-regions.toml", example_graph("eks-two-regions.toml", "aws_")?),
+        // Pods on the node subnets (EKS's default): with a pod range too, 9 peers × 5 ports × 2
+        // ranges = 90 rules would pass AWS's 60 inbound rules per security group.
+        ("generated 10-cluster AWS mesh", graph_of(&without_pod_ranges(&crate::generate::aws_full_mesh(10)), "aws_")?),
+    ];
+    for (name, graph) in cases {
+        let moto = ringform_testkit::moto::Moto::start().ok_or("moto is not installed: run scripts/test once")?;
+        let settings = ringform_aws::AwsSettings {
+            max_attempts: 1,
+            poll_interval: Duration::from_millis(10),
+            endpoint_url: Some(moto.endpoint()),
+            static_credentials: Some(("testing".into(), "testing".into())),
+            ..Default::default()
+        };
+        let aws: Arc<dyn ringform_core::provider::ResourceProvider> =
+            Arc::new(ringform_aws::AwsProvider::new(settings));
+        let registry = Registry::new()
+            .with(Provider::Aws, aws.clone())
+            .with(Provider::Local, Arc::new(ringform_engine::LocalProvider));
+        let (_, state) = apply(&rt, &graph, registry.clone())?;
+        moto.start_recording();
+        let refreshed = rt.block_on(ringform_engine::refresh(&state, &registry, "bench")).map_err(|e| e.to_string())?;
+        moto.stop_recording();
+        let calls = moto.recorded_calls();
+        let mut groups = std::collections::BTreeMap::new();
+        for record in state.iter() {
+            *groups.entry((record.kind(), aws.scope(&record.address, &record.inputs))).or_insert(0usize) += 1;
+        }
+        let target: usize = groups.values().map(|n| n.div_ceil(1000)).sum();
+        let mut by_action = std::collections::BTreeMap::new();
+        for call in &calls {
+            *by_action.entry(format!("{} {}", call.service, call.action)).or_insert(0usize) += 1;
+        }
+        println!(
+            "{name}: {} AWS resources in {} (kind, region) groups, {} drift",
+            state.len(),
+            groups.len(),
+            refreshed.drift.len()
+        );
+        for drift in &refreshed.drift {
+            println!("  drift: {drift:?}");
+        }
+        println!("  refresh: {} API calls (target {target}); by action:", calls.len());
+        for (action, n) in by_action {
+            println!("    {n:>4}  {action}");
+        }
+    }
+    Ok(())
+}
+
 /// The example's graph cut to what `kinds_prefix` names and everything it depends on.
 pub(crate) fn example_graph(example: &str, kinds_prefix: &str) -> Result<ResourceGraph, String> {
     let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples").join(example);
     let source = std::fs::read_to_string(&path).map_err(|e| format!("{}: {e}", path.display()))?;
-    let topology = ringform_topology::parse(&source).map_err(|d| format!("{:?}", d.first()))?;
+    graph_of(&source, kinds_prefix)
+}
+
+fn graph_of(source: &str, kinds_prefix: &str) -> Result<ResourceGraph, String> {
+    let topology = ringform_topology::parse(source).map_err(|d| format!("{:?}", d.first()))?;
     let graph = ResourceGraph::build(&topology).map_err(|e| format!("{e:?}"))?;
     let targets: Vec<_> =
         graph.resources().map(|r| r.address.clone()).filter(|a| a.kind().as_str().starts_with(kinds_prefix)).collect();
@@ -55,17 +143,8 @@ pub fn azure_mesh(ms_per_minute: f64, runs: usize) -> Result<(), String> {
         let registry = Registry::new()
             .with(Provider::Azure, Arc::new(ringform_azure::AzureProvider::new(settings)))
             .with(Provider::Local, Arc::new(ringform_engine::LocalProvider));
-        let store = Arc::new(MemoryStore::new());
-        let plan = ringform_plan::plan(&graph, &snapshot(&store), String::new());
-        let mut options = Options::new("bench");
-        options.rate = RateLimit { max_per_second: 1e6, min_per_second: 1.0, burst: 1_000_000 };
-        let engine = Engine::new(registry, store, Arc::new(Silent), options);
-        let (_stop, stopped) = tokio::sync::watch::channel(false);
-        let outcome = rt.block_on(engine.apply(&plan, &graph, stopped)).map_err(|e| e.to_string())?;
-        if !outcome.is_complete() {
-            return Err(format!("apply incomplete: {:?}", outcome.failed.first()));
-        }
-        times.push(outcome.elapsed);
+        let (elapsed, _) = apply(&rt, &graph, registry)?;
+        times.push(elapsed);
     }
     let elapsed = crate::median(&mut times);
     let count = |kind| graph.resources().filter(|r| r.address.kind() == kind).count() as f64;
