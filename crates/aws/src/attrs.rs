@@ -23,17 +23,7 @@ impl<'a> Inputs<'a> {
     }
 
     fn wrong(&self, key: &str, expected: &str, got: Option<&Value>) -> ProviderError {
-        let got = match got {
-            None => "nothing",
-            Some(Value::Unknown | Value::Reference(_)) => "a value not known yet",
-            Some(Value::Secret(_)) => "a secret",
-            Some(Value::Bool(_)) => "a boolean",
-            Some(Value::Int(_)) => "an integer",
-            Some(Value::String(_)) => "a string",
-            Some(Value::List(_)) => "a list",
-            Some(Value::Map(_)) => "a map",
-            Some(Value::Null) => "null",
-        };
+        let got = got.map_or("nothing", Value::type_name);
         ProviderError::fatal(format!(
             "{}: input `{key}` must be {expected}, but it is {got}; this is a bug in the resource graph",
             self.address

@@ -16,16 +16,7 @@ pub struct Inputs<'a> {
 impl<'a> Inputs<'a> {
     fn wrong(&self, name: &str, want: &str) -> ArmError {
         // Says what was found by type only: the value may be a secret.
-        let got = match self.attrs.get(name) {
-            None | Some(Value::Null) => "nothing",
-            Some(Value::Unknown | Value::Reference(_)) => "a value not known yet",
-            Some(Value::Secret(_)) => "a secret",
-            Some(Value::Bool(_)) => "a boolean",
-            Some(Value::Int(_)) => "an integer",
-            Some(Value::String(_)) => "a string",
-            Some(Value::List(_)) => "a list",
-            Some(Value::Map(_)) => "a map",
-        };
+        let got = self.attrs.get(name).filter(|v| !matches!(v, Value::Null)).map_or("nothing", Value::type_name);
         ArmError::invalid(format!("{}: input `{name}` must be {want}, got {got}", self.address))
     }
 

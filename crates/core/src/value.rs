@@ -51,6 +51,21 @@ impl Value {
         Value::Secret(Box::new(inner))
     }
 
+    /// What sort of value this is, for error messages that must not show the value itself
+    /// (it may be a secret): "a string", "a secret", "a value not known yet"…
+    pub fn type_name(&self) -> &'static str {
+        match self {
+            Value::Null => "null",
+            Value::Bool(_) => "a boolean",
+            Value::Int(_) => "an integer",
+            Value::String(_) => "a string",
+            Value::List(_) => "a list",
+            Value::Map(_) => "a map",
+            Value::Unknown | Value::Reference(_) => "a value not known yet",
+            Value::Secret(_) => "a secret",
+        }
+    }
+
     pub fn as_str(&self) -> Option<&str> {
         match self {
             Value::String(s) => Some(s),
