@@ -91,7 +91,7 @@ impl Run {
     }
 
     /// (address tag, id) of the deployment's tagged VPCs, subnets, security groups, route
-    /// tables, internet gateways and live peerings in `region`.
+    /// tables, internet gateways, launch templates and live peerings in `region`.
     fn tagged_ec2(&self, region: &str) -> Vec<(String, String)> {
         let ec2 = self.ec2(region);
         let mine = Filter::builder().name("tag:ringform:deployment").values(DEPLOYMENT).build();
@@ -117,6 +117,13 @@ impl Run {
                     .internet_gateways()
                     .iter()
                     .map(|g| (address(g.tags()), g.internet_gateway_id().unwrap().to_owned())),
+            );
+            let templates = ec2.describe_launch_templates().filters(mine.clone()).send().await.unwrap();
+            found.extend(
+                templates
+                    .launch_templates()
+                    .iter()
+                    .map(|t| (address(t.tags()), t.launch_template_id().unwrap().to_owned())),
             );
             let peerings = ec2.describe_vpc_peering_connections().filters(mine.clone()).send().await.unwrap();
             found.extend(
@@ -209,6 +216,7 @@ fn eks_two_regions_applies_replans_scales_drifts_and_destroys_against_moto() {
         assert_eq!(count("aws_vpc."), 1, "{region}: {objects:?}");
         assert_eq!(count("aws_subnet."), 3, "{region}: one subnet per zone");
         assert_eq!(count("aws_security_group."), 1);
+        assert_eq!(count("aws_launch_template."), 1);
         assert_eq!(count("aws_internet_gateway."), 1);
         let ec2 = run.ec2(region);
         let peering_id = &tracked["aws_vpc_peering.eu-west~eu-central"];
@@ -241,6 +249,13 @@ fn eks_two_regions_applies_replans_scales_drifts_and_destroys_against_moto() {
         let group = run.rt.block_on(eks.describe_nodegroup().cluster_name(&name).nodegroup_name("cassandra").send());
         let group = group.unwrap().nodegroup().cloned().unwrap();
         assert_eq!(group.scaling_config().and_then(|s| s.desired_size()), Some(3));
+        // The nodes wear the Cassandra group through the node group's launch template.
+        let template = group.launch_template().expect("the node group has a launch template");
+        assert_eq!(template.id(), Some(tracked[&format!("aws_launch_template.{cluster}")].as_str()));
+        let versions = ec2.describe_launch_template_versions().launch_template_id(template.id().unwrap());
+        let versions = run.rt.block_on(versions.versions(template.version().unwrap()).send()).unwrap();
+        let data = versions.launch_template_versions()[0].launch_template_data().unwrap();
+        assert_eq!(data.security_group_ids(), [tracked[&format!("aws_security_group.{cluster}")].clone()]);
         assert_eq!(
             group.tags().and_then(|t| t.get("ringform:address")).map(String::as_str),
             Some(&*format!("aws_eks_node_group.{cluster}"))

@@ -6,7 +6,8 @@
 use std::collections::HashMap;
 
 use aws_sdk_eks::types::{
-    Cluster, KubernetesNetworkConfigRequest, Nodegroup, NodegroupScalingConfig, VpcConfigRequest,
+    Cluster, KubernetesNetworkConfigRequest, LaunchTemplateSpecification, Nodegroup, NodegroupScalingConfig,
+    VpcConfigRequest,
 };
 use ringform_core::provider::{Applied, Observed, ProviderError, ProviderResult, Tracked};
 use ringform_core::{Attributes, Value};
@@ -37,7 +38,6 @@ fn cluster_object(cluster: &Cluster) -> Option<Object> {
         ("kubernetes_version", cluster.version().into()),
         ("role_arn", cluster.role_arn().into()),
         ("subnet_ids", strings(vpc.map(|v| v.subnet_ids()).unwrap_or_default())),
-        ("security_group_ids", strings(vpc.map(|v| v.security_group_ids()).unwrap_or_default())),
         ("service_cidr", cluster.kubernetes_network_config().and_then(|k| k.service_ipv4_cidr()).into()),
     ]);
     let outputs = attributes([
@@ -46,6 +46,8 @@ fn cluster_object(cluster: &Cluster) -> Option<Object> {
         ("arn", cluster.arn().into()),
         ("endpoint", cluster.endpoint().into()),
         ("certificate_authority", cluster.certificate_authority().and_then(|c| c.data()).into()),
+        // The group EKS makes for the control plane and the nodes; node launch templates list it.
+        ("cluster_security_group_id", vpc.and_then(|v| v.cluster_security_group_id()).into()),
     ]);
     Some(Object { id: name.to_owned(), tags: tag_map(cluster.tags()), observed, outputs })
 }
@@ -79,10 +81,7 @@ async fn wait_cluster(ctx: &Ctx<'_>, name: &str) -> ProviderResult<Attributes> {
 
 pub(crate) async fn create_cluster(ctx: &Ctx<'_>, inputs: Inputs<'_>) -> ProviderResult<Applied> {
     let name = inputs.str("cluster_name")?;
-    let vpc = VpcConfigRequest::builder()
-        .set_subnet_ids(Some(inputs.strings("subnet_ids")?))
-        .set_security_group_ids(Some(inputs.strings("security_group_ids")?))
-        .build();
+    let vpc = VpcConfigRequest::builder().set_subnet_ids(Some(inputs.strings("subnet_ids")?)).build();
     let network = KubernetesNetworkConfigRequest::builder()
         .set_service_ipv4_cidr(inputs.opt_str("service_cidr")?.map(str::to_owned))
         .build();
@@ -141,8 +140,8 @@ pub(crate) async fn update_cluster(
     id: &str,
 ) -> ProviderResult<Applied> {
     let changed = before.changed(after.attrs);
-    only_updatable(after.address, &changed, &["kubernetes_version", "security_group_ids"])?;
-    if changed.iter().any(|c| c == "kubernetes_version") {
+    only_updatable(after.address, &changed, &["kubernetes_version"])?;
+    if !changed.is_empty() {
         ctx.eks()
             .update_cluster_version()
             .name(id)
@@ -150,18 +149,6 @@ pub(crate) async fn update_cluster(
             .send()
             .await
             .map_err(ctx.fail("upgrading the EKS cluster's Kubernetes version"))?;
-        wait_cluster(ctx, id).await?;
-    }
-    if changed.iter().any(|c| c == "security_group_ids") {
-        let vpc =
-            VpcConfigRequest::builder().set_security_group_ids(Some(after.strings("security_group_ids")?)).build();
-        ctx.eks()
-            .update_cluster_config()
-            .name(id)
-            .resources_vpc_config(vpc)
-            .send()
-            .await
-            .map_err(ctx.fail("changing the EKS cluster's security groups"))?;
     }
     let outputs = wait_cluster(ctx, id).await?;
     Ok(Applied { provider_id: id.to_owned(), outputs })
@@ -221,6 +208,8 @@ fn node_group_object(group: &Nodegroup) -> Option<Object> {
         ("node_role_arn", group.node_role().into()),
         ("subnet_ids", strings(group.subnets())),
         ("instance_type", group.instance_types().first().map(String::as_str).into()),
+        ("launch_template_id", group.launch_template().and_then(|t| t.id()).into()),
+        ("launch_template_version", group.launch_template().and_then(|t| t.version()).into()),
         ("desired_size", size(NodegroupScalingConfig::desired_size)),
         ("min_size", size(NodegroupScalingConfig::min_size)),
         ("max_size", size(NodegroupScalingConfig::max_size)),
@@ -279,8 +268,16 @@ fn scaling(inputs: Inputs<'_>) -> ProviderResult<NodegroupScalingConfig> {
         .build())
 }
 
-/// The node group's `security_group_ids` and `pod_subnet_ids` are not node group API fields
-/// (they would need a launch template and ENIConfig); state keeps them as given.
+fn launch_template(inputs: Inputs<'_>) -> ProviderResult<LaunchTemplateSpecification> {
+    Ok(LaunchTemplateSpecification::builder()
+        .id(inputs.str("launch_template_id")?)
+        .version(inputs.str("launch_template_version")?)
+        .build())
+}
+
+/// The nodes' security groups come from the launch template. `pod_subnet_ids` is not a node
+/// group field (pods get those subnets through the VPC CNI's ENIConfigs, set up inside the
+/// cluster); state keeps it as given.
 pub(crate) async fn create_node_group(ctx: &Ctx<'_>, inputs: Inputs<'_>) -> ProviderResult<Applied> {
     let cluster = inputs.str("cluster_name")?;
     let name = inputs.str("node_group_name")?;
@@ -292,6 +289,7 @@ pub(crate) async fn create_node_group(ctx: &Ctx<'_>, inputs: Inputs<'_>) -> Prov
         .node_role(inputs.str("node_role_arn")?)
         .set_subnets(Some(inputs.strings("subnet_ids")?))
         .instance_types(inputs.str("instance_type")?)
+        .launch_template(launch_template(inputs)?)
         .scaling_config(scaling(inputs)?)
         .set_tags(Some(eks_tags(ctx, inputs)))
         .send()
@@ -313,18 +311,32 @@ pub(crate) async fn update_node_group(
     id: &str,
 ) -> ProviderResult<Applied> {
     let changed = before.changed(after.attrs);
-    only_updatable(after.address, &changed, &["desired_size", "min_size", "max_size"])?;
+    only_updatable(after.address, &changed, &["desired_size", "min_size", "max_size", "launch_template_version"])?;
     let (cluster, name) = split_id(id);
-    ctx.eks()
-        .update_nodegroup_config()
-        .cluster_name(cluster)
-        .nodegroup_name(name)
-        .scaling_config(scaling(after)?)
-        .send()
-        .await
-        .map_err(ctx.fail("scaling the EKS node group"))?;
-    // EKS DescribeUpdate would say when the update is done; the node group's status says it too.
-    wait_node_group(ctx, cluster, name).await?;
+    // EKS runs one update of a node group at a time; DescribeUpdate would say when one is done,
+    // and the node group's status says it too.
+    if changed.iter().any(|c| c.ends_with("_size")) {
+        ctx.eks()
+            .update_nodegroup_config()
+            .cluster_name(cluster)
+            .nodegroup_name(name)
+            .scaling_config(scaling(after)?)
+            .send()
+            .await
+            .map_err(ctx.fail("scaling the EKS node group"))?;
+        wait_node_group(ctx, cluster, name).await?;
+    }
+    if changed.iter().any(|c| c == "launch_template_version") {
+        ctx.eks()
+            .update_nodegroup_version()
+            .cluster_name(cluster)
+            .nodegroup_name(name)
+            .launch_template(launch_template(after)?)
+            .send()
+            .await
+            .map_err(ctx.fail("rolling the EKS node group to the new launch template version"))?;
+        wait_node_group(ctx, cluster, name).await?;
+    }
     Ok(Applied { provider_id: id.to_owned(), outputs: attributes([("id", id.into())]) })
 }
 

@@ -69,6 +69,7 @@ impl ApiError {
     pub fn is_not_found(&self) -> bool {
         let code = self.code();
         code.ends_with(".NotFound")
+            || code.ends_with(".NotFoundException")
             || code.ends_with(".Malformed") && code.starts_with("Invalid") && self.message.contains("does not exist")
             || matches!(code, "NoSuchEntity" | "ResourceNotFoundException" | "NotFoundException")
     }
@@ -208,6 +209,7 @@ mod tests {
     #[test]
     fn not_found_codes_are_recognised() {
         assert!(ApiError::new(Some("InvalidVpcID.NotFound"), "", None).is_not_found());
+        assert!(ApiError::new(Some("InvalidLaunchTemplateName.NotFoundException"), "", None).is_not_found());
         assert!(ApiError::new(Some("NoSuchEntity"), "", None).is_not_found());
         assert!(ApiError::new(Some("ResourceNotFoundException"), "", None).is_not_found());
         assert!(!ApiError::new(Some("DependencyViolation"), "", None).is_not_found());

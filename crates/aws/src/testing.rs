@@ -24,7 +24,8 @@ pub(crate) struct Canned {
 #[derive(Debug, Default)]
 struct State {
     answers: HashMap<String, VecDeque<(u16, String)>>,
-    calls: Vec<String>,
+    /// Each call and the body it was sent with.
+    calls: Vec<(String, String)>,
 }
 
 pub(crate) const EC2_NS: &str = "http://ec2.amazonaws.com/doc/2016-11-15/";
@@ -55,7 +56,12 @@ impl Canned {
     }
 
     pub fn calls(&self) -> Vec<String> {
-        self.state.lock().unwrap().calls.clone()
+        self.state.lock().unwrap().calls.iter().map(|(call, _)| call.clone()).collect()
+    }
+
+    /// The bodies `call` was sent with, in order (form-encoded for EC2, JSON for EKS).
+    pub fn bodies(&self, call: &str) -> Vec<String> {
+        self.state.lock().unwrap().calls.iter().filter(|(c, _)| c == call).map(|(_, body)| body.clone()).collect()
     }
 
     pub fn count(&self, call: &str) -> usize {
@@ -87,7 +93,7 @@ impl Canned {
                 format!("{} {}", request.method(), path.unwrap_or_default().split('?').next().unwrap_or_default())
             });
         let mut state = self.state.lock().unwrap();
-        state.calls.push(call.clone());
+        state.calls.push((call.clone(), body));
         match state.answers.get_mut(&call) {
             Some(queue) if queue.len() > 1 => queue.pop_front().unwrap(),
             Some(queue) if !queue.is_empty() => queue[0].clone(),

@@ -42,6 +42,23 @@ async fn accepter_waits_for_pending_acceptance_accepts_and_waits_for_active() {
 }
 
 #[tokio::test]
+async fn accepter_accepts_its_own_peering_among_others_the_region_lists() {
+    let aws = Canned::default();
+    let other = peering_xml("active").replace("pcx-1", "pcx-other");
+    let both = |status: &str| {
+        other.replace("</vpcPeeringConnectionSet>", "") + &peering_xml(status).replace("<vpcPeeringConnectionSet>", "")
+    };
+    aws.ec2("DescribeVpcPeeringConnections", &both("pending-acceptance"))
+        .ec2("DescribeVpcPeeringConnections", &both("active"))
+        .ec2("AcceptVpcPeeringConnection", "");
+    let accepter = address("aws_vpc_peering_accepter.a~b");
+    let inputs = attributes([("region", "eu-central-1".into()), ("peering_id", "pcx-1".into())]);
+    aws.provider().create(create(&accepter, inputs)).await.unwrap();
+    let accepted = aws.bodies("AcceptVpcPeeringConnection");
+    assert!(accepted.len() == 1 && accepted[0].contains("VpcPeeringConnectionId=pcx-1"), "{accepted:?}");
+}
+
+#[tokio::test]
 async fn failed_peering_is_a_fatal_error_naming_the_reason() {
     let aws = Canned::default();
     aws.ec2(
@@ -60,7 +77,7 @@ fn cluster_json(status: &str) -> String {
         "name": "d-eu-west", "arn": "arn:aws:eks:eu-west-1:1:cluster/d-eu-west", "status": status,
         "endpoint": "https://abc.eks.amazonaws.com", "certificateAuthority": {"data": "Q0E="},
         "version": "1.30", "roleArn": "arn:aws:iam::1:role/r",
-        "resourcesVpcConfig": {"subnetIds": ["subnet-1", "subnet-2"], "securityGroupIds": ["sg-1"]},
+        "resourcesVpcConfig": {"subnetIds": ["subnet-1", "subnet-2"], "clusterSecurityGroupId": "sg-cluster"},
         "kubernetesNetworkConfig": {"serviceIpv4Cidr": "10.100.0.0/16"},
         "tags": {"ringform:deployment": "d", "ringform:address": "aws_eks_cluster.eu-west"}
     }})
@@ -74,7 +91,6 @@ fn cluster_inputs() -> Attributes {
         ("kubernetes_version", "1.30".into()),
         ("role_arn", "arn:aws:iam::1:role/r".into()),
         ("subnet_ids", Value::from(vec!["subnet-2", "subnet-1"])),
-        ("security_group_ids", Value::from(vec!["sg-1"])),
         ("service_cidr", "10.100.0.0/16".into()),
     ])
 }
@@ -92,6 +108,7 @@ async fn eks_cluster_create_waits_from_creating_to_active() {
     assert_eq!(applied.outputs["endpoint"], Value::from("https://abc.eks.amazonaws.com"));
     assert_eq!(applied.outputs["certificate_authority"], Value::from("Q0E="));
     assert_eq!(applied.outputs["cluster_name"], Value::from("d-eu-west"));
+    assert_eq!(applied.outputs["cluster_security_group_id"], Value::from("sg-cluster"));
     assert_eq!(aws.count("GET /clusters/d-eu-west"), 3);
 }
 
@@ -111,6 +128,91 @@ async fn eks_cluster_read_keeps_recorded_order_of_sets() {
     let read = aws.provider().read(request).await.unwrap();
     assert_eq!(read.found.len(), 1);
     assert_eq!(read.found[0].inputs, cluster_inputs(), "no drift when nothing changed");
+}
+
+fn template_inputs() -> Attributes {
+    attributes([
+        ("region", "eu-west-1".into()),
+        ("name", "d-eu-west-nodes".into()),
+        ("security_group_ids", Value::from(vec!["sg-1"])),
+        ("cluster_security_group_id", "sg-cluster".into()),
+    ])
+}
+
+#[tokio::test]
+async fn launch_template_gives_nodes_the_cassandra_and_the_cluster_security_group() {
+    let aws = Canned::default();
+    aws.ec2("DescribeLaunchTemplates", "<launchTemplates/>").ec2(
+        "CreateLaunchTemplate",
+        "<launchTemplate><launchTemplateId>lt-1</launchTemplateId><latestVersionNumber>1</latestVersionNumber></launchTemplate>",
+    );
+    let template = address("aws_launch_template.eu-west");
+    let applied = aws.provider().create(create(&template, template_inputs())).await.unwrap();
+    assert_eq!(applied.outputs["version"], Value::from("1"));
+    let sent = &aws.bodies("CreateLaunchTemplate")[0];
+    for part in ["SecurityGroupId.1=sg-1", "SecurityGroupId.2=sg-cluster", "ResourceType=launch-template"] {
+        assert!(sent.contains(part), "{part} in {sent}");
+    }
+
+    // A refresh splits the groups the way the inputs do, and skips other templates.
+    let version = |id: &str, groups: &str| {
+        format!(
+            "<item><launchTemplateId>{id}</launchTemplateId><launchTemplateName>d-eu-west-nodes</launchTemplateName>\
+             <versionNumber>1</versionNumber><launchTemplateData><securityGroupIdSet>{groups}</securityGroupIdSet>\
+             </launchTemplateData></item>"
+        )
+    };
+    aws.ec2(
+        "DescribeLaunchTemplateVersions",
+        &format!(
+            "<launchTemplateVersionSet>{}{}</launchTemplateVersionSet>",
+            version("lt-other", "<item>sg-9</item>"),
+            version("lt-1", "<item>sg-cluster</item><item>sg-1</item>")
+        ),
+    );
+    let tracked = Tracked {
+        address: template.clone(),
+        provider_id: "lt-1".into(),
+        inputs: template_inputs(),
+        outputs: applied.outputs,
+    };
+    let scope = Scope { provider: Provider::Aws, account: String::new(), region: "eu-west-1".into() };
+    let request =
+        ReadRequest { deployment: "d".into(), kind: Kind::AwsLaunchTemplate, scope, resources: vec![tracked] };
+    let read = aws.provider().read(request).await.unwrap();
+    assert_eq!(read.found.len(), 1);
+    assert_eq!(read.found[0].inputs, template_inputs(), "no drift when nothing changed");
+}
+
+#[tokio::test]
+async fn node_group_rolls_to_a_new_launch_template_version_in_place() {
+    let aws = Canned::default();
+    let group = serde_json::json!({"nodegroup": {
+        "clusterName": "d-eu-west", "nodegroupName": "cassandra", "status": "ACTIVE",
+        "launchTemplate": {"id": "lt-1", "version": "2"}
+    }});
+    aws.answer("POST /clusters/d-eu-west/node-groups/cassandra/update-version", 200, r#"{"update": {"id": "u-1"}}"#)
+        .answer("GET /clusters/d-eu-west/node-groups/cassandra", 200, group.to_string());
+    let inputs = |version: &str| {
+        attributes([
+            ("region", "eu-west-1".into()),
+            ("desired_size", Value::Int(3)),
+            ("launch_template_id", "lt-1".into()),
+            ("launch_template_version", version.into()),
+        ])
+    };
+    let request = ringform_core::provider::UpdateRequest {
+        deployment: "d".into(),
+        address: address("aws_eks_node_group.eu-west"),
+        provider_id: "d-eu-west:cassandra".into(),
+        before: inputs("1"),
+        after: inputs("2"),
+        outputs: Attributes::new(),
+    };
+    aws.provider().update(request).await.unwrap();
+    let sent = aws.bodies("POST /clusters/d-eu-west/node-groups/cassandra/update-version");
+    assert!(sent.len() == 1 && sent[0].contains(r#""version":"2""#), "{sent:?}");
+    assert_eq!(aws.count("POST /clusters/d-eu-west/node-groups/cassandra/update-config"), 0, "no scaling change");
 }
 
 #[tokio::test]

@@ -148,6 +148,10 @@ async fn ec2(moto: &Moto, region: &str) -> aws_sdk_ec2::Client {
     aws_sdk_ec2::Client::from_conf(config)
 }
 
+async fn eks_client(moto: &Moto) -> aws_sdk_eks::Client {
+    aws_sdk_eks::Client::new(&ringform_aws::sdk_config(&settings(moto), "eu-west-1").await)
+}
+
 /// One cluster's network: VPC, IGW, route table, default route, subnets with associations, SG.
 struct Network {
     vpc: Made,
@@ -363,7 +367,6 @@ async fn eks_two_regions_with_peering_lifecycle() {
                 ("kubernetes_version", "1.30".into()),
                 ("role_arn", cluster_role.output("arn")),
                 ("subnet_ids", subnet_ids.clone()),
-                ("security_group_ids", Value::List(vec![west.group.output("id")])),
                 ("service_cidr", "10.100.0.0/16".into()),
             ]),
         )
@@ -371,6 +374,20 @@ async fn eks_two_regions_with_peering_lifecycle() {
     for output in ["arn", "endpoint", "certificate_authority", "cluster_name"] {
         assert!(matches!(eks.output(output), Value::String(s) if !s.is_empty()), "{output}: {:?}", eks.applied.outputs);
     }
+    // moto makes no cluster security group; real EKS does, and the template lists it.
+    assert_eq!(eks.output("cluster_security_group_id"), Value::Null);
+    let template = h
+        .create(
+            "aws_launch_template.eu-west",
+            attrs([
+                ("region", "eu-west-1".into()),
+                ("name", format!("{DEPLOYMENT}-eu-west-nodes").into()),
+                ("security_group_ids", Value::List(vec![west.group.output("id")])),
+                ("cluster_security_group_id", eks.output("cluster_security_group_id")),
+            ]),
+        )
+        .await;
+    assert_eq!(template.output("version"), Value::from("1"));
     let nodes = h
         .create(
             "aws_eks_node_group.eu-west",
@@ -381,7 +398,8 @@ async fn eks_two_regions_with_peering_lifecycle() {
                 ("node_role_arn", node_role.output("arn")),
                 ("subnet_ids", subnet_ids.clone()),
                 ("pod_subnet_ids", Value::List(vec![])),
-                ("security_group_ids", Value::List(vec![west.group.output("id")])),
+                ("launch_template_id", template.output("id")),
+                ("launch_template_version", template.output("version")),
                 ("instance_type", "m5.xlarge".into()),
                 ("desired_size", Value::Int(3)),
                 ("min_size", Value::Int(3)),
@@ -404,7 +422,12 @@ async fn eks_two_regions_with_peering_lifecycle() {
     h.assert_unchanged(&[&accepter]).await;
     h.assert_unchanged(&[&cluster_role, &node_role]).await;
     h.assert_unchanged(&[&eks]).await;
+    h.assert_unchanged(&[&template]).await;
     h.assert_unchanged(&[&nodes]).await;
+    let described = eks_client(&moto).await.describe_nodegroup().cluster_name(format!("{DEPLOYMENT}-eu-west"));
+    let described = described.nodegroup_name("cassandra").send().await.unwrap();
+    let launch = described.nodegroup().and_then(|g| g.launch_template()).expect("the node group names its template");
+    assert_eq!(launch.id(), template.output("id").as_str());
 
     // Find adopts by tags (or natural key) and finds nothing for an address never created.
     for made in [
@@ -419,6 +442,7 @@ async fn eks_two_regions_with_peering_lifecycle() {
         &accepter,
         &cluster_role,
         &eks,
+        &template,
         &nodes,
     ] {
         assert_eq!(h.find(made).await, Some(made.id()), "{}", made.address);
@@ -457,6 +481,13 @@ async fn eks_two_regions_with_peering_lifecycle() {
     }
     let nodes = h.update(&nodes, scaled).await;
     h.assert_unchanged(&[&nodes]).await;
+    // Another group for the nodes: a new template version, made the default.
+    let mut regrouped = template.inputs.clone();
+    regrouped.insert("cluster_security_group_id".into(), central.group.output("id"));
+    let template = h.update(&template, regrouped).await;
+    assert_eq!(template.output("version"), Value::from("2"));
+    h.assert_unchanged(&[&template]).await;
+    assert_eq!(h.find(&template).await, Some(template.id()));
     let to_central = h
         .update(
             &Made {
@@ -495,6 +526,7 @@ async fn eks_two_regions_with_peering_lifecycle() {
 
     // Delete in reverse dependency order; everything is gone afterwards.
     h.delete(&nodes).await;
+    h.delete(&template).await;
     h.delete(&eks).await;
     h.delete(&node_role).await;
     h.delete(&cluster_role).await;

@@ -85,7 +85,8 @@ kinds! {
     // AWS identity and Kubernetes.
     AwsIamRole = "aws_iam_role", Aws, replace_on ["role_name"];
     AwsEksCluster = "aws_eks_cluster", Aws, replace_on ["region", "cluster_name", "role_arn", "subnet_ids", "service_cidr"];
-    AwsEksNodeGroup = "aws_eks_node_group", Aws, replace_on ["region", "cluster_name", "node_group_name", "node_role_arn", "subnet_ids", "instance_type"];
+    AwsLaunchTemplate = "aws_launch_template", Aws, replace_on ["region", "name"];
+    AwsEksNodeGroup = "aws_eks_node_group", Aws, replace_on ["region", "cluster_name", "node_group_name", "node_role_arn", "subnet_ids", "instance_type", "launch_template_id"];
     // Azure.
     AzureResourceGroup = "azure_resource_group", Azure, replace_on ["subscription", "name", "location"];
     AzureVirtualNetwork = "azure_virtual_network", Azure, replace_on ["resource_group", "name", "location"];

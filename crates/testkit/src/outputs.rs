@@ -41,7 +41,9 @@ pub(crate) fn compute(
             echo("cluster_name", text("name"));
             computed.push(("endpoint", format!("https://{provider_id}.eks.fake").into()));
             computed.push(("certificate_authority", "ZmFrZS1jZXJ0aWZpY2F0ZS1hdXRob3JpdHk=".into()));
+            computed.push(("cluster_security_group_id", format!("sg-cluster-{serial}").into()));
         }
+        Kind::AwsLaunchTemplate => computed.push(("version", "1".into())),
         Kind::AzureAksCluster | Kind::K8sServiceAccount => {
             computed.push(("kubeconfig", Value::secret(kubeconfig(provider_id).into())));
         }

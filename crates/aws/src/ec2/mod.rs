@@ -2,6 +2,7 @@
 //! find goes through, looking up an object before creating it (so a retried or crashed create
 //! adopts instead of duplicating), and deletes that wait out DependencyViolation.
 
+mod launch_template;
 mod peering;
 mod route_table;
 mod security_group;
@@ -31,6 +32,7 @@ pub(crate) async fn create(ctx: &Ctx<'_>, inputs: Inputs<'_>) -> ProviderResult<
         Kind::AwsRoute => route_table::create_route(ctx, inputs).await,
         Kind::AwsSecurityGroup => security_group::create_group(ctx, inputs).await,
         Kind::AwsSecurityGroupRule => security_group::create_rule(ctx, inputs).await,
+        Kind::AwsLaunchTemplate => launch_template::create_template(ctx, inputs).await,
         Kind::AwsVpcPeering => peering::create_peering(ctx, inputs).await,
         Kind::AwsVpcPeeringAccepter => peering::create_accepter(ctx, inputs).await,
         Kind::AwsTransitGateway => transit::create_gateway(ctx, inputs).await,
@@ -52,6 +54,7 @@ pub(crate) async fn update(ctx: &Ctx<'_>, before: Inputs<'_>, after: Inputs<'_>,
         Kind::AwsSubnet => vpc::update_subnet(ctx, after, id, &changed).await,
         Kind::AwsRoute => route_table::update_route(ctx, after, id, &changed).await,
         Kind::AwsSecurityGroupRule => security_group::update_rule(ctx, after, id, &changed).await,
+        Kind::AwsLaunchTemplate => launch_template::update_template(ctx, after, id, &changed).await,
         Kind::AwsTransitGatewayAttachment => transit::update_attachment(ctx, before, after, id, &changed).await,
         Kind::AwsTransitGatewayRoute => transit::update_route(ctx, after, id, &changed).await,
         Kind::AwsVpnConnection => vpn::update_connection(ctx, before, after, id, &changed).await,
@@ -77,6 +80,7 @@ pub(crate) async fn delete(ctx: &Ctx<'_>, inputs: Inputs<'_>, id: &str) -> Provi
         Kind::AwsRoute => route_table::delete_route(ctx, inputs).await,
         Kind::AwsSecurityGroup => security_group::delete_group(ctx, id).await,
         Kind::AwsSecurityGroupRule => security_group::delete_rule(ctx, inputs, id).await,
+        Kind::AwsLaunchTemplate => launch_template::delete_template(ctx, id).await,
         Kind::AwsVpcPeering => peering::delete_peering(ctx, id).await,
         // Accepting cannot be undone; deleting the peering removes both sides.
         Kind::AwsVpcPeeringAccepter | Kind::AwsTransitGatewayPeeringAccepter => Ok(()),
@@ -95,6 +99,7 @@ pub(crate) async fn read(ctx: &Ctx<'_>, kind: Kind, tracked: &[Tracked]) -> Prov
     match kind {
         Kind::AwsRouteTableAssociation | Kind::AwsRoute => route_table::read_untagged(ctx, kind, tracked).await,
         Kind::AwsSecurityGroupRule => security_group::read_rules(ctx, tracked).await,
+        Kind::AwsLaunchTemplate => launch_template::read_templates(ctx, tracked).await,
         Kind::AwsVpcPeeringAccepter => peering::read_accepters(ctx, tracked).await,
         Kind::AwsTransitGatewayPeeringAccepter => transit::read_accepters(ctx, tracked).await,
         Kind::AwsTransitGatewayRoute => transit::read_routes(ctx, tracked).await,
@@ -111,6 +116,7 @@ pub(crate) async fn find(ctx: &Ctx<'_>, inputs: Inputs<'_>) -> ProviderResult<Op
         Kind::AwsRouteTableAssociation => route_table::find_association(ctx, inputs).await?,
         Kind::AwsRoute => route_table::find_route(ctx, inputs).await?,
         Kind::AwsSecurityGroupRule => security_group::find_rule(ctx, inputs).await?,
+        Kind::AwsLaunchTemplate => launch_template::find_template(ctx, inputs).await?,
         Kind::AwsVpcPeeringAccepter => peering::find_accepter(ctx, inputs).await?,
         Kind::AwsTransitGatewayPeeringAccepter => transit::find_accepter(ctx, inputs).await?,
         Kind::AwsTransitGatewayRoute => transit::find_route(ctx, inputs).await?,

@@ -34,16 +34,19 @@ async fn peerings(ec2: &Client, filters: Vec<Filter>) -> Result<Vec<VpcPeeringCo
     Ok(all.into_iter().filter(|p| !ENDED.contains(&status(p))).collect())
 }
 
+/// The peerings listed under `id` (the filter narrows the call; the id is checked here too,
+/// because moto ignores the filter and lists every peering of the region).
+async fn peerings_with_id(ec2: &Client, id: &str) -> Result<Vec<VpcPeeringConnection>, ApiError> {
+    let all = all_peerings(ec2, vec![filter("vpc-peering-connection-id", [id])]).await?;
+    Ok(all.into_iter().filter(|p| p.vpc_peering_connection_id() == Some(id)).collect())
+}
+
 /// Waits until the peering `id` (seen from this region) reaches one of `states`, and returns it.
 async fn wait_for(ctx: &Ctx<'_>, id: &str, states: &[&str]) -> ProviderResult<VpcPeeringConnection> {
     let what = format!("VPC peering {id} ({}) to become {}", ctx.region, states.join(" or "));
     wait::until(ctx.settings.poll_interval, ctx.settings.peering_timeout, &what, || async {
-        let found = all_peerings(ctx.ec2(), vec![filter("vpc-peering-connection-id", [id])])
-            .await
-            .map_err(ctx.fail(&format!("looking at VPC peering {id}")))?;
-        // moto can list one id twice (its requester and accepter copies); a live copy wins.
-        let live = found.iter().position(|p| !ENDED.contains(&status(p))).unwrap_or(0);
-        let Some(peering) = found.into_iter().nth(live) else { return Ok(Poll::Pending("not visible yet".into())) };
+        let found = peerings_with_id(ctx.ec2(), id).await.map_err(ctx.fail(&format!("looking at VPC peering {id}")))?;
+        let Some(peering) = found.into_iter().next() else { return Ok(Poll::Pending("not visible yet".into())) };
         let state = status(&peering).to_owned();
         if states.contains(&state.as_str()) {
             return Ok(Poll::Ready(peering));
@@ -147,9 +150,7 @@ fn accepter_object(peering: &VpcPeeringConnection) -> Option<Object> {
 /// exists while the peering is active.
 pub(super) async fn find_accepter(ctx: &Ctx<'_>, inputs: Inputs<'_>) -> ProviderResult<Option<Object>> {
     let id = inputs.str("peering_id")?;
-    let found = peerings(ctx.ec2(), vec![filter("vpc-peering-connection-id", [id])])
-        .await
-        .map_err(ctx.fail(&format!("looking at VPC peering {id}")))?;
+    let found = peerings_with_id(ctx.ec2(), id).await.map_err(ctx.fail(&format!("looking at VPC peering {id}")))?;
     Ok(found.iter().find_map(accepter_object))
 }
 

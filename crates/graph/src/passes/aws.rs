@@ -1,6 +1,6 @@
-//! AWS: per cluster a VPC with per-zone subnets, internet access, a security group, IAM roles
-//! and EKS; between clusters VPC peering (or transit gateways) with routes both ways, and
-//! ingress for Cassandra's ports from every other cluster.
+//! AWS: per cluster a VPC with per-zone subnets, internet access, a security group, IAM roles,
+//! EKS and a node launch template carrying the group; between clusters VPC peering (or transit
+//! gateways) with routes both ways, and ingress for Cassandra's ports from every other cluster.
 
 use ringform_core::{Kind, Value};
 use ringform_topology::{AwsMesh, Cloud, Cluster, Subnet};
@@ -122,8 +122,19 @@ fn one_cluster(b: &mut Builder, c: &Cluster) {
             "kubernetes_version" => c.kubernetes_version.value.as_str(),
             "role_arn" => output(&cluster_role, "arn"),
             "subnet_ids" => node_subnets.clone(),
-            "security_group_ids" => vec![output(&group, "id")],
             "service_cidr" => c.service_cidr.value.to_string(),
+        },
+    );
+    // A node group takes no security groups itself: its launch template gives the nodes the
+    // Cassandra group, and the cluster group EKS would have given them.
+    let template = b.add(
+        Kind::AwsLaunchTemplate,
+        n,
+        attrs! {
+            "region" => region,
+            "name" => b.cloud_name(&[n, "nodes"]),
+            "security_group_ids" => vec![output(&group, "id")],
+            "cluster_security_group_id" => output(&eks, "cluster_security_group_id"),
         },
     );
     let count = i64::from(c.node_pool.count.value);
@@ -137,7 +148,8 @@ fn one_cluster(b: &mut Builder, c: &Cluster) {
             "node_role_arn" => output(&node_role, "arn"),
             "subnet_ids" => node_subnets,
             "pod_subnet_ids" => pod_subnets,
-            "security_group_ids" => vec![output(&group, "id")],
+            "launch_template_id" => output(&template, "id"),
+            "launch_template_version" => output(&template, "version"),
             "instance_type" => c.node_pool.machine_type.value.as_str(),
             "desired_size" => count,
             "min_size" => count,
