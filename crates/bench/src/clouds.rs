@@ -49,7 +49,8 @@ pub fn aws_refresh() -> Result<(), String> {
     let cases = [
         ("examples/eks-two-regions.toml", example_graph("eks-two-regions.toml", "aws_")?),
         // Pods on the node subnets (EKS's default): with a pod range too, 9 peers × 5 ports × 2
-        // ranges = 90 rules would pass AWS's 60 inbound rules per security group.
+        // ranges = 90 rules pass the 60 per security group that moto enforces, as AWS does
+        // unless the quota is raised.
         ("generated 10-cluster AWS mesh", graph_of(&without_pod_ranges(&crate::generate::aws_full_mesh(10)), "aws_")?),
     ];
     for (name, graph) in cases {

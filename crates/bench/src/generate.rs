@@ -43,12 +43,17 @@ fn block(base: [u8; 4], prefix: u8, index: usize) -> String {
     format!("{}/{prefix}", Ipv4Addr::from(u32::from(Ipv4Addr::from(base)) + size * index as u32))
 }
 
+/// The mesh options of generated topologies: AWS's highest rules-per-security-group quota,
+/// which fits the rules of up to 101 clusters with pod ranges (5 ports × 2 ranges × 100 peers).
+const MESH: &str = "\n[mesh]\naws = \"vpc-peering\"\naws_rules_per_security_group = 1000\n";
+
 /// `clusters` EKS clusters in a full VPC-peering mesh, one k8ssandra datacenter each, the
 /// first cluster hosting the control plane. Networks are /17s of 10/8, pods /18s of
-/// 100.64/10, services /20s of 172.16/12: room for 256 clusters.
+/// 100.64/10, services /20s of 172.16/12: room for 256 clusters, of which 101 fit AWS's
+/// security-group quota.
 pub fn aws_full_mesh(clusters: usize) -> String {
     let clusters = clusters.clamp(1, 256);
-    let mut out = String::from("deployment = \"bench\"\n\n[mesh]\naws = \"vpc-peering\"\n");
+    let mut out = format!("deployment = \"bench\"\n{MESH}");
     for i in 0..clusters {
         let region = REGIONS[i % REGIONS.len()];
         let _ = write!(
@@ -72,7 +77,7 @@ pub fn aws_full_mesh(clusters: usize) -> String {
 /// gateways, every AWS–Azure pair by a site-to-site VPN, one datacenter per cluster.
 pub fn mixed_mesh(clusters: usize) -> String {
     let clusters = clusters.clamp(2, 256);
-    let mut out = String::from("deployment = \"bench-mixed\"\n");
+    let mut out = format!("deployment = \"bench-mixed\"\n{MESH}");
     for i in 0..clusters {
         let ranges = format!(
             "network_cidr = \"{}\"\npod_cidr = \"{}\"\nservice_cidr = \"{}\"\n",

@@ -146,7 +146,8 @@ fn mixed_topology(aws: usize, azure: usize) -> String {
     const AZURE_REGIONS: &[&str] = &["westeurope", "northeurope", "eastus", "westus2", "centralus"];
     let mut out = String::from("deployment = \"mixed\"\n\n[mesh]\n");
     if aws > 0 {
-        out.push_str("aws = \"vpc-peering\"\n");
+        // 5 ports per other cluster's network: a raised quota past 11 clusters.
+        out.push_str("aws = \"vpc-peering\"\naws_rules_per_security_group = 1000\n");
     }
     if azure > 0 {
         out.push_str("azure = \"vpn-gateway\"\n");

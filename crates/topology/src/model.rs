@@ -127,7 +127,17 @@ pub struct Mesh {
     pub cross_cloud: Spanned<CrossCloudMesh>,
     /// SKU of every Azure VPN gateway, e.g. `VpnGw1AZ`.
     pub azure_gateway_sku: Spanned<String>,
+    /// The most inbound rules one AWS security group may have (the account's quota).
+    pub aws_rules_per_security_group: Spanned<u32>,
 }
+
+/// The ports every cluster opens to every other cluster's ranges: internode, internode TLS,
+/// JMX, CQL, and the management API the k8ssandra control plane calls on every remote
+/// Cassandra pod (the rule most multi-cluster set-ups forget).
+pub const CASSANDRA_PORTS: [u16; 5] = [7000, 7001, 7199, 9042, 8080];
+
+/// AWS's default quota of inbound rules per security group.
+pub const AWS_DEFAULT_RULES_PER_SECURITY_GROUP: u32 = 60;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum DnsMode {

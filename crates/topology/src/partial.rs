@@ -20,6 +20,7 @@ pub(crate) struct MeshGiven {
     pub azure: Option<Span>,
     pub cross_cloud: Option<Span>,
     pub azure_gateway_sku: Option<Span>,
+    pub aws_rules_per_security_group: Option<Span>,
 }
 
 pub(crate) struct PCluster {

@@ -173,6 +173,13 @@ pub(crate) struct RawMesh {
     #[serde(default)]
     #[schemars(extend("default" = "VpnGw1AZ"))]
     pub azure_gateway_sku: Field<String>,
+    /// The AWS account's quota "Inbound or outbound rules per security group" (Service
+    /// Quotas, per region). Each AWS cluster's security group needs one inbound rule per
+    /// Cassandra port and address range of every other cluster; ringform refuses a topology
+    /// that needs more. Default: 60, AWS's default quota.
+    #[serde(default)]
+    #[schemars(extend("default" = 60))]
+    pub aws_rules_per_security_group: Field<i64>,
 }
 
 /// How AWS VPCs are joined.

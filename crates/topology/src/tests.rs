@@ -344,7 +344,8 @@ fn rule_09_overlaps_across_and_within_clusters() {
 
 #[test]
 fn rule_09_overlaps_are_fast_for_100_clusters() {
-    let mut source = String::from("deployment = \"big\"\n");
+    // 990 rules per security group: within AWS's highest quota.
+    let mut source = String::from("deployment = \"big\"\n[mesh]\naws_rules_per_security_group = 1000\n");
     for i in 0..100 {
         source += &format!(
             "[[clusters]]\nname = \"c{i}\"\nprovider = \"aws\"\nregion = \"eu-west-1\"\nzones = [\"eu-west-1a\", \"eu-west-1b\"]\n\
@@ -579,4 +580,40 @@ fn diagnostics_are_sorted_by_position() {
     let diagnostics = errors(&source);
     assert_eq!(diagnostics.len(), 3);
     assert!(diagnostics.windows(2).all(|w| w[0].span.start <= w[1].span.start));
+}
+
+// ---- 22. AWS security-group rule quota ----
+
+#[test]
+fn rule_22_security_group_rules_fit_the_quota() {
+    // 7 clusters with pod ranges: each AWS group needs 5 ports × 12 ranges = 60 rules, the default.
+    let mut source = String::from("deployment = \"quota\"\n");
+    for i in 0..7 {
+        source += &format!(
+            "\n[[clusters]]\nname = \"c{i}\"\nprovider = \"aws\"\nregion = \"eu-west-1\"\nzones = [\"eu-west-1a\", \"eu-west-1b\"]\n\
+             network_cidr = \"10.{i}.0.0/16\"\npod_cidr = \"100.{i}.0.0/16\"\nservice_cidr = \"172.16.{i}.0/24\"\n"
+        );
+    }
+    parse(&source).unwrap_or_else(|d| panic!("{}", show(&source, &d)));
+    let eighth = source.clone()
+        + "\n[[clusters]]\nname = \"c7\"\nprovider = \"azure\"\nregion = \"westeurope\"\n\
+           network_cidr = \"10.7.0.0/16\"\nservice_cidr = \"172.16.7.0/24\"\n";
+    let d = expect(&eighth, "clusters.c0.name", "4:8");
+    assert_eq!(
+        d.message,
+        "the security group of aws cluster c0 would need 65 inbound rules (5 Cassandra ports × 13 address ranges of \
+         the 7 other clusters), more than the 60 allowed per security group"
+    );
+    assert!(hint(&d).contains("in eu-west-1 to at least 65 and set mesh.aws_rules_per_security_group = 65"));
+    assert!(hint(&d).contains("the pod_cidr of c1, c2, c3, c4, c5, c6 if"), "{}", hint(&d));
+    // Every AWS cluster is over; the Azure one has no security group.
+    assert_eq!(errors(&eighth).len(), 7);
+    let raised = format!("{eighth}\n[mesh]\naws_rules_per_security_group = 65\n");
+    parse(&raised).unwrap_or_else(|d| panic!("{}", show(&raised, &d)));
+    let impossible = format!("{eighth}\n[mesh]\naws_rules_per_security_group = 2000\n");
+    expect(&impossible, "mesh.aws_rules_per_security_group", "74:32");
+    let azure_only = edit(MIXED, "provider = \"aws\"", "provider = \"azure\"");
+    let azure_only = edit(&azure_only, "zones = [\"eu-west-1a\", \"eu-west-1b\"]\n", "");
+    let azure_only = format!("{azure_only}\n[mesh]\naws_rules_per_security_group = 100\n");
+    expect(&azure_only, "mesh.aws_rules_per_security_group", "18:32");
 }

@@ -16,6 +16,7 @@ pub(crate) fn validate(p: &Partial, source: &str, d: &mut Vec<Diagnostic>) {
     unique_cluster_names(p, source, d);
     no_overlapping_ranges(p, d);
     mesh_fits_providers(p, d);
+    security_group_rules(p, d);
     if p.dns.mode.value == DnsMode::CorednsStubs && p.clusters.len() < 2 {
         d.push(
             Diagnostic::new(
@@ -159,6 +160,14 @@ fn mesh_fits_providers(p: &Partial, d: &mut Vec<Diagnostic>) {
             "remove mesh.aws: it only applies to aws clusters",
         );
     }
+    if aws == 0 {
+        unused(
+            &given.aws_rules_per_security_group,
+            "mesh.aws_rules_per_security_group",
+            "mesh.aws_rules_per_security_group is set but no cluster is on aws",
+            "remove it: it limits the security groups of aws clusters",
+        );
+    }
     if azure == 0 {
         unused(
             &given.azure,
@@ -181,6 +190,56 @@ fn mesh_fits_providers(p: &Partial, d: &mut Vec<Diagnostic>) {
             "mesh.azure_gateway_sku",
             "mesh.azure_gateway_sku is set but no Azure cluster needs a VPN gateway",
             "remove it: gateways are built for mesh.azure = \"vpn-gateway\" with 2 or more azure clusters, and for the VPN between aws and azure",
+        );
+    }
+}
+
+/// Each AWS cluster's security group gets an inbound rule per Cassandra port and per address
+/// range of every other cluster; AWS refuses rules past the account's quota, half-way through
+/// an apply, so the count is checked here.
+fn security_group_rules(p: &Partial, d: &mut Vec<Diagnostic>) {
+    let quota = &p.mesh.aws_rules_per_security_group;
+    let ranges = |c: &PCluster| usize::from(c.network_cidr.is_some()) + usize::from(c.pod_cidr.is_some());
+    for (i, cluster) in p.clusters.iter().enumerate() {
+        let Some(name) =
+            cluster.name.as_ref().filter(|_| cluster.provider.as_ref().is_some_and(|v| v.value == Cloud::Aws))
+        else {
+            continue;
+        };
+        let others: Vec<&PCluster> = p.clusters.iter().enumerate().filter(|(j, _)| *j != i).map(|(_, c)| c).collect();
+        let peer_ranges: usize = others.iter().map(|c| ranges(c)).sum();
+        let rules = CASSANDRA_PORTS.len() * peer_ranges;
+        if rules <= quota.value as usize {
+            continue;
+        }
+        let with_pods: Vec<&str> = others.iter().filter(|c| c.pod_cidr.is_some()).map(|c| c.label.as_str()).collect();
+        let pods_hint = if with_pods.is_empty() {
+            String::new()
+        } else {
+            format!(
+                "; or leave out the pod_cidr of {} if their pods take node addresses (EKS's default): {} rules fewer each",
+                with_pods.join(", "),
+                CASSANDRA_PORTS.len()
+            )
+        };
+        let region = cluster.region.as_ref().map_or(String::new(), |r| format!(" in {}", r.value));
+        d.push(
+            Diagnostic::new(
+                name.span.clone(),
+                format!("{}.name", cluster.key),
+                format!(
+                    "the security group of aws cluster {} would need {rules} inbound rules ({} Cassandra ports × {peer_ranges} \
+                     address ranges of the {} other clusters), more than the {} allowed per security group",
+                    cluster.label,
+                    CASSANDRA_PORTS.len(),
+                    others.len(),
+                    quota.value
+                ),
+            )
+            .hint(format!(
+                "ask AWS to raise the quota \"Inbound or outbound rules per security group\"{region} to at least {rules} \
+                 and set mesh.aws_rules_per_security_group = {rules}{pods_hint}"
+            )),
         );
     }
 }

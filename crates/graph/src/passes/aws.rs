@@ -3,13 +3,9 @@
 //! gateways) with routes both ways, and ingress for Cassandra's ports from every other cluster.
 
 use ringform_core::{Kind, Value};
-use ringform_topology::{AwsMesh, Cloud, Cluster, Subnet};
+use ringform_topology::{AwsMesh, CASSANDRA_PORTS, Cloud, Cluster, Subnet};
 
 use crate::builder::{Builder, attrs, output, pairs, routed_ranges};
-
-/// Internode, internode TLS, JMX, CQL, and the management API the k8ssandra control plane
-/// calls on every remote Cassandra pod (the rule most multi-cluster set-ups forget).
-pub(super) const CASSANDRA_PORTS: [i64; 5] = [7000, 7001, 7199, 9042, 8080];
 
 const EKS_CLUSTER_POLICIES: &[&str] = &["arn:aws:iam::aws:policy/AmazonEKSClusterPolicy"];
 const EKS_NODE_POLICIES: &[&str] = &[
@@ -320,7 +316,7 @@ pub(super) fn firewall(b: &mut Builder) {
                     "security_group_id" => output(&group, "id"),
                     "description" => format!("Cassandra from {}", from.name.value),
                     "protocol" => "tcp",
-                    "ports" => CASSANDRA_PORTS.to_vec(),
+                    "ports" => CASSANDRA_PORTS.iter().map(|&p| i64::from(p)).collect::<Vec<_>>(),
                     "cidr_blocks" => cidrs,
                 },
             );

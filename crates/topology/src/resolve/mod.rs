@@ -64,6 +64,7 @@ fn resolve_mesh(d: &mut Vec<Diagnostic>, field: Field<RawMesh>) -> (Mesh, MeshGi
         azure: raw.azure.span(),
         cross_cloud: raw.cross_cloud.span(),
         azure_gateway_sku: raw.azure_gateway_sku.span(),
+        aws_rules_per_security_group: raw.aws_rules_per_security_group.span(),
     };
     let aws = optional(d, raw.aws, "mesh.aws", "aws = \"vpc-peering\"").map_or(AwsMesh::VpcPeering, |v| v.value.into());
     let azure = optional(d, raw.azure, "mesh.azure", "azure = \"vpn-gateway\"")
@@ -77,12 +78,32 @@ fn resolve_mesh(d: &mut Vec<Diagnostic>, field: Field<RawMesh>) -> (Mesh, MeshGi
         &span,
         "VpnGw1AZ",
     );
+    let rules = count_field(
+        d,
+        raw.aws_rules_per_security_group,
+        "mesh.aws_rules_per_security_group",
+        &span,
+        "aws_rules_per_security_group = 120",
+        AWS_DEFAULT_RULES_PER_SECURITY_GROUP,
+    )
+    .unwrap_or_else(|| Spanned::new(AWS_DEFAULT_RULES_PER_SECURITY_GROUP, span.clone()));
+    if rules.value > 1000 {
+        d.push(
+            Diagnostic::new(
+                rules.span.clone(),
+                "mesh.aws_rules_per_security_group",
+                format!("aws_rules_per_security_group = {} is more than AWS allows", rules.value),
+            )
+            .hint("AWS caps the quota at 1000 (rules per security group × security groups per network interface)"),
+        );
+    }
     let at = |given: &Option<Span>| given.clone().unwrap_or_else(|| span.clone());
     let mesh = Mesh {
         aws: Spanned::new(aws, at(&given.aws)),
         azure: Spanned::new(azure, at(&given.azure)),
         cross_cloud: Spanned::new(CrossCloudMesh::Vpn, at(&given.cross_cloud)),
         azure_gateway_sku: sku,
+        aws_rules_per_security_group: rules,
     };
     (mesh, given)
 }
