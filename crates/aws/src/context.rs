@@ -16,7 +16,7 @@ pub(crate) struct Ctx<'a> {
     pub settings: &'a AwsSettings,
     pub clients: Arc<Clients>,
     pub deployment: &'a str,
-    pub region: &'a str,
+    pub region: String,
     /// Names what the operation is about, e.g. "aws_vpc.eu-west (eu-west-1)".
     pub subject: String,
 }

@@ -28,7 +28,8 @@ fn trust_policy(services: &Value) -> String {
 
 /// The services a trust policy document names, as the graph gives them: one string, or a list.
 fn trusted_services(document: &str) -> Value {
-    let decoded = percent_decode(document);
+    // IAM returns policy documents URL-encoded.
+    let decoded = percent_encoding::percent_decode_str(document).decode_utf8_lossy();
     let Ok(policy) = serde_json::from_str::<serde_json::Value>(&decoded) else { return Value::Null };
     let statements = match &policy["Statement"] {
         serde_json::Value::Array(items) => items.clone(),
@@ -45,30 +46,6 @@ fn trusted_services(document: &str) -> Value {
         }
     }
     if services.len() == 1 { services.remove(0) } else { Value::List(services) }
-}
-
-/// IAM returns policy documents URL-encoded.
-fn percent_decode(text: &str) -> String {
-    let bytes = text.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        let hex = bytes
-            .get(i + 1..i + 3)
-            .and_then(|h| std::str::from_utf8(h).ok())
-            .and_then(|h| u8::from_str_radix(h, 16).ok());
-        match (bytes[i], hex) {
-            (b'%', Some(byte)) => {
-                out.push(byte);
-                i += 3;
-            }
-            (byte, _) => {
-                out.push(byte);
-                i += 1;
-            }
-        }
-    }
-    String::from_utf8_lossy(&out).into_owned()
 }
 
 fn iam_tags(ctx: &Ctx<'_>, inputs: Inputs<'_>) -> Vec<Tag> {

@@ -51,8 +51,16 @@ impl AwsProvider {
         AwsProvider { clients: ClientCache::new(settings.clone(), http), settings }
     }
 
-    async fn ctx<'a>(&'a self, deployment: &'a str, region: &'a str, subject: String) -> Ctx<'a> {
-        Ctx { settings: &self.settings, clients: self.clients.get(region).await, deployment, region, subject }
+    async fn ctx<'a>(&'a self, deployment: &'a str, region: &str, subject: String) -> Ctx<'a> {
+        let clients = self.clients.get(region).await;
+        Ctx { settings: &self.settings, clients, deployment, region: region.to_owned(), subject }
+    }
+
+    /// The context of an operation on the object at `address`: its region's clients, and a
+    /// subject naming the object and region.
+    async fn object_ctx<'a>(&'a self, deployment: &'a str, address: &Address, inputs: &Attributes) -> Ctx<'a> {
+        let region = region_of(address.kind(), inputs);
+        self.ctx(deployment, &region, subject(address, &region)).await
     }
 }
 
@@ -80,8 +88,7 @@ impl ResourceProvider for AwsProvider {
     fn create(&self, request: CreateRequest) -> BoxFuture<'_, ProviderResult<Applied>> {
         Box::pin(async move {
             let address = &request.address;
-            let region = region_of(address.kind(), &request.inputs);
-            let ctx = self.ctx(&request.deployment, &region, subject(address, &region)).await;
+            let ctx = self.object_ctx(&request.deployment, address, &request.inputs).await;
             let inputs = Inputs::new(address, &request.inputs);
             match address.kind() {
                 Kind::AwsIamRole => iam::create(&ctx, inputs).await,
@@ -96,8 +103,7 @@ impl ResourceProvider for AwsProvider {
     fn update(&self, request: UpdateRequest) -> BoxFuture<'_, ProviderResult<Applied>> {
         Box::pin(async move {
             let address = &request.address;
-            let region = region_of(address.kind(), &request.after);
-            let ctx = self.ctx(&request.deployment, &region, subject(address, &region)).await;
+            let ctx = self.object_ctx(&request.deployment, address, &request.after).await;
             let before = Inputs::new(address, &request.before);
             let after = Inputs::new(address, &request.after);
             let id = request.provider_id.as_str();
@@ -119,8 +125,7 @@ impl ResourceProvider for AwsProvider {
     fn delete(&self, request: DeleteRequest) -> BoxFuture<'_, ProviderResult<()>> {
         Box::pin(async move {
             let address = &request.address;
-            let region = region_of(address.kind(), &request.inputs);
-            let ctx = self.ctx(&request.deployment, &region, subject(address, &region)).await;
+            let ctx = self.object_ctx(&request.deployment, address, &request.inputs).await;
             let inputs = Inputs::new(address, &request.inputs);
             let id = request.provider_id.as_str();
             match address.kind() {
@@ -156,8 +161,7 @@ impl ResourceProvider for AwsProvider {
     fn find(&self, request: FindRequest) -> BoxFuture<'_, ProviderResult<Option<Observed>>> {
         Box::pin(async move {
             let address = &request.address;
-            let region = region_of(address.kind(), &request.inputs);
-            let ctx = self.ctx(&request.deployment, &region, subject(address, &region)).await;
+            let ctx = self.object_ctx(&request.deployment, address, &request.inputs).await;
             let inputs = Inputs::new(address, &request.inputs);
             match address.kind() {
                 Kind::AwsIamRole => iam::find(&ctx, inputs).await,

@@ -215,6 +215,16 @@ async fn node_group_rolls_to_a_new_launch_template_version_in_place() {
     assert_eq!(aws.count("POST /clusters/d-eu-west/node-groups/cassandra/update-config"), 0, "no scaling change");
 }
 
+fn vpc_delete() -> DeleteRequest {
+    DeleteRequest {
+        deployment: "d".into(),
+        address: address("aws_vpc.eu-west"),
+        provider_id: "vpc-1".into(),
+        inputs: attributes([("region", "eu-west-1".into())]),
+        outputs: Attributes::new(),
+    }
+}
+
 #[tokio::test]
 async fn vpc_delete_retries_dependency_violation_then_names_the_blockers() {
     let aws = Canned::default();
@@ -225,13 +235,7 @@ async fn vpc_delete_retries_dependency_violation_then_names_the_blockers() {
              <description>Amazon EKS d-eu-west</description></item></networkInterfaceSet>",
         )
         .ec2("DescribeSecurityGroups", "<securityGroupInfo><item><groupId>sg-7</groupId><groupName>cassandra</groupName></item></securityGroupInfo>");
-    let request = DeleteRequest {
-        deployment: "d".into(),
-        address: address("aws_vpc.eu-west"),
-        provider_id: "vpc-1".into(),
-        inputs: attributes([("region", "eu-west-1".into())]),
-        outputs: Attributes::new(),
-    };
+    let request = vpc_delete();
     let error = aws.provider().delete(request).await.unwrap_err();
     assert_eq!(error.class, ErrorClass::Fatal);
     assert!(error.message.contains("eni-9 (Amazon EKS d-eu-west)"), "{}", error.message);
@@ -244,13 +248,7 @@ async fn vpc_delete_succeeds_once_dependencies_are_gone_and_when_already_gone() 
     let aws = Canned::default();
     aws.ec2_error("DeleteVpc", 400, "DependencyViolation", "has dependencies")
         .ec2("DeleteVpc", "<return>true</return>");
-    let request = DeleteRequest {
-        deployment: "d".into(),
-        address: address("aws_vpc.eu-west"),
-        provider_id: "vpc-1".into(),
-        inputs: attributes([("region", "eu-west-1".into())]),
-        outputs: Attributes::new(),
-    };
+    let request = vpc_delete();
     aws.provider().delete(request.clone()).await.unwrap();
     assert_eq!(aws.count("DeleteVpc"), 2);
     let gone = Canned::default();

@@ -4,6 +4,8 @@
 
 use std::collections::BTreeMap;
 
+use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, percent_decode_str, utf8_percent_encode};
+
 use super::errors::ArmError;
 use super::kinds::{self, Kind};
 
@@ -129,7 +131,8 @@ fn is(segment: &str, keyword: &str) -> bool {
 }
 
 pub(super) fn parse(path: &str) -> Result<Route, ArmError> {
-    let segments: Vec<String> = path.trim_matches('/').split('/').map(percent_decode).collect();
+    let segments: Vec<String> =
+        path.trim_matches('/').split('/').map(|s| percent_decode_str(s).decode_utf8_lossy().into_owned()).collect();
     let segments: Vec<&str> = segments.iter().map(String::as_str).collect();
     let unknown = || ArmError::not_found("NotFound", format!("The fake ARM serves no resource at '{path}'."));
     let [sub_kw, sub, rest @ ..] = segments.as_slice() else { return Err(unknown()) };
@@ -178,46 +181,14 @@ fn in_group(sub: &str, rg: &str, ns: &str, ty: &str, tail: &[&str]) -> Result<Ro
     Ok(route)
 }
 
-/// Decodes `%XX` escapes; invalid escapes stay as written.
-pub(super) fn percent_decode(text: &str) -> String {
-    let bytes = text.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        let hex = bytes.get(i + 1..i + 3).and_then(|h| std::str::from_utf8(h).ok());
-        match (bytes[i], hex.and_then(|h| u8::from_str_radix(h, 16).ok())) {
-            (b'%', Some(byte)) => {
-                out.push(byte);
-                i += 3;
-            }
-            (byte, _) => {
-                out.push(byte);
-                i += 1;
-            }
-        }
-    }
-    String::from_utf8_lossy(&out).into_owned()
-}
-
 /// The query string as decoded pairs; `+` is a space, as form encoding has it.
 pub(super) fn parse_query(query: Option<&str>) -> BTreeMap<String, String> {
-    query
-        .unwrap_or("")
-        .split('&')
-        .filter(|pair| !pair.is_empty())
-        .map(|pair| {
-            let (name, value) = pair.split_once('=').unwrap_or((pair, ""));
-            (percent_decode(&name.replace('+', " ")), percent_decode(&value.replace('+', " ")))
-        })
-        .collect()
+    form_urlencoded::parse(query.unwrap_or("").as_bytes()).into_owned().collect()
 }
 
-/// Encodes a query value for the links the fake hands out.
+/// Encodes a query value for the links the fake hands out (everything but RFC 3986's
+/// unreserved characters).
 pub(super) fn percent_encode(text: &str) -> String {
-    text.bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => (b as char).to_string(),
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
+    const RESERVED: &AsciiSet = &NON_ALPHANUMERIC.remove(b'-').remove(b'_').remove(b'.').remove(b'~');
+    utf8_percent_encode(text, RESERVED).to_string()
 }
