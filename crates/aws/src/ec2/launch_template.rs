@@ -9,8 +9,8 @@ use aws_sdk_ec2::types::{LaunchTemplateVersion, RequestLaunchTemplateData, Resou
 use ringform_core::provider::{Applied, Observed, ProviderResult, Tracked};
 use ringform_core::{Attributes, Value};
 
-use super::single;
 use super::vpc::created;
+use super::{deleted, single};
 use crate::attrs::{Inputs, attributes, only_updatable};
 use crate::context::{Ctx, Object};
 use crate::errors::ApiError;
@@ -105,10 +105,7 @@ pub(super) async fn update_template(
 }
 
 pub(super) async fn delete_template(ctx: &Ctx<'_>, id: &str) -> ProviderResult<()> {
-    match ctx.ec2().delete_launch_template().launch_template_id(id).send().await.map_err(ApiError::from) {
-        Err(error) if !error.is_not_found() => Err(ctx.fail("deleting the launch template")(error)),
-        _ => Ok(()),
-    }
+    deleted(ctx, "deleting the launch template", ctx.ec2().delete_launch_template().launch_template_id(id).send().await)
 }
 
 /// What a template's default version says, split the way the inputs are: the cluster group

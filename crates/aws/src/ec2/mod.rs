@@ -187,6 +187,14 @@ pub(super) fn named(tags: &std::collections::BTreeMap<String, String>, mut obser
     observed
 }
 
+/// Maps the result of a delete (described by `doing`), treating "not found" as done.
+pub(super) fn deleted<T, E: Into<ApiError>>(ctx: &Ctx<'_>, doing: &str, result: Result<T, E>) -> ProviderResult<()> {
+    match result.map_err(Into::into) {
+        Err(error) if !error.is_not_found() => Err(ctx.fail(doing)(error)),
+        _ => Ok(()),
+    }
+}
+
 /// Runs `delete` until AWS stops answering DependencyViolation (things inside still being torn
 /// down), backing off up to the configured bound; then fails naming what is still in the way.
 /// A missing object counts as deleted.

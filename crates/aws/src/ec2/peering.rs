@@ -8,7 +8,7 @@ use ringform_core::Value;
 use ringform_core::provider::{Applied, Observed, ProviderError, ProviderResult, Tracked};
 
 use super::vpc::created;
-use super::{find_tagged, id_output, match_by_id, named, opt};
+use super::{deleted, find_tagged, id_output, match_by_id, named, opt};
 use crate::attrs::{Inputs, attributes};
 use crate::context::{Ctx, Object};
 use crate::errors::ApiError;
@@ -109,10 +109,8 @@ pub(super) async fn describe_peerings(ec2: &Client, filters: Vec<Filter>) -> Res
 }
 
 pub(super) async fn delete_peering(ctx: &Ctx<'_>, id: &str) -> ProviderResult<()> {
-    match ctx.ec2().delete_vpc_peering_connection().vpc_peering_connection_id(id).send().await.map_err(ApiError::from) {
-        Err(error) if !error.is_not_found() => Err(ctx.fail("deleting the VPC peering")(error)),
-        _ => Ok(()),
-    }
+    let result = ctx.ec2().delete_vpc_peering_connection().vpc_peering_connection_id(id).send().await;
+    deleted(ctx, "deleting the VPC peering", result)
 }
 
 fn accepter_outputs(id: &str) -> ringform_core::Attributes {

@@ -8,7 +8,7 @@ use ringform_core::provider::{Applied, Observed, ProviderError, ProviderResult, 
 use ringform_core::{Kind, Value};
 
 use super::vpc::created;
-use super::{delete_when_free, find_tagged, id_output, named, opt};
+use super::{delete_when_free, deleted, find_tagged, id_output, named, opt};
 use crate::attrs::{Inputs, attributes, only_updatable};
 use crate::context::{Ctx, Object};
 use crate::errors::ApiError;
@@ -122,10 +122,8 @@ fn associations(tables: &[RouteTable]) -> Vec<Object> {
 }
 
 pub(super) async fn delete_association(ctx: &Ctx<'_>, id: &str) -> ProviderResult<()> {
-    match ctx.ec2().disassociate_route_table().association_id(id).send().await.map_err(ApiError::from) {
-        Err(error) if !error.is_not_found() => Err(ctx.fail("removing the route table association")(error)),
-        _ => Ok(()),
-    }
+    let result = ctx.ec2().disassociate_route_table().association_id(id).send().await;
+    deleted(ctx, "removing the route table association", result)
 }
 
 /// The id of a route: AWS gives routes none, so it is the table and destination.
@@ -233,12 +231,8 @@ pub(super) async fn delete_route(ctx: &Ctx<'_>, inputs: Inputs<'_>) -> ProviderR
         .route_table_id(inputs.str("route_table_id")?)
         .destination_cidr_block(inputs.str("destination_cidr_block")?)
         .send()
-        .await
-        .map_err(ApiError::from);
-    match result {
-        Err(error) if !error.is_not_found() => Err(ctx.fail("deleting the route")(error)),
-        _ => Ok(()),
-    }
+        .await;
+    deleted(ctx, "deleting the route", result)
 }
 
 /// Routes and associations of the deployment: one DescribeRouteTables of its tagged tables.

@@ -10,7 +10,7 @@ use ringform_core::provider::{Applied, Observed, ProviderError, ProviderResult, 
 use ringform_core::{Attributes, Value};
 
 use super::vpc::created;
-use super::{find_tagged, id_output, match_by_id, named, opt};
+use super::{deleted, find_tagged, id_output, match_by_id, named, opt};
 use crate::attrs::{Inputs, attributes, only_updatable};
 use crate::context::{Ctx, Object};
 use crate::errors::ApiError;
@@ -96,14 +96,6 @@ pub(super) async fn describe_gateways(ec2: &Client, filters: Vec<Filter>) -> Res
         .collect())
 }
 
-/// Maps a delete's result, treating "not found" as done.
-fn deleted<T, E: Into<ApiError>>(ctx: &Ctx<'_>, what: &str, result: Result<T, E>) -> ProviderResult<()> {
-    match result.map_err(Into::into) {
-        Err(error) if !error.is_not_found() => Err(ctx.fail(&format!("deleting {what}"))(error)),
-        _ => Ok(()),
-    }
-}
-
 /// True when `state` (from a look that may fail) says the object still exists. Deletes look
 /// first, which keeps a repeated delete quiet (moto answers 500 for a missing one).
 fn exists(ctx: &Ctx<'_>, what: &str, state: Result<Option<String>, ApiError>) -> ProviderResult<bool> {
@@ -115,7 +107,7 @@ pub(super) async fn delete_gateway(ctx: &Ctx<'_>, id: &str) -> ProviderResult<()
     if !exists(ctx, what, gateway_state(ctx.ec2(), id).await)? {
         return Ok(());
     }
-    deleted(ctx, what, ctx.ec2().delete_transit_gateway().transit_gateway_id(id).send().await)
+    deleted(ctx, &format!("deleting {what}"), ctx.ec2().delete_transit_gateway().transit_gateway_id(id).send().await)
 }
 
 fn attachment_outputs(id: &str, gateway: &str) -> Attributes {
@@ -212,7 +204,7 @@ pub(super) async fn delete_attachment(ctx: &Ctx<'_>, id: &str) -> ProviderResult
         return Ok(());
     }
     let result = ctx.ec2().delete_transit_gateway_vpc_attachment().transit_gateway_attachment_id(id).send().await;
-    deleted(ctx, what, result)
+    deleted(ctx, &format!("deleting {what}"), result)
 }
 
 async fn peerings(ec2: &Client, filters: Vec<Filter>) -> Result<Vec<TransitGatewayPeeringAttachment>, ApiError> {
@@ -280,7 +272,7 @@ pub(super) async fn delete_peering(ctx: &Ctx<'_>, id: &str) -> ProviderResult<()
         return Ok(());
     }
     let result = ctx.ec2().delete_transit_gateway_peering_attachment().transit_gateway_attachment_id(id).send().await;
-    deleted(ctx, what, result)
+    deleted(ctx, &format!("deleting {what}"), result)
 }
 
 fn accepter_outputs(id: &str) -> Attributes {
@@ -480,5 +472,5 @@ pub(super) async fn delete_route(ctx: &Ctx<'_>, inputs: Inputs<'_>) -> ProviderR
         .destination_cidr_block(destination)
         .send()
         .await;
-    deleted(ctx, "the transit gateway route", result)
+    deleted(ctx, "deleting the transit gateway route", result)
 }

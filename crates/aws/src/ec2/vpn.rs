@@ -10,7 +10,7 @@ use ringform_core::provider::{Applied, ProviderError, ProviderResult};
 use ringform_core::{Attributes, Value};
 
 use super::vpc::created;
-use super::{find_tagged, id_output, named, opt};
+use super::{deleted, find_tagged, id_output, named, opt};
 use crate::attrs::{Inputs, attributes, only_updatable};
 use crate::context::{Ctx, Object};
 use crate::errors::ApiError;
@@ -120,10 +120,7 @@ pub(super) async fn delete_vpn_gateway(ctx: &Ctx<'_>, id: &str) -> ProviderResul
         }
         wait_attachment(ctx, id, vpc, "detached").await?;
     }
-    match ec2.delete_vpn_gateway().vpn_gateway_id(id).send().await.map_err(ApiError::from) {
-        Err(error) if !error.is_not_found() => Err(ctx.fail("deleting the VPN gateway")(error)),
-        _ => Ok(()),
-    }
+    deleted(ctx, "deleting the VPN gateway", ec2.delete_vpn_gateway().vpn_gateway_id(id).send().await)
 }
 
 pub(super) async fn create_customer_gateway(ctx: &Ctx<'_>, inputs: Inputs<'_>) -> ProviderResult<Applied> {
@@ -165,10 +162,8 @@ pub(super) async fn describe_customer_gateways(ec2: &Client, filters: Vec<Filter
 }
 
 pub(super) async fn delete_customer_gateway(ctx: &Ctx<'_>, id: &str) -> ProviderResult<()> {
-    match ctx.ec2().delete_customer_gateway().customer_gateway_id(id).send().await.map_err(ApiError::from) {
-        Err(error) if !error.is_not_found() => Err(ctx.fail("deleting the customer gateway")(error)),
-        _ => Ok(()),
-    }
+    let result = ctx.ec2().delete_customer_gateway().customer_gateway_id(id).send().await;
+    deleted(ctx, "deleting the customer gateway", result)
 }
 
 fn connection_outputs(connection: &VpnConnection, id: &str) -> Attributes {
