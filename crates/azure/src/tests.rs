@@ -240,6 +240,34 @@ fn bodies_carry_what_the_graph_says() {
     assert_eq!(vnet["properties"]["subnets"].as_array().unwrap().len(), 3);
 }
 
+/// The shared envelope (id, name, location, tags) is flattened into each resource: bodies never
+/// send id or name, and a GET answer, with fields ringform does not model, reads back into it.
+#[test]
+fn envelope_fields_leave_out_id_and_name_and_read_back_from_a_get() {
+    for (kind, ty) in AZURE_KINDS {
+        if kind == Kind::AzureVnetPeering {
+            continue;
+        }
+        let mut resource = body(kind, &sample_inputs(kind));
+        let map = resource.as_object_mut().unwrap();
+        assert!(!map.contains_key("id") && !map.contains_key("name"), "{kind}: {map:?}");
+        assert_eq!(map["location"], "eastus", "{kind}");
+        let tags = map["tags"].clone();
+        assert_eq!(tags["ringform:deployment"], "demo", "{kind}");
+        let id = format!("{SUB}/providers/Microsoft.Example/{ty}/rf-eastus");
+        map.insert("id".to_owned(), id.clone().into());
+        map.insert("name".to_owned(), "rf-eastus".into());
+        map.insert("type".to_owned(), format!("Microsoft.Example/{ty}").into());
+        map.insert("etag".to_owned(), "W/\"1\"".into());
+        let seen = (spec(kind).unwrap().observe)(&resource).unwrap();
+        assert_eq!(seen.id, id, "{kind}");
+        assert_eq!(serde_json::to_value(&seen.tags).unwrap(), tags, "{kind}");
+        assert_eq!(seen.inputs["name"], Value::from("rf-eastus"), "{kind}");
+        assert_eq!(seen.inputs["location"], Value::from("eastus"), "{kind}");
+        assert_eq!(seen.outputs["id"], Value::from(id.as_str()), "{kind}");
+    }
+}
+
 #[test]
 fn bad_inputs_are_errors_that_name_the_attribute_without_secrets() {
     let mut inputs = sample_inputs(Kind::AzureVpnConnection);

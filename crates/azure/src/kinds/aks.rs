@@ -6,7 +6,7 @@ use base64::Engine as _;
 use ringform_core::Value;
 use serde::{Deserialize, Serialize};
 
-use super::{Ctx, Seen, Spec, Tags, attributes, decode, encode, string_or_null};
+use super::{Ctx, Envelope, Seen, Spec, attributes, decode, encode, string_or_null};
 use crate::arm::MANAGED_CLUSTERS;
 use crate::attrs::strings_value;
 use crate::error::{ArmError, ArmResult};
@@ -19,12 +19,8 @@ pub const POOL_NAMES: [&str; 2] = ["system", "systemb"];
 #[derive(Debug, Default, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", default)]
 pub struct ManagedCluster {
-    #[serde(skip_serializing)]
-    pub id: String,
-    #[serde(skip_serializing)]
-    pub name: String,
-    pub location: String,
-    pub tags: Tags,
+    #[serde(flatten)]
+    pub envelope: Envelope,
     pub identity: Identity,
     pub properties: ClusterProperties,
 }
@@ -98,8 +94,7 @@ pub fn cluster(ctx: &Ctx, pool_name: &str) -> ArmResult<ManagedCluster> {
         None => (Some("overlay".to_owned()), inputs.opt_str("pod_cidr")?.map(str::to_owned)),
     };
     Ok(ManagedCluster {
-        location: ctx.location()?,
-        tags: ctx.tags(),
+        envelope: Envelope { location: ctx.location()?, tags: ctx.tags(), ..Default::default() },
         identity: Identity { kind: inputs.opt_str("identity")?.unwrap_or("SystemAssigned").to_owned() },
         properties: ClusterProperties {
             kubernetes_version: inputs.str("kubernetes_version")?.to_owned(),
@@ -125,7 +120,6 @@ pub fn cluster(ctx: &Ctx, pool_name: &str) -> ArmResult<ManagedCluster> {
             enable_rbac: true,
             ..ClusterProperties::default()
         },
-        ..ManagedCluster::default()
     })
 }
 
@@ -140,8 +134,8 @@ fn observe(resource: &serde_json::Value) -> ArmResult<Seen> {
     let network = &properties.network_profile;
     Ok(Seen {
         inputs: attributes([
-            ("name", cluster.name.as_str().into()),
-            ("location", cluster.location.as_str().into()),
+            ("name", cluster.envelope.name.as_str().into()),
+            ("location", cluster.envelope.location.as_str().into()),
             ("dns_prefix", properties.dns_prefix.as_str().into()),
             ("kubernetes_version", properties.kubernetes_version.as_str().into()),
             ("node_count", pool.count.into()),
@@ -156,12 +150,12 @@ fn observe(resource: &serde_json::Value) -> ArmResult<Seen> {
             ("identity", cluster.identity.kind.as_str().into()),
         ]),
         outputs: attributes([
-            ("id", cluster.id.as_str().into()),
-            ("name", cluster.name.as_str().into()),
+            ("id", cluster.envelope.id.as_str().into()),
+            ("name", cluster.envelope.name.as_str().into()),
             ("fqdn", string_or_null(&properties.fqdn)),
         ]),
-        id: cluster.id,
-        tags: cluster.tags,
+        id: cluster.envelope.id,
+        tags: cluster.envelope.tags,
     })
 }
 

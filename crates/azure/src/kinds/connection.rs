@@ -4,7 +4,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::{Ctx, Seen, Spec, Tags, attributes, decode, encode};
+use super::{Ctx, Envelope, Seen, Spec, attributes, decode, encode};
 use crate::arm::CONNECTIONS;
 use crate::error::{ArmError, ArmResult};
 
@@ -13,12 +13,8 @@ pub static SPEC: Spec = Spec { ty: CONNECTIONS, taggable: true, body, observe };
 #[derive(Default, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", default)]
 pub struct Connection {
-    #[serde(skip_serializing)]
-    pub id: String,
-    #[serde(skip_serializing)]
-    pub name: String,
-    pub location: String,
-    pub tags: Tags,
+    #[serde(flatten)]
+    pub envelope: Envelope,
     pub properties: ConnectionProperties,
 }
 
@@ -67,8 +63,7 @@ fn body(ctx: &Ctx) -> ArmResult<serde_json::Value> {
         }
     };
     encode(&Connection {
-        location: ctx.location()?,
-        tags: ctx.tags(),
+        envelope: Envelope { location: ctx.location()?, tags: ctx.tags(), ..Default::default() },
         properties: ConnectionProperties {
             connection_type: connection_type.to_owned(),
             connection_protocol: "IKEv2".to_owned(),
@@ -78,7 +73,6 @@ fn body(ctx: &Ctx) -> ArmResult<serde_json::Value> {
             shared_key: Some(ctx.inputs.secret_str("shared_key")?.to_owned()),
             enable_bgp: false,
         },
-        ..Connection::default()
     })
 }
 
@@ -88,14 +82,14 @@ fn observe(resource: &serde_json::Value) -> ArmResult<Seen> {
     let peer = properties.virtual_network_gateway2.or(properties.local_network_gateway2).unwrap_or_default();
     Ok(Seen {
         inputs: attributes([
-            ("name", connection.name.into()),
-            ("location", connection.location.into()),
+            ("name", connection.envelope.name.into()),
+            ("location", connection.envelope.location.into()),
             ("connection_type", properties.connection_type.into()),
             ("gateway_id", properties.virtual_network_gateway1.id.into()),
             ("peer_id", peer.id.into()),
         ]),
-        outputs: attributes([("id", connection.id.as_str().into())]),
-        id: connection.id,
-        tags: connection.tags,
+        outputs: attributes([("id", connection.envelope.id.as_str().into())]),
+        id: connection.envelope.id,
+        tags: connection.envelope.tags,
     })
 }

@@ -3,7 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::{Ctx, Seen, Spec, SubResource, Tags, attributes, decode, encode};
+use super::{Ctx, Envelope, Seen, Spec, SubResource, attributes, decode, encode};
 use crate::arm::GATEWAYS;
 use crate::error::ArmResult;
 
@@ -12,12 +12,8 @@ pub static SPEC: Spec = Spec { ty: GATEWAYS, taggable: true, body, observe };
 #[derive(Debug, Default, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", default)]
 pub struct VirtualNetworkGateway {
-    #[serde(skip_serializing)]
-    pub id: String,
-    #[serde(skip_serializing)]
-    pub name: String,
-    pub location: String,
-    pub tags: Tags,
+    #[serde(flatten)]
+    pub envelope: Envelope,
     pub properties: GatewayProperties,
 }
 
@@ -69,8 +65,7 @@ fn body(ctx: &Ctx) -> ArmResult<serde_json::Value> {
     let sku = ctx.inputs.str("sku")?;
     let subnet = format!("{}/subnets/GatewaySubnet", ctx.inputs.str("virtual_network_id")?);
     encode(&VirtualNetworkGateway {
-        location: ctx.location()?,
-        tags: ctx.tags(),
+        envelope: Envelope { location: ctx.location()?, tags: ctx.tags(), ..Default::default() },
         properties: GatewayProperties {
             ip_configurations: vec![IpConfiguration {
                 name: "default".to_owned(),
@@ -87,7 +82,6 @@ fn body(ctx: &Ctx) -> ArmResult<serde_json::Value> {
             active_active: false,
             sku: GatewaySku { name: sku.to_owned(), tier: sku.to_owned() },
         },
-        ..VirtualNetworkGateway::default()
     })
 }
 
@@ -102,15 +96,15 @@ fn observe(resource: &serde_json::Value) -> ArmResult<Seen> {
     };
     Ok(Seen {
         inputs: attributes([
-            ("name", gateway.name.into()),
-            ("location", gateway.location.into()),
+            ("name", gateway.envelope.name.into()),
+            ("location", gateway.envelope.location.into()),
             ("sku", properties.sku.name.into()),
             ("vpn_type", properties.vpn_type.into()),
             ("public_ip_id", config.public_ip_address.id.into()),
             ("virtual_network_id", vnet_id.into()),
         ]),
-        outputs: attributes([("id", gateway.id.as_str().into())]),
-        id: gateway.id,
-        tags: gateway.tags,
+        outputs: attributes([("id", gateway.envelope.id.as_str().into())]),
+        id: gateway.envelope.id,
+        tags: gateway.envelope.tags,
     })
 }

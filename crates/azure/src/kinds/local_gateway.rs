@@ -3,7 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::{AddressSpace, Ctx, Seen, Spec, Tags, attributes, decode, encode};
+use super::{AddressSpace, Ctx, Envelope, Seen, Spec, attributes, decode, encode};
 use crate::arm::LOCAL_GATEWAYS;
 use crate::attrs::strings_value;
 use crate::error::ArmResult;
@@ -13,12 +13,8 @@ pub static SPEC: Spec = Spec { ty: LOCAL_GATEWAYS, taggable: true, body, observe
 #[derive(Debug, Default, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", default)]
 pub struct LocalNetworkGateway {
-    #[serde(skip_serializing)]
-    pub id: String,
-    #[serde(skip_serializing)]
-    pub name: String,
-    pub location: String,
-    pub tags: Tags,
+    #[serde(flatten)]
+    pub envelope: Envelope,
     pub properties: LocalGatewayProperties,
 }
 
@@ -31,13 +27,11 @@ pub struct LocalGatewayProperties {
 
 fn body(ctx: &Ctx) -> ArmResult<serde_json::Value> {
     encode(&LocalNetworkGateway {
-        location: ctx.location()?,
-        tags: ctx.tags(),
+        envelope: Envelope { location: ctx.location()?, tags: ctx.tags(), ..Default::default() },
         properties: LocalGatewayProperties {
             local_network_address_space: AddressSpace { address_prefixes: ctx.inputs.strings("address_prefixes")? },
             gateway_ip_address: ctx.inputs.str("gateway_ip_address")?.to_owned(),
         },
-        ..LocalNetworkGateway::default()
     })
 }
 
@@ -46,13 +40,13 @@ fn observe(resource: &serde_json::Value) -> ArmResult<Seen> {
     let properties = gateway.properties;
     Ok(Seen {
         inputs: attributes([
-            ("name", gateway.name.into()),
-            ("location", gateway.location.into()),
+            ("name", gateway.envelope.name.into()),
+            ("location", gateway.envelope.location.into()),
             ("gateway_ip_address", properties.gateway_ip_address.into()),
             ("address_prefixes", strings_value(&properties.local_network_address_space.address_prefixes)),
         ]),
-        outputs: attributes([("id", gateway.id.as_str().into())]),
-        id: gateway.id,
-        tags: gateway.tags,
+        outputs: attributes([("id", gateway.envelope.id.as_str().into())]),
+        id: gateway.envelope.id,
+        tags: gateway.envelope.tags,
     })
 }

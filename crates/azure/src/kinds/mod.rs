@@ -98,6 +98,19 @@ impl<'a> Ctx<'a> {
 
 pub type Tags = BTreeMap<String, String>;
 
+/// What every tracked top-level ARM resource has: id and name (read-only, never sent), location
+/// and tags. Resources embed it with `#[serde(flatten)]`, so the JSON stays flat.
+#[derive(Debug, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct Envelope {
+    #[serde(skip_serializing)]
+    pub id: String,
+    #[serde(skip_serializing)]
+    pub name: String,
+    pub location: String,
+    pub tags: Tags,
+}
+
 /// A reference to another ARM object by id.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct SubResource {

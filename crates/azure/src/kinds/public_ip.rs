@@ -2,7 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::{Ctx, Seen, Spec, Tags, attributes, decode, encode, string_or_null};
+use super::{Ctx, Envelope, Seen, Spec, attributes, decode, encode, string_or_null};
 use crate::arm::PUBLIC_IPS;
 use crate::attrs::strings_value;
 use crate::error::ArmResult;
@@ -12,12 +12,8 @@ pub static SPEC: Spec = Spec { ty: PUBLIC_IPS, taggable: true, body, observe };
 #[derive(Debug, Default, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", default)]
 pub struct PublicIpAddress {
-    #[serde(skip_serializing)]
-    pub id: String,
-    #[serde(skip_serializing)]
-    pub name: String,
-    pub location: String,
-    pub tags: Tags,
+    #[serde(flatten)]
+    pub envelope: Envelope,
     pub sku: Sku,
     pub properties: PublicIpProperties,
     #[serde(skip_serializing_if = "Vec::is_empty")]
@@ -43,8 +39,7 @@ pub struct PublicIpProperties {
 
 fn body(ctx: &Ctx) -> ArmResult<serde_json::Value> {
     encode(&PublicIpAddress {
-        location: ctx.location()?,
-        tags: ctx.tags(),
+        envelope: Envelope { location: ctx.location()?, tags: ctx.tags(), ..Default::default() },
         sku: Sku { name: ctx.inputs.opt_str("sku")?.unwrap_or("Standard").to_owned() },
         properties: PublicIpProperties {
             allocation_method: ctx.inputs.opt_str("allocation_method")?.unwrap_or("Static").to_owned(),
@@ -52,7 +47,6 @@ fn body(ctx: &Ctx) -> ArmResult<serde_json::Value> {
             ip_address: String::new(),
         },
         zones: ctx.inputs.strings("zones")?,
-        ..PublicIpAddress::default()
     })
 }
 
@@ -60,14 +54,17 @@ fn observe(resource: &serde_json::Value) -> ArmResult<Seen> {
     let ip: PublicIpAddress = decode(resource)?;
     Ok(Seen {
         inputs: attributes([
-            ("name", ip.name.as_str().into()),
-            ("location", ip.location.into()),
+            ("name", ip.envelope.name.as_str().into()),
+            ("location", ip.envelope.location.into()),
             ("sku", ip.sku.name.into()),
             ("allocation_method", ip.properties.allocation_method.into()),
             ("zones", strings_value(&ip.zones)),
         ]),
-        outputs: attributes([("id", ip.id.as_str().into()), ("ip_address", string_or_null(&ip.properties.ip_address))]),
-        id: ip.id,
-        tags: ip.tags,
+        outputs: attributes([
+            ("id", ip.envelope.id.as_str().into()),
+            ("ip_address", string_or_null(&ip.properties.ip_address)),
+        ]),
+        id: ip.envelope.id,
+        tags: ip.envelope.tags,
     })
 }

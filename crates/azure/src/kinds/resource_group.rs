@@ -3,7 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::{Ctx, Seen, Spec, Tags, attributes, decode, encode};
+use super::{Ctx, Envelope, Seen, Spec, attributes, decode, encode};
 use crate::arm::RESOURCE_GROUPS;
 use crate::error::ArmResult;
 
@@ -12,24 +12,23 @@ pub static SPEC: Spec = Spec { ty: RESOURCE_GROUPS, taggable: true, body, observ
 #[derive(Debug, Default, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", default)]
 pub struct ResourceGroup {
-    #[serde(skip_serializing)]
-    pub id: String,
-    #[serde(skip_serializing)]
-    pub name: String,
-    pub location: String,
-    pub tags: Tags,
+    #[serde(flatten)]
+    pub envelope: Envelope,
 }
 
 fn body(ctx: &Ctx) -> ArmResult<serde_json::Value> {
-    encode(&ResourceGroup { location: ctx.location()?, tags: ctx.tags(), ..ResourceGroup::default() })
+    encode(&ResourceGroup { envelope: Envelope { location: ctx.location()?, tags: ctx.tags(), ..Default::default() } })
 }
 
 fn observe(resource: &serde_json::Value) -> ArmResult<Seen> {
     let group: ResourceGroup = decode(resource)?;
     Ok(Seen {
-        inputs: attributes([("name", group.name.as_str().into()), ("location", group.location.into())]),
-        outputs: attributes([("id", group.id.as_str().into()), ("name", group.name.into())]),
-        id: group.id,
-        tags: group.tags,
+        inputs: attributes([
+            ("name", group.envelope.name.as_str().into()),
+            ("location", group.envelope.location.into()),
+        ]),
+        outputs: attributes([("id", group.envelope.id.as_str().into()), ("name", group.envelope.name.into())]),
+        id: group.envelope.id,
+        tags: group.envelope.tags,
     })
 }

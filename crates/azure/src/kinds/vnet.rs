@@ -4,7 +4,7 @@
 use ringform_core::Value;
 use serde::{Deserialize, Serialize};
 
-use super::{AddressSpace, Ctx, Seen, Spec, Tags, attributes, decode, encode};
+use super::{AddressSpace, Ctx, Envelope, Seen, Spec, attributes, decode, encode};
 use crate::arm::VIRTUAL_NETWORKS;
 use crate::attrs::{Inputs, strings_value};
 use crate::error::{ArmError, ArmResult};
@@ -18,12 +18,8 @@ const GATEWAY_SUBNET: &str = "GatewaySubnet";
 #[derive(Debug, Default, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", default)]
 pub struct VirtualNetwork {
-    #[serde(skip_serializing)]
-    pub id: String,
-    #[serde(skip_serializing)]
-    pub name: String,
-    pub location: String,
-    pub tags: Tags,
+    #[serde(flatten)]
+    pub envelope: Envelope,
     pub properties: VirtualNetworkProperties,
 }
 
@@ -79,13 +75,11 @@ fn subnets(inputs: &Inputs) -> ArmResult<Vec<Subnet>> {
 
 fn body(ctx: &Ctx) -> ArmResult<serde_json::Value> {
     encode(&VirtualNetwork {
-        location: ctx.location()?,
-        tags: ctx.tags(),
+        envelope: Envelope { location: ctx.location()?, tags: ctx.tags(), ..Default::default() },
         properties: VirtualNetworkProperties {
             address_space: AddressSpace { address_prefixes: ctx.inputs.strings("address_space")? },
             subnets: subnets(&ctx.inputs)?,
         },
-        ..VirtualNetwork::default()
     })
 }
 
@@ -106,18 +100,18 @@ fn observe(resource: &serde_json::Value) -> ArmResult<Seen> {
         .collect();
     Ok(Seen {
         inputs: attributes([
-            ("name", vnet.name.as_str().into()),
-            ("location", vnet.location.into()),
+            ("name", vnet.envelope.name.as_str().into()),
+            ("location", vnet.envelope.location.into()),
             ("address_space", strings_value(&vnet.properties.address_space.address_prefixes)),
             ("subnets", Value::List(subnet_values)),
         ]),
         outputs: attributes([
-            ("id", vnet.id.as_str().into()),
-            ("name", vnet.name.into()),
+            ("id", vnet.envelope.id.as_str().into()),
+            ("name", vnet.envelope.name.into()),
             ("node_subnet_id", node_subnet_id),
             ("pod_subnet_id", pod_subnet_id),
         ]),
-        id: vnet.id,
-        tags: vnet.tags,
+        id: vnet.envelope.id,
+        tags: vnet.envelope.tags,
     })
 }
