@@ -31,15 +31,10 @@ impl Deployment {
     }
 
     fn command(&self, args: &[&str], latency_ms: u64) -> Command {
-        let mut command = Command::new(env!("CARGO_BIN_EXE_ringform"));
+        let mut command = common::ringform(args, &self.state());
         command
-            .args(args)
-            .current_dir(env!("CARGO_MANIFEST_DIR"))
-            .env("NO_COLOR", "1")
-            .env("RINGFORM_STATE", self.state())
             .env("RINGFORM_TEST_INVENTORY", self.inventory())
-            .env("RINGFORM_TEST_LATENCY_MS", latency_ms.to_string())
-            .stdin(Stdio::null());
+            .env("RINGFORM_TEST_LATENCY_MS", latency_ms.to_string());
         command
     }
 

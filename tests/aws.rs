@@ -39,12 +39,8 @@ impl Run {
     }
 
     fn command(&self, args: &[&str]) -> Command {
-        let mut command = Command::new(env!("CARGO_BIN_EXE_ringform"));
+        let mut command = common::ringform(args, &self.state());
         command
-            .args(args)
-            .current_dir(env!("CARGO_MANIFEST_DIR"))
-            .env("NO_COLOR", "1")
-            .env("RINGFORM_STATE", self.state())
             .env("AWS_ENDPOINT_URL", self.moto.endpoint())
             .env("AWS_ACCESS_KEY_ID", "testing")
             .env("AWS_SECRET_ACCESS_KEY", "testing")
@@ -53,8 +49,7 @@ impl Run {
             .env("RINGFORM_AWS_MAX_ATTEMPTS", "1")
             .env("RINGFORM_AWS_DEPENDENCY_TIMEOUT_SECS", "2")
             .env_remove("RINGFORM_TEST_INVENTORY")
-            .env_remove("AWS_PROFILE")
-            .stdin(Stdio::null());
+            .env_remove("AWS_PROFILE");
         command
     }
 

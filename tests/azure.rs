@@ -5,7 +5,7 @@
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::process::Output;
 
 use ringform_core::Value;
 use ringform_state::StateStore;
@@ -31,17 +31,12 @@ impl Run {
     }
 
     fn ringform(&mut self, args: &[&str]) -> Output {
-        let output = Command::new(env!("CARGO_BIN_EXE_ringform"))
-            .args(args)
-            .current_dir(env!("CARGO_MANIFEST_DIR"))
-            .env("NO_COLOR", "1")
-            .env("RINGFORM_STATE", self.state())
+        let output = common::ringform(args, &self.state())
             .env("RINGFORM_ARM_ENDPOINT", self.arm.endpoint())
             .env("RINGFORM_ARM_TOKEN", self.arm.token())
             .env("RINGFORM_ARM_POLL_MS", "5")
             .env("AZURE_SUBSCRIPTION_ID", SUBSCRIPTION)
             .env_remove("RINGFORM_TEST_INVENTORY")
-            .stdin(Stdio::null())
             .output()
             .unwrap();
         self.printed.push_str(&text(&output.stdout));

@@ -1,10 +1,25 @@
 //! What the end-to-end tests share.
 #![allow(dead_code)] // Each test binary uses its own part of this module.
 
+use std::path::Path;
+use std::process::{Command, Stdio};
 use std::time::Duration;
 
 pub fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
+}
+
+/// The `ringform` binary with `args`, run from the project root without colour or input, its
+/// state in `state`.
+pub fn ringform(args: &[&str], state: &Path) -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_ringform"));
+    command
+        .args(args)
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .env("NO_COLOR", "1")
+        .env("RINGFORM_STATE", state)
+        .stdin(Stdio::null());
+    command
 }
 
 /// Random kill instants from a seed that is printed, so a failing run can be repeated with
