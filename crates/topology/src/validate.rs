@@ -200,19 +200,20 @@ fn mesh_fits_providers(p: &Partial, d: &mut Vec<Diagnostic>) {
 fn security_group_rules(p: &Partial, d: &mut Vec<Diagnostic>) {
     let quota = &p.mesh.aws_rules_per_security_group;
     let ranges = |c: &PCluster| usize::from(c.network_cidr.is_some()) + usize::from(c.pod_cidr.is_some());
+    let all_ranges: usize = p.clusters.iter().map(ranges).sum();
     for (i, cluster) in p.clusters.iter().enumerate() {
         let Some(name) =
             cluster.name.as_ref().filter(|_| cluster.provider.as_ref().is_some_and(|v| v.value == Cloud::Aws))
         else {
             continue;
         };
-        let others: Vec<&PCluster> = p.clusters.iter().enumerate().filter(|(j, _)| *j != i).map(|(_, c)| c).collect();
-        let peer_ranges: usize = others.iter().map(|c| ranges(c)).sum();
+        let peer_ranges = all_ranges - ranges(cluster);
         let rules = CASSANDRA_PORTS.len() * peer_ranges;
         if rules <= quota.value as usize {
             continue;
         }
-        let with_pods: Vec<&str> = others.iter().filter(|c| c.pod_cidr.is_some()).map(|c| c.label.as_str()).collect();
+        let others = p.clusters.iter().enumerate().filter(|(j, _)| *j != i).map(|(_, c)| c);
+        let with_pods: Vec<&str> = others.filter(|c| c.pod_cidr.is_some()).map(|c| c.label.as_str()).collect();
         let pods_hint = if with_pods.is_empty() {
             String::new()
         } else {
@@ -232,7 +233,7 @@ fn security_group_rules(p: &Partial, d: &mut Vec<Diagnostic>) {
                      address ranges of the {} other clusters), more than the {} allowed per security group",
                     cluster.label,
                     CASSANDRA_PORTS.len(),
-                    others.len(),
+                    p.clusters.len() - 1,
                     quota.value
                 ),
             )

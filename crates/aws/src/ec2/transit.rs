@@ -135,14 +135,15 @@ pub(super) async fn create_attachment(ctx: &Ctx<'_>, inputs: Inputs<'_>) -> Prov
         }
     };
     wait_state(ctx, &format!("transit gateway attachment {id}"), &["available"], || async {
-        let found = attachments(ctx.ec2(), vec![filter("transit-gateway-attachment-id", [id.as_str()])]).await?;
+        let found =
+            describe_attachments(ctx.ec2(), vec![filter("transit-gateway-attachment-id", [id.as_str()])]).await?;
         Ok(found.first().and_then(|a| a.observed.get("state")).and_then(Value::as_str).map(str::to_owned))
     })
     .await?;
     Ok(Applied { provider_id: id.clone(), outputs: attachment_outputs(&id, gateway) })
 }
 
-async fn attachments(ec2: &Client, filters: Vec<Filter>) -> Result<Vec<Object>, ApiError> {
+pub(super) async fn describe_attachments(ec2: &Client, filters: Vec<Filter>) -> Result<Vec<Object>, ApiError> {
     let pages =
         ec2.describe_transit_gateway_vpc_attachments().set_filters(Some(filters)).into_paginator().items().send();
     let all = pages.collect::<Result<Vec<_>, _>>().await?;
@@ -167,10 +168,6 @@ async fn attachments(ec2: &Client, filters: Vec<Filter>) -> Result<Vec<Object>, 
             })
         })
         .collect())
-}
-
-pub(super) async fn describe_attachments(ec2: &Client, filters: Vec<Filter>) -> Result<Vec<Object>, ApiError> {
-    attachments(ec2, filters).await
 }
 
 pub(super) async fn update_attachment(
@@ -199,7 +196,7 @@ pub(super) async fn update_attachment(
 
 pub(super) async fn delete_attachment(ctx: &Ctx<'_>, id: &str) -> ProviderResult<()> {
     let what = "the transit gateway attachment";
-    let found = attachments(ctx.ec2(), vec![filter("transit-gateway-attachment-id", [id])]).await;
+    let found = describe_attachments(ctx.ec2(), vec![filter("transit-gateway-attachment-id", [id])]).await;
     if !exists(ctx, what, found.map(|f| f.first().map(|o| o.id.clone())))? {
         return Ok(());
     }
