@@ -61,9 +61,10 @@ pub fn plan(args: &PlanArgs) -> Result<Exit, Failure> {
         (loaded, state)
     };
     Loaded::keep_targeted(&graph, &mut state, &args.target)?;
-    let plan = ringform_plan::plan(&graph, &state, ringform_plan::topology_hash(&loaded.source));
+    let schemas = ringform_schema::all();
+    let plan = ringform_plan::plan(&graph, &state, ringform_plan::topology_hash(&loaded.source), &schemas);
     if args.json {
-        print(&format!("{:#}\n", ringform_plan::to_json(&plan)))?;
+        print(&format!("{:#}\n", ringform_plan::to_json(&plan, &schemas)))?;
     } else {
         print(&ringform_plan::render(&plan, RenderOptions { color: colour(&std::io::stdout()) }))?;
     }

@@ -3,6 +3,7 @@
 //! exec plugin (credentials stay with the AWS CLI); AKS contexts carry the admin kubeconfig the
 //! provider fetched, as `az aks get-credentials --admin` would. Other contexts are kept.
 
+use ringform_schema::{aws, azure};
 use std::path::{Path, PathBuf};
 
 use ringform_core::{Address, Kind, Value};
@@ -26,11 +27,10 @@ pub(crate) fn contexts(topology: &ringform_topology::Topology, state: &Snapshot)
     for cluster in &topology.clusters {
         let name = cluster.name.value.as_str();
         let context = match cluster.provider.value {
-            Cloud::Aws => record_outputs(state, Kind::AwsEksCluster, name)
-                .and_then(|(inputs, outputs)| eks(name, inputs, outputs)),
-            Cloud::Azure => {
-                record_outputs(state, Kind::AzureAksCluster, name).and_then(|(_, outputs)| aks(name, outputs))
+            Cloud::Aws => {
+                record_outputs(state, aws::EKS_CLUSTER, name).and_then(|(inputs, outputs)| eks(name, inputs, outputs))
             }
+            Cloud::Azure => record_outputs(state, azure::AKS_CLUSTER, name).and_then(|(_, outputs)| aks(name, outputs)),
         };
         match context {
             Some(context) => found.push(context),

@@ -4,7 +4,6 @@
 
 use std::sync::Arc;
 
-use ringform_core::Provider;
 use ringform_core::provider::Registry;
 use ringform_plan::{Action, Plan};
 
@@ -19,9 +18,10 @@ pub(crate) fn registry() -> Result<Registry, Failure> {
     // Constructing a provider reads settings only; credentials are looked up on first use, so
     // `plan` and `validate` work without any.
     Ok(Registry::new()
-        .with(Provider::Aws, Arc::new(ringform_aws::AwsProvider::new(ringform_aws::AwsSettings::from_env())))
-        .with(Provider::Azure, Arc::new(ringform_azure::AzureProvider::new(ringform_azure::AzureSettings::from_env())))
-        .with(Provider::Local, Arc::new(ringform_engine::LocalProvider)))
+        .with(Arc::new(ringform_aws::AwsProvider::new(ringform_aws::AwsSettings::from_env())))
+        .with(Arc::new(ringform_azure::AzureProvider::new(ringform_azure::AzureSettings::from_env())))
+        .with(Arc::new(ringform_engine::LocalProvider))
+        .knowing(&ringform_schema::kubernetes::SCHEMA))
 }
 
 /// The fake cloud of `ringform-testkit`, file-backed so a killed process leaves its inventory.
@@ -42,7 +42,13 @@ pub(crate) fn check(registry: &Registry, plan: &Plan) -> Result<(), Failure> {
         .changes
         .iter()
         .filter(|c| c.action != Action::NoOp)
-        .filter_map(|c| registry.for_kind(c.address.kind()).err().map(|_| c.address.kind().provider().to_string()))
+        .filter(|c| registry.for_kind(c.address.kind()).is_err())
+        .map(|c| {
+            registry
+                .schemas()
+                .provider(c.address.kind())
+                .map_or_else(|| c.address.kind().to_string(), |p| p.to_string())
+        })
         .collect();
     missing.sort();
     missing.dedup();

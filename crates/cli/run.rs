@@ -177,7 +177,8 @@ pub fn apply(args: &ApplyArgs) -> Result<Exit, Failure> {
         }
         None => {
             Loaded::keep_targeted(&session.loaded.graph, &mut state, &args.run.target)?;
-            ringform_plan::plan(&session.loaded.graph, &state, ringform_plan::topology_hash(&session.loaded.source))
+            let hash = ringform_plan::topology_hash(&session.loaded.source);
+            ringform_plan::plan(&session.loaded.graph, &state, hash, session.registry.schemas())
         }
     };
     print(&ringform_plan::render(&plan, RenderOptions { color: colour(&std::io::stdout()) }))?;
@@ -196,7 +197,8 @@ pub fn destroy(args: &DestroyArgs) -> Result<Exit, Failure> {
     session.recover()?;
     let state = session.store.snapshot()?;
     let targets = resolve_targets(&args.run.target, &state.records.keys().collect::<Vec<_>>())?;
-    let plan = ringform_plan::plan_destroy(&state, &targets, ringform_plan::topology_hash(&session.loaded.source));
+    let hash = ringform_plan::topology_hash(&session.loaded.source);
+    let plan = ringform_plan::plan_destroy(&state, &targets, hash, session.registry.schemas());
     print(&ringform_plan::render(&plan, RenderOptions { color: colour(&std::io::stdout()) }))?;
     if !plan.has_changes() {
         return Ok(Exit::Success);
@@ -235,8 +237,8 @@ pub fn drift(args: &DriftArgs) -> Result<Exit, Failure> {
         refreshed.drift.retain(|d| Loaded::is_targeted(&session.loaded.graph, &args.target, d.address()));
     }
     // `pending`: what the topology asks for that reality, as just read, does not have.
-    let pending =
-        ringform_plan::plan(&session.loaded.graph, &real, ringform_plan::topology_hash(&session.loaded.source));
+    let hash = ringform_plan::topology_hash(&session.loaded.source);
+    let pending = ringform_plan::plan(&session.loaded.graph, &real, hash, session.registry.schemas());
     let report = crate::drift_report::Report { deployment: &deployment, drift: &refreshed.drift, pending: &pending };
     let text = if args.json {
         format!("{:#}\n", report.json())

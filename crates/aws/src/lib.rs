@@ -23,10 +23,12 @@ mod wait;
 
 use aws_smithy_runtime_api::client::http::SharedHttpClient;
 use ringform_core::provider::{
-    Applied, BoxFuture, CreateRequest, DeleteRequest, FindRequest, Observed, ProviderError, ProviderResult,
-    ReadRequest, ReadResponse, ResourceProvider, Scope, UpdateRequest,
+    Applied, BoxFuture, CreateRequest, DeleteRequest, FindRequest, Observed, ProviderResult, ReadRequest, ReadResponse,
+    ResourceProvider, UpdateRequest,
 };
-use ringform_core::{Address, Attributes, Kind, Provider, Value};
+use ringform_core::schema::ProviderSchema;
+use ringform_core::{Address, Attributes};
+use ringform_schema::aws;
 
 use crate::attrs::Inputs;
 use crate::clients::ClientCache;
@@ -59,16 +61,9 @@ impl AwsProvider {
     /// The context of an operation on the object at `address`: its region's clients, and a
     /// subject naming the object and region.
     async fn object_ctx<'a>(&'a self, deployment: &'a str, address: &Address, inputs: &Attributes) -> Ctx<'a> {
-        let region = region_of(address.kind(), inputs);
+        // As the schema says: IAM is global (""), everything else names its region.
+        let region = self.scope(address, inputs).region;
         self.ctx(deployment, &region, subject(address, &region)).await
-    }
-}
-
-/// The region calls about an object go to: IAM is global (""), everything else names its region.
-fn region_of(kind: Kind, inputs: &Attributes) -> String {
-    match kind {
-        Kind::AwsIamRole => String::new(),
-        _ => inputs.get("region").and_then(Value::as_str).unwrap_or_default().to_owned(),
     }
 }
 
@@ -76,13 +71,9 @@ fn subject(address: &Address, region: &str) -> String {
     if region.is_empty() { address.to_string() } else { format!("{address} ({region})") }
 }
 
-fn not_aws(kind: Kind) -> ProviderError {
-    ProviderError::fatal(format!("{kind} is not an AWS resource kind; the AWS provider cannot manage it"))
-}
-
 impl ResourceProvider for AwsProvider {
-    fn scope(&self, address: &Address, inputs: &Attributes) -> Scope {
-        Scope { provider: Provider::Aws, account: String::new(), region: region_of(address.kind(), inputs) }
+    fn schema(&self) -> &'static ProviderSchema {
+        &aws::SCHEMA
     }
 
     fn create(&self, request: CreateRequest) -> BoxFuture<'_, ProviderResult<Applied>> {
@@ -91,11 +82,10 @@ impl ResourceProvider for AwsProvider {
             let ctx = self.object_ctx(&request.deployment, address, &request.inputs).await;
             let inputs = Inputs::new(address, &request.inputs);
             match address.kind() {
-                Kind::AwsIamRole => iam::create(&ctx, inputs).await,
-                Kind::AwsEksCluster => eks::create_cluster(&ctx, inputs).await,
-                Kind::AwsEksNodeGroup => eks::create_node_group(&ctx, inputs).await,
-                kind if kind.provider() == Provider::Aws => ec2::create(&ctx, inputs).await,
-                kind => Err(not_aws(kind)),
+                aws::IAM_ROLE => iam::create(&ctx, inputs).await,
+                aws::EKS_CLUSTER => eks::create_cluster(&ctx, inputs).await,
+                aws::EKS_NODE_GROUP => eks::create_node_group(&ctx, inputs).await,
+                _ => ec2::create(&ctx, inputs).await,
             }
         })
     }
@@ -108,11 +98,10 @@ impl ResourceProvider for AwsProvider {
             let after = Inputs::new(address, &request.after);
             let id = request.provider_id.as_str();
             let applied = match address.kind() {
-                Kind::AwsIamRole => iam::update(&ctx, before, after, id).await?,
-                Kind::AwsEksCluster => eks::update_cluster(&ctx, before, after, id).await?,
-                Kind::AwsEksNodeGroup => eks::update_node_group(&ctx, before, after, id).await?,
-                kind if kind.provider() == Provider::Aws => ec2::update(&ctx, before, after, id).await?,
-                kind => return Err(not_aws(kind)),
+                aws::IAM_ROLE => iam::update(&ctx, before, after, id).await?,
+                aws::EKS_CLUSTER => eks::update_cluster(&ctx, before, after, id).await?,
+                aws::EKS_NODE_GROUP => eks::update_node_group(&ctx, before, after, id).await?,
+                _ => ec2::update(&ctx, before, after, id).await?,
             };
             // Outputs AWS did not report again (e.g. a kubeconfig-relevant CA) stay as they were.
             Ok(Applied {
@@ -129,11 +118,10 @@ impl ResourceProvider for AwsProvider {
             let inputs = Inputs::new(address, &request.inputs);
             let id = request.provider_id.as_str();
             match address.kind() {
-                Kind::AwsIamRole => iam::delete(&ctx, inputs, id).await,
-                Kind::AwsEksCluster => eks::delete_cluster(&ctx, id).await,
-                Kind::AwsEksNodeGroup => eks::delete_node_group(&ctx, inputs, id).await,
-                kind if kind.provider() == Provider::Aws => ec2::delete(&ctx, inputs, id).await,
-                kind => Err(not_aws(kind)),
+                aws::IAM_ROLE => iam::delete(&ctx, inputs, id).await,
+                aws::EKS_CLUSTER => eks::delete_cluster(&ctx, id).await,
+                aws::EKS_NODE_GROUP => eks::delete_node_group(&ctx, inputs, id).await,
+                _ => ec2::delete(&ctx, inputs, id).await,
             }
         })
     }
@@ -148,11 +136,10 @@ impl ResourceProvider for AwsProvider {
             let subject = format!("reading {kind} objects of deployment {}{}", request.deployment, in_region(region));
             let ctx = self.ctx(&request.deployment, region, subject).await;
             let found = match kind {
-                Kind::AwsIamRole => iam::read(&ctx, &request.resources).await?,
-                Kind::AwsEksCluster => eks::read_clusters(&ctx, &request.resources).await?,
-                Kind::AwsEksNodeGroup => eks::read_node_groups(&ctx, &request.resources).await?,
-                kind if kind.provider() == Provider::Aws => ec2::read(&ctx, kind, &request.resources).await?,
-                kind => return Err(not_aws(kind)),
+                aws::IAM_ROLE => iam::read(&ctx, &request.resources).await?,
+                aws::EKS_CLUSTER => eks::read_clusters(&ctx, &request.resources).await?,
+                aws::EKS_NODE_GROUP => eks::read_node_groups(&ctx, &request.resources).await?,
+                _ => ec2::read(&ctx, kind, &request.resources).await?,
             };
             Ok(ReadResponse { found })
         })
@@ -164,11 +151,10 @@ impl ResourceProvider for AwsProvider {
             let ctx = self.object_ctx(&request.deployment, address, &request.inputs).await;
             let inputs = Inputs::new(address, &request.inputs);
             match address.kind() {
-                Kind::AwsIamRole => iam::find(&ctx, inputs).await,
-                Kind::AwsEksCluster => eks::find_cluster(&ctx, inputs).await,
-                Kind::AwsEksNodeGroup => eks::find_node_group(&ctx, inputs).await,
-                kind if kind.provider() == Provider::Aws => ec2::find(&ctx, inputs).await,
-                kind => Err(not_aws(kind)),
+                aws::IAM_ROLE => iam::find(&ctx, inputs).await,
+                aws::EKS_CLUSTER => eks::find_cluster(&ctx, inputs).await,
+                aws::EKS_NODE_GROUP => eks::find_node_group(&ctx, inputs).await,
+                _ => ec2::find(&ctx, inputs).await,
             }
         })
     }

@@ -4,7 +4,8 @@
 use ringform_core::provider::{
     CreateRequest, DeleteRequest, ErrorClass, ReadRequest, ResourceProvider, Scope, Tracked,
 };
-use ringform_core::{Address, Attributes, Kind, Provider, Value};
+use ringform_core::{Address, Attributes, Provider, Value};
+use ringform_schema::aws;
 
 use crate::attrs::attributes;
 use crate::testing::Canned;
@@ -124,7 +125,7 @@ async fn eks_cluster_read_keeps_recorded_order_of_sets() {
         outputs: Attributes::new(),
     };
     let scope = Scope { provider: Provider::Aws, account: String::new(), region: "eu-west-1".into() };
-    let request = ReadRequest { deployment: "d".into(), kind: Kind::AwsEksCluster, scope, resources: vec![tracked] };
+    let request = ReadRequest { deployment: "d".into(), kind: aws::EKS_CLUSTER, scope, resources: vec![tracked] };
     let read = aws.provider().read(request).await.unwrap();
     assert_eq!(read.found.len(), 1);
     assert_eq!(read.found[0].inputs, cluster_inputs(), "no drift when nothing changed");
@@ -177,8 +178,7 @@ async fn launch_template_gives_nodes_the_cassandra_and_the_cluster_security_grou
         outputs: applied.outputs,
     };
     let scope = Scope { provider: Provider::Aws, account: String::new(), region: "eu-west-1".into() };
-    let request =
-        ReadRequest { deployment: "d".into(), kind: Kind::AwsLaunchTemplate, scope, resources: vec![tracked] };
+    let request = ReadRequest { deployment: "d".into(), kind: aws::LAUNCH_TEMPLATE, scope, resources: vec![tracked] };
     let read = aws.provider().read(request).await.unwrap();
     assert_eq!(read.found.len(), 1);
     assert_eq!(read.found[0].inputs, template_inputs(), "no drift when nothing changed");
@@ -267,7 +267,7 @@ async fn throttling_answers_are_throttled_errors() {
         outputs: Attributes::new(),
     };
     let scope = Scope { provider: Provider::Aws, account: String::new(), region: "eu-west-1".into() };
-    let request = ReadRequest { deployment: "d".into(), kind: Kind::AwsVpc, scope, resources: vec![tracked] };
+    let request = ReadRequest { deployment: "d".into(), kind: aws::VPC, scope, resources: vec![tracked] };
     let error = aws.provider().read(request).await.unwrap_err();
     assert!(matches!(error.class, ErrorClass::Throttled { .. }), "{error:?}");
     assert!(error.message.contains("RequestLimitExceeded"), "{}", error.message);

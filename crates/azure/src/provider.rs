@@ -6,9 +6,11 @@ use std::sync::OnceLock;
 
 use ringform_core::provider::{
     ADDRESS_TAG, Applied, BoxFuture, CreateRequest, DEPLOYMENT_TAG, DeleteRequest, FindRequest, Observed,
-    ProviderError, ProviderResult, ReadRequest, ReadResponse, ResourceProvider, Scope, UpdateRequest,
+    ProviderError, ProviderResult, ReadRequest, ReadResponse, ResourceProvider, UpdateRequest,
 };
-use ringform_core::{Address, Attributes, Kind, Provider, Value};
+use ringform_core::schema::ProviderSchema;
+use ringform_core::{Address, Attributes, Kind, Value};
+use ringform_schema::azure;
 
 use crate::arm::{ArmClient, MANAGED_CLUSTERS, ResourceType, WaitClass};
 use crate::attrs::reconcile;
@@ -94,8 +96,8 @@ impl AzureProvider {
         let id = ctx.id(kind)?;
         let client = self.client()?;
         let resource = match kind {
-            Kind::AzureAksCluster => self.update_cluster(&ctx, &id).await?,
-            Kind::AzureVirtualNetwork => {
+            azure::AKS_CLUSTER => self.update_cluster(&ctx, &id).await?,
+            azure::VIRTUAL_NETWORK => {
                 let mut body = (spec.body)(&ctx)?;
                 if let Some(current) = client.get(&id, spec.ty).await? {
                     keep_attached(&mut body, &current);
@@ -196,7 +198,7 @@ impl AzureProvider {
     async fn list_owned(&self, kind: Kind, subscription: &str, deployment: &str) -> ArmResult<Vec<serde_json::Value>> {
         let ty = spec(kind)?.ty;
         let client = self.client()?;
-        let items = if kind == Kind::AzureResourceGroup {
+        let items = if kind == azure::RESOURCE_GROUP {
             // Resource groups are the one collection ARM filters by tag server-side.
             let filter = format!("tagName eq '{DEPLOYMENT_TAG}' and tagValue eq '{}'", deployment.replace('\'', "''"));
             client.list(&format!("/subscriptions/{subscription}/resourcegroups"), ty, Some(&filter)).await?
@@ -257,12 +259,12 @@ impl AzureProvider {
         recorded_id: &str,
     ) -> ArmResult<Observed> {
         let Seen { id, tags: _, mut inputs, outputs } = (spec(kind)?.observe)(resource)?;
-        if kind != Kind::AzureResourceGroup
+        if kind != azure::RESOURCE_GROUP
             && let Some(group) = segment_after(&id, "resourceGroups")
         {
             inputs.insert("resource_group".to_owned(), group.into());
         }
-        if kind == Kind::AzureVnetPeering
+        if kind == azure::VNET_PEERING
             && let Some(vnet) = segment_after(&id, "virtualNetworks")
         {
             inputs.insert("virtual_network_name".to_owned(), vnet.into());
@@ -271,7 +273,7 @@ impl AzureProvider {
         let mut outputs = reconcile(outputs, recorded_outputs, false);
         let provider_id =
             if id.is_empty() || id.eq_ignore_ascii_case(recorded_id) { recorded_id.to_owned() } else { id };
-        if kind == Kind::AzureAksCluster && !matches!(outputs.get("kubeconfig"), Some(Value::Secret(_))) {
+        if kind == azure::AKS_CLUSTER && !matches!(outputs.get("kubeconfig"), Some(Value::Secret(_))) {
             let credentials = self.client()?.post(&provider_id, "listClusterAdminCredential", MANAGED_CLUSTERS).await?;
             outputs.insert("kubeconfig".to_owned(), aks::kubeconfig(&credentials, &provider_id)?);
         }
@@ -329,9 +331,8 @@ fn keep_attached(body: &mut serde_json::Value, current: &serde_json::Value) {
 
 impl ResourceProvider for AzureProvider {
     /// ARM limits and listings are per subscription; regions do not matter.
-    fn scope(&self, _address: &Address, inputs: &Attributes) -> Scope {
-        let account = inputs.get("subscription").and_then(Value::as_str).unwrap_or_default().to_owned();
-        Scope { provider: Provider::Azure, account, region: String::new() }
+    fn schema(&self) -> &'static ProviderSchema {
+        &azure::SCHEMA
     }
 
     fn create(&self, request: CreateRequest) -> BoxFuture<'_, ProviderResult<Applied>> {

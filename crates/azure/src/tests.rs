@@ -3,6 +3,7 @@
 //! the body uses no property the schema does not know (the schemas allow unknown properties,
 //! so a misspelt `publicIpAllocationMethod` would otherwise pass).
 
+use ringform_schema::azure;
 use std::path::PathBuf;
 
 use ringform_core::{Address, Attributes, Kind, Value};
@@ -51,8 +52,8 @@ pub fn sample_inputs(kind: Kind) -> Attributes {
     let vnet = format!("{SUB}/providers/Microsoft.Network/virtualNetworks/rf-eastus");
     let mut entries = common("rf-eastus");
     let extra: Vec<(&str, Value)> = match kind {
-        Kind::AzureResourceGroup => vec![("resource_group", Value::Null)],
-        Kind::AzureVirtualNetwork => vec![
+        azure::RESOURCE_GROUP => vec![("resource_group", Value::Null)],
+        azure::VIRTUAL_NETWORK => vec![
             ("address_space", strings_value(&["10.100.0.0/16", "10.200.0.0/16"])),
             (
                 "subnets",
@@ -63,35 +64,35 @@ pub fn sample_inputs(kind: Kind) -> Attributes {
                 ]),
             ),
         ],
-        Kind::AzurePublicIp => vec![
+        azure::PUBLIC_IP => vec![
             ("sku", "Standard".into()),
             ("allocation_method", "Static".into()),
             ("zones", strings_value(&["1", "2", "3"])),
         ],
-        Kind::AzureVpnGateway => vec![
+        azure::VPN_GATEWAY => vec![
             ("sku", "VpnGw1AZ".into()),
             ("vpn_type", "RouteBased".into()),
             ("public_ip_id", format!("{SUB}/providers/Microsoft.Network/publicIPAddresses/rf-eastus-gateway").into()),
             ("virtual_network_id", vnet.clone().into()),
         ],
-        Kind::AzureLocalNetworkGateway => vec![
+        azure::LOCAL_NETWORK_GATEWAY => vec![
             ("gateway_ip_address", "52.1.2.3".into()),
             ("address_prefixes", strings_value(&["10.0.0.0/16", "10.1.0.0/16"])),
         ],
-        Kind::AzureVpnConnection => vec![
+        azure::VPN_CONNECTION => vec![
             ("connection_type", "Vnet2Vnet".into()),
             ("gateway_id", format!("{SUB}/providers/Microsoft.Network/virtualNetworkGateways/a").into()),
             ("peer_id", format!("{SUB}/providers/Microsoft.Network/virtualNetworkGateways/b").into()),
             ("shared_key", Value::secret("s3cret-key".into())),
         ],
-        Kind::AzureVnetPeering => vec![
+        azure::VNET_PEERING => vec![
             ("virtual_network_name", "rf-eastus".into()),
             ("name", "to-westus".into()),
             ("remote_virtual_network_id", vnet.replace("eastus", "westus").into()),
             ("allow_virtual_network_access", true.into()),
             ("allow_forwarded_traffic", true.into()),
         ],
-        Kind::AzureAksCluster => vec![
+        azure::AKS_CLUSTER => vec![
             ("dns_prefix", "rf-eastus".into()),
             ("kubernetes_version", "1.30".into()),
             ("node_count", 3i64.into()),
@@ -108,21 +109,21 @@ pub fn sample_inputs(kind: Kind) -> Attributes {
     };
     entries.extend(extra);
     let mut attributes = attrs(entries);
-    if kind == Kind::AzureResourceGroup {
+    if kind == azure::RESOURCE_GROUP {
         attributes.remove("resource_group");
     }
     attributes
 }
 
 pub const AZURE_KINDS: [(Kind, &str); 8] = [
-    (Kind::AzureResourceGroup, "resourceGroups"),
-    (Kind::AzureVirtualNetwork, "virtualNetworks"),
-    (Kind::AzurePublicIp, "publicIPAddresses"),
-    (Kind::AzureVpnGateway, "virtualNetworkGateways"),
-    (Kind::AzureLocalNetworkGateway, "localNetworkGateways"),
-    (Kind::AzureVpnConnection, "connections"),
-    (Kind::AzureVnetPeering, "virtualNetworkPeerings"),
-    (Kind::AzureAksCluster, "managedClusters"),
+    (azure::RESOURCE_GROUP, "resourceGroups"),
+    (azure::VIRTUAL_NETWORK, "virtualNetworks"),
+    (azure::PUBLIC_IP, "publicIPAddresses"),
+    (azure::VPN_GATEWAY, "virtualNetworkGateways"),
+    (azure::LOCAL_NETWORK_GATEWAY, "localNetworkGateways"),
+    (azure::VPN_CONNECTION, "connections"),
+    (azure::VNET_PEERING, "virtualNetworkPeerings"),
+    (azure::AKS_CLUSTER, "managedClusters"),
 ];
 
 fn body(kind: Kind, inputs: &Attributes) -> Json {
@@ -204,17 +205,17 @@ fn every_kind_has_a_body_that_validates_against_its_arm_schema() {
 fn variants_validate_too() {
     let Some(dir) = fixtures() else { return };
     // An IPsec connection to a local network gateway.
-    let mut ipsec = sample_inputs(Kind::AzureVpnConnection);
+    let mut ipsec = sample_inputs(azure::VPN_CONNECTION);
     ipsec.insert("connection_type".into(), "IPsec".into());
-    let body_ipsec = body(Kind::AzureVpnConnection, &ipsec);
+    let body_ipsec = body(azure::VPN_CONNECTION, &ipsec);
     assert!(body_ipsec["properties"].get("localNetworkGateway2").is_some());
     assert!(body_ipsec["properties"].get("virtualNetworkGateway2").is_none());
     validate("connections", &body_ipsec, &dir);
     // AKS without a pod subnet: CNI overlay with the pod CIDR.
-    let mut overlay = sample_inputs(Kind::AzureAksCluster);
+    let mut overlay = sample_inputs(azure::AKS_CLUSTER);
     overlay.insert("pod_subnet_id".into(), Value::Null);
     overlay.insert("pod_cidr".into(), "10.244.0.0/16".into());
-    let body_overlay = body(Kind::AzureAksCluster, &overlay);
+    let body_overlay = body(azure::AKS_CLUSTER, &overlay);
     assert_eq!(body_overlay["properties"]["networkProfile"]["networkPluginMode"], "overlay");
     assert_eq!(body_overlay["properties"]["networkProfile"]["podCidr"], "10.244.0.0/16");
     validate("managedClusters", &body_overlay, &dir);
@@ -222,21 +223,21 @@ fn variants_validate_too() {
 
 #[test]
 fn bodies_carry_what_the_graph_says() {
-    let gateway = body(Kind::AzureVpnGateway, &sample_inputs(Kind::AzureVpnGateway));
+    let gateway = body(azure::VPN_GATEWAY, &sample_inputs(azure::VPN_GATEWAY));
     let config = &gateway["properties"]["ipConfigurations"][0]["properties"];
     assert!(config["subnet"]["id"].as_str().unwrap().ends_with("/virtualNetworks/rf-eastus/subnets/GatewaySubnet"));
     assert_eq!(gateway["properties"]["vpnGatewayGeneration"], "Generation1");
     assert_eq!(gateway["tags"]["ringform:address"], "azure_vpn_gateway.eastus");
     assert_eq!(gateway["tags"]["ringform:deployment"], "demo");
-    let connection = body(Kind::AzureVpnConnection, &sample_inputs(Kind::AzureVpnConnection));
+    let connection = body(azure::VPN_CONNECTION, &sample_inputs(azure::VPN_CONNECTION));
     assert_eq!(connection["properties"]["sharedKey"], "s3cret-key");
-    let cluster = body(Kind::AzureAksCluster, &sample_inputs(Kind::AzureAksCluster));
+    let cluster = body(azure::AKS_CLUSTER, &sample_inputs(azure::AKS_CLUSTER));
     let pool = &cluster["properties"]["agentPoolProfiles"][0];
     assert_eq!((pool["count"].as_i64(), pool["vmSize"].as_str()), (Some(3), Some("Standard_D4s_v5")));
     assert!(pool["podSubnetID"].as_str().unwrap().ends_with("/subnets/pods"));
     assert_eq!(cluster["identity"]["type"], "SystemAssigned");
     assert!(cluster["properties"]["networkProfile"].get("networkPluginMode").is_none());
-    let vnet = body(Kind::AzureVirtualNetwork, &sample_inputs(Kind::AzureVirtualNetwork));
+    let vnet = body(azure::VIRTUAL_NETWORK, &sample_inputs(azure::VIRTUAL_NETWORK));
     assert_eq!(vnet["properties"]["subnets"].as_array().unwrap().len(), 3);
 }
 
@@ -245,7 +246,7 @@ fn bodies_carry_what_the_graph_says() {
 #[test]
 fn envelope_fields_leave_out_id_and_name_and_read_back_from_a_get() {
     for (kind, ty) in AZURE_KINDS {
-        if kind == Kind::AzureVnetPeering {
+        if kind == azure::VNET_PEERING {
             continue;
         }
         let mut resource = body(kind, &sample_inputs(kind));
@@ -270,11 +271,11 @@ fn envelope_fields_leave_out_id_and_name_and_read_back_from_a_get() {
 
 #[test]
 fn bad_inputs_are_errors_that_name_the_attribute_without_secrets() {
-    let mut inputs = sample_inputs(Kind::AzureVpnConnection);
+    let mut inputs = sample_inputs(azure::VPN_CONNECTION);
     inputs.insert("gateway_id".into(), Value::Unknown);
-    let address = Address::new(Kind::AzureVpnConnection, "a~b").unwrap();
+    let address = Address::new(azure::VPN_CONNECTION, "a~b").unwrap();
     let ctx = Ctx::new("s".to_owned(), "demo", &address, &inputs);
-    let error = (spec(Kind::AzureVpnConnection).unwrap().body)(&ctx).unwrap_err().to_string();
+    let error = (spec(azure::VPN_CONNECTION).unwrap().body)(&ctx).unwrap_err().to_string();
     assert_eq!(
         error,
         "azure_vpn_connection.a~b: input `gateway_id` must be a non-empty string, got a value not known yet"
@@ -282,6 +283,6 @@ fn bad_inputs_are_errors_that_name_the_attribute_without_secrets() {
     inputs.insert("shared_key".into(), Value::secret(Value::Int(3)));
     inputs.insert("gateway_id".into(), "g".into());
     let ctx = Ctx::new("s".to_owned(), "demo", &address, &inputs);
-    let error = (spec(Kind::AzureVpnConnection).unwrap().body)(&ctx).unwrap_err().to_string();
+    let error = (spec(azure::VPN_CONNECTION).unwrap().body)(&ctx).unwrap_err().to_string();
     assert!(error.contains("`shared_key`") && !error.contains('3'), "{error}");
 }

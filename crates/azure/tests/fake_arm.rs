@@ -3,6 +3,7 @@
 //! found by its tags and deleted, for a two-cluster VPN-gateway mesh with a site-to-site link
 //! and a peering.
 
+use ringform_schema::azure;
 use std::time::Duration;
 
 use ringform_azure::{ArmSettings, AzureProvider, AzureSettings};
@@ -86,7 +87,7 @@ fn base(cluster: &str, group: &Value, location: &str) -> Vec<(&'static str, Valu
 async fn cluster(provider: &AzureProvider, n: &str, location: &str, octet: u8) -> Vec<Made> {
     let group = create(
         provider,
-        Kind::AzureResourceGroup,
+        azure::RESOURCE_GROUP,
         n,
         attrs(vec![("subscription", Value::Null), ("name", format!("demo-{n}").into()), ("location", location.into())]),
     )
@@ -104,7 +105,7 @@ async fn cluster(provider: &AzureProvider, n: &str, location: &str, octet: u8) -
             ]),
         ),
     ]);
-    let vnet = create(provider, Kind::AzureVirtualNetwork, n, attrs(vnet_inputs)).await;
+    let vnet = create(provider, azure::VIRTUAL_NETWORK, n, attrs(vnet_inputs)).await;
     let mut ip_inputs = base(n, &g, location);
     ip_inputs[2].1 = format!("demo-{n}-gateway").into();
     ip_inputs.extend([
@@ -112,7 +113,7 @@ async fn cluster(provider: &AzureProvider, n: &str, location: &str, octet: u8) -
         ("allocation_method", "Static".into()),
         ("zones", strings(&["1", "2", "3"])),
     ]);
-    let ip = create(provider, Kind::AzurePublicIp, n, attrs(ip_inputs)).await;
+    let ip = create(provider, azure::PUBLIC_IP, n, attrs(ip_inputs)).await;
     let mut gw_inputs = base(n, &g, location);
     gw_inputs[2].1 = format!("demo-{n}-gateway").into();
     gw_inputs.extend([
@@ -121,7 +122,7 @@ async fn cluster(provider: &AzureProvider, n: &str, location: &str, octet: u8) -
         ("public_ip_id", ip.out("id")),
         ("virtual_network_id", vnet.out("id")),
     ]);
-    let gateway = create(provider, Kind::AzureVpnGateway, n, attrs(gw_inputs)).await;
+    let gateway = create(provider, azure::VPN_GATEWAY, n, attrs(gw_inputs)).await;
     let mut aks_inputs = base(n, &g, location);
     aks_inputs.extend([
         ("dns_prefix", format!("demo-{n}").into()),
@@ -136,7 +137,7 @@ async fn cluster(provider: &AzureProvider, n: &str, location: &str, octet: u8) -
         ("dns_service_ip", "10.0.0.10".into()),
         ("identity", "SystemAssigned".into()),
     ]);
-    let aks = create(provider, Kind::AzureAksCluster, n, attrs(aks_inputs)).await;
+    let aks = create(provider, azure::AKS_CLUSTER, n, attrs(aks_inputs)).await;
     vec![group, vnet, ip, gateway, aks]
 }
 
@@ -150,7 +151,7 @@ async fn connection(provider: &AzureProvider, from: &[Made], to: &str, kind: &st
         ("peer_id", peer),
         ("shared_key", Value::secret("0123456789abcdef0123456789abcdef".into())),
     ]);
-    create(provider, Kind::AzureVpnConnection, &format!("{n}~{to}"), attrs(inputs)).await
+    create(provider, azure::VPN_CONNECTION, &format!("{n}~{to}"), attrs(inputs)).await
 }
 
 /// Everything: two clusters, Vnet2Vnet both ways, a local network gateway with an IPsec
@@ -165,7 +166,7 @@ async fn mesh(provider: &AzureProvider) -> Vec<Made> {
     local_inputs[2].1 = "demo-eastus-to-aws".into();
     local_inputs
         .extend([("gateway_ip_address", "52.10.20.30".into()), ("address_prefixes", strings(&["10.1.0.0/16"]))]);
-    let local = create(provider, Kind::AzureLocalNetworkGateway, "eastus~aws", attrs(local_inputs)).await;
+    let local = create(provider, azure::LOCAL_NETWORK_GATEWAY, "eastus~aws", attrs(local_inputs)).await;
     let ipsec = connection(provider, &east, "aws", "IPsec", local.out("id")).await;
     all.extend([local, ipsec]);
     let peering = attrs(vec![
@@ -177,7 +178,7 @@ async fn mesh(provider: &AzureProvider) -> Vec<Made> {
         ("allow_virtual_network_access", true.into()),
         ("allow_forwarded_traffic", true.into()),
     ]);
-    all.push(create(provider, Kind::AzureVnetPeering, "eastus~westus", peering).await);
+    all.push(create(provider, azure::VNET_PEERING, "eastus~westus", peering).await);
     east.into_iter().chain(west).chain(all).collect()
 }
 
@@ -189,14 +190,14 @@ async fn read(provider: &AzureProvider, kind: Kind, made: &[Made]) -> Vec<ringfo
 }
 
 const KINDS: [Kind; 8] = [
-    Kind::AzureResourceGroup,
-    Kind::AzureVirtualNetwork,
-    Kind::AzurePublicIp,
-    Kind::AzureVpnGateway,
-    Kind::AzureAksCluster,
-    Kind::AzureVpnConnection,
-    Kind::AzureLocalNetworkGateway,
-    Kind::AzureVnetPeering,
+    azure::RESOURCE_GROUP,
+    azure::VIRTUAL_NETWORK,
+    azure::PUBLIC_IP,
+    azure::VPN_GATEWAY,
+    azure::AKS_CLUSTER,
+    azure::VPN_CONNECTION,
+    azure::LOCAL_NETWORK_GATEWAY,
+    azure::VNET_PEERING,
 ];
 
 #[tokio::test]
@@ -219,7 +220,7 @@ async fn the_whole_mesh_is_created_read_without_drift_found_and_deleted() {
         other => panic!("kubeconfig should be a secret, got {other:?}"),
     }
     for m in &made {
-        if m.address.kind() != Kind::AzureVnetPeering {
+        if m.address.kind() != azure::VNET_PEERING {
             let stored = arm.get(&m.provider_id).unwrap_or_else(|| panic!("{} not stored", m.address));
             assert_eq!(stored.body["tags"]["ringform:address"], m.address.to_string());
             assert_eq!(stored.body["tags"]["ringform:deployment"], DEPLOYMENT);
@@ -279,11 +280,11 @@ async fn drift_and_out_of_band_deletes_show_in_reads() {
     let made = cluster(&provider, "eastus", "eastus", 10).await;
     let aks = &made[4];
     arm.modify(&aks.provider_id, |body| body["properties"]["agentPoolProfiles"][0]["count"] = 5.into());
-    let found = read(&provider, Kind::AzureAksCluster, &made).await;
+    let found = read(&provider, azure::AKS_CLUSTER, &made).await;
     assert_eq!(found[0].inputs["node_count"], Value::Int(5));
     assert_eq!(found[0].outputs["kubeconfig"], aks.outputs["kubeconfig"], "carried over, not fetched again");
     arm.delete_out_of_band(&made[2].provider_id);
-    assert!(read(&provider, Kind::AzurePublicIp, &made).await.is_empty());
+    assert!(read(&provider, azure::PUBLIC_IP, &made).await.is_empty());
 }
 
 #[tokio::test]
@@ -307,7 +308,7 @@ async fn updates_happen_in_place() {
     assert_eq!(applied.provider_id, aks.provider_id);
     let stored = arm.get(&aks.provider_id).unwrap();
     assert_eq!(stored.body["properties"]["agentPoolProfiles"][0]["count"], 4);
-    let found = read(&provider, Kind::AzureAksCluster, &made).await;
+    let found = read(&provider, azure::AKS_CLUSTER, &made).await;
     assert_eq!(found[0].inputs, after);
 
     // A subnet added to the VNet: the whole list goes in one PUT.
@@ -328,7 +329,7 @@ async fn throttling_and_missing_subscriptions_are_classified() {
     let Some(arm) = FakeArm::start_for_test() else { return };
     let provider = provider(&arm);
     arm.throttle_next(1, 3);
-    let address = Address::new(Kind::AzureResourceGroup, "eastus").unwrap();
+    let address = Address::new(azure::RESOURCE_GROUP, "eastus").unwrap();
     let inputs =
         attrs(vec![("subscription", Value::Null), ("name", "demo-eastus".into()), ("location", "eastus".into())]);
     let request = CreateRequest { deployment: DEPLOYMENT.into(), address: address.clone(), inputs: inputs.clone() };
@@ -350,7 +351,7 @@ async fn find_refuses_to_guess_between_duplicates() {
     // A second public IP claiming the same address (a copy made by hand).
     let mut inputs = made[2].inputs.clone();
     inputs.insert("name".into(), "copy".into());
-    create(&provider, Kind::AzurePublicIp, "eastus", inputs).await;
+    create(&provider, azure::PUBLIC_IP, "eastus", inputs).await;
     let request =
         FindRequest { deployment: DEPLOYMENT.into(), address: made[2].address.clone(), inputs: made[2].inputs.clone() };
     let error = provider.find(request).await.unwrap_err();
@@ -407,7 +408,7 @@ async fn a_vm_size_change_replaces_the_system_pool_instead_of_resizing_it() {
 
         // A read reports the new size and no drift.
         aks = Made { inputs: after.clone(), outputs: applied.outputs, ..aks };
-        let found = read(&provider, Kind::AzureAksCluster, std::slice::from_ref(&aks)).await;
+        let found = read(&provider, azure::AKS_CLUSTER, std::slice::from_ref(&aks)).await;
         assert_eq!(found.len(), 1);
         assert_eq!(found[0].inputs["vm_size"], Value::from(vm_size));
         assert_eq!(found[0].inputs, after, "drift after resizing to {vm_size}");

@@ -2,10 +2,10 @@
 //! Azure VPN mesh applied to the fake ARM server with real provisioning times scaled down, and
 //! the API calls an AWS refresh makes, counted by moto's request recorder.
 
+use ringform_schema::azure;
 use std::sync::Arc;
 use std::time::Duration;
 
-use ringform_core::Provider;
 use ringform_core::provider::Registry;
 use ringform_engine::{Engine, Options, RateLimit, Silent};
 use ringform_graph::ResourceGraph;
@@ -27,7 +27,7 @@ fn apply(
     registry: Registry,
 ) -> Result<(Duration, ringform_state::Snapshot), String> {
     let store = Arc::new(MemoryStore::new());
-    let plan = ringform_plan::plan(graph, &snapshot(&store), String::new());
+    let plan = ringform_plan::plan(graph, &snapshot(&store), String::new(), &ringform_schema::all());
     let engine = Engine::new(registry, store.clone(), Arc::new(Silent), fast_options());
     let (_stop, stopped) = tokio::sync::watch::channel(false);
     let outcome = rt.block_on(engine.apply(&plan, graph, stopped)).map_err(|e| e.to_string())?;
@@ -51,7 +51,10 @@ pub fn aws_refresh() -> Result<(), String> {
         // Pods on the node subnets (EKS's default): with a pod range too, 9 peers × 5 ports × 2
         // ranges = 90 rules pass the 60 per security group that moto enforces, as AWS does
         // unless the quota is raised.
-        ("generated 10-cluster AWS mesh", graph_of(&without_pod_ranges(&crate::generate::aws_full_mesh(10)), "aws_")?),
+        (
+            "generated 10-cluster AWS mesh",
+            graph_of(&without_pod_ranges(&ringform_testkit::topologies::aws_full_mesh(10)), "aws_")?,
+        ),
     ];
     for (name, graph) in cases {
         let moto = ringform_testkit::moto::Moto::start().ok_or("moto is not installed: run scripts/test once")?;
@@ -64,9 +67,7 @@ pub fn aws_refresh() -> Result<(), String> {
         };
         let aws: Arc<dyn ringform_core::provider::ResourceProvider> =
             Arc::new(ringform_aws::AwsProvider::new(settings));
-        let registry = Registry::new()
-            .with(Provider::Aws, aws.clone())
-            .with(Provider::Local, Arc::new(ringform_engine::LocalProvider));
+        let registry = Registry::new().with(aws.clone()).with(Arc::new(ringform_engine::LocalProvider));
         let (_, state) = apply(&rt, &graph, registry.clone())?;
         moto.start_recording();
         let refreshed = rt.block_on(ringform_engine::refresh(&state, &registry, "bench")).map_err(|e| e.to_string())?;
@@ -124,13 +125,12 @@ pub fn azure_mesh(ms_per_minute: f64, runs: usize) -> Result<(), String> {
     let mut times = Vec::new();
     for _ in 0..runs.max(1) {
         let arm = FakeArm::start(FakeArmOptions::default()).map_err(|e| e.to_string())?;
-        use ringform_core::Kind::*;
         for (r#type, kind) in [
-            ("virtualNetworks", AzureVirtualNetwork),
-            ("publicIPAddresses", AzurePublicIp),
-            ("virtualNetworkGateways", AzureVpnGateway),
-            ("connections", AzureVpnConnection),
-            ("managedClusters", AzureAksCluster),
+            ("virtualNetworks", azure::VIRTUAL_NETWORK),
+            ("publicIPAddresses", azure::PUBLIC_IP),
+            ("virtualNetworkGateways", azure::VPN_GATEWAY),
+            ("connections", azure::VPN_CONNECTION),
+            ("managedClusters", azure::AKS_CLUSTER),
         ] {
             arm.set_provisioning_delay(r#type, scaled(kind));
         }
@@ -142,20 +142,18 @@ pub fn azure_mesh(ms_per_minute: f64, runs: usize) -> Result<(), String> {
         };
         settings.arm.poll_interval = Duration::from_millis(2);
         let registry = Registry::new()
-            .with(Provider::Azure, Arc::new(ringform_azure::AzureProvider::new(settings)))
-            .with(Provider::Local, Arc::new(ringform_engine::LocalProvider));
+            .with(Arc::new(ringform_azure::AzureProvider::new(settings)))
+            .with(Arc::new(ringform_engine::LocalProvider));
         let (elapsed, _) = apply(&rt, &graph, registry)?;
         times.push(elapsed);
     }
     let elapsed = crate::median(&mut times);
     let count = |kind| graph.resources().filter(|r| r.address.kind() == kind).count() as f64;
-    let gateway = real_minutes(ringform_core::Kind::AzureVpnGateway) * ms_per_minute;
-    let connection = real_minutes(ringform_core::Kind::AzureVpnConnection) * ms_per_minute;
+    let gateway = real_minutes(azure::VPN_GATEWAY) * ms_per_minute;
+    let connection = real_minutes(azure::VPN_CONNECTION) * ms_per_minute;
     let one_round = Duration::from_secs_f64((gateway + connection) / 1000.0);
     let serial = Duration::from_secs_f64(
-        (count(ringform_core::Kind::AzureVpnGateway) * gateway
-            + count(ringform_core::Kind::AzureVpnConnection) * connection)
-            / 1000.0,
+        (count(azure::VPN_GATEWAY) * gateway + count(azure::VPN_CONNECTION) * connection) / 1000.0,
     );
     println!(
         "aks-vpn-mesh against the fake ARM ({} resources), 1 real minute = {ms_per_minute} ms, median of {runs}:",

@@ -1,6 +1,7 @@
 //! Engine benchmarks against the fake cloud: apply wall time against the critical-path lower
 //! bound, a no-op plan against a full state, and refresh call counts.
 
+use ringform_schema::{aws, azure, local};
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -13,22 +14,22 @@ use ringform_testkit::{FakeConfig, FakeProvider, MemoryStore};
 /// Realistic operation times, in minutes of the real clouds (the figures DESIGN.md gives).
 pub(crate) fn real_minutes(kind: Kind) -> f64 {
     match kind {
-        Kind::AzureVpnGateway => 45.0,
-        Kind::AwsEksCluster => 15.0,
-        Kind::AzureAksCluster => 10.0,
-        Kind::AwsEksNodeGroup => 5.0,
-        Kind::AwsVpnConnection | Kind::AwsVpnGateway | Kind::AwsTransitGateway => 5.0,
-        Kind::AzureVpnConnection => 2.0,
-        Kind::AwsVpcPeering | Kind::AwsVpcPeeringAccepter | Kind::AzureVnetPeering => 10.0 / 60.0,
-        Kind::AwsRoute | Kind::AwsSecurityGroupRule | Kind::GeneratedSecret => 1.0 / 60.0,
+        azure::VPN_GATEWAY => 45.0,
+        aws::EKS_CLUSTER => 15.0,
+        azure::AKS_CLUSTER => 10.0,
+        aws::EKS_NODE_GROUP => 5.0,
+        aws::VPN_CONNECTION | aws::VPN_GATEWAY | aws::TRANSIT_GATEWAY => 5.0,
+        azure::VPN_CONNECTION => 2.0,
+        aws::VPC_PEERING | aws::VPC_PEERING_ACCEPTER | azure::VNET_PEERING => 10.0 / 60.0,
+        aws::ROUTE | aws::SECURITY_GROUP_RULE | local::GENERATED_SECRET => 1.0 / 60.0,
         _ => 5.0 / 60.0,
     }
 }
 
 /// The fake cloud with real latencies scaled so one real minute takes `ms_per_minute`.
 fn fake(ms_per_minute: f64) -> FakeProvider {
-    let config = Kind::ALL.iter().fold(FakeConfig::new(), |config, &kind| {
-        config.latency(kind, Duration::from_secs_f64(real_minutes(kind) * ms_per_minute / 1000.0))
+    let config = ringform_schema::all().kinds().fold(FakeConfig::new(), |config, schema| {
+        config.latency(schema.kind, Duration::from_secs_f64(real_minutes(schema.kind) * ms_per_minute / 1000.0))
     });
     FakeProvider::new(config)
 }
@@ -49,7 +50,7 @@ pub(crate) fn runtime() -> tokio::runtime::Runtime {
 
 async fn apply_once(graph: &ResourceGraph, fake: &FakeProvider, options: Options) -> Result<Duration, String> {
     let store = Arc::new(MemoryStore::new());
-    let plan = ringform_plan::plan(graph, &snapshot(&store), String::new());
+    let plan = ringform_plan::plan(graph, &snapshot(&store), String::new(), &ringform_schema::all());
     let engine = Engine::new(fake.registry(), store, Arc::new(Silent), options);
     let (_stop, stopped) = tokio::sync::watch::channel(false);
     let outcome = engine.apply(&plan, graph, stopped).await.map_err(|e| e.to_string())?;
@@ -66,7 +67,7 @@ pub(crate) fn snapshot(store: &MemoryStore) -> ringform_state::Snapshot {
 /// Apply of a mixed AWS/Azure topology: ringform's schedule (critical path first, wide)
 /// against the lower bound, beside a width-10 walk in arbitrary order (Terraform's default).
 pub fn apply(clusters: usize, ms_per_minute: f64, runs: usize) -> Result<(), String> {
-    let source = crate::generate::mixed_mesh(clusters);
+    let source = ringform_testkit::topologies::mixed_mesh(clusters);
     let topology = ringform_topology::parse(&source).map_err(|d| format!("{:?}", d.first()))?;
     let graph = ResourceGraph::build(&topology).map_err(|e| format!("{e:?}"))?;
     let bound = critical_path(&graph, ms_per_minute);
@@ -105,13 +106,13 @@ pub fn apply(clusters: usize, ms_per_minute: f64, runs: usize) -> Result<(), Str
 /// Builds the full state of an AWS full mesh by applying it to an instant fake cloud, then
 /// measures what a no-op plan costs and how many calls a refresh makes.
 pub fn noop(clusters: usize, runs: usize) -> Result<(), String> {
-    let source = crate::generate::aws_full_mesh(clusters);
+    let source = ringform_testkit::topologies::aws_full_mesh(clusters);
     let topology = ringform_topology::parse(&source).map_err(|d| format!("{:?}", d.first()))?;
     let graph = ResourceGraph::build(&topology).map_err(|e| format!("{e:?}"))?;
     let rt = runtime();
     let fake = FakeProvider::new(FakeConfig::new());
     let store = Arc::new(MemoryStore::new());
-    let plan = ringform_plan::plan(&graph, &ringform_state::Snapshot::empty(), String::new());
+    let plan = ringform_plan::plan(&graph, &ringform_state::Snapshot::empty(), String::new(), &ringform_schema::all());
     let mut options = Options::new("bench");
     options.rate = RateLimit { max_per_second: 1e6, min_per_second: 1.0, burst: 1_000_000 };
     let engine = Engine::new(fake.registry(), store.clone(), Arc::new(Silent), options);
@@ -156,7 +157,7 @@ pub fn noop(clusters: usize, runs: usize) -> Result<(), String> {
 
 /// The child of [`noop`]: load the state file, then parse, compile and plan `runs` times.
 pub fn one_noop(clusters: usize, runs: usize, state_file: &std::path::Path) -> Result<(), String> {
-    let source = crate::generate::aws_full_mesh(clusters);
+    let source = ringform_testkit::topologies::aws_full_mesh(clusters);
     let start = Instant::now();
     // Streamed, as sled hands records over one at a time: no file-sized buffer.
     let file = std::io::BufReader::new(std::fs::File::open(state_file).map_err(|e| e.to_string())?);
@@ -168,7 +169,7 @@ pub fn one_noop(clusters: usize, runs: usize, state_file: &std::path::Path) -> R
         let start = Instant::now();
         let topology = ringform_topology::parse(&source).map_err(|d| format!("{:?}", d.first()))?;
         let graph = ResourceGraph::build(&topology).map_err(|e| format!("{e:?}"))?;
-        let plan = ringform_plan::plan(&graph, &state, ringform_plan::topology_hash(&source));
+        let plan = ringform_plan::plan(&graph, &state, ringform_plan::topology_hash(&source), &ringform_schema::all());
         times.push(start.elapsed());
         if plan.has_changes() {
             return Err(format!("the plan against the full state is not empty: {:?}", plan.summary()));

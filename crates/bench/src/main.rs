@@ -6,7 +6,6 @@
 
 mod clouds;
 mod engine;
-mod generate;
 
 use std::process::Command;
 use std::time::{Duration, Instant};
@@ -18,7 +17,7 @@ fn main() {
     let result = match args.first().map(String::as_str) {
         Some("plan") => plan(&args[1..]),
         Some("topology") => args.get(1).and_then(|n| n.parse().ok()).map_or(Err(USAGE.to_owned()), |n| {
-            print!("{}", generate::aws_full_mesh(n));
+            print!("{}", ringform_testkit::topologies::aws_full_mesh(n));
             Ok(())
         }),
         Some("--one-plan") => one_plan(&args[1..]),
@@ -80,8 +79,9 @@ fn plan(args: &[String]) -> Result<(), String> {
 fn one_plan(args: &[String]) -> Result<(), String> {
     let size: usize = args.first().and_then(|s| s.parse().ok()).ok_or(USAGE)?;
     let runs: usize = args.get(1).and_then(|s| s.parse().ok()).unwrap_or(5).max(1);
-    let source = generate::aws_full_mesh(size);
+    let source = ringform_testkit::topologies::aws_full_mesh(size);
     let state = ringform_state::Snapshot::empty();
+    let schemas = ringform_schema::all();
     let (mut parse, mut graph, mut plan, mut total) = (vec![], vec![], vec![], vec![]);
     let mut counts = (0, 0);
     for _ in 0..runs {
@@ -91,7 +91,7 @@ fn one_plan(args: &[String]) -> Result<(), String> {
         let parsed = Instant::now();
         let resources = ringform_graph::ResourceGraph::build(&topology).map_err(|e| format!("{e:?}"))?;
         let built = Instant::now();
-        let result = ringform_plan::plan(&resources, &state, ringform_plan::topology_hash(&source));
+        let result = ringform_plan::plan(&resources, &state, ringform_plan::topology_hash(&source), &schemas);
         let planned = Instant::now();
         counts = (resources.len(), resources.edge_count());
         assert_eq!(result.summary().add, resources.len());

@@ -1,16 +1,18 @@
 //! The vocabulary every other ringform crate speaks, with no I/O: resource [`Address`]es (the
 //! same value is the state key, the graph node, the plan key and the `--target` argument), the
-//! catalogue of resource [`Kind`]s with what forces their replacement, and attribute [`Value`]s,
-//! which besides plain data can be unknown until apply, secret, or a reference to another
-//! resource's output.
+//! resource [`Kind`] names (no kinds themselves: each provider declares its own), attribute
+//! [`Value`]s, which besides plain data can be unknown until apply, secret, or a reference to
+//! another resource's output, the [`provider`] contract, and the [`schema`] types a provider
+//! describes its kinds with.
 
 mod address;
 mod kind;
 pub mod provider;
+pub mod schema;
 mod value;
 
 pub use address::{Address, AddressError};
-pub use kind::{Kind, Provider};
+pub use kind::{Kind, KindError, Provider};
 pub use value::{Attributes, Reference, SENSITIVE_TEXT, UNKNOWN_TEXT, Value};
 
 /// Implements serde for a type through its text form (`Display` and `FromStr`), so that stored

@@ -9,6 +9,7 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
 
+use crate::schema::{KindSchema, ProviderSchema, Schemas};
 use crate::{Address, Attributes, Kind, Provider};
 
 /// Tag every taggable cloud object carries: the deployment that owns it.
@@ -157,19 +158,31 @@ pub type ProviderResult<T> = Result<T, ProviderError>;
 
 /// What every provider implements. Calls for different objects may run concurrently.
 pub trait ResourceProvider: Send + Sync {
-    /// The scope calls about this object go to (for rate limiting and batching).
-    fn scope(&self, address: &Address, inputs: &Attributes) -> Scope;
+    /// The kinds this provider implements and what it declares about each.
+    fn schema(&self) -> &'static ProviderSchema;
     fn create(&self, request: CreateRequest) -> BoxFuture<'_, ProviderResult<Applied>>;
     fn update(&self, request: UpdateRequest) -> BoxFuture<'_, ProviderResult<Applied>>;
     fn delete(&self, request: DeleteRequest) -> BoxFuture<'_, ProviderResult<()>>;
     fn read(&self, request: ReadRequest) -> BoxFuture<'_, ProviderResult<ReadResponse>>;
     fn find(&self, request: FindRequest) -> BoxFuture<'_, ProviderResult<Option<Observed>>>;
+
+    /// The scope calls about this object go to (for rate limiting and batching), as the
+    /// kind's schema says.
+    fn scope(&self, address: &Address, inputs: &Attributes) -> Scope {
+        let schema = self.schema();
+        match schema.kinds.iter().find(|k| k.kind == address.kind()) {
+            Some(kind) => kind.scope(schema.provider, inputs),
+            None => Scope { provider: schema.provider, account: String::new(), region: String::new() },
+        }
+    }
 }
 
-/// The providers the engine dispatches through, by [`Provider`].
+/// The providers the engine dispatches through, and the schemas of every kind ringform knows,
+/// including those of providers this build cannot use yet.
 #[derive(Clone, Default)]
 pub struct Registry {
     providers: BTreeMap<Provider, Arc<dyn ResourceProvider>>,
+    schemas: Schemas,
 }
 
 impl Registry {
@@ -177,18 +190,39 @@ impl Registry {
         Registry::default()
     }
 
+    /// Adds a provider, behind the provider its schema names.
     #[must_use]
-    pub fn with(mut self, provider: Provider, implementation: Arc<dyn ResourceProvider>) -> Self {
-        self.providers.insert(provider, implementation);
+    pub fn with(mut self, implementation: Arc<dyn ResourceProvider>) -> Self {
+        let schema = implementation.schema();
+        self.schemas.add(schema);
+        self.providers.insert(schema.provider, implementation);
         self
+    }
+
+    /// Adds the schema of a provider this build cannot use: its kinds plan, but applying them
+    /// fails before anything starts.
+    #[must_use]
+    pub fn knowing(mut self, schema: &'static ProviderSchema) -> Self {
+        self.schemas.add(schema);
+        self
+    }
+
+    pub fn schemas(&self) -> &Schemas {
+        &self.schemas
+    }
+
+    pub fn schema(&self, kind: Kind) -> Option<&'static KindSchema> {
+        self.schemas.get(kind)
     }
 
     /// The implementation for `kind`'s provider.
     pub fn for_kind(&self, kind: Kind) -> Result<&Arc<dyn ResourceProvider>, ProviderError> {
-        self.providers.get(&kind.provider()).ok_or_else(|| {
+        let provider = self.schemas.provider(kind).ok_or_else(|| {
+            ProviderError::fatal(format!("no provider of this build of ringform declares resource kind {kind}"))
+        })?;
+        self.providers.get(&provider).ok_or_else(|| {
             ProviderError::fatal(format!(
-                "no {} provider is configured in this build, so {kind} resources cannot be managed yet",
-                kind.provider()
+                "no {provider} provider is configured in this build, so {kind} resources cannot be managed yet"
             ))
         })
     }

@@ -107,7 +107,7 @@ impl Engine {
     ) -> Result<Outcome, EngineError> {
         let started = Instant::now();
         let snapshot = self.shared.store.snapshot()?;
-        let mut ops = operations(plan, graph, &snapshot);
+        let mut ops = operations(plan, graph, &snapshot, self.registry.schemas());
         if !self.critical_path_first {
             ops.iter_mut().for_each(|op| op.priority = Duration::ZERO);
         }

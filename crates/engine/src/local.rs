@@ -7,9 +7,11 @@ use rand::Rng;
 use rand::distr::{Alphabetic, Alphanumeric};
 use ringform_core::provider::{
     Applied, BoxFuture, CreateRequest, DeleteRequest, FindRequest, Observed, ProviderError, ProviderResult,
-    ReadRequest, ReadResponse, ResourceProvider, Scope, UpdateRequest,
+    ReadRequest, ReadResponse, ResourceProvider, UpdateRequest,
 };
-use ringform_core::{Address, Attributes, Kind, Provider, Value};
+use ringform_core::schema::ProviderSchema;
+use ringform_core::{Address, Attributes, Value};
+use ringform_schema::local;
 
 /// Generates secrets from the operating system's entropy (through `rand`'s thread RNG).
 #[derive(Clone, Copy, Debug, Default)]
@@ -21,7 +23,7 @@ const MAX_LENGTH: i64 = 64;
 
 impl LocalProvider {
     fn generate(address: &Address, inputs: &Attributes) -> ProviderResult<Applied> {
-        if address.kind() != Kind::GeneratedSecret {
+        if address.kind() != local::GENERATED_SECRET {
             return Err(ProviderError::fatal(format!("{address}: the local provider only generates secrets")));
         }
         let length = inputs.get("length").and_then(Value::as_int).unwrap_or(32);
@@ -39,8 +41,8 @@ impl LocalProvider {
 }
 
 impl ResourceProvider for LocalProvider {
-    fn scope(&self, _: &Address, _: &Attributes) -> Scope {
-        Scope { provider: Provider::Local, account: String::new(), region: String::new() }
+    fn schema(&self) -> &'static ProviderSchema {
+        &local::SCHEMA
     }
 
     fn create(&self, request: CreateRequest) -> BoxFuture<'_, ProviderResult<Applied>> {

@@ -4,6 +4,7 @@
 use std::collections::HashMap;
 use std::time::Duration;
 
+use ringform_core::schema::Schemas;
 use ringform_core::{Address, Attributes, Kind};
 use ringform_graph::ResourceGraph;
 use ringform_plan::{Action, Plan};
@@ -43,21 +44,15 @@ pub(crate) struct Op {
     pub priority: Duration,
 }
 
-/// Rough wall-clock times of real cloud operations, used only to start the operations on the
-/// longest remaining chain first (a 45-minute VPN gateway before a one-second route).
-pub fn expected_duration(kind: Kind, op: OpKind) -> Duration {
-    let minutes = |m: u64| Duration::from_secs(m * 60);
-    match (kind, op) {
-        (Kind::AzureVpnGateway, OpKind::Create | OpKind::Delete) => minutes(45),
-        (Kind::AwsEksCluster, OpKind::Create) => minutes(15),
-        (Kind::AwsEksCluster, _) => minutes(10),
-        (Kind::AzureAksCluster, _) => minutes(10),
-        (Kind::AwsEksNodeGroup, _) => minutes(5),
-        (Kind::AwsTransitGateway | Kind::AwsVpnGateway | Kind::AwsVpnConnection, _) => minutes(5),
-        (Kind::AzureVpnConnection | Kind::CassandraDatacenter | Kind::K8ssandraCluster, _) => minutes(3),
-        (Kind::AwsVpcPeering | Kind::AwsVpcPeeringAccepter | Kind::AzureVnetPeering, _) => Duration::from_secs(10),
-        (Kind::AwsRoute | Kind::AwsSecurityGroupRule | Kind::GeneratedSecret, _) => Duration::from_secs(1),
-        _ => Duration::from_secs(5),
+/// How long `op` on a `kind` object takes in a real cloud, as its provider's schema says; used
+/// only to start the operations on the longest remaining chain first. A kind no schema declares
+/// (it cannot be applied anyway) counts as a few seconds.
+pub fn expected_duration(schemas: &Schemas, kind: Kind, op: OpKind) -> Duration {
+    let Some(schema) = schemas.get(kind) else { return Duration::from_secs(5) };
+    match op {
+        OpKind::Create => schema.durations.create,
+        OpKind::Update => schema.durations.update,
+        OpKind::Delete => schema.durations.delete,
     }
 }
 
@@ -65,7 +60,7 @@ pub fn expected_duration(kind: Kind, op: OpKind) -> Duration {
 /// creates and updates follow what they reference (the graph); deletes go the other way, after
 /// everything that referenced the object (as recorded in state) is deleted, or updated to stop
 /// referencing it.
-pub(crate) fn operations(plan: &Plan, graph: &ResourceGraph, state: &Snapshot) -> Vec<Op> {
+pub(crate) fn operations(plan: &Plan, graph: &ResourceGraph, state: &Snapshot, schemas: &Schemas) -> Vec<Op> {
     let mut ops = Vec::new();
     let mut index: HashMap<(&Address, OpKind), usize> = HashMap::new();
     let push = |ops: &mut Vec<Op>, address: &Address, kind: OpKind| {
@@ -78,7 +73,7 @@ pub(crate) fn operations(plan: &Plan, graph: &ResourceGraph, state: &Snapshot) -
             references,
             waits_for: Vec::new(),
             dependents: Vec::new(),
-            expected: expected_duration(address.kind(), kind),
+            expected: expected_duration(schemas, address.kind(), kind),
             priority: Duration::ZERO,
         });
         ops.len() - 1
@@ -234,7 +229,8 @@ mod tests {
         ])
         .unwrap();
         let state = state();
-        operations(&ringform_plan::plan(&graph, &state, String::new()), &graph, &state)
+        let schemas = ringform_schema::all();
+        operations(&ringform_plan::plan(&graph, &state, String::new(), &schemas), &graph, &state, &schemas)
     }
 
     fn find(ops: &[Op], at: &str, kind: OpKind) -> usize {

@@ -5,6 +5,7 @@
 
 mod common;
 
+use ringform_schema::{aws, azure, local};
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -22,8 +23,7 @@ use ringform_testkit::{CrashMode, FakeConfig, FakeProvider, Inventory};
 
 /// Kinds the random graphs use: several providers (so several rate-limit scopes), kinds whose
 /// `region`/`location` attribute forces replacement, and one without a scope of its own.
-const KINDS: &[Kind] =
-    &[Kind::AwsVpc, Kind::AwsSubnet, Kind::AwsSecurityGroup, Kind::AzureVirtualNetwork, Kind::GeneratedSecret];
+const KINDS: &[Kind] = &[aws::VPC, aws::SUBNET, aws::SECURITY_GROUP, azure::VIRTUAL_NETWORK, local::GENERATED_SECRET];
 
 /// One random resource: its kind, where it lives, a plain attribute, and the earlier
 /// resources it references.
@@ -130,15 +130,16 @@ impl Placed {
 /// The graph of `nodes`, each referencing the `id` of the ones it names.
 fn build(nodes: &[Placed]) -> ResourceGraph {
     let addresses: HashMap<usize, Address> = nodes.iter().map(|n| (n.name, n.address())).collect();
+    let schemas = ringform_schema::all();
     let resources = nodes
         .iter()
         .map(|node| {
             let mut attributes = Attributes::new();
-            match node.kind.provider() {
-                Provider::Aws => {
+            match schemas.provider(node.kind) {
+                Some(Provider::Aws) => {
                     attributes.insert("region".into(), PLACES[node.place].into());
                 }
-                Provider::Azure => {
+                Some(Provider::Azure) => {
                     attributes.insert("location".into(), PLACES[node.place].into());
                 }
                 _ => {}

@@ -5,6 +5,7 @@
 
 mod common;
 
+use ringform_schema::{aws, azure, kubernetes};
 use std::collections::{BTreeSet, HashMap};
 use std::fmt::Write as _;
 use std::sync::Arc;
@@ -110,8 +111,9 @@ fn gateway_chain_and_quick_resources(quick: usize) -> ringform_graph::ResourceGr
 }
 
 fn realistic_fake() -> FakeProvider {
-    let config =
-        Kind::ALL.iter().fold(FakeConfig::new(), |config, &kind| config.latency(kind, realistic_latency(kind)));
+    let config = ringform_schema::all()
+        .kinds()
+        .fold(FakeConfig::new(), |config, s| config.latency(s.kind, realistic_latency(s.kind)));
     FakeProvider::new(config)
 }
 
@@ -294,8 +296,8 @@ async fn stop_drains_in_flight_work_and_a_rerun_finishes() {
     let graph = stop_graph();
     let store = memory_store();
     let config = FakeConfig::new()
-        .latency(Kind::AwsEksCluster, Duration::from_secs(600))
-        .latency(Kind::AwsEksNodeGroup, Duration::from_secs(60))
+        .latency(aws::EKS_CLUSTER, Duration::from_secs(600))
+        .latency(aws::EKS_NODE_GROUP, Duration::from_secs(60))
         .default_latency(Duration::from_secs(5));
     let fake = FakeProvider::new(config);
     // Ctrl-C arrives the moment the node group is done; the clusters are still being created.
@@ -321,7 +323,7 @@ async fn stop_drains_in_flight_work_and_a_rerun_finishes() {
     let expected: BTreeSet<Address> = graph
         .resources()
         .map(|r| r.address.clone())
-        .filter(|a| !matches!(a.kind(), Kind::AwsEksCluster) && a.name() != "x")
+        .filter(|a| !matches!(a.kind(), aws::EKS_CLUSTER) && a.name() != "x")
         .collect();
     assert_eq!(not_started, expected);
     assert!(outcome.failed.is_empty() && outcome.skipped.is_empty());
@@ -465,7 +467,7 @@ async fn recovery_looks_for_a_lost_create_in_its_own_scope() {
         assert_eq!(recovered, [expected]);
         let finds: Vec<Scope> =
             restarted.call_log().into_iter().filter(|c| c.method == Method::Find).map(|c| c.scope).collect();
-        let eu_central = Scope { provider: Provider::Aws, account: "fake".into(), region: "eu-central-1".into() };
+        let eu_central = Scope { provider: Provider::Aws, account: String::new(), region: "eu-central-1".into() };
         assert_eq!(finds, [eu_central], "{mode:?}");
         if mode == CrashMode::AfterEffect {
             // The adopted record has the inputs the object was made with, references resolved.
@@ -506,8 +508,8 @@ async fn refresh_reads_once_per_kind_and_scope_and_reports_drift() {
     assert_eq!(records, state.iter().cloned().collect::<Vec<_>>(), "an unchanged cloud refreshes to the same records");
 
     // Out of band: one input changed, one object deleted.
-    let changed = state.iter().find(|r| r.kind() == Kind::AwsEksNodeGroup).unwrap();
-    let deleted = state.iter().find(|r| r.kind() == Kind::AzureVpnConnection).unwrap();
+    let changed = state.iter().find(|r| r.kind() == aws::EKS_NODE_GROUP).unwrap();
+    let deleted = state.iter().find(|r| r.kind() == azure::VPN_CONNECTION).unwrap();
     let changed_id = changed.provider_id.as_deref().unwrap();
     assert!(fake.inventory().set_input(changed_id, "desired_size", Value::Int(99)).unwrap());
     assert!(fake.inventory().remove(deleted.provider_id.as_deref().unwrap()).unwrap().is_some());
@@ -634,7 +636,7 @@ async fn updates_that_let_go_of_an_object_finish_before_it_is_deleted() {
         }
     }
     assert!(
-        updates.keys().any(|a| a.kind() == Kind::K8ssandraCluster) && checked > 0,
+        updates.keys().any(|a| a.kind() == kubernetes::K8SSANDRA_CLUSTER) && checked > 0,
         "the datacenter is dropped from the K8ssandraCluster: {:?}",
         updates.keys().collect::<Vec<_>>()
     );

@@ -4,6 +4,7 @@ use std::fmt::Write;
 
 use petgraph::graph::DiGraph;
 use ringform_core::Provider;
+use ringform_core::schema::Schemas;
 
 use crate::Resource;
 
@@ -20,6 +21,15 @@ pub(crate) fn render(graph: &DiGraph<Resource, ()>, format: Format) -> String {
     }
 }
 
+/// The colour of the provider whose schema declares `address`'s kind.
+fn colour_of(schemas: &Schemas, resource: &Resource) -> &'static str {
+    colour(provider_of(schemas, resource))
+}
+
+fn provider_of(schemas: &Schemas, resource: &Resource) -> Provider {
+    schemas.provider(resource.address.kind()).unwrap_or(Provider::Local)
+}
+
 fn colour(provider: Provider) -> &'static str {
     match provider {
         Provider::Aws => "#ff9900",
@@ -31,9 +41,9 @@ fn colour(provider: Provider) -> &'static str {
 
 fn dot(graph: &DiGraph<Resource, ()>) -> String {
     let mut out = String::from("digraph ringform {\n  rankdir=LR;\n  node [shape=box, style=rounded];\n");
+    let schemas = ringform_schema::all();
     for resource in graph.node_weights() {
-        let address = &resource.address;
-        let _ = writeln!(out, "  \"{address}\" [color=\"{}\"];", colour(address.kind().provider()));
+        let _ = writeln!(out, "  \"{}\" [color=\"{}\"];", resource.address, colour_of(&schemas, resource));
     }
     for edge in graph.raw_edges() {
         let _ = writeln!(out, "  \"{}\" -> \"{}\";", graph[edge.source()].address, graph[edge.target()].address);
@@ -44,8 +54,9 @@ fn dot(graph: &DiGraph<Resource, ()>) -> String {
 
 fn mermaid(graph: &DiGraph<Resource, ()>) -> String {
     let mut out = String::from("flowchart LR\n");
+    let schemas = ringform_schema::all();
     for (i, resource) in graph.node_weights().enumerate() {
-        let _ = writeln!(out, "  n{i}[\"{}\"]:::{}", resource.address, resource.address.kind().provider());
+        let _ = writeln!(out, "  n{i}[\"{}\"]:::{}", resource.address, provider_of(&schemas, resource));
     }
     for edge in graph.raw_edges() {
         let _ = writeln!(out, "  n{} --> n{}", edge.source().index(), edge.target().index());

@@ -1,4 +1,5 @@
 use ringform_core::{Address, Kind, Value};
+use ringform_schema as kinds;
 
 use super::*;
 
@@ -27,13 +28,13 @@ fn attribute<'g>(graph: &'g ResourceGraph, at: &str, name: &str) -> &'g Value {
 #[test]
 fn eks_two_regions_peers_routes_and_firewalls_both_ways() {
     let g = example("eks-two-regions");
-    assert_eq!(count(&g, Kind::AwsVpc), 2);
-    assert_eq!(count(&g, Kind::AwsSubnet), 6);
-    assert_eq!(count(&g, Kind::AwsVpcPeering), 1);
-    assert_eq!(count(&g, Kind::AwsVpcPeeringAccepter), 1);
-    assert_eq!(count(&g, Kind::AwsEksCluster), 2);
-    assert_eq!(count(&g, Kind::AwsEksNodeGroup), 2);
-    assert_eq!(count(&g, Kind::AwsIamRole), 4);
+    assert_eq!(count(&g, kinds::aws::VPC), 2);
+    assert_eq!(count(&g, kinds::aws::SUBNET), 6);
+    assert_eq!(count(&g, kinds::aws::VPC_PEERING), 1);
+    assert_eq!(count(&g, kinds::aws::VPC_PEERING_ACCEPTER), 1);
+    assert_eq!(count(&g, kinds::aws::EKS_CLUSTER), 2);
+    assert_eq!(count(&g, kinds::aws::EKS_NODE_GROUP), 2);
+    assert_eq!(count(&g, kinds::aws::IAM_ROLE), 4);
     // The peering is requested in the first region and accepted in the second.
     assert_eq!(attribute(&g, "aws_vpc_peering.eu-west~eu-central", "region"), &Value::from("eu-west-1"));
     assert_eq!(attribute(&g, "aws_vpc_peering_accepter.eu-west~eu-central", "region"), &Value::from("eu-central-1"));
@@ -74,11 +75,11 @@ fn seeded_datacenters_take_the_seeds_of_the_ones_before() {
 #[test]
 fn aks_vpn_mesh_is_a_full_mesh_of_connections_sharing_a_key_per_pair() {
     let g = example("aks-vpn-mesh");
-    assert_eq!(count(&g, Kind::AzureVpnGateway), 4);
-    assert_eq!(count(&g, Kind::AzurePublicIp), 4);
-    assert_eq!(count(&g, Kind::AzureVpnConnection), 12);
-    assert_eq!(count(&g, Kind::GeneratedSecret), 6 + 1, "one key per pair, plus the superuser password");
-    assert_eq!(count(&g, Kind::AzureAksCluster), 4);
+    assert_eq!(count(&g, kinds::azure::VPN_GATEWAY), 4);
+    assert_eq!(count(&g, kinds::azure::PUBLIC_IP), 4);
+    assert_eq!(count(&g, kinds::azure::VPN_CONNECTION), 12);
+    assert_eq!(count(&g, kinds::local::GENERATED_SECRET), 6 + 1, "one key per pair, plus the superuser password");
+    assert_eq!(count(&g, kinds::azure::AKS_CLUSTER), 4);
     let there = attribute(&g, "azure_vpn_connection.eastus~westus", "shared_key");
     let back = attribute(&g, "azure_vpn_connection.westus~eastus", "shared_key");
     assert_eq!(there, back);
@@ -94,15 +95,15 @@ fn aks_vpn_mesh_is_a_full_mesh_of_connections_sharing_a_key_per_pair() {
         .collect();
     assert_eq!(names, ["nodes", "GatewaySubnet"]);
     // Operator mode: ClientConfigs on the control plane for each data plane.
-    assert_eq!(count(&g, Kind::K8ssandraClientConfig), 3);
-    assert_eq!(count(&g, Kind::K8ssandraCluster), 1);
+    assert_eq!(count(&g, kinds::kubernetes::CLIENT_CONFIG), 3);
+    assert_eq!(count(&g, kinds::kubernetes::K8SSANDRA_CLUSTER), 1);
 }
 
 #[test]
 fn vnet_peering_goes_both_ways() {
     let g = example("separate-address-plans");
-    assert_eq!(count(&g, Kind::AzureVnetPeering), 2);
-    assert_eq!(count(&g, Kind::AzureVpnGateway), 0);
+    assert_eq!(count(&g, kinds::azure::VNET_PEERING), 2);
+    assert_eq!(count(&g, kinds::azure::VPN_GATEWAY), 0);
     let Value::List(space) = attribute(&g, "azure_virtual_network.east", "address_space") else { panic!() };
     assert_eq!(space, &vec![Value::from("10.100.0.0/16"), Value::from("10.200.0.0/16")]);
 }
@@ -141,11 +142,11 @@ fn transit_gateway_mode_attaches_every_vpc_and_peers_regions() {
         .unwrap()
         .replace("aws = \"vpc-peering\"", "aws = \"transit-gateway\"");
     let g = build(&source);
-    assert_eq!(count(&g, Kind::AwsVpcPeering), 0);
-    assert_eq!(count(&g, Kind::AwsTransitGateway), 2);
-    assert_eq!(count(&g, Kind::AwsTransitGatewayAttachment), 2);
-    assert_eq!(count(&g, Kind::AwsTransitGatewayPeering), 1);
-    assert_eq!(count(&g, Kind::AwsTransitGatewayRoute), 2);
+    assert_eq!(count(&g, kinds::aws::VPC_PEERING), 0);
+    assert_eq!(count(&g, kinds::aws::TRANSIT_GATEWAY), 2);
+    assert_eq!(count(&g, kinds::aws::TRANSIT_GATEWAY_ATTACHMENT), 2);
+    assert_eq!(count(&g, kinds::aws::TRANSIT_GATEWAY_PEERING), 1);
+    assert_eq!(count(&g, kinds::aws::TRANSIT_GATEWAY_ROUTE), 2);
     assert!(g.contains(&address("aws_route.eu-west~eu-central/network")));
 }
 

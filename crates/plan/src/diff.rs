@@ -2,6 +2,7 @@
 
 use std::collections::HashMap;
 
+use ringform_core::schema::{KindSchema, Schemas, input};
 use ringform_core::{Address, Attributes, Value};
 use ringform_graph::ResourceGraph;
 use ringform_state::Snapshot;
@@ -11,8 +12,9 @@ use crate::{Action, Change, Plan};
 /// Diffs `graph` against `state`. Resources are visited dependencies first, so whether a
 /// referenced output is known is decided by what happens to the resource it comes from:
 /// outputs of resources that stay (or change in place) come from state, outputs of resources
-/// being created or replaced are unknown until apply.
-pub fn plan(graph: &ResourceGraph, state: &Snapshot, topology_hash: String) -> Plan {
+/// being created or replaced are unknown until apply. Each kind's schema says what forces a
+/// replacement, how values compare, and which inputs are secret.
+pub fn plan(graph: &ResourceGraph, state: &Snapshot, topology_hash: String, schemas: &Schemas) -> Plan {
     let order = graph.topological_order();
     // Index into `changes` of each resource planned so far.
     let mut planned: HashMap<&Address, usize> = HashMap::with_capacity(order.len());
@@ -28,17 +30,22 @@ pub fn plan(graph: &ResourceGraph, state: &Snapshot, topology_hash: String) -> P
             let echoed = || change.after.as_ref()?.get(&reference.output).filter(|v| v.is_known());
             recorded.or_else(echoed).cloned()
         };
-        let after: Attributes = resource.attributes.iter().map(|(k, v)| (k.clone(), v.resolve(&lookup))).collect();
+        let mut after: Attributes = resource.attributes.iter().map(|(k, v)| (k.clone(), v.resolve(&lookup))).collect();
+        let schema = schemas.get(address.kind());
+        if let Some(schema) = schema {
+            KindSchema::seal(schema.inputs, &mut after);
+        }
         let change = match state.get(address) {
             None => Change {
                 address: address.clone(),
                 action: Action::Create,
                 before: None,
                 after: Some(after),
+                changed: Vec::new(),
                 replace_because: Vec::new(),
                 reason: "not in state yet".into(),
             },
-            Some(record) => compare(address, &record.inputs, after),
+            Some(record) => compare(address, schema, &record.inputs, after),
         };
         planned.insert(address, changes.len());
         changes.push(change);
@@ -49,16 +56,23 @@ pub fn plan(graph: &ResourceGraph, state: &Snapshot, topology_hash: String) -> P
             action: Action::Delete,
             before: Some(record.inputs.clone()),
             after: None,
+            changed: Vec::new(),
             replace_because: Vec::new(),
             reason: "no longer in the topology".into(),
         });
     }
-    changes.sort_unstable_by(|a, b| a.address.cmp(&b.address));
+    sort(&mut changes, schemas);
     Plan { lineage: state.lineage, serial: state.serial, topology_hash, changes }
 }
 
+/// Orders changes the way the providers declare their kinds (a VPC before its subnets), then
+/// by name.
+fn sort(changes: &mut [Change], schemas: &Schemas) {
+    changes.sort_unstable_by_key(|c| (schemas.rank(c.address.kind()), c.address.clone()));
+}
+
 /// A plan deleting every record in `state` (or only `targets` and what depends on them).
-pub fn plan_destroy(state: &Snapshot, targets: &[Address], topology_hash: String) -> Plan {
+pub fn plan_destroy(state: &Snapshot, targets: &[Address], topology_hash: String, schemas: &Schemas) -> Plan {
     let mut doomed: std::collections::HashSet<&Address> = targets.iter().collect();
     if !targets.is_empty() {
         // Whatever references a doomed object must go first, so it is doomed too.
@@ -73,7 +87,7 @@ pub fn plan_destroy(state: &Snapshot, targets: &[Address], topology_hash: String
             }
         }
     }
-    let changes = state
+    let mut changes: Vec<Change> = state
         .iter()
         .filter(|r| targets.is_empty() || doomed.contains(&r.address))
         .map(|record| Change {
@@ -81,41 +95,52 @@ pub fn plan_destroy(state: &Snapshot, targets: &[Address], topology_hash: String
             action: Action::Delete,
             before: Some(record.inputs.clone()),
             after: None,
+            changed: Vec::new(),
             replace_because: Vec::new(),
             reason: "destroy".into(),
         })
         .collect();
+    sort(&mut changes, schemas);
     Plan { lineage: state.lineage, serial: state.serial, topology_hash, changes }
 }
 
-/// An attribute differs when its values differ, or when the desired one is not known yet
-/// (it may turn out different, so it must be sent again).
-fn differs(before: Option<&Value>, after: Option<&Value>) -> bool {
-    match (before, after) {
-        (Some(b), Some(a)) => !a.is_known() || a != b,
+/// An attribute differs when its values differ under its schema's comparison, or when the
+/// desired one is not known yet (it may turn out different, so it must be sent again). Being
+/// secret is not a difference: a value compares by what it holds.
+fn differs(schema: Option<&KindSchema>, name: &str, before: Option<&Value>, after: Option<&Value>) -> bool {
+    let reveal = |v: Option<&Value>| match v {
+        Some(Value::Secret(inner)) => Some(inner.as_ref().clone()),
+        other => other.cloned(),
+    };
+    match (reveal(before), reveal(after)) {
+        (Some(b), Some(a)) => {
+            let exact = input("");
+            let attribute = schema.and_then(|s| s.input(name)).unwrap_or(&exact);
+            !a.is_known() || !attribute.same(&b, &a)
+        }
         (None, None) => false,
         // A null attribute and a missing one mean the same thing.
-        (Some(v), None) | (None, Some(v)) => *v != Value::Null,
+        (Some(v), None) | (None, Some(v)) => v != Value::Null,
     }
 }
 
 /// Names of the attributes that differ between `before` and `after`, sorted.
-pub(crate) fn changed_keys<'a>(before: &'a Attributes, after: &'a Attributes) -> Vec<&'a str> {
-    let mut changed: Vec<&str> = before
+fn changed_keys(schema: Option<&KindSchema>, before: &Attributes, after: &Attributes) -> Vec<String> {
+    let mut changed: Vec<String> = before
         .keys()
         .chain(after.keys())
-        .map(String::as_str)
-        .filter(|k| differs(before.get(*k), after.get(*k)))
+        .filter(|k| differs(schema, k, before.get(*k), after.get(*k)))
+        .cloned()
         .collect();
     changed.sort_unstable();
     changed.dedup();
     changed
 }
 
-fn compare(address: &Address, before: &Attributes, after: Attributes) -> Change {
-    let changed = changed_keys(before, &after);
+fn compare(address: &Address, schema: Option<&KindSchema>, before: &Attributes, after: Attributes) -> Change {
+    let changed = changed_keys(schema, before, &after);
     let forcing: Vec<String> =
-        changed.iter().filter(|k| address.kind().replace_on().contains(k)).map(|k| (*k).to_owned()).collect();
+        changed.iter().filter(|k| schema.is_some_and(|s| s.forces_replacement(k))).cloned().collect();
     let (action, reason) = if changed.is_empty() {
         (Action::NoOp, String::new())
     } else if forcing.is_empty() {
@@ -130,6 +155,7 @@ fn compare(address: &Address, before: &Attributes, after: Attributes) -> Change 
         // Unchanged resources don't keep a second copy of their attributes: before is after.
         before: (action != Action::NoOp).then(|| before.clone()),
         after: Some(after),
+        changed,
         replace_because: forcing,
         reason,
     }
@@ -142,8 +168,8 @@ fn quoted_list<S: AsRef<str>>(names: &[S]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use ringform_core::Kind;
     use ringform_graph::Resource;
+    use ringform_schema::{aws, kubernetes};
     use ringform_state::Record;
 
     fn address(text: &str) -> Address {
@@ -195,9 +221,10 @@ mod tests {
             &graph(vec![("aws_vpc.a", vpc("10.0.0.0/16")), ("aws_subnet.a", subnet())]),
             &Snapshot::empty(),
             "h".into(),
+            &ringform_schema::all(),
         );
         assert_eq!(action_of(&plan, "aws_vpc.a"), Action::Create);
-        let subnet = plan.changes.iter().find(|c| c.address.kind() == Kind::AwsSubnet).unwrap();
+        let subnet = plan.changes.iter().find(|c| c.address.kind() == aws::SUBNET).unwrap();
         assert_eq!(subnet.after.as_ref().unwrap()["vpc_id"], Value::Unknown);
         assert_eq!(plan.summary(), crate::Summary { add: 2, change: 0, destroy: 0 });
     }
@@ -205,16 +232,24 @@ mod tests {
     #[test]
     fn matching_state_is_a_no_op_with_references_resolved_from_outputs() {
         let state = applied_vpc_and_subnet();
-        let plan =
-            plan(&graph(vec![("aws_vpc.a", vpc("10.0.0.0/16")), ("aws_subnet.a", subnet())]), &state, "h".into());
+        let plan = plan(
+            &graph(vec![("aws_vpc.a", vpc("10.0.0.0/16")), ("aws_subnet.a", subnet())]),
+            &state,
+            "h".into(),
+            &ringform_schema::all(),
+        );
         assert!(!plan.has_changes(), "{plan:#?}");
     }
 
     #[test]
     fn replacing_a_dependency_makes_references_unknown_and_names_the_attribute() {
         let state = applied_vpc_and_subnet();
-        let plan =
-            plan(&graph(vec![("aws_vpc.a", vpc("10.1.0.0/16")), ("aws_subnet.a", subnet())]), &state, "h".into());
+        let plan = plan(
+            &graph(vec![("aws_vpc.a", vpc("10.1.0.0/16")), ("aws_subnet.a", subnet())]),
+            &state,
+            "h".into(),
+            &ringform_schema::all(),
+        );
         let vpc_change = &plan.changes[0];
         assert_eq!(vpc_change.action, Action::Replace);
         assert_eq!(vpc_change.replace_because, ["cidr_block"]);
@@ -232,8 +267,9 @@ mod tests {
         ]
         .into();
         let desired = graph(vec![("k8s_namespace.a/cassandra", namespace), ("k8s_secret.a/s", secret)]);
-        let plan = plan(&desired, &Snapshot::empty(), "h".into());
-        let after = plan.changes.iter().find(|c| c.address.kind() == Kind::K8sSecret).unwrap().after.clone().unwrap();
+        let plan = plan(&desired, &Snapshot::empty(), "h".into(), &ringform_schema::all());
+        let after =
+            plan.changes.iter().find(|c| c.address.kind() == kubernetes::SECRET).unwrap().after.clone().unwrap();
         assert_eq!(after["namespace"], Value::from("cassandra"));
         assert_eq!(after["uid"], Value::Unknown);
     }
@@ -242,7 +278,8 @@ mod tests {
     fn in_place_change_is_an_update() {
         let node_group = |size: i64| -> Attributes { [("desired_size".to_owned(), Value::Int(size))].into() };
         let state = Snapshot::empty().with(record("aws_eks_node_group.a", node_group(3), Attributes::new()));
-        let plan = plan(&graph(vec![("aws_eks_node_group.a", node_group(5))]), &state, "h".into());
+        let plan =
+            plan(&graph(vec![("aws_eks_node_group.a", node_group(5))]), &state, "h".into(), &ringform_schema::all());
         assert_eq!(plan.changes[0].action, Action::Update);
         assert_eq!(plan.changes[0].reason, "`desired_size` changed");
         assert_eq!(plan.summary(), crate::Summary { add: 0, change: 1, destroy: 0 });
@@ -256,16 +293,16 @@ mod tests {
             .with(record("aws_vpc.a", vpc("10.0.0.0/16"), Attributes::new()))
             .with(record("aws_vpc.b", vpc("10.1.0.0/16"), Attributes::new()))
             .with(subnet);
-        let plan = plan_destroy(&state, &[address("aws_vpc.a")], "h".into());
+        let plan = plan_destroy(&state, &[address("aws_vpc.a")], "h".into(), &ringform_schema::all());
         let doomed: Vec<String> = plan.changes.iter().map(|c| c.address.to_string()).collect();
         assert_eq!(doomed, ["aws_vpc.a", "aws_subnet.a"]);
-        assert_eq!(plan_destroy(&state, &[], "h".into()).summary().destroy, 3);
+        assert_eq!(plan_destroy(&state, &[], "h".into(), &ringform_schema::all()).summary().destroy, 3);
     }
 
     #[test]
     fn state_without_a_resource_in_the_graph_is_deleted() {
         let state = Snapshot::empty().with(record("aws_vpc.gone", vpc("10.0.0.0/16"), Attributes::new()));
-        let plan = plan(&graph(vec![]), &state, "h".into());
+        let plan = plan(&graph(vec![]), &state, "h".into(), &ringform_schema::all());
         assert_eq!(plan.changes[0].action, Action::Delete);
         assert_eq!(plan.summary().destroy, 1);
     }
@@ -284,7 +321,7 @@ mod tests {
             ("generated_secret.k", Attributes::new()),
             ("azure_vpn_connection.a~b", connection(Value::secret(Value::reference(&key, "value")))),
         ]);
-        let plan = plan(&desired, &state, "h".into());
+        let plan = plan(&desired, &state, "h".into(), &ringform_schema::all());
         assert!(!plan.has_changes(), "{plan:#?}");
     }
 }

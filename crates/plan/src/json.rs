@@ -3,6 +3,7 @@
 //! `after` and marked in `after_unknown`; secret values are left out and marked in
 //! `before_sensitive` / `after_sensitive`.
 
+use ringform_core::schema::Schemas;
 use ringform_core::{Attributes, Value};
 use serde_json::{Map, Value as Json, json};
 
@@ -18,7 +19,8 @@ fn actions(action: Action) -> Json {
     }
 }
 
-pub fn to_json(plan: &Plan) -> Json {
+/// `schemas` name each kind's provider.
+pub fn to_json(plan: &Plan, schemas: &Schemas) -> Json {
     let changes: Vec<Json> = plan
         .changes
         .iter()
@@ -30,7 +32,7 @@ pub fn to_json(plan: &Plan) -> Json {
                 "address": change.address.to_string(),
                 "type": change.address.kind().as_str(),
                 "name": change.address.name(),
-                "provider_name": change.address.kind().provider().as_str(),
+                "provider_name": schemas.provider(change.address.kind()).map(|p| p.as_str()),
                 "change": {
                     "actions": actions(change.action),
                     "before": before,
@@ -132,11 +134,12 @@ mod tests {
                 action: Action::Create,
                 before: None,
                 after: Some(after),
+                changed: vec![],
                 replace_because: vec![],
                 reason: "not in state yet".into(),
             }],
         };
-        let json = to_json(&plan);
+        let json = to_json(&plan, &ringform_schema::all());
         let change = &json["resource_changes"][0]["change"];
         assert_eq!(change["actions"], json!(["create"]));
         assert_eq!(change["after"], json!({"cidr": "10.0.0.0/16", "seeds": ["a", null]}));

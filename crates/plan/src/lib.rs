@@ -40,6 +40,10 @@ pub struct Change {
     pub before: Option<Attributes>,
     /// The desired inputs with references resolved where already known; `None` for a delete.
     pub after: Option<Attributes>,
+    /// The attributes that differ between before and after under their kinds' comparisons
+    /// (empty for creates, deletes and no-ops).
+    #[serde(default)]
+    pub changed: Vec<String>,
     /// The attributes whose change forces a replacement.
     pub replace_because: Vec<String>,
     /// One sentence for people, e.g. "not in state yet".
@@ -53,13 +57,6 @@ impl Change {
             Action::NoOp => self.after.as_ref(),
             _ => self.before.as_ref(),
         }
-    }
-
-    /// Names of the attributes whose value differs between before and after, by the same rule
-    /// the planner decided the action with.
-    pub fn changed_attributes(&self) -> Vec<&str> {
-        let (Some(before), Some(after)) = (&self.before, &self.after) else { return Vec::new() };
-        diff::changed_keys(before, after)
     }
 }
 

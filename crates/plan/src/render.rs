@@ -99,11 +99,11 @@ fn render_change(out: &mut String, change: &Change, paint: &Paint) {
             }
         }
         Action::Update | Action::Replace => {
-            let changed = change.changed_attributes();
+            let changed = &change.changed;
             let width = changed.iter().map(|k| k.len()).max().unwrap_or(0);
-            for key in &changed {
-                let old = format_value(before.get(*key).unwrap_or(&Value::Null), 8);
-                let new = format_value(after.get(*key).unwrap_or(&Value::Null), 8);
+            for key in changed {
+                let old = format_value(before.get(key).unwrap_or(&Value::Null), 8);
+                let new = format_value(after.get(key).unwrap_or(&Value::Null), 8);
                 let forces = if change.replace_because.iter().any(|k| k == key) {
                     paint.paint("  # forces replacement", Style::new().magenta())
                 } else {

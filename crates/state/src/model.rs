@@ -239,6 +239,7 @@ pub fn unfinished_intents(journal: &[(u64, JournalEntry)]) -> Vec<(u64, JournalE
 mod tests {
     use super::*;
     use ringform_core::Value;
+    use ringform_schema::aws;
 
     fn addr(text: &str) -> Address {
         text.parse().unwrap()
@@ -260,7 +261,7 @@ mod tests {
             r#"{"address":"aws_vpc.eu-west","provider_id":"vpc-1","inputs":{"cidr_block":"10.100.0.0/16"},"outputs":{"key":{"$secret":"hunter2"}},"schema_version":0,"created_at":"2024-05-01T12:00:00Z","updated_at":"2024-05-01T12:00:00Z"}"#
         );
         assert_eq!(serde_json::from_str::<Record>(&json).unwrap(), record);
-        assert_eq!(record.kind(), Kind::AwsVpc);
+        assert_eq!(record.kind(), aws::VPC);
     }
 
     #[test]

@@ -177,25 +177,26 @@ fn probability_of(p: f64) -> f64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use ringform_schema::aws;
 
     #[test]
     fn latencies_scale_and_bad_numbers_are_tamed() {
         let config = FakeConfig::new()
-            .latency(Kind::AwsEksCluster, Duration::from_secs(15 * 60))
+            .latency(aws::EKS_CLUSTER, Duration::from_secs(15 * 60))
             .default_latency(Duration::from_secs(10))
             .time_scale(1.0 / 60_000.0)
             .error_rate(f64::NAN)
             .throttle_rate(7.0);
-        assert_eq!(config.mutation_latency(Kind::AwsEksCluster).as_millis(), 15);
-        assert!(config.mutation_latency(Kind::AwsVpc) < Duration::from_millis(1));
+        assert_eq!(config.mutation_latency(aws::EKS_CLUSTER).as_millis(), 15);
+        assert!(config.mutation_latency(aws::VPC) < Duration::from_millis(1));
         assert_eq!(config.error_rate, 0.0);
         assert_eq!(config.throttle_rate, 1.0);
         assert_eq!(
-            FakeConfig::new().time_scale(-1.0).default_latency(Duration::MAX).mutation_latency(Kind::AwsVpc),
+            FakeConfig::new().time_scale(-1.0).default_latency(Duration::MAX).mutation_latency(aws::VPC),
             Duration::ZERO
         );
         assert_eq!(
-            FakeConfig::new().time_scale(1e300).default_latency(Duration::MAX).mutation_latency(Kind::AwsVpc),
+            FakeConfig::new().time_scale(1e300).default_latency(Duration::MAX).mutation_latency(aws::VPC),
             Duration::MAX
         );
     }

@@ -12,7 +12,8 @@ use ringform_core::provider::{
     Applied, BoxFuture, CreateRequest, DeleteRequest, ErrorClass, FindRequest, Observed, ProviderError, ProviderResult,
     ReadRequest, ReadResponse, Registry, ResourceProvider, Scope, UpdateRequest,
 };
-use ringform_core::{Address, Attributes, Kind, Provider, Value};
+use ringform_core::schema::{ProviderSchema, Schemas};
+use ringform_core::{Address, Attributes, Kind};
 use tokio::sync::watch;
 
 use crate::config::{CrashAction, CrashMode, FakeConfig};
@@ -59,15 +60,20 @@ pub struct CallRecord {
     pub outcome: Outcome,
 }
 
-/// A fault-injecting in-memory cloud implementing [`ResourceProvider`] for every kind. Clones
-/// share everything; several providers can share one [`Inventory`] (e.g. before and after a
+/// A fault-injecting in-memory cloud implementing [`ResourceProvider`] for every kind that
+/// ringform's provider schemas declare, scoping calls as those schemas say. Clones share
+/// everything; several providers can share one [`Inventory`] (e.g. before and after a
 /// simulated crash).
 #[derive(Clone)]
 pub struct FakeProvider {
     inner: Arc<Inner>,
+    /// The schema this handle answers a schema request with; [`FakeProvider::registry`] puts
+    /// one handle behind each provider, all sharing one cloud.
+    schema: &'static ProviderSchema,
 }
 
 struct Inner {
+    schemas: Schemas,
     config: FakeConfig,
     inventory: Inventory,
     rng: Mutex<StdRng>,
@@ -94,7 +100,9 @@ impl FakeProvider {
     pub fn with_inventory(config: FakeConfig, inventory: Inventory) -> Self {
         let rng = Mutex::new(StdRng::seed_from_u64(config.seed));
         FakeProvider {
+            schema: &ringform_schema::local::SCHEMA,
             inner: Arc::new(Inner {
+                schemas: ringform_schema::all(),
                 config,
                 inventory,
                 rng,
@@ -115,13 +123,18 @@ impl FakeProvider {
         &self.inner.config
     }
 
-    /// A registry with this fake behind every [`Provider`].
+    /// A registry with this fake behind every provider.
     pub fn registry(&self) -> Registry {
-        let mut providers: Vec<Provider> = Kind::ALL.iter().map(|k| k.provider()).collect();
-        providers.sort();
-        providers.dedup();
-        let this: Arc<dyn ResourceProvider> = Arc::new(self.clone());
-        providers.into_iter().fold(Registry::new(), |registry, p| registry.with(p, this.clone()))
+        [
+            &ringform_schema::aws::SCHEMA,
+            &ringform_schema::azure::SCHEMA,
+            &ringform_schema::kubernetes::SCHEMA,
+            &ringform_schema::local::SCHEMA,
+        ]
+        .into_iter()
+        .fold(Registry::new(), |registry, schema| {
+            registry.with(Arc::new(FakeProvider { inner: self.inner.clone(), schema }))
+        })
     }
 
     /// Resolves once a [`CrashAction::Hang`] crash point has fired.
@@ -298,6 +311,11 @@ impl FakeProvider {
         self.inner.config.fatal_addresses.contains(address)
     }
 
+    /// Where calls about an object go, as ringform's schemas say for its kind.
+    fn scope_of(&self, kind: Kind, inputs: &Attributes) -> Scope {
+        self.inner.schemas.scope(kind, inputs)
+    }
+
     fn outputs(&self, kind: Kind, provider_id: &str, inputs: &Attributes, previous: Option<&Attributes>) -> Attributes {
         let mut rng = self.inner.rng.lock().unwrap_or_else(PoisonError::into_inner);
         outputs::compute(kind, provider_id, inputs, previous, &mut *rng)
@@ -330,12 +348,6 @@ fn sleep(duration: Duration) -> impl Future<Output = ()> {
     }
 }
 
-/// `Scope { provider, account: "fake", region }`, the region from `region` or `location`.
-fn scope_of(kind: Kind, inputs: &Attributes) -> Scope {
-    let region = ["region", "location"].iter().find_map(|name| inputs.get(*name).and_then(Value::as_str));
-    Scope { provider: kind.provider(), account: "fake".to_owned(), region: region.unwrap_or_default().to_owned() }
-}
-
 /// A real API rejects a request whose values the engine forgot to resolve.
 fn check_known(address: &Address, inputs: &Attributes) -> ProviderResult<()> {
     match inputs.iter().find(|(_, value)| !value.is_known()) {
@@ -351,14 +363,18 @@ fn persistence_error(error: std::io::Error) -> ProviderError {
 }
 
 impl ResourceProvider for FakeProvider {
+    fn schema(&self) -> &'static ProviderSchema {
+        self.schema
+    }
+
     fn scope(&self, address: &Address, inputs: &Attributes) -> Scope {
-        scope_of(address.kind(), inputs)
+        self.scope_of(address.kind(), inputs)
     }
 
     fn create(&self, request: CreateRequest) -> BoxFuture<'_, ProviderResult<Applied>> {
         Box::pin(async move {
             let kind = request.address.kind();
-            let scope = scope_of(kind, &request.inputs);
+            let scope = self.scope_of(kind, &request.inputs);
             let fatal = self.is_fatal(&request.address);
             check_known(&request.address, &request.inputs)?;
             let target = request.address.clone();
@@ -376,7 +392,7 @@ impl ResourceProvider for FakeProvider {
     fn update(&self, request: UpdateRequest) -> BoxFuture<'_, ProviderResult<Applied>> {
         Box::pin(async move {
             let kind = request.address.kind();
-            let scope = scope_of(kind, &request.after);
+            let scope = self.scope_of(kind, &request.after);
             let fatal = self.is_fatal(&request.address);
             check_known(&request.address, &request.after)?;
             let target = request.address.clone();
@@ -396,7 +412,7 @@ impl ResourceProvider for FakeProvider {
     fn delete(&self, request: DeleteRequest) -> BoxFuture<'_, ProviderResult<()>> {
         Box::pin(async move {
             let kind = request.address.kind();
-            let scope = scope_of(kind, &request.inputs);
+            let scope = self.scope_of(kind, &request.inputs);
             let fatal = self.is_fatal(&request.address);
             self.call(Method::Delete, kind, Some(&request.address), fatal, scope, || {
                 // Deleting what is already gone succeeds: delete is idempotent by contract.
@@ -419,7 +435,7 @@ impl ResourceProvider for FakeProvider {
                     .filter(|object| {
                         object.kind == request.kind
                             && object.deployment() == Some(request.deployment.as_str())
-                            && scope_of(object.kind, &object.inputs) == request.scope
+                            && self.scope_of(object.kind, &object.inputs) == request.scope
                     })
                     .map(|object| object.observed())
                     .collect();
@@ -432,7 +448,7 @@ impl ResourceProvider for FakeProvider {
     fn find(&self, request: FindRequest) -> BoxFuture<'_, ProviderResult<Option<Observed>>> {
         Box::pin(async move {
             let kind = request.address.kind();
-            let scope = scope_of(kind, &request.inputs);
+            let scope = self.scope_of(kind, &request.inputs);
             let fatal = self.is_fatal(&request.address);
             let target = request.address.clone();
             self.call(Method::Find, kind, Some(&target), fatal, scope, || {

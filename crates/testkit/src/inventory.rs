@@ -292,13 +292,14 @@ mod kind_text {
 
     pub fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Kind, D::Error> {
         let text = String::deserialize(deserializer)?;
-        text.parse().map_err(|()| serde::de::Error::custom(format!("unknown resource kind `{text}`")))
+        text.parse().map_err(serde::de::Error::custom)
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use ringform_schema::aws;
 
     fn address(text: &str) -> Address {
         text.parse().unwrap()
@@ -351,7 +352,7 @@ mod tests {
         assert_eq!(comparison.unexpected, vec![dup.clone()]);
         assert!(comparison.to_string().contains("unexpected: aws_vpc.a"));
         assert_eq!(inventory.by_address(&a.address).len(), 2);
-        assert_eq!(inventory.count(Kind::AwsVpc), 2);
+        assert_eq!(inventory.count(aws::VPC), 2);
     }
 
     #[test]

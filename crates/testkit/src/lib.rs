@@ -10,6 +10,7 @@
 //! property tests, process-level kill tests and benchmarks all run against it. [`moto`] starts
 //! the AWS emulator for the AWS provider's tests. [`arm`] is a fake Azure Resource Manager server
 //! that validates every PUT against the REST API specs' schemas, for the Azure provider's tests.
+//! [`topologies`] generates valid topologies of any size, for benchmarks and coverage tests.
 
 pub mod arm;
 mod config;
@@ -18,6 +19,7 @@ mod inventory;
 mod memory_store;
 pub mod moto;
 mod outputs;
+pub mod topologies;
 
 pub use config::{CrashAction, CrashMode, FakeConfig};
 pub use fake::{CallRecord, FakeProvider, Method, Outcome};

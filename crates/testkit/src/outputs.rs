@@ -6,6 +6,7 @@
 use rand::Rng;
 use rand::distr::Alphanumeric;
 use ringform_core::{Attributes, Kind, Value};
+use ringform_schema::{aws, azure, kubernetes, local};
 
 pub(crate) fn compute(
     kind: Kind,
@@ -34,35 +35,35 @@ pub(crate) fn compute(
     };
     let mut computed: Vec<(&str, Value)> = Vec::new();
     match kind {
-        Kind::AwsIamRole => {
+        aws::IAM_ROLE => {
             computed.push(("arn", format!("arn:aws:iam::000000000000:role/{}", text("role_name")).into()));
         }
-        Kind::AwsEksCluster => {
+        aws::EKS_CLUSTER => {
             echo("cluster_name", text("name"));
             computed.push(("endpoint", format!("https://{provider_id}.eks.fake").into()));
             computed.push(("certificate_authority", "ZmFrZS1jZXJ0aWZpY2F0ZS1hdXRob3JpdHk=".into()));
             computed.push(("cluster_security_group_id", format!("sg-cluster-{serial}").into()));
         }
-        Kind::AwsLaunchTemplate => computed.push(("version", "1".into())),
-        Kind::AzureAksCluster | Kind::K8sServiceAccount => {
+        aws::LAUNCH_TEMPLATE => computed.push(("version", "1".into())),
+        azure::AKS_CLUSTER | kubernetes::SERVICE_ACCOUNT => {
             computed.push(("kubeconfig", Value::secret(kubeconfig(provider_id).into())));
         }
-        Kind::GeneratedSecret => computed.push(("value", secret_value(inputs, previous, rng))),
-        Kind::AwsVpcPeeringAccepter => echo("peering_id", format!("pcx-{serial}")),
-        Kind::AwsTransitGatewayPeeringAccepter => echo("attachment_id", format!("tgw-attach-{serial}")),
-        Kind::AwsTransitGatewayAttachment => echo("transit_gateway_id", format!("tgw-{serial}")),
-        Kind::AwsVpnConnection => {
+        local::GENERATED_SECRET => computed.push(("value", secret_value(inputs, previous, rng))),
+        aws::VPC_PEERING_ACCEPTER => echo("peering_id", format!("pcx-{serial}")),
+        aws::TRANSIT_GATEWAY_PEERING_ACCEPTER => echo("attachment_id", format!("tgw-attach-{serial}")),
+        aws::TRANSIT_GATEWAY_ATTACHMENT => echo("transit_gateway_id", format!("tgw-{serial}")),
+        aws::VPN_CONNECTION => {
             echo("vpn_gateway_id", format!("vgw-{serial}"));
             computed.push(("tunnel1_address", ip("198.18", serial, 0).into()));
         }
-        Kind::AzurePublicIp => computed.push(("ip_address", ip("198.19", serial, 0).into())),
-        Kind::KubeDnsEndpoint => computed.push(("ip", ip("10.240", serial, 0).into())),
-        Kind::AzureVirtualNetwork => {
+        azure::PUBLIC_IP => computed.push(("ip_address", ip("198.19", serial, 0).into())),
+        kubernetes::DNS_ENDPOINT => computed.push(("ip", ip("10.240", serial, 0).into())),
+        azure::VIRTUAL_NETWORK => {
             computed.push(("node_subnet_id", format!("{provider_id}/subnets/nodes").into()));
             computed.push(("pod_subnet_id", format!("{provider_id}/subnets/pods").into()));
         }
-        Kind::K8ssandraClientConfig => echo("context_name", text("name")),
-        Kind::CassandraDatacenter => {
+        kubernetes::CLIENT_CONFIG => echo("context_name", text("name")),
+        kubernetes::CASSANDRA_DATACENTER => {
             // Like cass-operator: up to three seed pods per datacenter.
             let seeds = inputs.get("size").and_then(Value::as_int).unwrap_or(3).clamp(1, 3);
             let ips = (0..seeds as u64).map(|k| Value::from(ip("10.244", serial, k))).collect();
@@ -115,10 +116,10 @@ mod tests {
     fn secrets_have_the_requested_length_and_survive_updates() {
         let mut rng = StdRng::seed_from_u64(1);
         let inputs = Attributes::from([("length".to_owned(), Value::Int(24))]);
-        let first = compute(Kind::GeneratedSecret, "generated_secret-1", &inputs, None, &mut rng);
+        let first = compute(local::GENERATED_SECRET, "generated_secret-1", &inputs, None, &mut rng);
         let Some(Value::Secret(value)) = first.get("value") else { panic!("value must be secret: {first:?}") };
         assert_eq!(value.as_str().map(str::len), Some(24));
-        let again = compute(Kind::GeneratedSecret, "generated_secret-1", &inputs, Some(&first), &mut rng);
+        let again = compute(local::GENERATED_SECRET, "generated_secret-1", &inputs, Some(&first), &mut rng);
         assert_eq!(again.get("value"), first.get("value"));
     }
 
@@ -130,8 +131,8 @@ mod tests {
             ("size".to_owned(), Value::Int(-5)),
             ("name".to_owned(), Value::Int(3)),
         ]);
-        for kind in Kind::ALL {
-            let outputs = compute(*kind, "weird id", &inputs, None, &mut rng);
+        for kind in ringform_schema::all().kinds().map(|s| s.kind) {
+            let outputs = compute(kind, "weird id", &inputs, None, &mut rng);
             assert_eq!(outputs.get("id"), Some(&Value::from("weird id")));
         }
     }

@@ -1,3 +1,4 @@
+use ringform_schema::aws;
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
@@ -5,7 +6,7 @@ use ringform_core::provider::{
     CreateRequest, DeleteRequest, ErrorClass, FindRequest, ProviderError, ReadRequest, ResourceProvider, Scope,
     Tracked, UpdateRequest,
 };
-use ringform_core::{Address, Attributes, Kind, Provider, Value};
+use ringform_core::{Address, Attributes, Provider, Value};
 
 use crate::{CrashAction, CrashMode, FakeConfig, FakeObject, FakeProvider, Inventory, Method, Outcome};
 
@@ -35,8 +36,8 @@ fn delete(object: &FakeObject) -> DeleteRequest {
     }
 }
 
-fn scope(provider: Provider, region: &str) -> Scope {
-    Scope { provider, account: "fake".into(), region: region.into() }
+fn scope(provider: Provider, account: &str, region: &str) -> Scope {
+    Scope { provider, account: account.into(), region: region.into() }
 }
 
 #[tokio::test]
@@ -88,7 +89,7 @@ async fn unresolved_inputs_are_rejected_before_any_effect() {
 #[tokio::test]
 async fn latency_is_per_kind_and_calls_run_in_parallel() {
     let latency = Duration::from_millis(100);
-    let fake = FakeProvider::new(FakeConfig::new().latency(Kind::AwsVpc, latency));
+    let fake = FakeProvider::new(FakeConfig::new().latency(aws::VPC, latency));
     let started = Instant::now();
     let calls = (0..5).map(|i| fake.create(create(&format!("aws_vpc.v{i}"), vpc_inputs("eu-west-1"))));
     for result in futures_join_all(calls).await {
@@ -224,8 +225,8 @@ async fn a_hang_crash_signals_and_freezes_the_cloud() {
 #[tokio::test]
 async fn a_crash_stops_calls_that_were_in_flight_too() {
     let config = FakeConfig::new()
-        .latency(Kind::AwsVpc, Duration::from_millis(10))
-        .latency(Kind::AwsEksCluster, Duration::from_millis(600))
+        .latency(aws::VPC, Duration::from_millis(10))
+        .latency(aws::EKS_CLUSTER, Duration::from_millis(600))
         .crash_after_calls(1, CrashMode::BeforeEffect);
     let fake = FakeProvider::new(config);
     // A task nobody drops: only the fake's freeze can keep its effect (due at 300 ms) from happening.
@@ -279,7 +280,7 @@ async fn find_looks_up_by_ownership_tags() {
     // A duplicate (what a crash-unsafe engine leaves behind) is an error, not a silent pick.
     fake.create(create("aws_vpc.a", vpc_inputs("eu-west-1"))).await.unwrap();
     assert_eq!(fake.find(find("test", "aws_vpc.a")).await.unwrap_err().class, ErrorClass::Fatal);
-    assert_eq!(fake.calls_of(Method::Find, Kind::AwsVpc), 4);
+    assert_eq!(fake.calls_of(Method::Find, aws::VPC), 4);
 }
 
 #[tokio::test]
@@ -300,8 +301,8 @@ async fn reads_are_batched_per_kind_and_scope_and_see_drift() {
 
     let read = |region: &str, resources: Vec<Tracked>| ReadRequest {
         deployment: "test".into(),
-        kind: Kind::AwsVpc,
-        scope: scope(Provider::Aws, region),
+        kind: aws::VPC,
+        scope: scope(Provider::Aws, "", region),
         resources,
     };
     let response = fake.read(read("eu-west-1", west.clone())).await.unwrap();
@@ -313,20 +314,22 @@ async fn reads_are_batched_per_kind_and_scope_and_see_drift() {
     assert!(fake.read(read("eu-central-1", west)).await.unwrap().found.is_empty());
 
     let reads = fake.reads_per_kind_scope();
-    assert_eq!(reads[&(Kind::AwsVpc, scope(Provider::Aws, "eu-west-1"))], 1);
-    assert_eq!(reads[&(Kind::AwsVpc, scope(Provider::Aws, "eu-central-1"))], 2);
-    assert_eq!(fake.calls()[&(Method::Create, Kind::AwsVpc, scope(Provider::Aws, "eu-west-1"))], 2);
+    assert_eq!(reads[&(aws::VPC, scope(Provider::Aws, "", "eu-west-1"))], 1);
+    assert_eq!(reads[&(aws::VPC, scope(Provider::Aws, "", "eu-central-1"))], 2);
+    assert_eq!(fake.calls()[&(Method::Create, aws::VPC, scope(Provider::Aws, "", "eu-west-1"))], 2);
 }
 
 #[test]
 fn scope_and_registry_cover_every_kind() {
     let fake = FakeProvider::default();
-    let azure = inputs(&[("location", "westeurope".into())]);
-    assert_eq!(fake.scope(&address("azure_virtual_network.v"), &azure), scope(Provider::Azure, "westeurope"));
-    assert_eq!(fake.scope(&address("generated_secret.k"), &Attributes::new()), scope(Provider::Local, ""));
+    let aws = inputs(&[("region", "eu-west-1".into())]);
+    assert_eq!(fake.scope(&address("aws_vpc.v"), &aws), scope(Provider::Aws, "", "eu-west-1"));
+    let azure = inputs(&[("subscription", "sub-1".into()), ("location", "westeurope".into())]);
+    assert_eq!(fake.scope(&address("azure_virtual_network.v"), &azure), scope(Provider::Azure, "sub-1", ""));
+    assert_eq!(fake.scope(&address("generated_secret.k"), &Attributes::new()), scope(Provider::Local, "", ""));
     let registry = fake.registry();
-    for kind in Kind::ALL {
-        assert!(registry.for_kind(*kind).is_ok(), "{kind}");
+    for schema in ringform_schema::all().kinds() {
+        assert!(registry.for_kind(schema.kind).is_ok(), "{}", schema.kind);
     }
 }
 

@@ -10,6 +10,7 @@ mod transit;
 mod vpc;
 mod vpn;
 
+use ringform_schema::aws;
 use std::time::{Duration, Instant};
 
 use aws_sdk_ec2::types::Filter;
@@ -24,25 +25,25 @@ use crate::wait::human;
 
 pub(crate) async fn create(ctx: &Ctx<'_>, inputs: Inputs<'_>) -> ProviderResult<Applied> {
     match inputs.address.kind() {
-        Kind::AwsVpc => vpc::create_vpc(ctx, inputs).await,
-        Kind::AwsSubnet => vpc::create_subnet(ctx, inputs).await,
-        Kind::AwsInternetGateway => vpc::create_internet_gateway(ctx, inputs).await,
-        Kind::AwsRouteTable => route_table::create_table(ctx, inputs).await,
-        Kind::AwsRouteTableAssociation => route_table::create_association(ctx, inputs).await,
-        Kind::AwsRoute => route_table::create_route(ctx, inputs).await,
-        Kind::AwsSecurityGroup => security_group::create_group(ctx, inputs).await,
-        Kind::AwsSecurityGroupRule => security_group::create_rule(ctx, inputs).await,
-        Kind::AwsLaunchTemplate => launch_template::create_template(ctx, inputs).await,
-        Kind::AwsVpcPeering => peering::create_peering(ctx, inputs).await,
-        Kind::AwsVpcPeeringAccepter => peering::create_accepter(ctx, inputs).await,
-        Kind::AwsTransitGateway => transit::create_gateway(ctx, inputs).await,
-        Kind::AwsTransitGatewayAttachment => transit::create_attachment(ctx, inputs).await,
-        Kind::AwsTransitGatewayPeering => transit::create_peering(ctx, inputs).await,
-        Kind::AwsTransitGatewayPeeringAccepter => transit::create_accepter(ctx, inputs).await,
-        Kind::AwsTransitGatewayRoute => transit::create_route(ctx, inputs).await,
-        Kind::AwsVpnGateway => vpn::create_vpn_gateway(ctx, inputs).await,
-        Kind::AwsCustomerGateway => vpn::create_customer_gateway(ctx, inputs).await,
-        Kind::AwsVpnConnection => vpn::create_connection(ctx, inputs).await,
+        aws::VPC => vpc::create_vpc(ctx, inputs).await,
+        aws::SUBNET => vpc::create_subnet(ctx, inputs).await,
+        aws::INTERNET_GATEWAY => vpc::create_internet_gateway(ctx, inputs).await,
+        aws::ROUTE_TABLE => route_table::create_table(ctx, inputs).await,
+        aws::ROUTE_TABLE_ASSOCIATION => route_table::create_association(ctx, inputs).await,
+        aws::ROUTE => route_table::create_route(ctx, inputs).await,
+        aws::SECURITY_GROUP => security_group::create_group(ctx, inputs).await,
+        aws::SECURITY_GROUP_RULE => security_group::create_rule(ctx, inputs).await,
+        aws::LAUNCH_TEMPLATE => launch_template::create_template(ctx, inputs).await,
+        aws::VPC_PEERING => peering::create_peering(ctx, inputs).await,
+        aws::VPC_PEERING_ACCEPTER => peering::create_accepter(ctx, inputs).await,
+        aws::TRANSIT_GATEWAY => transit::create_gateway(ctx, inputs).await,
+        aws::TRANSIT_GATEWAY_ATTACHMENT => transit::create_attachment(ctx, inputs).await,
+        aws::TRANSIT_GATEWAY_PEERING => transit::create_peering(ctx, inputs).await,
+        aws::TRANSIT_GATEWAY_PEERING_ACCEPTER => transit::create_accepter(ctx, inputs).await,
+        aws::TRANSIT_GATEWAY_ROUTE => transit::create_route(ctx, inputs).await,
+        aws::VPN_GATEWAY => vpn::create_vpn_gateway(ctx, inputs).await,
+        aws::CUSTOMER_GATEWAY => vpn::create_customer_gateway(ctx, inputs).await,
+        aws::VPN_CONNECTION => vpn::create_connection(ctx, inputs).await,
         kind => Err(unsupported(kind)),
     }
 }
@@ -50,14 +51,14 @@ pub(crate) async fn create(ctx: &Ctx<'_>, inputs: Inputs<'_>) -> ProviderResult<
 pub(crate) async fn update(ctx: &Ctx<'_>, before: Inputs<'_>, after: Inputs<'_>, id: &str) -> ProviderResult<Applied> {
     let changed = before.changed(after.attrs);
     match after.address.kind() {
-        Kind::AwsVpc => vpc::update_vpc(ctx, after, id, &changed).await,
-        Kind::AwsSubnet => vpc::update_subnet(ctx, after, id, &changed).await,
-        Kind::AwsRoute => route_table::update_route(ctx, after, id, &changed).await,
-        Kind::AwsSecurityGroupRule => security_group::update_rule(ctx, after, id, &changed).await,
-        Kind::AwsLaunchTemplate => launch_template::update_template(ctx, after, id, &changed).await,
-        Kind::AwsTransitGatewayAttachment => transit::update_attachment(ctx, before, after, id, &changed).await,
-        Kind::AwsTransitGatewayRoute => transit::update_route(ctx, after, id, &changed).await,
-        Kind::AwsVpnConnection => vpn::update_connection(ctx, before, after, id, &changed).await,
+        aws::VPC => vpc::update_vpc(ctx, after, id, &changed).await,
+        aws::SUBNET => vpc::update_subnet(ctx, after, id, &changed).await,
+        aws::ROUTE => route_table::update_route(ctx, after, id, &changed).await,
+        aws::SECURITY_GROUP_RULE => security_group::update_rule(ctx, after, id, &changed).await,
+        aws::LAUNCH_TEMPLATE => launch_template::update_template(ctx, after, id, &changed).await,
+        aws::TRANSIT_GATEWAY_ATTACHMENT => transit::update_attachment(ctx, before, after, id, &changed).await,
+        aws::TRANSIT_GATEWAY_ROUTE => transit::update_route(ctx, after, id, &changed).await,
+        aws::VPN_CONNECTION => vpn::update_connection(ctx, before, after, id, &changed).await,
         // The rest can change only their Name tag in place.
         _ => {
             let updatable: &[&str] = if after.attrs.contains_key("name") { &["name"] } else { &[] };
@@ -72,37 +73,37 @@ pub(crate) async fn update(ctx: &Ctx<'_>, before: Inputs<'_>, after: Inputs<'_>,
 
 pub(crate) async fn delete(ctx: &Ctx<'_>, inputs: Inputs<'_>, id: &str) -> ProviderResult<()> {
     match inputs.address.kind() {
-        Kind::AwsVpc => vpc::delete_vpc(ctx, id).await,
-        Kind::AwsSubnet => vpc::delete_subnet(ctx, id).await,
-        Kind::AwsInternetGateway => vpc::delete_internet_gateway(ctx, id).await,
-        Kind::AwsRouteTable => route_table::delete_table(ctx, id).await,
-        Kind::AwsRouteTableAssociation => route_table::delete_association(ctx, id).await,
-        Kind::AwsRoute => route_table::delete_route(ctx, inputs).await,
-        Kind::AwsSecurityGroup => security_group::delete_group(ctx, id).await,
-        Kind::AwsSecurityGroupRule => security_group::delete_rule(ctx, inputs, id).await,
-        Kind::AwsLaunchTemplate => launch_template::delete_template(ctx, id).await,
-        Kind::AwsVpcPeering => peering::delete_peering(ctx, id).await,
+        aws::VPC => vpc::delete_vpc(ctx, id).await,
+        aws::SUBNET => vpc::delete_subnet(ctx, id).await,
+        aws::INTERNET_GATEWAY => vpc::delete_internet_gateway(ctx, id).await,
+        aws::ROUTE_TABLE => route_table::delete_table(ctx, id).await,
+        aws::ROUTE_TABLE_ASSOCIATION => route_table::delete_association(ctx, id).await,
+        aws::ROUTE => route_table::delete_route(ctx, inputs).await,
+        aws::SECURITY_GROUP => security_group::delete_group(ctx, id).await,
+        aws::SECURITY_GROUP_RULE => security_group::delete_rule(ctx, inputs, id).await,
+        aws::LAUNCH_TEMPLATE => launch_template::delete_template(ctx, id).await,
+        aws::VPC_PEERING => peering::delete_peering(ctx, id).await,
         // Accepting cannot be undone; deleting the peering removes both sides.
-        Kind::AwsVpcPeeringAccepter | Kind::AwsTransitGatewayPeeringAccepter => Ok(()),
-        Kind::AwsTransitGateway => transit::delete_gateway(ctx, id).await,
-        Kind::AwsTransitGatewayAttachment => transit::delete_attachment(ctx, id).await,
-        Kind::AwsTransitGatewayPeering => transit::delete_peering(ctx, id).await,
-        Kind::AwsTransitGatewayRoute => transit::delete_route(ctx, inputs).await,
-        Kind::AwsVpnGateway => vpn::delete_vpn_gateway(ctx, id).await,
-        Kind::AwsCustomerGateway => vpn::delete_customer_gateway(ctx, id).await,
-        Kind::AwsVpnConnection => vpn::delete_connection(ctx, id).await,
+        aws::VPC_PEERING_ACCEPTER | aws::TRANSIT_GATEWAY_PEERING_ACCEPTER => Ok(()),
+        aws::TRANSIT_GATEWAY => transit::delete_gateway(ctx, id).await,
+        aws::TRANSIT_GATEWAY_ATTACHMENT => transit::delete_attachment(ctx, id).await,
+        aws::TRANSIT_GATEWAY_PEERING => transit::delete_peering(ctx, id).await,
+        aws::TRANSIT_GATEWAY_ROUTE => transit::delete_route(ctx, inputs).await,
+        aws::VPN_GATEWAY => vpn::delete_vpn_gateway(ctx, id).await,
+        aws::CUSTOMER_GATEWAY => vpn::delete_customer_gateway(ctx, id).await,
+        aws::VPN_CONNECTION => vpn::delete_connection(ctx, id).await,
         kind => Err(unsupported(kind)),
     }
 }
 
 pub(crate) async fn read(ctx: &Ctx<'_>, kind: Kind, tracked: &[Tracked]) -> ProviderResult<Vec<Observed>> {
     match kind {
-        Kind::AwsRouteTableAssociation | Kind::AwsRoute => route_table::read_untagged(ctx, kind, tracked).await,
-        Kind::AwsSecurityGroupRule => security_group::read_rules(ctx, tracked).await,
-        Kind::AwsLaunchTemplate => launch_template::read_templates(ctx, tracked).await,
-        Kind::AwsVpcPeeringAccepter => peering::read_accepters(ctx, tracked).await,
-        Kind::AwsTransitGatewayPeeringAccepter => transit::read_accepters(ctx, tracked).await,
-        Kind::AwsTransitGatewayRoute => transit::read_routes(ctx, tracked).await,
+        aws::ROUTE_TABLE_ASSOCIATION | aws::ROUTE => route_table::read_untagged(ctx, kind, tracked).await,
+        aws::SECURITY_GROUP_RULE => security_group::read_rules(ctx, tracked).await,
+        aws::LAUNCH_TEMPLATE => launch_template::read_templates(ctx, tracked).await,
+        aws::VPC_PEERING_ACCEPTER => peering::read_accepters(ctx, tracked).await,
+        aws::TRANSIT_GATEWAY_PEERING_ACCEPTER => transit::read_accepters(ctx, tracked).await,
+        aws::TRANSIT_GATEWAY_ROUTE => transit::read_routes(ctx, tracked).await,
         kind => {
             let objects = describe(ctx, kind, tags::owned_filters(ctx.deployment)).await?;
             Ok(match_by_id(objects, tracked))
@@ -113,13 +114,13 @@ pub(crate) async fn read(ctx: &Ctx<'_>, kind: Kind, tracked: &[Tracked]) -> Prov
 pub(crate) async fn find(ctx: &Ctx<'_>, inputs: Inputs<'_>) -> ProviderResult<Option<Observed>> {
     let address = inputs.address;
     let object = match address.kind() {
-        Kind::AwsRouteTableAssociation => route_table::find_association(ctx, inputs).await?,
-        Kind::AwsRoute => route_table::find_route(ctx, inputs).await?,
-        Kind::AwsSecurityGroupRule => security_group::find_rule(ctx, inputs).await?,
-        Kind::AwsLaunchTemplate => launch_template::find_template(ctx, inputs).await?,
-        Kind::AwsVpcPeeringAccepter => peering::find_accepter(ctx, inputs).await?,
-        Kind::AwsTransitGatewayPeeringAccepter => transit::find_accepter(ctx, inputs).await?,
-        Kind::AwsTransitGatewayRoute => transit::find_route(ctx, inputs).await?,
+        aws::ROUTE_TABLE_ASSOCIATION => route_table::find_association(ctx, inputs).await?,
+        aws::ROUTE => route_table::find_route(ctx, inputs).await?,
+        aws::SECURITY_GROUP_RULE => security_group::find_rule(ctx, inputs).await?,
+        aws::LAUNCH_TEMPLATE => launch_template::find_template(ctx, inputs).await?,
+        aws::VPC_PEERING_ACCEPTER => peering::find_accepter(ctx, inputs).await?,
+        aws::TRANSIT_GATEWAY_PEERING_ACCEPTER => transit::find_accepter(ctx, inputs).await?,
+        aws::TRANSIT_GATEWAY_ROUTE => transit::find_route(ctx, inputs).await?,
         _ => find_tagged(ctx, address).await?,
     };
     Ok(object.map(|o| o.into_observed(address, inputs.attrs, &Attributes::new())))
@@ -129,18 +130,18 @@ pub(crate) async fn find(ctx: &Ctx<'_>, inputs: Inputs<'_>) -> ProviderResult<Op
 async fn describe(ctx: &Ctx<'_>, kind: Kind, filters: Vec<Filter>) -> ProviderResult<Vec<Object>> {
     let ec2 = ctx.ec2();
     let described = match kind {
-        Kind::AwsVpc => vpc::describe_vpcs(ec2, filters).await,
-        Kind::AwsSubnet => vpc::describe_subnets(ec2, filters).await,
-        Kind::AwsInternetGateway => vpc::describe_internet_gateways(ec2, filters).await,
-        Kind::AwsRouteTable => route_table::describe_tables(ec2, filters).await,
-        Kind::AwsSecurityGroup => security_group::describe_groups(ec2, filters).await,
-        Kind::AwsVpcPeering => peering::describe_peerings(ec2, filters).await,
-        Kind::AwsTransitGateway => transit::describe_gateways(ec2, filters).await,
-        Kind::AwsTransitGatewayAttachment => transit::describe_attachments(ec2, filters).await,
-        Kind::AwsTransitGatewayPeering => transit::describe_peerings(ec2, filters).await,
-        Kind::AwsVpnGateway => vpn::describe_vpn_gateways(ec2, filters).await,
-        Kind::AwsCustomerGateway => vpn::describe_customer_gateways(ec2, filters).await,
-        Kind::AwsVpnConnection => vpn::describe_connections(ec2, filters).await,
+        aws::VPC => vpc::describe_vpcs(ec2, filters).await,
+        aws::SUBNET => vpc::describe_subnets(ec2, filters).await,
+        aws::INTERNET_GATEWAY => vpc::describe_internet_gateways(ec2, filters).await,
+        aws::ROUTE_TABLE => route_table::describe_tables(ec2, filters).await,
+        aws::SECURITY_GROUP => security_group::describe_groups(ec2, filters).await,
+        aws::VPC_PEERING => peering::describe_peerings(ec2, filters).await,
+        aws::TRANSIT_GATEWAY => transit::describe_gateways(ec2, filters).await,
+        aws::TRANSIT_GATEWAY_ATTACHMENT => transit::describe_attachments(ec2, filters).await,
+        aws::TRANSIT_GATEWAY_PEERING => transit::describe_peerings(ec2, filters).await,
+        aws::VPN_GATEWAY => vpn::describe_vpn_gateways(ec2, filters).await,
+        aws::CUSTOMER_GATEWAY => vpn::describe_customer_gateways(ec2, filters).await,
+        aws::VPN_CONNECTION => vpn::describe_connections(ec2, filters).await,
         kind => return Err(unsupported(kind)),
     };
     described.map_err(ctx.fail(&format!("listing {kind} objects")))

@@ -6,6 +6,7 @@ use aws_sdk_ec2::Client;
 use aws_sdk_ec2::types::{Filter, ResourceType, Route, RouteTable};
 use ringform_core::provider::{Applied, Observed, ProviderError, ProviderResult, Tracked};
 use ringform_core::{Kind, Value};
+use ringform_schema::aws;
 
 use super::vpc::created;
 use super::{delete_when_free, deleted, find_tagged, id_output, named, opt};
@@ -241,7 +242,7 @@ pub(super) async fn read_untagged(ctx: &Ctx<'_>, kind: Kind, tracked: &[Tracked]
         .await
         .map_err(ctx.fail("listing the deployment's route tables"))?;
     let objects: Vec<Object> = match kind {
-        Kind::AwsRouteTableAssociation => associations(&found),
+        aws::ROUTE_TABLE_ASSOCIATION => associations(&found),
         _ => found
             .iter()
             .flat_map(|t| t.routes().iter().filter_map(|r| route_object(t.route_table_id().unwrap_or_default(), r)))

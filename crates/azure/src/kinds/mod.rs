@@ -2,6 +2,7 @@
 //! lives at, and how a GET of it reads back as the graph's attributes. [`Spec`] ties them
 //! together so the provider has one path for every kind.
 
+use ringform_schema::azure;
 use std::collections::BTreeMap;
 
 use ringform_core::provider::{ADDRESS_TAG, DEPLOYMENT_TAG};
@@ -33,14 +34,14 @@ pub struct Spec {
 /// The spec of an Azure kind; an error for any other.
 pub fn spec(kind: Kind) -> ArmResult<&'static Spec> {
     Ok(match kind {
-        Kind::AzureResourceGroup => &resource_group::SPEC,
-        Kind::AzureVirtualNetwork => &vnet::SPEC,
-        Kind::AzurePublicIp => &public_ip::SPEC,
-        Kind::AzureVpnGateway => &gateway::SPEC,
-        Kind::AzureLocalNetworkGateway => &local_gateway::SPEC,
-        Kind::AzureVpnConnection => &connection::SPEC,
-        Kind::AzureVnetPeering => &peering::SPEC,
-        Kind::AzureAksCluster => &aks::SPEC,
+        azure::RESOURCE_GROUP => &resource_group::SPEC,
+        azure::VIRTUAL_NETWORK => &vnet::SPEC,
+        azure::PUBLIC_IP => &public_ip::SPEC,
+        azure::VPN_GATEWAY => &gateway::SPEC,
+        azure::LOCAL_NETWORK_GATEWAY => &local_gateway::SPEC,
+        azure::VPN_CONNECTION => &connection::SPEC,
+        azure::VNET_PEERING => &peering::SPEC,
+        azure::AKS_CLUSTER => &aks::SPEC,
         other => return Err(ArmError::invalid(format!("{other} is not an Azure kind"))),
     })
 }
@@ -81,10 +82,10 @@ impl<'a> Ctx<'a> {
     /// The id the object lives at, from its inputs; ARM ids are deterministic.
     pub fn id(&self, kind: Kind) -> ArmResult<String> {
         match kind {
-            Kind::AzureResourceGroup => {
+            azure::RESOURCE_GROUP => {
                 Ok(format!("/subscriptions/{}/resourceGroups/{}", self.subscription, self.inputs.str("name")?))
             }
-            Kind::AzureVnetPeering => Ok(format!(
+            azure::VNET_PEERING => Ok(format!(
                 "{}/providers/{}/{}/virtualNetworkPeerings/{}",
                 self.group_id()?,
                 vnet::SPEC.ty.name,

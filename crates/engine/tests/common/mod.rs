@@ -109,11 +109,11 @@ pub fn engine(
 }
 
 pub fn plan(graph: &ResourceGraph, store: &Arc<dyn StateStore>) -> Plan {
-    ringform_plan::plan(graph, &store.snapshot().unwrap(), "test".into())
+    ringform_plan::plan(graph, &store.snapshot().unwrap(), "test".into(), &ringform_schema::all())
 }
 
 pub fn plan_destroy(store: &Arc<dyn StateStore>) -> Plan {
-    ringform_plan::plan_destroy(&store.snapshot().unwrap(), &[], "test".into())
+    ringform_plan::plan_destroy(&store.snapshot().unwrap(), &[], "test".into(), &ringform_schema::all())
 }
 
 /// A stop channel nothing can say stop on: its sender is gone.
@@ -202,7 +202,7 @@ pub fn transitive_dependents(graph: &ResourceGraph, root: &Address) -> BTreeSet<
 /// What an operation of `kind` takes in the fake cloud in the timing tests: the engine's own
 /// estimate, so the priorities it computes are the truth.
 pub fn realistic_latency(kind: Kind) -> Duration {
-    ringform_engine::expected_duration(kind, OpKind::Create)
+    ringform_engine::expected_duration(&ringform_schema::all(), kind, OpKind::Create)
 }
 
 /// The longest chain of latencies through `graph`: no schedule can finish sooner.

@@ -2,7 +2,8 @@
 //! EKS and a node launch template carrying the group; between clusters VPC peering (or transit
 //! gateways) with routes both ways, and ingress for Cassandra's ports from every other cluster.
 
-use ringform_core::{Kind, Value};
+use ringform_core::Value;
+use ringform_schema as kinds;
 use ringform_topology::{AwsMesh, CASSANDRA_PORTS, Cloud, Cluster, Subnet};
 
 use crate::builder::{Builder, attrs, output, pairs, routed_ranges};
@@ -26,7 +27,7 @@ fn one_cluster(b: &mut Builder, c: &Cluster) {
     let region = c.region.value.as_str();
     let secondary: Vec<String> = c.pod_cidr.iter().map(|p| p.value.to_string()).collect();
     let vpc = b.add(
-        Kind::AwsVpc,
+        kinds::aws::VPC,
         n,
         attrs! {
             "region" => region,
@@ -37,17 +38,17 @@ fn one_cluster(b: &mut Builder, c: &Cluster) {
         },
     );
     let igw = b.add(
-        Kind::AwsInternetGateway,
+        kinds::aws::INTERNET_GATEWAY,
         n,
         attrs! { "region" => region, "name" => b.cloud_name(&[n]), "vpc_id" => output(&vpc, "id") },
     );
     let table = b.add(
-        Kind::AwsRouteTable,
+        kinds::aws::ROUTE_TABLE,
         n,
         attrs! { "region" => region, "name" => b.cloud_name(&[n]), "vpc_id" => output(&vpc, "id") },
     );
     b.add(
-        Kind::AwsRoute,
+        kinds::aws::ROUTE,
         &format!("{n}/internet"),
         attrs! {
             "region" => region,
@@ -60,7 +61,7 @@ fn one_cluster(b: &mut Builder, c: &Cluster) {
         let name = if role == "nodes" { format!("{n}/{}", s.name) } else { format!("{n}/{role}-{}", s.name) };
         let zone = s.zone.as_ref().map(|z| z.value.clone());
         let id = b.add(
-            Kind::AwsSubnet,
+            kinds::aws::SUBNET,
             &name,
             attrs! {
                 "region" => region,
@@ -72,7 +73,7 @@ fn one_cluster(b: &mut Builder, c: &Cluster) {
             },
         );
         b.add(
-            Kind::AwsRouteTableAssociation,
+            kinds::aws::ROUTE_TABLE_ASSOCIATION,
             &name,
             attrs! { "region" => region, "subnet_id" => output(&id, "id"), "route_table_id" => output(&table, "id") },
         );
@@ -82,7 +83,7 @@ fn one_cluster(b: &mut Builder, c: &Cluster) {
     let pod_subnets: Vec<Value> = c.pod_subnets.iter().map(|s| subnet(b, s, "pods")).collect();
 
     let group = b.add(
-        Kind::AwsSecurityGroup,
+        kinds::aws::SECURITY_GROUP,
         n,
         attrs! {
             "region" => region,
@@ -92,7 +93,7 @@ fn one_cluster(b: &mut Builder, c: &Cluster) {
         },
     );
     let cluster_role = b.add(
-        Kind::AwsIamRole,
+        kinds::aws::IAM_ROLE,
         &format!("{n}/cluster"),
         attrs! {
             "role_name" => b.cloud_name(&[n, "eks"]),
@@ -101,7 +102,7 @@ fn one_cluster(b: &mut Builder, c: &Cluster) {
         },
     );
     let node_role = b.add(
-        Kind::AwsIamRole,
+        kinds::aws::IAM_ROLE,
         &format!("{n}/nodes"),
         attrs! {
             "role_name" => b.cloud_name(&[n, "nodes"]),
@@ -110,7 +111,7 @@ fn one_cluster(b: &mut Builder, c: &Cluster) {
         },
     );
     let eks = b.add(
-        Kind::AwsEksCluster,
+        kinds::aws::EKS_CLUSTER,
         n,
         attrs! {
             "region" => region,
@@ -124,7 +125,7 @@ fn one_cluster(b: &mut Builder, c: &Cluster) {
     // A node group takes no security groups itself: its launch template gives the nodes the
     // Cassandra group, and the cluster group EKS would have given them.
     let template = b.add(
-        Kind::AwsLaunchTemplate,
+        kinds::aws::LAUNCH_TEMPLATE,
         n,
         attrs! {
             "region" => region,
@@ -135,7 +136,7 @@ fn one_cluster(b: &mut Builder, c: &Cluster) {
     );
     let count = i64::from(c.node_pool.count.value);
     b.add(
-        Kind::AwsEksNodeGroup,
+        kinds::aws::EKS_NODE_GROUP,
         n,
         attrs! {
             "region" => region,
@@ -155,11 +156,11 @@ fn one_cluster(b: &mut Builder, c: &Cluster) {
 }
 
 pub(super) fn vpc(b: &mut Builder, cluster: &str) -> ringform_core::Address {
-    b.address(Kind::AwsVpc, cluster)
+    b.address(kinds::aws::VPC, cluster)
 }
 
 pub(super) fn route_table(b: &mut Builder, cluster: &str) -> ringform_core::Address {
-    b.address(Kind::AwsRouteTable, cluster)
+    b.address(kinds::aws::ROUTE_TABLE, cluster)
 }
 
 /// A route in `from`'s route table to each of `to`'s ranges through `target` (an attribute
@@ -173,7 +174,7 @@ pub(super) fn routes_to(b: &mut Builder, from: &Cluster, to: &Cluster, target: (
             "destination_cidr_block" => cidr,
         };
         attributes.insert(target.0.to_owned(), target.1.clone());
-        b.add(Kind::AwsRoute, &format!("{}~{}/{range}", from.name.value, to.name.value), attributes);
+        b.add(kinds::aws::ROUTE, &format!("{}~{}/{range}", from.name.value, to.name.value), attributes);
     }
 }
 
@@ -192,7 +193,7 @@ fn peering_mesh(b: &mut Builder, clusters: &[&Cluster]) {
         let pair = format!("{}~{}", x.name.value, y.name.value);
         let (x_vpc, y_vpc) = (vpc(b, &x.name.value), vpc(b, &y.name.value));
         let peering = b.add(
-            Kind::AwsVpcPeering,
+            kinds::aws::VPC_PEERING,
             &pair,
             attrs! {
                 "region" => x.region.value.as_str(),
@@ -203,7 +204,7 @@ fn peering_mesh(b: &mut Builder, clusters: &[&Cluster]) {
             },
         );
         let accepter = b.add(
-            Kind::AwsVpcPeeringAccepter,
+            kinds::aws::VPC_PEERING_ACCEPTER,
             &pair,
             attrs! { "region" => y.region.value.as_str(), "peering_id" => output(&peering, "id") },
         );
@@ -224,7 +225,7 @@ fn transit_gateway_mesh(b: &mut Builder, clusters: &[&Cluster]) {
     }
     for (i, region) in regions.iter().enumerate() {
         b.add(
-            Kind::AwsTransitGateway,
+            kinds::aws::TRANSIT_GATEWAY,
             region,
             attrs! {
                 "region" => *region,
@@ -235,18 +236,18 @@ fn transit_gateway_mesh(b: &mut Builder, clusters: &[&Cluster]) {
         );
     }
     for c in clusters {
-        let gateway = b.address(Kind::AwsTransitGateway, &c.region.value);
+        let gateway = b.address(kinds::aws::TRANSIT_GATEWAY, &c.region.value);
         let vpc = vpc(b, &c.name.value);
         let subnets: Vec<Value> = c
             .node_subnets
             .iter()
             .map(|s| {
-                let subnet = b.address(Kind::AwsSubnet, &format!("{}/{}", c.name.value, s.name));
+                let subnet = b.address(kinds::aws::SUBNET, &format!("{}/{}", c.name.value, s.name));
                 output(&subnet, "id")
             })
             .collect();
         b.add(
-            Kind::AwsTransitGatewayAttachment,
+            kinds::aws::TRANSIT_GATEWAY_ATTACHMENT,
             &c.name.value,
             attrs! {
                 "region" => c.region.value.as_str(),
@@ -258,9 +259,10 @@ fn transit_gateway_mesh(b: &mut Builder, clusters: &[&Cluster]) {
     }
     for (x, y) in pairs(&regions) {
         let pair = format!("{x}~{y}");
-        let (x_gateway, y_gateway) = (b.address(Kind::AwsTransitGateway, x), b.address(Kind::AwsTransitGateway, y));
+        let (x_gateway, y_gateway) =
+            (b.address(kinds::aws::TRANSIT_GATEWAY, x), b.address(kinds::aws::TRANSIT_GATEWAY, y));
         let peering = b.add(
-            Kind::AwsTransitGatewayPeering,
+            kinds::aws::TRANSIT_GATEWAY_PEERING,
             &pair,
             attrs! {
                 "region" => x,
@@ -270,7 +272,7 @@ fn transit_gateway_mesh(b: &mut Builder, clusters: &[&Cluster]) {
             },
         );
         let accepter = b.add(
-            Kind::AwsTransitGatewayPeeringAccepter,
+            kinds::aws::TRANSIT_GATEWAY_PEERING_ACCEPTER,
             &pair,
             attrs! { "region" => y, "attachment_id" => output(&peering, "id") },
         );
@@ -279,7 +281,7 @@ fn transit_gateway_mesh(b: &mut Builder, clusters: &[&Cluster]) {
             for remote in clusters.iter().filter(|c| c.region.value == there) {
                 for (range, cidr) in routed_ranges(remote) {
                     b.add(
-                        Kind::AwsTransitGatewayRoute,
+                        kinds::aws::TRANSIT_GATEWAY_ROUTE,
                         &format!("{here}/{}/{range}", remote.name.value),
                         attrs! {
                             "region" => here,
@@ -293,7 +295,7 @@ fn transit_gateway_mesh(b: &mut Builder, clusters: &[&Cluster]) {
         }
     }
     for &from in clusters {
-        let attachment = b.address(Kind::AwsTransitGatewayAttachment, &from.name.value);
+        let attachment = b.address(kinds::aws::TRANSIT_GATEWAY_ATTACHMENT, &from.name.value);
         for &to in clusters.iter().filter(|c| c.name.value != from.name.value) {
             routes_to(b, from, to, ("transit_gateway_id", output(&attachment, "transit_gateway_id")));
         }
@@ -305,11 +307,11 @@ fn transit_gateway_mesh(b: &mut Builder, clusters: &[&Cluster]) {
 pub(super) fn firewall(b: &mut Builder) {
     let all = &b.topology.clusters;
     for to in b.clusters(Cloud::Aws).collect::<Vec<_>>() {
-        let group = b.address(Kind::AwsSecurityGroup, &to.name.value);
+        let group = b.address(kinds::aws::SECURITY_GROUP, &to.name.value);
         for from in all.iter().filter(|c| c.name.value != to.name.value) {
             let cidrs: Vec<String> = routed_ranges(from).into_iter().map(|(_, cidr)| cidr).collect();
             b.add(
-                Kind::AwsSecurityGroupRule,
+                kinds::aws::SECURITY_GROUP_RULE,
                 &format!("{}~{}", to.name.value, from.name.value),
                 attrs! {
                     "region" => to.region.value.as_str(),

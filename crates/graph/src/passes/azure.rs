@@ -3,7 +3,8 @@
 //! the cluster needs one, and AKS; between clusters a full mesh of Vnet2Vnet connections, one
 //! per direction sharing a generated key, or global VNet peerings both ways.
 
-use ringform_core::{Address, Kind, Value};
+use ringform_core::{Address, Value};
+use ringform_schema as kinds;
 use ringform_topology::{AzureMesh, Cloud, Cluster};
 
 use crate::builder::{Builder, attrs, output, pairs};
@@ -19,7 +20,7 @@ fn one_cluster(b: &mut Builder, c: &Cluster) {
     let location = c.region.value.as_str();
     let zones: Vec<String> = c.zones.iter().map(|z| z.value.clone()).collect();
     let group = b.add(
-        Kind::AzureResourceGroup,
+        kinds::azure::RESOURCE_GROUP,
         n,
         attrs! {
             "subscription" => subscription(c),
@@ -41,7 +42,7 @@ fn one_cluster(b: &mut Builder, c: &Cluster) {
         subnets.push(subnet("GatewaySubnet", gateway.value.to_string()));
     }
     let vnet = b.add(
-        Kind::AzureVirtualNetwork,
+        kinds::azure::VIRTUAL_NETWORK,
         n,
         attrs! {
             "resource_group" => output(&group, "name"),
@@ -54,7 +55,7 @@ fn one_cluster(b: &mut Builder, c: &Cluster) {
     );
     if c.gateway_subnet.is_some() {
         let ip = b.add(
-            Kind::AzurePublicIp,
+            kinds::azure::PUBLIC_IP,
             n,
             attrs! {
                 "resource_group" => output(&group, "name"),
@@ -67,7 +68,7 @@ fn one_cluster(b: &mut Builder, c: &Cluster) {
             },
         );
         b.add(
-            Kind::AzureVpnGateway,
+            kinds::azure::VPN_GATEWAY,
             n,
             attrs! {
                 "resource_group" => output(&group, "name"),
@@ -84,7 +85,7 @@ fn one_cluster(b: &mut Builder, c: &Cluster) {
     let count = i64::from(c.node_pool.count.value);
     let service_cidr = c.service_cidr.value;
     b.add(
-        Kind::AzureAksCluster,
+        kinds::azure::AKS_CLUSTER,
         n,
         attrs! {
             "resource_group" => output(&group, "name"),
@@ -117,16 +118,16 @@ fn nth_address(net: ringform_topology::Ipv4Net, n: u32) -> String {
 }
 
 pub(super) fn resource_group(b: &mut Builder, cluster: &str) -> Address {
-    b.address(Kind::AzureResourceGroup, cluster)
+    b.address(kinds::azure::RESOURCE_GROUP, cluster)
 }
 
 pub(super) fn gateway(b: &mut Builder, cluster: &str) -> Address {
-    b.address(Kind::AzureVpnGateway, cluster)
+    b.address(kinds::azure::VPN_GATEWAY, cluster)
 }
 
 /// A generated key for the VPN tunnels between two clusters; both directions use it.
 pub(super) fn shared_key(b: &mut Builder, x: &str, y: &str) -> Value {
-    let key = b.add(Kind::GeneratedSecret, &format!("vpn/{x}~{y}"), attrs! { "length" => 32i64 });
+    let key = b.add(kinds::local::GENERATED_SECRET, &format!("vpn/{x}~{y}"), attrs! { "length" => 32i64 });
     Value::secret(output(&key, "value"))
 }
 
@@ -136,7 +137,7 @@ pub(super) fn connection(b: &mut Builder, from: &Cluster, to: &str, kind: &str, 
     let group = resource_group(b, &from.name.value);
     let gateway = gateway(b, &from.name.value);
     b.add(
-        Kind::AzureVpnConnection,
+        kinds::azure::VPN_CONNECTION,
         &format!("{}~{to}", from.name.value),
         attrs! {
             "resource_group" => output(&group, "name"),
@@ -166,11 +167,11 @@ pub(super) fn mesh(b: &mut Builder) {
                 for (from, to) in [(x, y), (y, x)] {
                     let group = resource_group(b, &from.name.value);
                     let (from_vnet, to_vnet) = (
-                        b.address(Kind::AzureVirtualNetwork, &from.name.value),
-                        b.address(Kind::AzureVirtualNetwork, &to.name.value),
+                        b.address(kinds::azure::VIRTUAL_NETWORK, &from.name.value),
+                        b.address(kinds::azure::VIRTUAL_NETWORK, &to.name.value),
                     );
                     b.add(
-                        Kind::AzureVnetPeering,
+                        kinds::azure::VNET_PEERING,
                         &format!("{}~{}", from.name.value, to.name.value),
                         attrs! {
                             "resource_group" => output(&group, "name"),

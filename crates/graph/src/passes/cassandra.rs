@@ -2,7 +2,8 @@
 //! K8ssandraCluster on the control plane listing every datacenter, or one CassandraDatacenter
 //! per datacenter whose additional seeds are the seed pods of the datacenters before it.
 
-use ringform_core::{Address, Kind, Value};
+use ringform_core::{Address, Value};
+use ringform_schema as kinds;
 use ringform_topology::{Cassandra, CassandraMode, Datacenter};
 
 use super::kubernetes::{add_in, dns_ready, namespace, operator, operator_namespace};
@@ -10,7 +11,7 @@ use crate::builder::{Builder, attrs, output};
 
 pub(super) fn datacenters(b: &mut Builder) {
     let Some(cassandra) = &b.topology.cassandra else { return };
-    let password = b.add(Kind::GeneratedSecret, "cassandra/superuser", attrs! { "length" => 24i64 });
+    let password = b.add(kinds::local::GENERATED_SECRET, "cassandra/superuser", attrs! { "length" => 24i64 });
     match cassandra.mode.value {
         CassandraMode::K8ssandraOperator => k8ssandra_cluster(b, cassandra, &password),
         CassandraMode::CassOperatorSeeds => seeded_datacenters(b, cassandra, &password),
@@ -19,11 +20,11 @@ pub(super) fn datacenters(b: &mut Builder) {
 
 /// The Secret the operator(s) read the superuser's credentials from.
 fn superuser_secret(b: &mut Builder, cassandra: &Cassandra, cluster: &str, ns: &str, password: &Address) -> Address {
-    let Some(c) = b.topology.cluster(cluster) else { return b.address(Kind::K8sSecret, "missing") };
+    let Some(c) = b.topology.cluster(cluster) else { return b.address(kinds::kubernetes::SECRET, "missing") };
     let ns_address = namespace(b, cluster, ns);
     add_in(
         b,
-        Kind::K8sSecret,
+        kinds::kubernetes::SECRET,
         c,
         &format!("{ns}/superuser"),
         attrs! {
@@ -77,7 +78,8 @@ fn k8ssandra_cluster(b: &mut Builder, cassandra: &Cassandra, password: &Address)
             let context = if dc.cluster.value == cp_name {
                 Value::from("")
             } else {
-                let config = b.address(Kind::K8ssandraClientConfig, &format!("{cp_name}/{ns}/{}", dc.cluster.value));
+                let config =
+                    b.address(kinds::kubernetes::CLIENT_CONFIG, &format!("{cp_name}/{ns}/{}", dc.cluster.value));
                 output(&config, "context_name")
             };
             spec.insert("k8s_context".into(), context);
@@ -99,7 +101,7 @@ fn k8ssandra_cluster(b: &mut Builder, cassandra: &Cassandra, password: &Address)
     };
     attributes.insert("cluster".into(), cp_name.into());
     attributes.insert("kubernetes".into(), super::kubernetes::access(b, cp));
-    b.add(Kind::K8ssandraCluster, name, attributes);
+    b.add(kinds::kubernetes::K8SSANDRA_CLUSTER, name, attributes);
 }
 
 fn seeded_datacenters(b: &mut Builder, cassandra: &Cassandra, password: &Address) {
@@ -125,7 +127,7 @@ fn seeded_datacenters(b: &mut Builder, cassandra: &Cassandra, password: &Address
         // Each datacenter joins the ring through the seed pods of those brought up before it.
         let seeds: Vec<Value> = earlier.iter().map(|dc| output(dc, "seed_ips")).collect();
         attributes.insert("additional_seeds".into(), seeds.into());
-        let address = add_in(b, Kind::CassandraDatacenter, c, &dc.name.value, attributes);
+        let address = add_in(b, kinds::kubernetes::CASSANDRA_DATACENTER, c, &dc.name.value, attributes);
         earlier.push(address);
     }
 }

@@ -3,7 +3,7 @@
 //! IP and a VPN connection with static routes; the Azure side a local network gateway at the
 //! AWS tunnel address and an IPsec connection; both sides share one generated key.
 
-use ringform_core::Kind;
+use ringform_schema as kinds;
 use ringform_topology::{Cloud, Cluster};
 
 use super::{aws, azure};
@@ -20,16 +20,16 @@ pub(super) fn vpn(b: &mut Builder) {
         let region = a.region.value.as_str();
         let vpc = aws::vpc(b, n);
         let vpn_gateway = b.add(
-            Kind::AwsVpnGateway,
+            kinds::aws::VPN_GATEWAY,
             n,
             attrs! { "region" => region, "name" => b.cloud_name(&[n]), "vpc_id" => output(&vpc, "id") },
         );
         for z in &azure_clusters {
             let pair = format!("{n}~{}", z.name.value);
             let key = azure::shared_key(b, n, &z.name.value);
-            let public_ip = b.address(Kind::AzurePublicIp, &z.name.value);
+            let public_ip = b.address(kinds::azure::PUBLIC_IP, &z.name.value);
             let customer_gateway = b.add(
-                Kind::AwsCustomerGateway,
+                kinds::aws::CUSTOMER_GATEWAY,
                 &pair,
                 attrs! {
                     "region" => region,
@@ -40,7 +40,7 @@ pub(super) fn vpn(b: &mut Builder) {
             );
             let azure_ranges: Vec<String> = routed_ranges(z).into_iter().map(|(_, cidr)| cidr).collect();
             let connection = b.add(
-                Kind::AwsVpnConnection,
+                kinds::aws::VPN_CONNECTION,
                 &pair,
                 attrs! {
                     "region" => region,
@@ -57,7 +57,7 @@ pub(super) fn vpn(b: &mut Builder) {
             let aws_ranges: Vec<String> = routed_ranges(a).into_iter().map(|(_, cidr)| cidr).collect();
             let group = azure::resource_group(b, &z.name.value);
             let local = b.add(
-                Kind::AzureLocalNetworkGateway,
+                kinds::azure::LOCAL_NETWORK_GATEWAY,
                 &format!("{}~{n}", z.name.value),
                 attrs! {
                     "resource_group" => output(&group, "name"),

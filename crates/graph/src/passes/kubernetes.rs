@@ -3,6 +3,7 @@
 //! service-account token in each data plane, stored as a kubeconfig Secret and named by a
 //! ClientConfig on the control plane), and CoreDNS stub domains for cross-cluster names.
 
+use ringform_schema as kinds;
 use std::collections::BTreeMap;
 
 use ringform_core::{Address, Kind, Value};
@@ -32,8 +33,8 @@ pub(super) fn access(b: &mut Builder, c: &Cluster) -> Value {
     let n = c.name.value.as_str();
     match c.provider.value {
         Cloud::Aws => {
-            let eks = b.address(Kind::AwsEksCluster, n);
-            let nodes = b.address(Kind::AwsEksNodeGroup, n);
+            let eks = b.address(kinds::aws::EKS_CLUSTER, n);
+            let nodes = b.address(kinds::aws::EKS_NODE_GROUP, n);
             Value::from_iter([
                 ("provider", Value::from("aws")),
                 ("region", c.region.value.as_str().into()),
@@ -44,7 +45,7 @@ pub(super) fn access(b: &mut Builder, c: &Cluster) -> Value {
             ])
         }
         Cloud::Azure => {
-            let aks = b.address(Kind::AzureAksCluster, n);
+            let aks = b.address(kinds::azure::AKS_CLUSTER, n);
             Value::from_iter([
                 ("provider", Value::from("azure")),
                 ("kubeconfig", Value::secret(output(&aks, "kubeconfig"))),
@@ -74,13 +75,13 @@ pub(super) fn operator_namespace(mode: CassandraMode) -> &'static str {
 }
 
 pub(super) fn namespace(b: &mut Builder, cluster: &str, namespace: &str) -> Address {
-    b.address(Kind::K8sNamespace, &format!("{cluster}/{namespace}"))
+    b.address(kinds::kubernetes::NAMESPACE, &format!("{cluster}/{namespace}"))
 }
 
 pub(super) fn operator(b: &mut Builder, cluster: &str, mode: CassandraMode) -> Address {
     let kind = match mode {
-        CassandraMode::K8ssandraOperator => Kind::K8ssandraOperator,
-        CassandraMode::CassOperatorSeeds => Kind::CassOperator,
+        CassandraMode::K8ssandraOperator => kinds::kubernetes::K8SSANDRA_OPERATOR,
+        CassandraMode::CassOperatorSeeds => kinds::kubernetes::CASS_OPERATOR,
     };
     b.address(kind, &format!("{cluster}/{}", operator_namespace(mode)))
 }
@@ -99,10 +100,10 @@ pub(super) fn add_ons(b: &mut Builder) {
             }
         }
         for ns in namespaces {
-            add_in(b, Kind::K8sNamespace, c, ns, attrs! { "name" => ns });
+            add_in(b, kinds::kubernetes::NAMESPACE, c, ns, attrs! { "name" => ns });
         }
         let cert_manager =
-            add_in(b, Kind::CertManager, c, "cert-manager", attrs! { "version" => CERT_MANAGER_VERSION });
+            add_in(b, kinds::kubernetes::CERT_MANAGER, c, "cert-manager", attrs! { "version" => CERT_MANAGER_VERSION });
         let operator_ns = namespace(b, n, operator_namespace(mode));
         let mut attributes = attrs! {
             "namespace" => output(&operator_ns, "name"),
@@ -112,11 +113,11 @@ pub(super) fn add_ons(b: &mut Builder) {
             CassandraMode::K8ssandraOperator => {
                 attributes.insert("version".into(), K8SSANDRA_OPERATOR_VERSION.into());
                 attributes.insert("control_plane".into(), Value::Bool(control_plane == Some(n)));
-                Kind::K8ssandraOperator
+                kinds::kubernetes::K8SSANDRA_OPERATOR
             }
             CassandraMode::CassOperatorSeeds => {
                 attributes.insert("version".into(), CASS_OPERATOR_VERSION.into());
-                Kind::CassOperator
+                kinds::kubernetes::CASS_OPERATOR
             }
         };
         add_in(b, kind, c, operator_namespace(mode), attributes);
@@ -139,7 +140,7 @@ fn remote_access(b: &mut Builder, cp: &Cluster, d: &Cluster) {
     let d_ns = namespace(b, d_name, ns);
     let token = add_in(
         b,
-        Kind::K8sServiceAccount,
+        kinds::kubernetes::SERVICE_ACCOUNT,
         d,
         &format!("{ns}/k8ssandra-operator"),
         attrs! {
@@ -151,7 +152,7 @@ fn remote_access(b: &mut Builder, cp: &Cluster, d: &Cluster) {
     let cp_ns = namespace(b, &cp.name.value, ns);
     let secret = add_in(
         b,
-        Kind::K8sSecret,
+        kinds::kubernetes::SECRET,
         cp,
         &format!("{ns}/{d_name}-kubeconfig"),
         attrs! {
@@ -163,7 +164,7 @@ fn remote_access(b: &mut Builder, cp: &Cluster, d: &Cluster) {
     let cp_operator = operator(b, &cp.name.value, CassandraMode::K8ssandraOperator);
     add_in(
         b,
-        Kind::K8ssandraClientConfig,
+        kinds::kubernetes::CLIENT_CONFIG,
         cp,
         &format!("{ns}/{d_name}"),
         attrs! {
@@ -189,7 +190,7 @@ pub(super) fn dns(b: &mut Builder) {
     for &c in &clusters {
         add_in(
             b,
-            Kind::KubeDnsEndpoint,
+            kinds::kubernetes::DNS_ENDPOINT,
             c,
             "kube-dns",
             attrs! { "service_type" => "LoadBalancer", "internal" => true },
@@ -198,15 +199,21 @@ pub(super) fn dns(b: &mut Builder) {
     for &c in &clusters {
         let mut stubs = BTreeMap::new();
         for dc in cassandra.datacenters.iter().filter(|dc| dc.cluster.value != c.name.value) {
-            let endpoint = b.address(Kind::KubeDnsEndpoint, &format!("{}/kube-dns", dc.cluster.value));
+            let endpoint = b.address(kinds::kubernetes::DNS_ENDPOINT, &format!("{}/kube-dns", dc.cluster.value));
             stubs.insert(format!("{}.svc.cluster.local", dc.namespace.value), output(&endpoint, "ip"));
         }
-        add_in(b, Kind::CorednsStubDomains, c, "coredns", attrs! { "stub_domains" => Value::Map(stubs) });
+        add_in(
+            b,
+            kinds::kubernetes::COREDNS_STUB_DOMAINS,
+            c,
+            "coredns",
+            attrs! { "stub_domains" => Value::Map(stubs) },
+        );
     }
 }
 
 /// What Cassandra must wait for before it resolves remote names, when DNS stubs are in use.
 pub(super) fn dns_ready(b: &mut Builder, cluster: &str) -> Option<Value> {
     let stubs = b.topology.dns.mode.value == DnsMode::CorednsStubs && kubernetes_clusters(b.topology).len() >= 2;
-    stubs.then(|| output(&b.address(Kind::CorednsStubDomains, &format!("{cluster}/coredns")), "id"))
+    stubs.then(|| output(&b.address(kinds::kubernetes::COREDNS_STUB_DOMAINS, &format!("{cluster}/coredns")), "id"))
 }

@@ -1,0 +1,386 @@
+//! What a provider declares about each of its kinds, the way OpenTofu providers answer a schema
+//! request: the attributes it takes and returns, which of them force replacement, which are
+//! secret, how two values of one compare, where calls about an object go, and roughly how long
+//! its operations take. The planner, the engine and the coverage tests read this instead of
+//! knowing any provider's kinds themselves.
+//!
+//! Schemas are `static` data built with `const fn`s:
+//!
+//! ```
+//! use ringform_core::schema::{KindSchema, ProviderSchema, input, output, minutes};
+//! use ringform_core::{Kind, Provider};
+//!
+//! pub const VPC: Kind = Kind::new("example_vpc");
+//! pub static SCHEMA: ProviderSchema = ProviderSchema {
+//!     provider: Provider::Aws,
+//!     kinds: &[KindSchema::new(VPC)
+//!         .inputs(&[input("region").required().replaces(), input("cidr_block").required().replaces()])
+//!         .outputs(&[output("id")])
+//!         .region_from("region")
+//!         .takes(minutes(1))],
+//! };
+//! assert!(SCHEMA.kinds[0].forces_replacement("cidr_block"));
+//! ```
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use crate::provider::Scope;
+use crate::{Address, Attributes, Kind, Provider, Value};
+
+/// Every kind one provider implements.
+#[derive(Debug)]
+pub struct ProviderSchema {
+    pub provider: Provider,
+    pub kinds: &'static [KindSchema],
+}
+
+/// How two values of an attribute are compared when deciding whether it changed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Compare {
+    /// Equal values only.
+    Exact,
+    /// Strings that differ only in ASCII case are the same (ARM resource ids).
+    CaseInsensitive,
+    /// A list whose order carries no meaning (subnet ids, address ranges): the same items, each
+    /// as many times, in any order.
+    Unordered,
+}
+
+/// One input or output attribute of a kind.
+#[derive(Clone, Copy, Debug)]
+pub struct Attribute {
+    pub name: &'static str,
+    /// Must be present and not null (inputs only).
+    pub required: bool,
+    /// A change cannot be applied in place: the object is deleted and created again.
+    pub replaces: bool,
+    /// Never shown: wrapped as [`Value::Secret`] wherever it is held.
+    pub secret: bool,
+    pub compare: Compare,
+}
+
+/// An optional input attribute, compared exactly; refine it with the builder methods.
+pub const fn input(name: &'static str) -> Attribute {
+    Attribute { name, required: false, replaces: false, secret: false, compare: Compare::Exact }
+}
+
+/// An output attribute.
+pub const fn output(name: &'static str) -> Attribute {
+    input(name)
+}
+
+impl Attribute {
+    pub const fn required(self) -> Attribute {
+        Attribute { required: true, ..self }
+    }
+
+    pub const fn replaces(self) -> Attribute {
+        Attribute { replaces: true, ..self }
+    }
+
+    pub const fn secret(self) -> Attribute {
+        Attribute { secret: true, ..self }
+    }
+
+    pub const fn case_insensitive(self) -> Attribute {
+        Attribute { compare: Compare::CaseInsensitive, ..self }
+    }
+
+    pub const fn unordered(self) -> Attribute {
+        Attribute { compare: Compare::Unordered, ..self }
+    }
+
+    /// Whether `a` and `b` are the same value under this attribute's comparison.
+    pub fn same(&self, a: &Value, b: &Value) -> bool {
+        match (self.compare, a, b) {
+            (Compare::CaseInsensitive, Value::String(a), Value::String(b)) => a.eq_ignore_ascii_case(b),
+            (Compare::Unordered, Value::List(a), Value::List(b)) => {
+                let sorted = |items: &[Value]| {
+                    let mut texts: Vec<String> = items.iter().map(|v| v.to_redacted_json().to_string()).collect();
+                    texts.sort_unstable();
+                    texts
+                };
+                a.len() == b.len() && a.iter().all(Value::is_known) && sorted(a) == sorted(b)
+            }
+            (Compare::Unordered | Compare::CaseInsensitive, Value::Secret(a), Value::Secret(b)) => self.same(a, b),
+            _ => a == b,
+        }
+    }
+}
+
+/// Rough wall-clock times of a kind's operations in a real cloud, used only to start the
+/// operations on the longest remaining chain first (a 45-minute VPN gateway before a route).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Durations {
+    pub create: Duration,
+    pub update: Duration,
+    pub delete: Duration,
+}
+
+pub const fn seconds(s: u64) -> Durations {
+    let d = Duration::from_secs(s);
+    Durations { create: d, update: d, delete: d }
+}
+
+pub const fn minutes(m: u64) -> Durations {
+    seconds(m * 60)
+}
+
+/// Which inputs name the account (subscription, cluster) and region calls about an object go
+/// to: the unit of rate limiting and of batched reads.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct ScopeRule {
+    pub account: Option<&'static str>,
+    pub region: Option<&'static str>,
+}
+
+/// What a provider declares about one kind.
+#[derive(Clone, Copy, Debug)]
+pub struct KindSchema {
+    pub kind: Kind,
+    pub inputs: &'static [Attribute],
+    pub outputs: &'static [Attribute],
+    pub scope: ScopeRule,
+    pub durations: Durations,
+}
+
+impl KindSchema {
+    /// A kind with no attributes, global, taking a few seconds.
+    pub const fn new(kind: Kind) -> KindSchema {
+        KindSchema {
+            kind,
+            inputs: &[],
+            outputs: &[],
+            scope: ScopeRule { account: None, region: None },
+            durations: seconds(5),
+        }
+    }
+
+    pub const fn inputs(self, inputs: &'static [Attribute]) -> KindSchema {
+        KindSchema { inputs, ..self }
+    }
+
+    pub const fn outputs(self, outputs: &'static [Attribute]) -> KindSchema {
+        KindSchema { outputs, ..self }
+    }
+
+    pub const fn region_from(self, attribute: &'static str) -> KindSchema {
+        KindSchema { scope: ScopeRule { region: Some(attribute), ..self.scope }, ..self }
+    }
+
+    pub const fn account_from(self, attribute: &'static str) -> KindSchema {
+        KindSchema { scope: ScopeRule { account: Some(attribute), ..self.scope }, ..self }
+    }
+
+    pub const fn takes(self, durations: Durations) -> KindSchema {
+        KindSchema { durations, ..self }
+    }
+
+    /// Overrides how long creating takes (an EKS cluster: 15 minutes, changing it: 10).
+    pub const fn creating_takes(self, create: Duration) -> KindSchema {
+        KindSchema { durations: Durations { create, ..self.durations }, ..self }
+    }
+
+    pub fn input(&self, name: &str) -> Option<&'static Attribute> {
+        self.inputs.iter().find(|a| a.name == name)
+    }
+
+    pub fn output(&self, name: &str) -> Option<&'static Attribute> {
+        self.outputs.iter().find(|a| a.name == name)
+    }
+
+    pub fn forces_replacement(&self, input: &str) -> bool {
+        self.input(input).is_some_and(|a| a.replaces)
+    }
+
+    /// Where calls about an object with `inputs` go.
+    pub fn scope(&self, provider: Provider, inputs: &Attributes) -> Scope {
+        let text = |attribute: Option<&str>| {
+            attribute.and_then(|a| inputs.get(a)).and_then(Value::as_str).unwrap_or_default().to_owned()
+        };
+        Scope { provider, account: text(self.scope.account), region: text(self.scope.region) }
+    }
+
+    /// Wraps every attribute of `attributes` that this schema says is secret (in `declared`,
+    /// its inputs or its outputs) as [`Value::Secret`], so that nothing a provider or a graph
+    /// pass forgot to wrap is ever shown.
+    pub fn seal(declared: &[Attribute], attributes: &mut Attributes) {
+        for attribute in declared.iter().filter(|a| a.secret) {
+            if let Some(value) = attributes.get_mut(attribute.name) {
+                if !matches!(value, Value::Secret(_) | Value::Null | Value::Unknown | Value::Reference(_)) {
+                    *value = Value::secret(std::mem::take(value));
+                }
+            }
+        }
+    }
+
+    /// What is wrong with `attributes` as this kind's inputs: names the schema does not
+    /// declare, and required ones that are missing or null.
+    pub fn check_inputs(&self, attributes: &Attributes) -> Vec<SchemaViolation> {
+        let undeclared = attributes
+            .keys()
+            .filter(|name| self.input(name).is_none())
+            .map(|name| SchemaViolation::Undeclared { kind: self.kind, attribute: name.clone() });
+        let missing = self
+            .inputs
+            .iter()
+            .filter(|a| a.required && attributes.get(a.name).is_none_or(|v| *v == Value::Null))
+            .map(|a| SchemaViolation::Missing { kind: self.kind, attribute: a.name });
+        undeclared.chain(missing).collect()
+    }
+}
+
+/// An attribute that does not fit its kind's schema.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum SchemaViolation {
+    #[error("{kind} has no input `{attribute}`")]
+    Undeclared { kind: Kind, attribute: String },
+    #[error("{kind} needs input `{attribute}`")]
+    Missing { kind: Kind, attribute: &'static str },
+    #[error("`{output}` of {address} is not an output {kind} declares")]
+    UnknownOutput { address: Address, kind: Kind, output: String },
+    #[error("no provider declares kind {kind} (used by {address})")]
+    UnknownKind { address: Address, kind: Kind },
+}
+
+/// The schemas of every provider ringform knows, by kind, whether or not this build can
+/// manage them.
+#[derive(Clone, Debug, Default)]
+pub struct Schemas {
+    /// Each kind's provider, schema and rank: the order kinds were added in, which is the order
+    /// plans list them in (a VPC before its subnets, as the providers declare them).
+    kinds: BTreeMap<Kind, (Provider, &'static KindSchema, usize)>,
+}
+
+impl Schemas {
+    pub fn new() -> Schemas {
+        Schemas::default()
+    }
+
+    /// Adds `schema`'s kinds. A kind two providers both declare is a programming error.
+    #[must_use]
+    pub fn with(mut self, schema: &'static ProviderSchema) -> Schemas {
+        self.add(schema);
+        self
+    }
+
+    pub fn add(&mut self, schema: &'static ProviderSchema) {
+        for kind in schema.kinds {
+            let rank = self.kinds.len();
+            let previous = self.kinds.insert(kind.kind, (schema.provider, kind, rank));
+            assert!(
+                previous.is_none_or(|(p, _, _)| p == schema.provider),
+                "kind {} is declared by two providers",
+                kind.kind
+            );
+        }
+    }
+
+    pub fn get(&self, kind: Kind) -> Option<&'static KindSchema> {
+        self.kinds.get(&kind).map(|(_, schema, _)| *schema)
+    }
+
+    pub fn provider(&self, kind: Kind) -> Option<Provider> {
+        self.kinds.get(&kind).map(|(provider, _, _)| *provider)
+    }
+
+    /// Where `kind` comes in the order kinds were declared; undeclared kinds come last.
+    pub fn rank(&self, kind: Kind) -> usize {
+        self.kinds.get(&kind).map_or(usize::MAX, |(_, _, rank)| *rank)
+    }
+
+    pub fn kinds(&self) -> impl Iterator<Item = &'static KindSchema> + '_ {
+        self.kinds.values().map(|(_, schema, _)| *schema)
+    }
+
+    /// Where calls about a `kind` object with `inputs` go; a kind no provider declares gets
+    /// an empty scope of the local provider (calling it fails later, with a clear message).
+    pub fn scope(&self, kind: Kind, inputs: &Attributes) -> Scope {
+        match self.kinds.get(&kind) {
+            Some((provider, schema, _)) => schema.scope(*provider, inputs),
+            None => Scope { provider: Provider::Local, account: String::new(), region: String::new() },
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const THING: Kind = Kind::new("test_thing");
+    static SCHEMA: ProviderSchema = ProviderSchema {
+        provider: Provider::Aws,
+        kinds: &[KindSchema::new(THING)
+            .inputs(&[
+                input("region").required().replaces(),
+                input("ids").unordered(),
+                input("parent").case_insensitive(),
+                input("password").secret(),
+            ])
+            .outputs(&[output("id"), output("token").secret()])
+            .region_from("region")
+            .takes(minutes(2))
+            .creating_takes(Duration::from_secs(900))],
+    };
+
+    fn attrs(pairs: &[(&str, Value)]) -> Attributes {
+        pairs.iter().map(|(k, v)| ((*k).to_owned(), v.clone())).collect()
+    }
+
+    #[test]
+    fn unordered_lists_compare_as_multisets() {
+        let ids = SCHEMA.kinds[0].input("ids").unwrap();
+        let list = |items: &[&str]| Value::from(items.to_vec());
+        assert!(ids.same(&list(&["a", "b"]), &list(&["b", "a"])));
+        assert!(!ids.same(&list(&["a", "a", "b"]), &list(&["a", "b", "b"])));
+        assert!(!ids.same(&list(&["a"]), &list(&["a", "a"])));
+        assert!(!ids.same(&Value::List(vec![Value::Unknown]), &Value::List(vec![Value::Unknown])));
+    }
+
+    #[test]
+    fn case_insensitive_ids_compare_without_case() {
+        let parent = SCHEMA.kinds[0].input("parent").unwrap();
+        assert!(
+            parent.same(&"/subscriptions/S/resourceGroups/RG".into(), &"/subscriptions/s/resourcegroups/rg".into())
+        );
+        assert!(!parent.same(&"/a".into(), &"/b".into()));
+        let region = SCHEMA.kinds[0].input("region").unwrap();
+        assert!(!region.same(&"EU-WEST-1".into(), &"eu-west-1".into()));
+    }
+
+    #[test]
+    fn scope_and_durations_come_from_the_schema() {
+        let schemas = Schemas::new().with(&SCHEMA);
+        let scope = schemas.scope(THING, &attrs(&[("region", "eu-west-1".into())]));
+        assert_eq!((scope.provider, scope.account.as_str(), scope.region.as_str()), (Provider::Aws, "", "eu-west-1"));
+        let thing = schemas.get(THING).unwrap();
+        assert_eq!(thing.durations.create, Duration::from_secs(900));
+        assert_eq!(thing.durations.delete, Duration::from_secs(120));
+    }
+
+    #[test]
+    fn sealing_wraps_declared_secrets_once() {
+        let thing = SCHEMA.kinds[0];
+        let mut outputs = attrs(&[("id", "x".into()), ("token", "t0ken".into())]);
+        KindSchema::seal(thing.outputs, &mut outputs);
+        assert_eq!(outputs["token"], Value::secret("t0ken".into()));
+        assert_eq!(outputs["id"], Value::from("x"));
+        KindSchema::seal(thing.outputs, &mut outputs);
+        assert_eq!(outputs["token"], Value::secret("t0ken".into()), "already sealed values stay one layer deep");
+    }
+
+    #[test]
+    fn checks_report_undeclared_and_missing_inputs() {
+        let thing = SCHEMA.kinds[0];
+        let violations = thing.check_inputs(&attrs(&[("regoin", "x".into()), ("ids", Value::List(vec![]))]));
+        assert_eq!(
+            violations,
+            [
+                SchemaViolation::Undeclared { kind: THING, attribute: "regoin".into() },
+                SchemaViolation::Missing { kind: THING, attribute: "region" },
+            ]
+        );
+        assert!(thing.check_inputs(&attrs(&[("region", "eu-west-1".into())])).is_empty());
+    }
+}

@@ -1,0 +1,72 @@
+//! The graph and the providers meet only through kind and attribute names; this checks that
+//! they agree. For every example and for generated topologies, each resource the graph emits
+//! has a kind some provider's schema declares, only attributes that schema declares as inputs,
+//! every input it requires, and references only to outputs the referenced kind declares.
+
+use ringform_core::Value;
+use ringform_core::schema::SchemaViolation;
+use ringform_graph::ResourceGraph;
+use ringform_testkit::topologies;
+
+fn violations(source: &str) -> Vec<String> {
+    let topology = ringform_topology::parse(source).expect("the topology is valid");
+    let graph = ResourceGraph::build(&topology).expect("the graph builds");
+    let schemas = ringform_schema::all();
+    let mut found = Vec::new();
+    for resource in graph.resources() {
+        let address = &resource.address;
+        let Some(schema) = schemas.get(address.kind()) else {
+            found.push(SchemaViolation::UnknownKind { address: address.clone(), kind: address.kind() }.to_string());
+            continue;
+        };
+        found.extend(schema.check_inputs(&resource.attributes).iter().map(|v| format!("{address}: {v}")));
+        let mut check_reference = |reference: &ringform_core::Reference| {
+            let target = reference.address.kind();
+            if schemas.get(target).is_none_or(|s| s.output(&reference.output).is_none()) {
+                let violation = SchemaViolation::UnknownOutput {
+                    address: reference.address.clone(),
+                    kind: target,
+                    output: reference.output.clone(),
+                };
+                found.push(format!("{address}: {violation}"));
+            }
+        };
+        resource.attributes.values().for_each(|value: &Value| value.visit_references(&mut check_reference));
+    }
+    found.sort();
+    found.dedup();
+    found
+}
+
+#[test]
+fn every_example_fits_the_provider_schemas() {
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../../examples");
+    let mut checked = 0;
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().is_some_and(|e| e == "toml") {
+            let source = std::fs::read_to_string(&path).unwrap();
+            assert_eq!(violations(&source), Vec::<String>::new(), "{}", path.display());
+            checked += 1;
+        }
+    }
+    assert!(checked >= 5, "expected the examples in {dir}, found {checked}");
+}
+
+#[test]
+fn generated_topologies_fit_the_provider_schemas() {
+    for source in [topologies::aws_full_mesh(4), topologies::mixed_mesh(6)] {
+        assert_eq!(violations(&source), Vec::<String>::new(), "{source}");
+    }
+}
+
+#[test]
+fn a_misspelt_attribute_or_output_is_reported() {
+    let schemas = ringform_schema::all();
+    let vpc = schemas.get(ringform_schema::aws::VPC).unwrap();
+    let attributes = [("cidr_blok".to_owned(), Value::from("10.0.0.0/16"))].into();
+    let found: Vec<String> = vpc.check_inputs(&attributes).iter().map(ToString::to_string).collect();
+    assert!(found.contains(&"aws_vpc has no input `cidr_blok`".to_owned()), "{found:?}");
+    assert!(found.contains(&"aws_vpc needs input `cidr_block`".to_owned()), "{found:?}");
+    assert!(vpc.output("idd").is_none());
+}

@@ -1,0 +1,105 @@
+//! Kubernetes and Cassandra, inside the clusters: namespaces, cert-manager, the operators,
+//! remote access for the k8ssandra control plane, the datacenters, cross-cluster DNS. Every
+//! object names its `cluster` (the scope its calls are rate limited in) and carries
+//! `kubernetes`, how to reach that cluster's API, built from the cluster resources' outputs.
+
+use ringform_core::schema::{Attribute, KindSchema, ProviderSchema, input, minutes, output};
+use ringform_core::{Kind, Provider};
+
+pub const NAMESPACE: Kind = Kind::new("k8s_namespace");
+pub const CERT_MANAGER: Kind = Kind::new("cert_manager");
+pub const K8SSANDRA_OPERATOR: Kind = Kind::new("k8ssandra_operator");
+pub const CASS_OPERATOR: Kind = Kind::new("cass_operator");
+pub const SECRET: Kind = Kind::new("k8s_secret");
+pub const SERVICE_ACCOUNT: Kind = Kind::new("k8s_service_account");
+pub const CLIENT_CONFIG: Kind = Kind::new("k8ssandra_client_config");
+pub const K8SSANDRA_CLUSTER: Kind = Kind::new("k8ssandra_cluster");
+pub const CASSANDRA_DATACENTER: Kind = Kind::new("cassandra_datacenter");
+pub const DNS_ENDPOINT: Kind = Kind::new("kube_dns_endpoint");
+pub const COREDNS_STUB_DOMAINS: Kind = Kind::new("coredns_stub_domains");
+
+const fn in_cluster(kind: Kind) -> KindSchema {
+    KindSchema::new(kind).account_from("cluster")
+}
+
+const CLUSTER: Attribute = input("cluster").required().replaces();
+/// How to reach the cluster's API; its credentials are secret values inside it.
+const ACCESS: Attribute = input("kubernetes").required();
+const NAMESPACED: Attribute = input("namespace").required().replaces();
+const NAME: Attribute = input("name").required().replaces();
+const ID: Attribute = output("id");
+
+pub static SCHEMA: ProviderSchema = ProviderSchema {
+    provider: Provider::Kubernetes,
+    kinds: &[
+        in_cluster(NAMESPACE).inputs(&[CLUSTER, ACCESS, NAME]).outputs(&[ID, output("name")]),
+        in_cluster(CERT_MANAGER).inputs(&[CLUSTER, ACCESS, input("version").required()]).outputs(&[ID]),
+        in_cluster(K8SSANDRA_OPERATOR)
+            .inputs(&[
+                CLUSTER,
+                ACCESS,
+                NAMESPACED,
+                input("version").required(),
+                input("control_plane").required(),
+                input("cert_manager"),
+            ])
+            .outputs(&[ID]),
+        in_cluster(CASS_OPERATOR)
+            .inputs(&[CLUSTER, ACCESS, NAMESPACED, input("version").required(), input("cert_manager")])
+            .outputs(&[ID]),
+        in_cluster(SECRET)
+            .inputs(&[CLUSTER, ACCESS, NAMESPACED, NAME, input("data").secret()])
+            .outputs(&[ID, output("name")]),
+        in_cluster(SERVICE_ACCOUNT)
+            .inputs(&[CLUSTER, ACCESS, NAMESPACED, NAME, input("operator")])
+            .outputs(&[ID, output("kubeconfig").secret()]),
+        in_cluster(CLIENT_CONFIG)
+            .inputs(&[
+                CLUSTER,
+                ACCESS,
+                NAMESPACED,
+                NAME,
+                input("context_name").required(),
+                input("kubeconfig_secret").required(),
+                input("operator"),
+            ])
+            .outputs(&[ID, output("context_name")]),
+        in_cluster(K8SSANDRA_CLUSTER)
+            .inputs(&[
+                CLUSTER,
+                ACCESS,
+                NAMESPACED,
+                NAME,
+                input("server_version").required(),
+                input("superuser_secret").required(),
+                input("operator"),
+                input("datacenters").required(),
+            ])
+            .outputs(&[ID])
+            .takes(minutes(3)),
+        in_cluster(CASSANDRA_DATACENTER)
+            .inputs(&[
+                CLUSTER,
+                ACCESS,
+                NAMESPACED,
+                NAME,
+                input("cluster_name").required().replaces(),
+                input("server_version").required(),
+                input("superuser_secret").required(),
+                input("operator"),
+                input("size").required(),
+                input("racks").required(),
+                input("storage_class").required(),
+                input("storage_size").required(),
+                input("heap").required(),
+                input("dns"),
+                input("additional_seeds"),
+            ])
+            .outputs(&[ID, output("seed_ips")])
+            .takes(minutes(3)),
+        in_cluster(DNS_ENDPOINT)
+            .inputs(&[CLUSTER, ACCESS, input("service_type").required(), input("internal")])
+            .outputs(&[ID, output("ip")]),
+        in_cluster(COREDNS_STUB_DOMAINS).inputs(&[CLUSTER, ACCESS, input("stub_domains").required()]).outputs(&[ID]),
+    ],
+};

@@ -1,0 +1,20 @@
+//! The schemas of ringform's providers: for every resource kind, its name, the inputs it takes
+//! (required ones, those that force replacement, secrets, how values compare), the outputs it
+//! returns, where calls about it go and how long they take. Each provider answers its schema
+//! request from here ([`ringform_core::provider::ResourceProvider::schema`]). The schemas are
+//! kept apart from the providers, as plain data with no SDK and no I/O, so that the resource
+//! graph takes its kind names from them and the fake cloud and the tests can read them without
+//! linking a cloud SDK. This crate knows nothing of how a kind is created; only what it is.
+
+pub mod aws;
+pub mod azure;
+pub mod kubernetes;
+pub mod local;
+
+use ringform_core::schema::Schemas;
+
+/// Every provider's schema, in the order plans list kinds in: the clouds' networks and
+/// clusters, the secrets ringform generates, then what runs inside the clusters.
+pub fn all() -> Schemas {
+    Schemas::new().with(&aws::SCHEMA).with(&azure::SCHEMA).with(&local::SCHEMA).with(&kubernetes::SCHEMA)
+}
