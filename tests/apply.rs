@@ -147,7 +147,10 @@ fn a_saved_plan_is_refused_once_the_state_moved() {
     // Apply it again: the state has moved on.
     let output = d.run(&["apply", plan]);
     assert_eq!(output.status.code(), Some(1));
-    assert!(text(&output.stderr).contains("but the state is now"), "{}", text(&output.stderr));
+    let stderr = text(&output.stderr);
+    assert!(stderr.contains("error: the saved plan was made against state "), "{stderr}");
+    assert!(stderr.contains("but the state is now"), "{stderr}");
+    assert!(stderr.contains("hint: make a new plan with `ringform plan -out "), "{stderr}");
 }
 
 #[test]

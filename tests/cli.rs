@@ -119,7 +119,12 @@ fn missing_file_is_a_clear_error() {
     let (output, _state) = ringform(&["validate", "examples/nope.toml"]);
     assert_eq!(output.status.code(), Some(1));
     let stderr = text(&output.stderr);
-    assert!(stderr.starts_with("error: cannot read topology file examples/nope.toml"), "{stderr}");
+    // The sentence, the operating system's reason under it once, then what to do.
+    let lines: Vec<&str> = stderr.lines().collect();
+    assert_eq!(lines[0], "error: cannot read topology file examples/nope.toml", "{stderr}");
+    assert!(lines[1].starts_with("  Caused by: No such file or directory"), "{stderr}");
+    assert!(lines[2].starts_with("hint: pass the path of a topology file"), "{stderr}");
+    assert_eq!(lines.len(), 3, "{stderr}");
 }
 
 #[test]

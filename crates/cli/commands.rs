@@ -104,12 +104,15 @@ pub fn kubeconfig(args: &KubeconfigArgs) -> Result<Exit, Failure> {
     let file = crate::kubeconfig::target_file(args.kubeconfig.as_deref())?;
     let existing = match std::fs::read_to_string(&file) {
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => String::new(),
-        other => other.map_err(|e| Failure::new(format!("cannot read {}: {e}", file.display())))?,
+        other => other.map_err(|e| Failure::new(format!("cannot read {}", file.display())).caused_by(&e))?,
     };
-    let merged = crate::kubeconfig::merge(&existing, &contexts)
-        .map_err(|e| Failure::new(format!("cannot merge into {}: {e}", file.display())))?;
+    let merged = crate::kubeconfig::merge(&existing, &contexts).map_err(|e| {
+        Failure::new(format!("cannot merge into {}: it is not a kubeconfig", file.display()))
+            .caused_by(&e)
+            .hint("point --kubeconfig (or KUBECONFIG) at a kubeconfig file, or at a file that does not exist yet")
+    })?;
     crate::kubeconfig::write_private(&file, &merged)
-        .map_err(|e| Failure::new(format!("cannot write {}: {e}", file.display())))?;
+        .map_err(|e| Failure::new(format!("cannot write {}", file.display())).caused_by(&e))?;
     let names: Vec<&str> = contexts.iter().map(|c| c.name.as_str()).collect();
     print(&format!("Wrote context{} {} to {}.\n", plural(names.len()), names.join(", "), file.display()))?;
     if !missing.is_empty() {

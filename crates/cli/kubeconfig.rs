@@ -82,13 +82,11 @@ fn yaml(entries: &[(&str, Yaml)]) -> Yaml {
 }
 
 /// `existing` (a kubeconfig document, or empty) with `contexts` added or replaced by name.
-/// `current-context` is set only when there was none.
-pub(crate) fn merge(existing: &str, contexts: &[Context]) -> Result<String, String> {
-    let mut config: Mapping = if existing.trim().is_empty() {
-        Mapping::new()
-    } else {
-        serde_yaml_ng::from_str(existing).map_err(|e| format!("it is not a kubeconfig: {e}"))?
-    };
+/// `current-context` is set only when there was none. Fails when `existing` is not a YAML
+/// mapping, as every kubeconfig is.
+pub(crate) fn merge(existing: &str, contexts: &[Context]) -> Result<String, serde_yaml_ng::Error> {
+    let mut config: Mapping =
+        if existing.trim().is_empty() { Mapping::new() } else { serde_yaml_ng::from_str(existing)? };
     for (key, value) in [("apiVersion", "v1"), ("kind", "Config")] {
         config.entry(key.into()).or_insert(value.into());
     }
@@ -115,7 +113,7 @@ pub(crate) fn merge(existing: &str, contexts: &[Context]) -> Result<String, Stri
     if let (false, Some(first)) = (current, contexts.first()) {
         config.insert("current-context".into(), first.name.as_str().into());
     }
-    serde_yaml_ng::to_string(&config).map_err(|e| e.to_string())
+    serde_yaml_ng::to_string(&config)
 }
 
 /// `--kubeconfig`, else the first file in `KUBECONFIG`, else `~/.kube/config`.

@@ -8,6 +8,7 @@ use ringform_graph::ResourceGraph;
 use ringform_state::Snapshot;
 use ringform_topology::Topology;
 
+use crate::failure::one_line;
 use crate::{Failure, colour};
 
 pub(crate) struct Loaded {
@@ -20,7 +21,8 @@ pub(crate) struct Loaded {
 impl Loaded {
     pub fn read(path: &Path) -> Result<Loaded, Failure> {
         let source = std::fs::read_to_string(path).map_err(|e| {
-            Failure::new(format!("cannot read topology file {}: {e}", path.display()))
+            Failure::new(format!("cannot read topology file {}", path.display()))
+                .caused_by(&e)
                 .hint("pass the path of a topology file, e.g. `ringform plan examples/minimal.toml`")
         })?;
         let topology = ringform_topology::parse(&source).map_err(|diagnostics| {
@@ -35,7 +37,7 @@ impl Loaded {
             failure
         })?;
         let graph = ResourceGraph::build(&topology).map_err(|errors| {
-            let list: Vec<String> = errors.iter().map(ToString::to_string).collect();
+            let list: Vec<String> = errors.iter().map(|e| one_line(e)).collect();
             Failure::new(format!("cannot build the resource graph: {}", list.join("; ")))
                 .hint("this is a bug in ringform: please report it with the topology file")
         })?;

@@ -10,6 +10,8 @@ use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 use ringform_core::Address;
 use ringform_engine::{Event, OpKind, Outcome, Reporter};
 
+use crate::failure::{one_line, unwind};
+
 fn verbs(op: OpKind) -> (&'static str, &'static str) {
     match op {
         OpKind::Create => ("creating", "created"),
@@ -85,10 +87,15 @@ impl Reporter for Progress {
             Event::Succeeded { address, op, elapsed } => {
                 format!("{address}: {} after {}", verbs(op).1, seconds(elapsed))
             }
-            Event::Failed { address, op, error } => format!("{address}: {} failed: {error}", op.as_str()),
-            Event::Retrying { address, op, attempt, delay, error } => {
-                format!("{address}: {} attempt {attempt} failed ({error}); retrying in {}", op.as_str(), seconds(delay))
+            Event::Failed { address, op, error } => {
+                format!("{address}: {} failed: {}", op.as_str(), one_line(error.error()))
             }
+            Event::Retrying { address, op, attempt, delay, error } => format!(
+                "{address}: {} attempt {attempt} failed ({}); retrying in {}",
+                op.as_str(),
+                one_line(&error),
+                seconds(delay)
+            ),
             Event::Skipped { address, op, because } => {
                 format!("{address}: {} skipped because {because} failed", op.as_str())
             }
@@ -115,7 +122,14 @@ pub(crate) fn summary(outcome: &Outcome, verb: &str) -> String {
         count(OpKind::Delete)
     ));
     for (address, op, error) in &outcome.failed {
-        text.push_str(&format!("  failed:  {address} ({}): {error}\n", op.as_str()));
+        let (message, causes, hint) = unwind(error.error());
+        text.push_str(&format!("  failed:  {address} ({}): {message}\n", op.as_str()));
+        for cause in causes {
+            text.push_str(&format!("    Caused by: {cause}\n"));
+        }
+        if let Some(hint) = hint {
+            text.push_str(&format!("    hint: {hint}\n"));
+        }
     }
     for (address, op, because) in &outcome.skipped {
         text.push_str(&format!("  skipped: {address} ({}), because {because} failed\n", op.as_str()));
@@ -129,4 +143,36 @@ pub(crate) fn summary(outcome: &Outcome, verb: &str) -> String {
         text.push_str(&format!("Critical path: {}\n", path.join(" → ")));
     }
     text
+}
+
+#[cfg(test)]
+mod tests {
+    use ringform_core::provider::ProviderError;
+    use ringform_engine::OpError;
+
+    use super::*;
+
+    #[test]
+    fn a_failed_operation_is_summed_up_with_each_cause_once_and_its_hint() {
+        let refused = std::io::Error::new(std::io::ErrorKind::ConnectionRefused, "Connection refused (os error 111)");
+        let error =
+            ProviderError::retryable("creating aws_vpc.a (eu-west-1) failed: the request could not be sent to AWS")
+                .with_source(refused)
+                .with_hint("check the network");
+        let (a, b): (Address, Address) = ("aws_vpc.a".parse().unwrap(), "aws_subnet.a".parse().unwrap());
+        let outcome = Outcome {
+            failed: vec![(a.clone(), OpKind::Create, OpError::new(error))],
+            skipped: vec![(b, OpKind::Create, a)],
+            elapsed: Duration::from_millis(1500),
+            ..Outcome::default()
+        };
+        assert_eq!(
+            summary(&outcome, "Apply"),
+            "\nApply incomplete after 1.5s. Resources: 0 added, 0 changed, 0 destroyed.\n  \
+             failed:  aws_vpc.a (create): creating aws_vpc.a (eu-west-1) failed: the request could not be sent to AWS\n    \
+             Caused by: Connection refused (os error 111)\n    \
+             hint: check the network\n  \
+             skipped: aws_subnet.a (create), because aws_vpc.a failed\n"
+        );
+    }
 }

@@ -30,7 +30,7 @@ pub(crate) fn registry() -> Result<Registry, Failure> {
 fn fake(inventory: &std::path::Path) -> Result<Registry, Failure> {
     use ringform_testkit::{FakeConfig, FakeProvider, Inventory};
     let inventory = Inventory::open(inventory)
-        .map_err(|e| Failure::new(format!("cannot open the test inventory {}: {e}", inventory.display())))?;
+        .map_err(|e| Failure::new(format!("cannot open the test inventory {}", inventory.display())).caused_by(&e))?;
     let latency = std::env::var("RINGFORM_TEST_LATENCY_MS").ok().and_then(|ms| ms.parse().ok()).unwrap_or(0);
     let config = FakeConfig::new().default_latency(std::time::Duration::from_millis(latency));
     Ok(FakeProvider::with_inventory(config, inventory).registry())

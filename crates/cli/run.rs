@@ -19,7 +19,7 @@ fn runtime() -> Result<tokio::runtime::Runtime, Failure> {
     tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
-        .map_err(|e| Failure::new(format!("cannot start the async runtime: {e}")))
+        .map_err(|e| Failure::new("cannot start the async runtime").caused_by(&e))
 }
 
 /// An open deployment: its topology, its locked state, its providers.
@@ -45,11 +45,10 @@ impl Session {
 
     /// Settles what a killed run left unfinished, and says what it found.
     fn recover(&self) -> Result<(), Failure> {
-        let deployment = &self.loaded.topology.deployment.value;
         let recovered = self.runtime.block_on(ringform_engine::recover(
             &self.store,
             &self.registry,
-            deployment,
+            self.deployment(),
             Some(&self.loaded.graph),
         ))?;
         for item in recovered {
@@ -58,32 +57,21 @@ impl Session {
         Ok(())
     }
 
-    /// Reads reality (batched) and returns the state as reality has it; with `write`, stores it.
-    fn refresh(&self, write: bool) -> Result<(Snapshot, Refreshed), Failure> {
+    fn deployment(&self) -> &str {
+        &self.loaded.topology.deployment.value
+    }
+
+    /// Reads reality (batched) and returns the state as reality has it, without storing it.
+    fn refresh(&self) -> Result<(Snapshot, Refreshed), Failure> {
         let state = self.store.snapshot()?;
-        let deployment = &self.loaded.topology.deployment.value;
-        let refreshed = self.runtime.block_on(ringform_engine::refresh(&state, &self.registry, deployment))?;
-        let mut real = state.clone();
-        for drift in &refreshed.drift {
-            if let Drift::Deleted { address } = drift {
-                real.records.remove(address);
-                if write {
-                    self.store.remove(address)?;
-                }
-            }
-        }
-        for record in &refreshed.records {
-            if state.get(&record.address) != Some(record) {
-                real.records.insert(record.address.clone(), record.clone());
-                if write {
-                    self.store.put(record)?;
-                }
-            }
-        }
-        if write {
-            real.serial = self.store.serial()?;
-        }
-        Ok((real, refreshed))
+        let refreshed = self.runtime.block_on(ringform_engine::refresh(&state, &self.registry, self.deployment()))?;
+        Ok((refreshed.reality(&state), refreshed))
+    }
+
+    /// Reads reality (batched), stores it, and returns the state as now stored.
+    fn refresh_into_store(&self) -> Result<(Snapshot, Refreshed), Failure> {
+        let refresh = ringform_engine::refresh_into_store(self.store.as_ref(), &self.registry, self.deployment());
+        Ok(self.runtime.block_on(refresh)?)
     }
 
     /// Runs a plan with progress, Ctrl-C draining in-flight work and a second Ctrl-C aborting.
@@ -114,7 +102,7 @@ impl Session {
 /// The state in `dir` as reality has it now, for `plan --refresh`; nothing is written.
 pub(crate) fn reality(loaded: Loaded, dir: &Path) -> Result<(Loaded, Snapshot), Failure> {
     let session = Session::open_at(loaded, dir, "plan")?;
-    let (state, _) = session.refresh(false)?;
+    let (state, _) = session.refresh()?;
     Ok((session.loaded, state))
 }
 
@@ -123,7 +111,7 @@ fn confirm(question: &str) -> Result<(), Failure> {
     eprint!("{question}\n  Only 'yes' will be accepted: ");
     let _ = std::io::stderr().flush();
     let mut answer = String::new();
-    std::io::stdin().lock().read_line(&mut answer).map_err(|e| Failure::new(format!("cannot read the answer: {e}")))?;
+    std::io::stdin().lock().read_line(&mut answer).map_err(|e| Failure::new("cannot read the answer").caused_by(&e))?;
     if answer.trim() == "yes" {
         return Ok(());
     }
@@ -151,28 +139,16 @@ pub fn apply(args: &ApplyArgs) -> Result<Exit, Failure> {
     // A saved plan is applied exactly as made; otherwise plan against reality, as Terraform does.
     let recorded = session.store.snapshot()?;
     let mut state = if saved.is_none() && !args.no_refresh && providers::can_read(&session.registry, &recorded) {
-        session.refresh(true)?.0
+        session.refresh_into_store()?.0
     } else {
         recorded
     };
     let plan = match saved {
         Some(saved) => {
-            let fresh = state.serial == 0 && state.records.is_empty() && saved.plan.serial == 0;
-            if !fresh && (saved.plan.lineage != state.lineage || saved.plan.serial != state.serial) {
-                return Err(Failure::new(format!(
-                    "{} was made against state {} serial {}, but the state is now {} serial {}",
-                    args.file.display(),
-                    saved.plan.lineage,
-                    saved.plan.serial,
-                    state.lineage,
-                    state.serial
-                ))
-                .hint("the state has changed since the plan was made: run `ringform plan -out` again"));
-            }
-            if saved.plan.topology_hash != ringform_plan::topology_hash(&session.loaded.source) {
-                return Err(Failure::new(format!("{} has changed since the plan was made", topology.display()))
-                    .hint("run `ringform plan -out` again"));
-            }
+            saved.check_against(&state, &session.loaded.source).map_err(|e| {
+                let again = format!("ringform plan -out {} {}", args.file.display(), topology.display());
+                Failure::from(e).hint(format!("make a new plan with `{again}`, then apply that"))
+            })?;
             saved.plan
         }
         None => {
@@ -213,7 +189,7 @@ pub fn refresh(args: &RefreshArgs) -> Result<Exit, Failure> {
     let loaded = Loaded::read(&args.topology.topology)?;
     let session = Session::open(loaded, args.state.state.as_deref(), "refresh")?;
     session.recover()?;
-    let (state, refreshed) = session.refresh(true)?;
+    let (state, refreshed) = session.refresh_into_store()?;
     let changed: std::collections::HashSet<_> = refreshed.drift.iter().map(Drift::address).collect();
     let deleted = refreshed.drift.iter().filter(|d| matches!(d, Drift::Deleted { .. })).count();
     print(&format!(
@@ -229,9 +205,8 @@ pub fn drift(args: &DriftArgs) -> Result<Exit, Failure> {
     let mut loaded = Loaded::read(&args.topology.topology)?;
     loaded.graph = loaded.targeted_graph(&args.target)?;
     let session = Session::open(loaded, args.state.state.as_deref(), "drift")?;
-    let deployment = session.loaded.topology.deployment.value.clone();
     // Drift only reads: state stays as it is, for a person to decide what to do.
-    let (mut real, mut refreshed) = session.refresh(false)?;
+    let (mut real, mut refreshed) = session.refresh()?;
     if !args.target.is_empty() {
         Loaded::keep_targeted(&session.loaded.graph, &mut real, &args.target)?;
         refreshed.drift.retain(|d| Loaded::is_targeted(&session.loaded.graph, &args.target, d.address()));
@@ -239,7 +214,8 @@ pub fn drift(args: &DriftArgs) -> Result<Exit, Failure> {
     // `pending`: what the topology asks for that reality, as just read, does not have.
     let hash = ringform_plan::topology_hash(&session.loaded.source);
     let pending = ringform_plan::plan(&session.loaded.graph, &real, hash, session.registry.schemas());
-    let report = crate::drift_report::Report { deployment: &deployment, drift: &refreshed.drift, pending: &pending };
+    let report =
+        crate::drift_report::Report { deployment: session.deployment(), drift: &refreshed.drift, pending: &pending };
     let text = if args.json {
         format!("{:#}\n", report.json())
     } else if args.markdown {

@@ -1,9 +1,11 @@
 //! The one path from an AWS SDK failure to a [`ProviderError`]: [`ApiError`] keeps the AWS error
-//! code (so callers can tell "not found" or "dependency violation" apart) and its class, and
-//! [`ApiError::context`] turns it into a sentence naming what ringform was doing.
+//! code (so callers can tell "not found" or "dependency violation" apart), its class, and, when
+//! AWS never answered, the transport error underneath; [`ApiError::context`] turns it into a
+//! sentence naming what ringform was doing, with that error as its cause.
 
 use std::error::Error as StdError;
 use std::fmt::Debug;
+use std::sync::Arc;
 
 use aws_smithy_runtime_api::client::result::SdkError;
 use aws_smithy_types::error::metadata::ProvideErrorMetadata;
@@ -40,25 +42,34 @@ const TRANSIENT: &[&str] = &[
 ];
 
 /// A failed AWS call.
-#[derive(Clone, Debug, PartialEq, thiserror::Error)]
+#[derive(Clone, Debug, thiserror::Error)]
 #[error("{}", self.describe())]
 pub(crate) struct ApiError {
     /// The AWS error code (`InvalidVpcID.NotFound`); `None` for transport failures.
     pub code: Option<String>,
     pub message: String,
     pub class: ErrorClass,
+    /// Why no answer came (the connection, the timeout, the unreadable body); shared, so the
+    /// error stays `Clone`. AWS's own answers need none: their code and message say it all.
+    #[source]
+    pub source: Option<Arc<dyn StdError + Send + Sync>>,
 }
 
 impl ApiError {
     pub fn new(code: Option<&str>, message: impl Into<String>, status: Option<u16>) -> Self {
         let message = message.into();
         let class = classify(code, &message, status);
-        ApiError { code: code.map(str::to_owned), message, class }
+        ApiError { code: code.map(str::to_owned), message, class, source: None }
     }
 
     /// An answer from AWS that lacks something it always carries (an id after a create).
     pub fn malformed(what: &str) -> Self {
-        ApiError { code: None, message: format!("the AWS response had no {what}"), class: ErrorClass::Retryable }
+        ApiError {
+            code: None,
+            message: format!("the AWS response had no {what}"),
+            class: ErrorClass::Retryable,
+            source: None,
+        }
     }
 
     pub fn code(&self) -> &str {
@@ -78,13 +89,28 @@ impl ApiError {
         self.code() == "DependencyViolation"
     }
 
-    /// A [`ProviderError`] saying what ringform was `doing` (e.g. "creating aws_vpc.x in eu-west-1").
+    /// A [`ProviderError`] saying what ringform was `doing` (e.g. "creating aws_vpc.x in eu-west-1"),
+    /// caused by the transport error, if any, with a hint for what the user can do.
     pub fn context(self, doing: &str) -> ProviderError {
-        let hint = match self.class {
-            ErrorClass::Fatal => " Fix the cause named by AWS (topology, quota, permissions), then run ringform again.",
-            _ => "",
+        let hint = match (self.class, &self.code) {
+            (ErrorClass::Fatal, Some(_)) => {
+                Some("fix the cause AWS names (topology, quota, permissions), then run ringform again")
+            }
+            (ErrorClass::Retryable, None) if self.source.is_some() => {
+                Some("check the network, and AWS_ENDPOINT_URL if it is set, then run ringform again")
+            }
+            _ => None,
         };
-        ProviderError { class: self.class, message: format!("{doing} failed: {}.{hint}", self.describe()) }
+        let error = ProviderError {
+            class: self.class,
+            message: format!("{doing} failed: {}", self.describe()),
+            source: self.source,
+            hint: None,
+        };
+        match hint {
+            Some(hint) => error.with_hint(hint),
+            None => error,
+        }
     }
 
     fn describe(&self) -> String {
@@ -99,7 +125,7 @@ impl ApiError {
 impl<E, R> From<SdkError<E, R>> for ApiError
 where
     E: ProvideErrorMetadata + StdError + Send + Sync + 'static,
-    R: Debug + HasStatus + 'static,
+    R: Debug + HasStatus + Send + Sync + 'static,
 {
     fn from(error: SdkError<E, R>) -> Self {
         match &error {
@@ -113,36 +139,29 @@ where
                 };
                 ApiError::new(inner.code(), message, status)
             }
-            SdkError::TimeoutError(_) => transport("the request to AWS timed out"),
-            SdkError::DispatchFailure(_) => {
-                transport(&format!("the request could not be sent to AWS ({})", source_text(&error)))
+            SdkError::TimeoutError(_) => transport("the request to AWS timed out", error),
+            SdkError::DispatchFailure(_) => transport("the request could not be sent to AWS", error),
+            SdkError::ResponseError(_) => transport("AWS sent an unreadable answer", error),
+            SdkError::ConstructionFailure(_) => {
+                ApiError { class: ErrorClass::Fatal, ..transport("the request could not be built", error) }
             }
-            SdkError::ResponseError(_) => {
-                transport(&format!("AWS sent an unreadable answer ({})", source_text(&error)))
-            }
-            SdkError::ConstructionFailure(_) => ApiError {
-                code: None,
-                message: format!("the request could not be built ({})", source_text(&error)),
-                class: ErrorClass::Fatal,
-            },
-            _ => transport(&source_text(&error)),
+            _ => transport("the AWS call failed", error),
         }
     }
 }
 
-fn transport(message: &str) -> ApiError {
-    ApiError { code: None, message: message.to_owned(), class: ErrorClass::Retryable }
-}
-
-/// The innermost cause of an SDK error, which is where the useful text lives.
-fn source_text(error: &(dyn StdError + 'static)) -> String {
-    let mut text = error.to_string();
-    let mut source = error.source();
-    while let Some(cause) = source {
-        text = cause.to_string();
-        source = cause.source();
-    }
-    text
+/// A call that got no answer from AWS, caused by what the SDK reports underneath.
+fn transport<E, R>(message: &str, error: SdkError<E, R>) -> ApiError
+where
+    E: StdError + Send + Sync + 'static,
+    R: Debug + Send + Sync + 'static,
+{
+    // The SDK's own layer only names the variant ("dispatch failure"); its source says why.
+    let source: Arc<dyn StdError + Send + Sync> = match error.into_source() {
+        Ok(source) => Arc::from(source),
+        Err(error) => Arc::new(error),
+    };
+    ApiError { code: None, message: message.to_owned(), class: ErrorClass::Retryable, source: Some(source) }
 }
 
 /// The HTTP status of a raw response, if it has one.
@@ -204,6 +223,41 @@ mod tests {
             message.starts_with("creating aws_vpc.eu-west in eu-west-1 failed: AWS answered VpcLimitExceeded"),
             "{message}"
         );
+    }
+
+    #[test]
+    fn a_call_aws_never_answered_keeps_the_connection_error_as_its_cause() {
+        use aws_sdk_ec2::operation::describe_vpcs::DescribeVpcsError;
+        use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
+        use aws_smithy_runtime_api::client::result::ConnectorError;
+
+        let refused = std::io::Error::new(std::io::ErrorKind::ConnectionRefused, "Connection refused (os error 111)");
+        let sdk: SdkError<DescribeVpcsError, HttpResponse> =
+            SdkError::dispatch_failure(ConnectorError::io(refused.into()));
+        let error = ApiError::from(sdk).context("reading the aws_vpc objects in eu-west-1");
+        assert_eq!(error.class, ErrorClass::Retryable);
+        assert_eq!(
+            error.message,
+            "reading the aws_vpc objects in eu-west-1 failed: the request could not be sent to AWS"
+        );
+        let mut chain = Vec::new();
+        let mut cause = StdError::source(&error);
+        while let Some(level) = cause {
+            chain.push(level.to_string());
+            cause = level.source();
+        }
+        assert_eq!(chain, ["io error", "Connection refused (os error 111)"]);
+        assert!(error.hint.as_deref().is_some_and(|h| h.contains("AWS_ENDPOINT_URL")), "{error:?}");
+    }
+
+    #[test]
+    fn an_answer_from_aws_is_the_message_with_a_hint_when_retrying_cannot_help() {
+        let error = ApiError::new(Some("VpcLimitExceeded"), "The maximum number of VPCs has been reached.", Some(400))
+            .context("creating aws_vpc.eu-west in eu-west-1");
+        assert_eq!(StdError::source(&error).map(ToString::to_string), None, "AWS's answer is all in the message");
+        assert!(error.hint.as_deref().is_some_and(|h| h.starts_with("fix the cause AWS names")), "{error:?}");
+        let retryable = ApiError::new(Some("InternalError"), "x", Some(500)).context("creating aws_vpc.eu-west");
+        assert_eq!(retryable.hint, None);
     }
 
     #[test]

@@ -241,6 +241,11 @@ async fn vpc_delete_retries_dependency_violation_then_names_the_blockers() {
     assert!(error.message.contains("eni-9 (Amazon EKS d-eu-west)"), "{}", error.message);
     assert!(error.message.contains("sg-7 (security group cassandra)"), "{}", error.message);
     assert!(aws.count("DeleteVpc") > 1, "DependencyViolation is retried: {:?}", aws.calls());
+    // AWS's last answer is the cause, said once, not folded into the message.
+    let cause = std::error::Error::source(&error).map(ToString::to_string).unwrap_or_default();
+    assert!(cause.starts_with("AWS answered DependencyViolation: The vpc 'vpc-1' has dependencies"), "{cause}");
+    assert!(!error.message.contains("has dependencies"), "{}", error.message);
+    assert!(error.hint.as_deref().is_some_and(|h| h.starts_with("delete those objects")), "{error:?}");
 }
 
 #[tokio::test]

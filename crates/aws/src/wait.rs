@@ -33,10 +33,13 @@ where
         };
         if Instant::now() >= deadline {
             return Err(ProviderError::fatal(format!(
-                "gave up waiting for {what}: it is still {state} after {}; look at it in the AWS console, then run \
-                 ringform again, which finds the object by its tags and keeps waiting",
+                "gave up waiting for {what}: it is still {state} after {}",
                 human(timeout)
-            )));
+            ))
+            .with_hint(
+                "look at it in the AWS console, then run ringform again, which finds the object by its tags and \
+                 keeps waiting",
+            ));
         }
         tokio::time::sleep(interval).await;
     }

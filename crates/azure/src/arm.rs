@@ -90,8 +90,11 @@ pub struct ArmResponse {
 
 impl ArmResponse {
     pub fn json<T: DeserializeOwned>(&self, resource: &str) -> ArmResult<T> {
-        serde_json::from_slice(&self.body)
-            .map_err(|e| ArmError::Unexpected { resource: resource.to_owned(), message: format!("bad JSON body: {e}") })
+        serde_json::from_slice(&self.body).map_err(|e| ArmError::Malformed {
+            resource: resource.to_owned(),
+            what: "the body is not the JSON documented",
+            source: Box::new(e),
+        })
     }
 }
 
@@ -122,7 +125,7 @@ impl ArmClient {
     /// Builds the client without touching the network or any credential.
     pub fn new(settings: &AzureSettings) -> ArmResult<ArmClient> {
         let endpoint = Url::parse(&format!("{}/", settings.endpoint.trim_end_matches('/'))).map_err(|e| {
-            ArmError::invalid(format!("RINGFORM_ARM_ENDPOINT {:?} is not a URL: {e}", settings.endpoint))
+            ArmError::invalid_because(format!("RINGFORM_ARM_ENDPOINT {:?} is not a URL", settings.endpoint), e)
         })?;
         let options = ClientOptions { retry: RetryOptions::none(), ..ClientOptions::default() };
         let pipeline = Pipeline::new(
@@ -146,7 +149,8 @@ impl ArmClient {
 
     /// Creates or replaces `id` with `body`, waits for provisioning, and returns the resource.
     pub async fn put<B: Serialize>(&self, id: &str, ty: ResourceType, body: &B) -> ArmResult<serde_json::Value> {
-        let body = serde_json::to_vec(body).map_err(|e| ArmError::invalid(format!("{id}: encoding the body: {e}")))?;
+        let body =
+            serde_json::to_vec(body).map_err(|e| ArmError::invalid_because(format!("{id}: encoding the body"), e))?;
         let response = self.call(Method::Put, &self.url(id, ty.api_version)?, Some(body), id, true).await?;
         lro::wait(self, &response, id, ty).await?;
         self.get(id, ty).await?.ok_or_else(|| ArmError::Unexpected {
@@ -215,7 +219,7 @@ impl ArmClient {
         let mut url = self
             .endpoint
             .join(path.trim_start_matches('/'))
-            .map_err(|e| ArmError::invalid(format!("{path} does not make a URL: {e}")))?;
+            .map_err(|e| ArmError::invalid_because(format!("{path} does not make a URL"), e))?;
         url.query_pairs_mut().append_pair("api-version", api_version);
         Ok(url)
     }
@@ -223,9 +227,10 @@ impl ArmClient {
     /// A URL ARM handed back (nextLink, polling URLs), refused unless it is on our endpoint so
     /// the token never goes anywhere else.
     pub fn same_origin(&self, link: &str, resource: &str) -> ArmResult<Url> {
-        let url = self.endpoint.join(link).map_err(|e| ArmError::Unexpected {
+        let url = self.endpoint.join(link).map_err(|e| ArmError::Malformed {
             resource: resource.to_owned(),
-            message: format!("ARM returned a link that is not a URL ({e})"),
+            what: "a link that is not a URL",
+            source: Box::new(e),
         })?;
         if url.origin() != self.endpoint.origin() {
             return Err(ArmError::Unexpected {
@@ -312,8 +317,7 @@ impl ArmClient {
             return Ok(token.clone());
         }
         let credential = credential.get_or_try_init(|| async { credential_from_env() }).await?;
-        let token =
-            credential.get_token(&[scope.as_str()], None).await.map_err(|e| ArmError::Credential(e.to_string()))?;
+        let token = credential.get_token(&[scope.as_str()], None).await.map_err(ArmError::Credential)?;
         let value = token.token.secret().to_owned();
         if let Ok(mut guard) = cached.lock() {
             *guard = Some((value.clone(), token.expires_on));
@@ -329,17 +333,16 @@ impl ArmClient {
 /// (whose IMDS probe would stall every run off Azure).
 fn credential_from_env() -> ArmResult<Arc<dyn TokenCredential>> {
     let var = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
-    let failed = |e: azure_core::Error| ArmError::Credential(e.to_string());
     if let (Some(tenant), Some(client), Some(secret)) =
         (var("AZURE_TENANT_ID"), var("AZURE_CLIENT_ID"), var("AZURE_CLIENT_SECRET"))
     {
         let credential = azure_identity::ClientSecretCredential::new(&tenant, client, Secret::new(secret), None);
-        return Ok(credential.map_err(failed)?);
+        return Ok(credential.map_err(ArmError::Credential)?);
     }
     if var("AZURE_FEDERATED_TOKEN_FILE").is_some() {
-        return Ok(azure_identity::WorkloadIdentityCredential::new(None).map_err(failed)?);
+        return Ok(azure_identity::WorkloadIdentityCredential::new(None).map_err(ArmError::Credential)?);
     }
-    Ok(azure_identity::DeveloperToolsCredential::new(None).map_err(failed)?)
+    Ok(azure_identity::DeveloperToolsCredential::new(None).map_err(ArmError::Credential)?)
 }
 
 /// Error statuses become errors; 2xx pass.

@@ -1,5 +1,6 @@
 //! Everything that can go wrong talking to ARM, and how the engine should treat it.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use ringform_core::provider::ProviderError;
@@ -18,57 +19,96 @@ pub enum ArmError {
     #[error("{resource}: the operation ended {status}: {code}: {message}")]
     OperationFailed { resource: String, status: String, code: String, message: String },
     /// The request never got an answer.
-    #[error("{action} {resource}: could not reach ARM: {source}")]
+    #[error("{action} {resource}: could not reach ARM")]
     Transport {
         action: String,
         resource: String,
         #[source]
         source: Box<azure_core::Error>,
     },
-    #[error("{resource}: still not done after {waited:?} (the limit for this type); check it in the Azure portal")]
+    #[error("{resource}: still not done after {waited:?} (the limit for this type)")]
     Timeout { resource: String, waited: Duration },
-    #[error(
-        "getting an Azure token: {0} (set RINGFORM_ARM_TOKEN, AZURE_CLIENT_ID/AZURE_TENANT_ID/AZURE_CLIENT_SECRET, AZURE_FEDERATED_TOKEN_FILE, or run `az login`)"
-    )]
-    Credential(String),
+    #[error("getting an Azure token failed")]
+    Credential(#[source] azure_core::Error),
     /// The provider was asked for something it cannot do with these inputs or settings.
-    #[error("{0}")]
-    Invalid(String),
+    #[error("{message}")]
+    Invalid {
+        message: String,
+        #[source]
+        source: Option<Box<dyn std::error::Error + Send + Sync>>,
+    },
     /// ARM's answer was not what its API documents.
     #[error("{resource}: unexpected answer from ARM: {message}")]
     Unexpected { resource: String, message: String },
+    /// ARM's answer could not be decoded as its API documents it.
+    #[error("{resource}: unexpected answer from ARM: {what}")]
+    Malformed {
+        resource: String,
+        what: &'static str,
+        #[source]
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
 }
 
 pub type ArmResult<T> = Result<T, ArmError>;
 
 impl ArmError {
     pub fn invalid(message: impl Into<String>) -> ArmError {
-        ArmError::Invalid(message.into())
+        ArmError::Invalid { message: message.into(), source: None }
+    }
+
+    /// [`ArmError::invalid`], caused by `source`.
+    pub fn invalid_because(
+        message: impl Into<String>,
+        source: impl std::error::Error + Send + Sync + 'static,
+    ) -> ArmError {
+        ArmError::Invalid { message: message.into(), source: Some(Box::new(source)) }
     }
 
     pub fn is_not_found(&self) -> bool {
         matches!(self, ArmError::Api { status: 404, .. })
     }
+
+    /// What the user can do about it, where ringform knows.
+    fn hint(&self) -> Option<&'static str> {
+        match self {
+            ArmError::Transport { .. } => {
+                Some("check the network, and RINGFORM_ARM_ENDPOINT if it is set, then run ringform again")
+            }
+            ArmError::Timeout { .. } => Some("check the resource in the Azure portal, then run ringform again"),
+            ArmError::Credential(_) => Some(
+                "set RINGFORM_ARM_TOKEN, AZURE_CLIENT_ID/AZURE_TENANT_ID/AZURE_CLIENT_SECRET, \
+                 AZURE_FEDERATED_TOKEN_FILE, or run `az login`",
+            ),
+            _ => None,
+        }
+    }
 }
 
+/// The message is the ARM error's own; what it wraps (the HTTP or credential error) stays its
+/// cause, not part of the text.
 impl From<ArmError> for ProviderError {
     fn from(error: ArmError) -> ProviderError {
         let message = error.to_string();
-        match error {
-            ArmError::Api { status: 429, retry_after, .. } => ProviderError::throttled(message, retry_after),
+        let hint = error.hint();
+        let (error, source): (ProviderError, Option<Box<dyn std::error::Error + Send + Sync>>) = match error {
+            ArmError::Api { status: 429, retry_after, .. } => (ProviderError::throttled(message, retry_after), None),
             ArmError::Api { status, code, .. } if status >= 500 || status == 408 || is_retryable_code(&code) => {
-                ProviderError::retryable(message)
+                (ProviderError::retryable(message), None)
             }
             ArmError::OperationFailed { code, .. } if is_retryable_code(&code) || code == "InternalServerError" => {
-                ProviderError::retryable(message)
+                (ProviderError::retryable(message), None)
             }
-            ArmError::Transport { .. } | ArmError::Timeout { .. } => ProviderError::retryable(message),
-            ArmError::Api { .. }
-            | ArmError::OperationFailed { .. }
-            | ArmError::Credential(_)
-            | ArmError::Invalid(_)
-            | ArmError::Unexpected { .. } => ProviderError::fatal(message),
-        }
+            ArmError::Transport { source, .. } => (ProviderError::retryable(message), Some(source)),
+            ArmError::Timeout { .. } => (ProviderError::retryable(message), None),
+            ArmError::Credential(source) => (ProviderError::fatal(message), Some(Box::new(source))),
+            ArmError::Invalid { source, .. } => (ProviderError::fatal(message), source),
+            ArmError::Malformed { source, .. } => (ProviderError::fatal(message), Some(source)),
+            ArmError::Api { .. } | ArmError::OperationFailed { .. } | ArmError::Unexpected { .. } => {
+                (ProviderError::fatal(message), None)
+            }
+        };
+        ProviderError { source: source.map(Arc::from), hint: hint.map(str::to_owned), ..error }
     }
 }
 
@@ -145,6 +185,34 @@ mod tests {
         let error = api(400, body, None);
         assert_eq!(error.class, ErrorClass::Fatal);
         assert_eq!(error.message, "PUT /subscriptions/s/x: ARM answered 400 InvalidParameter: bad cidr [Inner: why]");
+    }
+
+    #[test]
+    fn what_an_arm_error_wraps_is_its_cause_not_part_of_its_message() {
+        let io = std::io::Error::new(std::io::ErrorKind::ConnectionRefused, "connection refused");
+        let transport = ArmError::Transport {
+            action: "GET".into(),
+            resource: "/subscriptions/s/x".into(),
+            source: Box::new(azure_core::Error::new(azure_core::error::ErrorKind::Io, io)),
+        };
+        let error = ProviderError::from(transport);
+        assert_eq!(error.class, ErrorClass::Retryable);
+        assert_eq!(error.message, "GET /subscriptions/s/x: could not reach ARM");
+        let cause = std::error::Error::source(&error).expect("the transport error is kept");
+        let mut chain = vec![cause.to_string()];
+        let mut next = cause.source();
+        while let Some(deeper) = next {
+            chain.push(deeper.to_string());
+            next = deeper.source();
+        }
+        assert!(chain.iter().any(|c| c.contains("connection refused")), "{chain:?}");
+        assert!(error.hint.as_deref().is_some_and(|h| h.contains("RINGFORM_ARM_ENDPOINT")), "{error:?}");
+
+        let url = "not a url".parse::<azure_core::http::Url>().unwrap_err();
+        let why = url.to_string();
+        let invalid = ProviderError::from(ArmError::invalid_because("RINGFORM_ARM_ENDPOINT is not a URL", url));
+        assert_eq!(invalid.message, "RINGFORM_ARM_ENDPOINT is not a URL");
+        assert_eq!(std::error::Error::source(&invalid).map(ToString::to_string), Some(why));
     }
 
     #[test]

@@ -43,7 +43,7 @@ const KEPT_SUBNET_PROPERTIES: &[&str] = &[
 /// until the first call, so `ringform plan` needs none.
 pub struct AzureProvider {
     settings: AzureSettings,
-    client: OnceLock<Result<ArmClient, String>>,
+    client: OnceLock<ArmClient>,
 }
 
 impl AzureProvider {
@@ -52,10 +52,13 @@ impl AzureProvider {
     }
 
     fn client(&self) -> ArmResult<&ArmClient> {
-        self.client
-            .get_or_init(|| ArmClient::new(&self.settings).map_err(|e| e.to_string()))
-            .as_ref()
-            .map_err(|message| ArmError::invalid(message.clone()))
+        if let Some(client) = self.client.get() {
+            return Ok(client);
+        }
+        // Built again on each call while it fails, so every error keeps its cause; two racing
+        // first calls may both build one, and one of them is kept.
+        let client = ArmClient::new(&self.settings)?;
+        Ok(self.client.get_or_init(|| client))
     }
 
     /// The resource's subscription input, else the default one.

@@ -133,24 +133,69 @@ pub enum ErrorClass {
     Fatal,
 }
 
-#[derive(Clone, Debug, PartialEq, thiserror::Error)]
-#[error("{message}")]
+/// A failed provider call: how to treat it, a sentence saying what failed, the error underneath
+/// (an SDK, HTTP or I/O error, kept whole so the CLI can print each cause once), and what the
+/// user can do about it. `Display` is the sentence alone; the causes are the
+/// [`source`](std::error::Error::source) chain.
+#[derive(Clone, Debug)]
 pub struct ProviderError {
     pub class: ErrorClass,
     pub message: String,
+    /// Shared, so the error stays `Clone` (retries and events pass it around).
+    pub source: Option<Arc<dyn std::error::Error + Send + Sync>>,
+    pub hint: Option<String>,
 }
 
 impl ProviderError {
     pub fn retryable(message: impl Into<String>) -> Self {
-        ProviderError { class: ErrorClass::Retryable, message: message.into() }
+        ProviderError::new(ErrorClass::Retryable, message)
     }
 
     pub fn throttled(message: impl Into<String>, retry_after: Option<Duration>) -> Self {
-        ProviderError { class: ErrorClass::Throttled { retry_after }, message: message.into() }
+        ProviderError::new(ErrorClass::Throttled { retry_after }, message)
     }
 
     pub fn fatal(message: impl Into<String>) -> Self {
-        ProviderError { class: ErrorClass::Fatal, message: message.into() }
+        ProviderError::new(ErrorClass::Fatal, message)
+    }
+
+    fn new(class: ErrorClass, message: impl Into<String>) -> Self {
+        ProviderError { class, message: message.into(), source: None, hint: None }
+    }
+
+    /// Keeps `source` as the cause, instead of formatting it into the message.
+    #[must_use]
+    pub fn with_source(mut self, source: impl std::error::Error + Send + Sync + 'static) -> Self {
+        self.source = Some(Arc::new(source));
+        self
+    }
+
+    /// What the user can do about it, printed after the causes.
+    #[must_use]
+    pub fn with_hint(mut self, hint: impl Into<String>) -> Self {
+        self.hint = Some(hint.into());
+        self
+    }
+}
+
+impl std::fmt::Display for ProviderError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for ProviderError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        // The shared error itself, not the `Arc` (which would hide its type from a downcast).
+        self.source.as_deref().map(|source| source as &(dyn std::error::Error + 'static))
+    }
+}
+
+/// Two errors are the same failure when they say the same thing; the causes are not compared
+/// (most error types are not comparable).
+impl PartialEq for ProviderError {
+    fn eq(&self, other: &Self) -> bool {
+        self.class == other.class && self.message == other.message && self.hint == other.hint
     }
 }
 
@@ -225,5 +270,35 @@ impl Registry {
                 "no {provider} provider is configured in this build, so {kind} resources cannot be managed yet"
             ))
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::error::Error;
+
+    use super::*;
+
+    #[test]
+    fn a_provider_error_keeps_its_cause_apart_from_its_message() {
+        let refused = std::io::Error::new(std::io::ErrorKind::ConnectionRefused, "connection refused");
+        let error = ProviderError::retryable("reading aws_vpc objects failed")
+            .with_source(refused)
+            .with_hint("check the network");
+        assert_eq!(error.to_string(), "reading aws_vpc objects failed");
+        let cause = error.source().expect("the cause is kept");
+        assert_eq!(cause.to_string(), "connection refused");
+        assert_eq!(
+            cause.downcast_ref::<std::io::Error>().map(std::io::Error::kind),
+            Some(std::io::ErrorKind::ConnectionRefused)
+        );
+        assert_eq!(error.hint.as_deref(), Some("check the network"));
+
+        // Clones share the cause; equality is about what the error says.
+        let copy = error.clone();
+        assert!(copy.source().is_some());
+        assert_eq!(copy, error);
+        assert_eq!(ProviderError::retryable("reading aws_vpc objects failed").with_hint("check the network"), error);
+        assert_ne!(ProviderError::fatal("reading aws_vpc objects failed").with_hint("check the network"), error);
     }
 }

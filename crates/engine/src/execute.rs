@@ -1,24 +1,25 @@
-//! The executor: a ready queue over the operations, a bounded set of tasks in flight.
+//! Apply and destroy: the plan's operations walked as a DAG (see [`crate::walk`]), each one
+//! performed by [`perform`] on a task of its own.
 
-use std::cmp::Reverse;
-use std::collections::{BinaryHeap, HashMap};
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
 use ringform_core::provider::{
-    Applied, CreateRequest, DeleteRequest, ErrorClass, ProviderError, Registry, ResourceProvider, UpdateRequest,
+    Applied, BoxFuture, CreateRequest, DeleteRequest, ErrorClass, ProviderError, Registry, ResourceProvider,
+    UpdateRequest,
 };
 use ringform_core::{Address, Attributes};
 use ringform_graph::ResourceGraph;
 use ringform_plan::Plan;
-use ringform_state::{JournalEntry, Operation, Record, StateStore};
+use ringform_state::{JournalEntry, Operation, Record, Snapshot, StateStore};
 use tokio::sync::watch;
-use tokio::task::JoinSet;
 use tokio::time::Instant;
 
-use crate::limits::{RateLimit, RateLimiter, RetryPolicy};
+use crate::limits::{RateLimit, RateLimiter, RetryPolicy, with_retries};
 use crate::ops::{Op, OpKind, operations};
-use crate::{EngineError, Event, Outcome, Reporter};
+use crate::walk::{Node, Visitor, walk};
+use crate::{EngineError, Event, OpError, Outcome, Reporter};
 
 #[derive(Clone, Debug)]
 pub struct Options {
@@ -45,7 +46,7 @@ impl Options {
     }
 }
 
-/// What every task shares.
+/// What every operation's task shares.
 struct Shared {
     store: Arc<dyn StateStore>,
     reporter: Arc<dyn Reporter>,
@@ -59,15 +60,6 @@ pub struct Engine {
     shared: Arc<Shared>,
     parallelism: usize,
     critical_path_first: bool,
-}
-
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum Status {
-    Waiting,
-    Running,
-    Done,
-    Failed,
-    Skipped,
 }
 
 /// One operation, everything resolved, ready to run on its own task.
@@ -97,107 +89,33 @@ impl Engine {
         }
     }
 
-    /// Carries out `plan` (made from `graph` against the store's current state). Stops
-    /// scheduling when `stop` turns true and returns once in-flight operations have finished.
+    /// Carries out `plan` (made from `graph` against the store's current state): an apply, or a
+    /// destroy when the plan only deletes. Stops scheduling when `stop` turns true and returns
+    /// once in-flight operations have finished.
     pub async fn apply(
         &self,
         plan: &Plan,
         graph: &ResourceGraph,
-        mut stop: watch::Receiver<bool>,
+        stop: watch::Receiver<bool>,
     ) -> Result<Outcome, EngineError> {
         let started = Instant::now();
         let snapshot = self.shared.store.snapshot()?;
-        let mut ops = operations(plan, graph, &snapshot, self.registry.schemas());
-        if !self.critical_path_first {
-            ops.iter_mut().for_each(|op| op.priority = Duration::ZERO);
-        }
-        let mut outputs: HashMap<Address, Attributes> =
-            snapshot.records.iter().map(|(a, r)| (a.clone(), r.outputs.clone())).collect();
-        let mut waiting: Vec<usize> = ops.iter().map(|op| op.waits_for.len()).collect();
-        let mut status = vec![Status::Waiting; ops.len()];
-        let mut timing: Vec<Option<(Instant, Instant)>> = vec![None; ops.len()];
-        let mut ready: BinaryHeap<(Duration, Reverse<usize>)> =
-            (0..ops.len()).filter(|&i| waiting[i] == 0).map(|i| (ops[i].priority, Reverse(i))).collect();
-        let mut tasks: JoinSet<(usize, Result<Option<Attributes>, String>)> = JoinSet::new();
-        let mut outcome = Outcome::default();
-        let mut stopping = *stop.borrow();
-        // A closed channel can never say stop (its sender is gone): stop watching it, not working.
-        let mut watching = true;
-
-        loop {
-            // A stop that came in while the last completion was being handled counts before
-            // anything new starts.
-            if !stopping && *stop.borrow() {
-                stopping = true;
-                self.shared.reporter.report(Event::Stopping { in_flight: tasks.len() });
-            }
-            while !stopping && tasks.len() < self.parallelism {
-                let Some((_, Reverse(i))) = ready.pop() else { break };
-                let op = &ops[i];
-                status[i] = Status::Running;
-                timing[i] = Some((Instant::now(), Instant::now()));
-                self.shared.reporter.report(Event::Started { address: op.address.clone(), op: op.kind });
-                match self.prepare(op, &outputs, snapshot.get(&op.address)) {
-                    Ok(call) => {
-                        let shared = Arc::clone(&self.shared);
-                        tasks.spawn(async move { (i, perform(call, &shared).await) });
-                    }
-                    Err(error) => {
-                        let error = error.to_string();
-                        self.fail(&ops, i, error, &mut status, &mut outcome);
-                    }
-                }
-            }
-            if tasks.is_empty() {
-                break;
-            }
-            tokio::select! {
-                joined = tasks.join_next() => {
-                    let Some(joined) = joined else { continue };
-                    let (i, result) = match joined {
-                        Ok(done) => done,
-                        // A task only panics on a bug; surface it rather than hang.
-                        Err(error) => std::panic::resume_unwind(error.into_panic()),
-                    };
-                    let op = &ops[i];
-                    if let Some((start, end)) = timing[i].as_mut() {
-                        *end = Instant::now();
-                        let elapsed = *end - *start;
-                        if let Ok(new_outputs) = &result {
-                            self.shared.reporter.report(Event::Succeeded { address: op.address.clone(), op: op.kind, elapsed });
-                            outcome.succeeded.push((op.address.clone(), op.kind, elapsed));
-                            match new_outputs {
-                                Some(o) => outputs.insert(op.address.clone(), o.clone()),
-                                None => outputs.remove(&op.address),
-                            };
-                        }
-                    }
-                    match result {
-                        Ok(_) => {
-                            status[i] = Status::Done;
-                            for &d in &op.dependents {
-                                waiting[d] -= 1;
-                                if waiting[d] == 0 && status[d] == Status::Waiting {
-                                    ready.push((ops[d].priority, Reverse(d)));
-                                }
-                            }
-                        }
-                        Err(error) => self.fail(&ops, i, error, &mut status, &mut outcome),
-                    }
-                }
-                changed = stop.changed(), if watching && !stopping => {
-                    // Seen at the top of the loop if it says stop.
-                    watching = changed.is_ok();
-                }
-            }
-        }
-        for (i, op) in ops.iter().enumerate() {
-            if status[i] == Status::Waiting {
-                outcome.not_started.push((op.address.clone(), op.kind));
-            }
-        }
+        let ops = operations(plan, graph, &snapshot, self.registry.schemas());
+        let nodes: Vec<Node<Duration>> = ops
+            .iter()
+            .map(|op| Node {
+                waits_for: op.waits_for.clone(),
+                priority: if self.critical_path_first { op.priority } else { Duration::ZERO },
+            })
+            .collect();
+        let outputs = snapshot.records.iter().map(|(a, r)| (a.clone(), r.outputs.clone())).collect();
+        let mut run = Run { engine: self, ops: &ops, snapshot: &snapshot, outputs, outcome: Outcome::default() };
+        let walked = walk(&nodes, self.parallelism, stop, &mut run).await;
+        let mut outcome = run.outcome;
+        outcome.not_started = walked.not_started.iter().map(|&i| (ops[i].address.clone(), ops[i].kind)).collect();
+        outcome.critical_path =
+            walked.critical_path.iter().map(|&(i, took)| (ops[i].address.clone(), ops[i].kind, took)).collect();
         outcome.elapsed = started.elapsed();
-        outcome.critical_path = critical_path(&ops, &status, &timing);
         Ok(outcome)
     }
 
@@ -207,11 +125,8 @@ impl Engine {
         op: &Op,
         outputs: &HashMap<Address, Attributes>,
         previous: Option<&Record>,
-    ) -> Result<Call, EngineError> {
-        let provider = self
-            .registry
-            .for_kind(op.address.kind())
-            .map_err(|e| EngineError::Provider { address: op.address.clone(), message: e.message })?;
+    ) -> Result<Call, OpError> {
+        let provider = self.registry.for_kind(op.address.kind()).map_err(OpError::new)?;
         let inputs = match &op.desired {
             Some(desired) => {
                 let lookup = |r: &ringform_core::Reference| outputs.get(&r.address)?.get(&r.output).cloned();
@@ -225,11 +140,11 @@ impl Engine {
                     });
                 }
                 if let Some(r) = missing {
-                    return Err(EngineError::MissingOutput {
+                    return Err(OpError::new(EngineError::MissingOutput {
                         address: op.address.clone(),
                         source_address: r.address,
                         output: r.output,
-                    });
+                    }));
                 }
                 resolved
             }
@@ -244,40 +159,81 @@ impl Engine {
             references: op.references.clone(),
         })
     }
+}
 
-    /// Marks `i` failed and everything waiting on it, transitively, skipped.
-    fn fail(&self, ops: &[Op], i: usize, error: String, status: &mut [Status], outcome: &mut Outcome) {
-        let op = &ops[i];
-        status[i] = Status::Failed;
-        self.shared.reporter.report(Event::Failed { address: op.address.clone(), op: op.kind, error: error.clone() });
-        outcome.failed.push((op.address.clone(), op.kind, error));
-        let mut stack = op.dependents.clone();
-        while let Some(d) = stack.pop() {
-            if status[d] == Status::Waiting {
-                status[d] = Status::Skipped;
-                let skipped = &ops[d];
-                self.shared.reporter.report(Event::Skipped {
-                    address: skipped.address.clone(),
-                    op: skipped.kind,
-                    because: op.address.clone(),
-                });
-                outcome.skipped.push((skipped.address.clone(), skipped.kind, op.address.clone()));
-                stack.extend(skipped.dependents.iter().copied());
+/// One apply as the walk sees it: starts each operation with its references resolved from the
+/// outputs known so far, and turns what happens into events and the outcome.
+struct Run<'a> {
+    engine: &'a Engine,
+    ops: &'a [Op],
+    snapshot: &'a Snapshot,
+    /// Every object's outputs as of now: from state, then from each operation that finished.
+    outputs: HashMap<Address, Attributes>,
+    outcome: Outcome,
+}
+
+impl Run<'_> {
+    fn report(&self, event: Event) {
+        self.engine.shared.reporter.report(event);
+    }
+}
+
+impl Visitor for Run<'_> {
+    /// The object's outputs after the operation; `None` once deleted.
+    type Output = Option<Attributes>;
+    type Error = OpError;
+
+    fn start(&mut self, i: usize) -> BoxFuture<'static, Result<Option<Attributes>, OpError>> {
+        let op = &self.ops[i];
+        self.report(Event::Started { address: op.address.clone(), op: op.kind });
+        match self.engine.prepare(op, &self.outputs, self.snapshot.get(&op.address)) {
+            Ok(call) => {
+                let shared = Arc::clone(&self.engine.shared);
+                Box::pin(async move { perform(call, &shared).await })
+            }
+            Err(error) => Box::pin(std::future::ready(Err(error))),
+        }
+    }
+
+    fn finished(&mut self, i: usize, result: Result<Option<Attributes>, OpError>, elapsed: Duration) {
+        let (address, op) = (self.ops[i].address.clone(), self.ops[i].kind);
+        match result {
+            Ok(outputs) => {
+                self.report(Event::Succeeded { address: address.clone(), op, elapsed });
+                match outputs {
+                    Some(outputs) => self.outputs.insert(address.clone(), outputs),
+                    None => self.outputs.remove(&address),
+                };
+                self.outcome.succeeded.push((address, op, elapsed));
+            }
+            Err(error) => {
+                self.report(Event::Failed { address: address.clone(), op, error: error.clone() });
+                self.outcome.failed.push((address, op, error));
             }
         }
+    }
+
+    fn skipped(&mut self, i: usize, because: usize) {
+        let (skipped, because) = (&self.ops[i], self.ops[because].address.clone());
+        self.report(Event::Skipped { address: skipped.address.clone(), op: skipped.kind, because: because.clone() });
+        self.outcome.skipped.push((skipped.address.clone(), skipped.kind, because));
+    }
+
+    fn stopping(&mut self, in_flight: usize) {
+        self.report(Event::Stopping { in_flight });
     }
 }
 
 /// Runs one operation: journal the intent, call the provider (retrying what may be retried),
 /// write the state record, journal the outcome. Returns the object's outputs (`None` once
-/// deleted), or the error.
-async fn perform(call: Call, shared: &Shared) -> Result<Option<Attributes>, String> {
+/// deleted), or the error. The journal keeps an error as text, its causes included.
+async fn perform(call: Call, shared: &Shared) -> Result<Option<Attributes>, OpError> {
     let operation = match call.op {
         OpKind::Create => Operation::Create,
         OpKind::Update => Operation::Update,
         OpKind::Delete => Operation::Delete,
     };
-    let journal = |entry: JournalEntry| shared.store.journal_append(&entry).map_err(|e| chain(&e));
+    let journal = |entry: JournalEntry| shared.store.journal_append(&entry).map_err(OpError::new);
     journal(JournalEntry::intent(call.address.clone(), operation))?;
     let result = call_with_retries(&call, shared).await;
     match result {
@@ -296,11 +252,11 @@ async fn perform(call: Call, shared: &Shared) -> Result<Option<Attributes>, Stri
                     if let (OpKind::Update, Some(previous)) = (call.op, &call.previous) {
                         record.created_at = previous.created_at;
                     }
-                    shared.store.put(&record).map_err(|e| chain(&e))?;
+                    shared.store.put(&record).map_err(OpError::new)?;
                     Some(applied.outputs)
                 }
                 None => {
-                    shared.store.remove(&call.address).map_err(|e| chain(&e))?;
+                    shared.store.remove(&call.address).map_err(OpError::new)?;
                     None
                 }
             };
@@ -308,119 +264,81 @@ async fn perform(call: Call, shared: &Shared) -> Result<Option<Attributes>, Stri
             Ok(outputs)
         }
         Err(error) => {
-            let message = error.message;
-            journal(JournalEntry::failed(call.address, operation, message.clone()))?;
-            Err(message)
+            let error = OpError::new(error);
+            journal(JournalEntry::failed(call.address, operation, error.chain()))?;
+            Err(error)
         }
     }
 }
 
-/// The provider call, retried with backoff while the error says it may help. `None` = deleted.
+/// The provider call, retried with backoff while the error says it may help, each attempt
+/// paced by the scope's rate limit. `None` = deleted.
 async fn call_with_retries(call: &Call, shared: &Shared) -> Result<Option<Applied>, ProviderError> {
-    let scope = call.provider.scope(&call.address, &call.inputs);
-    let previous_id = call.previous.as_ref().and_then(|r| r.provider_id.clone());
-    let mut attempt = 0;
-    loop {
-        shared.limiter.acquire(&scope).await;
-        let result = match (call.op, &previous_id) {
-            (OpKind::Create, _) => call
-                .provider
-                .create(CreateRequest {
-                    deployment: shared.deployment.clone(),
-                    address: call.address.clone(),
-                    inputs: call.inputs.clone(),
-                })
-                .await
-                .map(Some),
-            (OpKind::Update, Some(id)) => call
-                .provider
-                .update(UpdateRequest {
-                    deployment: shared.deployment.clone(),
-                    address: call.address.clone(),
-                    provider_id: id.clone(),
-                    before: call.previous.as_ref().map(|r| r.inputs.clone()).unwrap_or_default(),
-                    after: call.inputs.clone(),
-                    outputs: call.previous.as_ref().map(|r| r.outputs.clone()).unwrap_or_default(),
-                })
-                .await
-                .map(Some),
-            (OpKind::Delete, Some(id)) => call
-                .provider
-                .delete(DeleteRequest {
-                    deployment: shared.deployment.clone(),
-                    address: call.address.clone(),
-                    provider_id: id.clone(),
-                    inputs: call.inputs.clone(),
-                    outputs: call.previous.as_ref().map(|r| r.outputs.clone()).unwrap_or_default(),
-                })
-                .await
-                .map(|()| None),
-            // Never created (no provider id): nothing to delete.
-            (OpKind::Delete, None) => Ok(None),
-            (OpKind::Update, None) => {
-                Err(ProviderError::fatal(format!("{} has no provider id in state to update", call.address)))
-            }
-        };
-        let error = match result {
-            Ok(done) => {
-                shared.limiter.succeeded(&scope);
-                return Ok(done);
-            }
-            Err(error) => error,
-        };
-        attempt += 1;
-        let delay = match error.class {
-            ErrorClass::Fatal => return Err(error),
-            _ if attempt >= shared.retry.max_attempts => {
-                return Err(ProviderError {
-                    message: format!("{} (gave up after {attempt} attempts)", error.message),
-                    ..error
-                });
-            }
-            ErrorClass::Throttled { retry_after } => {
-                shared.limiter.throttled(&scope);
-                retry_after.unwrap_or_else(|| shared.retry.backoff(attempt))
-            }
-            ErrorClass::Retryable => shared.retry.backoff(attempt),
-        };
+    let scope = &call.provider.scope(&call.address, &call.inputs);
+    let attempt = || async move {
+        shared.limiter.acquire(scope).await;
+        let result = request(call, shared).await;
+        if result.is_ok() {
+            shared.limiter.succeeded(scope);
+        }
+        result
+    };
+    let retrying = |error: &ProviderError, attempt: u32, delay: Duration| {
+        if let ErrorClass::Throttled { .. } = error.class {
+            shared.limiter.throttled(scope);
+        }
         shared.reporter.report(Event::Retrying {
             address: call.address.clone(),
             op: call.op,
             attempt,
             delay,
-            error: error.message.clone(),
+            error: error.clone(),
         });
-        tokio::time::sleep(delay).await;
-    }
+    };
+    with_retries(&shared.retry, attempt, retrying).await
 }
 
-fn chain(error: &dyn std::error::Error) -> String {
-    let mut text = error.to_string();
-    let mut source = error.source();
-    while let Some(cause) = source {
-        text.push_str(": ");
-        text.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    text
-}
-
-/// The chain that ended last: from the last operation to finish, back through whichever of
-/// its prerequisites finished last.
-fn critical_path(
-    ops: &[Op],
-    status: &[Status],
-    timing: &[Option<(Instant, Instant)>],
-) -> Vec<(Address, OpKind, Duration)> {
-    let finish = |i: usize| (status[i] == Status::Done).then(|| timing[i].map(|(_, end)| end)).flatten();
-    let mut path = Vec::new();
-    let mut current = (0..ops.len()).filter_map(|i| finish(i).map(|f| (f, i))).max().map(|(_, i)| i);
-    while let Some(i) = current {
-        if let Some((start, end)) = timing[i] {
-            path.push((ops[i].address.clone(), ops[i].kind, end - start));
+/// One attempt at the provider call.
+async fn request(call: &Call, shared: &Shared) -> Result<Option<Applied>, ProviderError> {
+    let previous_id = call.previous.as_ref().and_then(|r| r.provider_id.clone());
+    let previous_outputs = || call.previous.as_ref().map(|r| r.outputs.clone()).unwrap_or_default();
+    match (call.op, previous_id) {
+        (OpKind::Create, _) => call
+            .provider
+            .create(CreateRequest {
+                deployment: shared.deployment.clone(),
+                address: call.address.clone(),
+                inputs: call.inputs.clone(),
+            })
+            .await
+            .map(Some),
+        (OpKind::Update, Some(provider_id)) => call
+            .provider
+            .update(UpdateRequest {
+                deployment: shared.deployment.clone(),
+                address: call.address.clone(),
+                provider_id,
+                before: call.previous.as_ref().map(|r| r.inputs.clone()).unwrap_or_default(),
+                after: call.inputs.clone(),
+                outputs: previous_outputs(),
+            })
+            .await
+            .map(Some),
+        (OpKind::Delete, Some(provider_id)) => call
+            .provider
+            .delete(DeleteRequest {
+                deployment: shared.deployment.clone(),
+                address: call.address.clone(),
+                provider_id,
+                inputs: call.inputs.clone(),
+                outputs: previous_outputs(),
+            })
+            .await
+            .map(|()| None),
+        // Never created (no provider id): nothing to delete.
+        (OpKind::Delete, None) => Ok(None),
+        (OpKind::Update, None) => {
+            Err(ProviderError::fatal(format!("{} has no provider id in state to update", call.address)))
         }
-        current = ops[i].waits_for.iter().filter_map(|&j| finish(j).map(|f| (f, j))).max().map(|(_, j)| j);
     }
-    path.reverse();
-    path
 }

@@ -35,9 +35,13 @@ impl RetryPolicy {
 }
 
 /// Runs `call` until it succeeds, fails fatally or has been tried `policy.max_attempts` times,
-/// waiting between attempts as apply does (a throttled error's `retry_after` wins). For the
-/// calls outside apply (recovery's lookups, refresh's reads), which have no rate limiter.
-pub(crate) async fn with_retries<T, F, Fut>(policy: &RetryPolicy, mut call: F) -> ProviderResult<T>
+/// waiting between attempts (a throttled error's `retry_after` wins). `retrying` hears of each
+/// failed attempt that will be retried, with the attempt number and the wait before the next.
+pub(crate) async fn with_retries<T, F, Fut>(
+    policy: &RetryPolicy,
+    mut call: F,
+    mut retrying: impl FnMut(&ProviderError, u32, Duration),
+) -> ProviderResult<T>
 where
     F: FnMut() -> Fut,
     Fut: Future<Output = ProviderResult<T>>,
@@ -60,8 +64,19 @@ where
             ErrorClass::Throttled { retry_after } => retry_after.unwrap_or_else(|| policy.backoff(attempt)),
             ErrorClass::Retryable => policy.backoff(attempt),
         };
+        retrying(&error, attempt, delay);
         tokio::time::sleep(delay).await;
     }
+}
+
+/// Recovery's lookups and refresh's reads: retried like apply's calls, with no rate limiter and
+/// no one to tell.
+pub(crate) async fn quietly_with_retries<T, F, Fut>(call: F) -> ProviderResult<T>
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = ProviderResult<T>>,
+{
+    with_retries(&RetryPolicy::default(), call, |_, _, _| {}).await
 }
 
 #[derive(Clone, Copy, Debug)]
@@ -194,6 +209,7 @@ mod tests {
         let policy =
             RetryPolicy { max_attempts: 4, base_delay: Duration::from_millis(10), max_delay: Duration::from_secs(1) };
         let attempts = &std::cell::Cell::new(0);
+        let retried = &std::cell::RefCell::new(Vec::new());
         let flaky = |errors: Vec<ProviderError>| {
             attempts.set(0);
             let errors = std::cell::RefCell::new(errors.into_iter());
@@ -205,19 +221,28 @@ mod tests {
         };
         let throttled = || ProviderError::throttled("slow down", Some(Duration::from_secs(7)));
         let start = Instant::now();
-        let done = with_retries(&policy, flaky(vec![ProviderError::retryable("blip"), throttled()])).await;
+        let note = |error: &ProviderError, attempt: u32, delay: Duration| {
+            retried.borrow_mut().push((error.message.clone(), attempt, delay))
+        };
+        let done = with_retries(&policy, flaky(vec![ProviderError::retryable("blip"), throttled()]), note).await;
         assert_eq!(done, Ok(3));
         assert!(start.elapsed() >= Duration::from_secs(7), "retry_after is honoured");
+        let told = retried.take();
+        assert_eq!(told.len(), 2, "{told:?}");
+        assert_eq!((told[0].0.as_str(), told[0].1), ("blip", 1));
+        assert_eq!(told[1], ("slow down".to_owned(), 2, Duration::from_secs(7)));
 
-        let fatal = with_retries(&policy, flaky(vec![ProviderError::fatal("no"), throttled()])).await;
+        let fatal = with_retries(&policy, flaky(vec![ProviderError::fatal("no"), throttled()]), note).await;
         assert_eq!(fatal.unwrap_err().class, ErrorClass::Fatal);
         assert_eq!(attempts.get(), 1, "fatal errors are not retried");
+        assert!(retried.borrow().is_empty());
 
-        let always = with_retries(&policy, flaky(vec![ProviderError::retryable("blip"); 10])).await;
+        let always = with_retries(&policy, flaky(vec![ProviderError::retryable("blip"); 10]), note).await;
         let error = always.unwrap_err();
         assert_eq!(attempts.get(), 4);
         assert_eq!(error.class, ErrorClass::Retryable);
         assert!(error.message.ends_with("(gave up after 4 attempts)"), "{error}");
+        assert_eq!(retried.borrow().len(), 3, "the last attempt is not followed by a retry");
     }
 
     #[tokio::test(start_paused = true)]

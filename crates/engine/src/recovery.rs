@@ -12,7 +12,7 @@ use ringform_graph::ResourceGraph;
 use ringform_state::{JournalEntry, Operation, Record, StateStore};
 
 use crate::EngineError;
-use crate::limits::{RetryPolicy, with_retries};
+use crate::limits::quietly_with_retries;
 
 /// What recovery found for one unfinished intent.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -40,9 +40,7 @@ pub async fn recover(
     let mut settled = Vec::new();
     for (_, intent) in store.unfinished_intents()? {
         let address = intent.address.clone();
-        let provider = registry
-            .for_kind(address.kind())
-            .map_err(|e| EngineError::Provider { address: address.clone(), message: e.message })?;
+        let provider = registry.for_kind(address.kind()).map_err(EngineError::NoProvider)?;
         let record = store.get(&address)?;
         // Where to look: the recorded object's inputs or, for a create that left no record, the
         // inputs it was made with (its desired attributes, references resolved from state).
@@ -57,10 +55,12 @@ pub async fn recover(
         let find = || async {
             let request =
                 FindRequest { deployment: deployment.to_owned(), address: address.clone(), inputs: inputs.clone() };
-            with_retries(&RetryPolicy::default(), || provider.find(request.clone())).await
+            quietly_with_retries(|| provider.find(request.clone()))
+                .await
+                .map_err(|source| EngineError::Recover { address: address.clone(), source })
         };
         let outcome = match intent.operation {
-            Operation::Create | Operation::Adopt => match find().await.map_err(|e| provider_error(&address, e))? {
+            Operation::Create | Operation::Adopt => match find().await? {
                 Some(found) => {
                     let mut adopted =
                         Record::new(address.clone(), Some(found.provider_id), found.inputs, found.outputs);
@@ -74,7 +74,7 @@ pub async fn recover(
                 }
                 None => Recovered::NeverCreated(address.clone()),
             },
-            Operation::Delete => match find().await.map_err(|e| provider_error(&address, e))? {
+            Operation::Delete => match find().await? {
                 Some(_) => Recovered::StillExists(address.clone()),
                 None => {
                     store.remove(&address)?;
@@ -88,8 +88,4 @@ pub async fn recover(
     }
     store.journal_clear()?;
     Ok(settled)
-}
-
-fn provider_error(address: &Address, error: ringform_core::provider::ProviderError) -> EngineError {
-    EngineError::Provider { address: address.clone(), message: format!("while recovering: {}", error.message) }
 }

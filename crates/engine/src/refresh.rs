@@ -5,10 +5,10 @@ use std::collections::BTreeMap;
 
 use ringform_core::provider::{ReadRequest, Registry, Scope, Tracked};
 use ringform_core::{Address, Kind, Value};
-use ringform_state::{Record, Snapshot};
+use ringform_state::{Record, Snapshot, StateStore};
 
 use crate::EngineError;
-use crate::limits::{RetryPolicy, with_retries};
+use crate::limits::quietly_with_retries;
 
 /// How one tracked object differs from its state record.
 #[derive(Clone, Debug, PartialEq)]
@@ -37,22 +37,58 @@ pub struct Refreshed {
     pub calls: usize,
 }
 
+impl Refreshed {
+    /// `state` as reality has it: the records of objects found gone left out, the others as
+    /// just read.
+    pub fn reality(&self, state: &Snapshot) -> Snapshot {
+        let mut real = state.clone();
+        for drift in &self.drift {
+            if let Drift::Deleted { address } = drift {
+                real.records.remove(address);
+            }
+        }
+        for record in &self.records {
+            real.records.insert(record.address.clone(), record.clone());
+        }
+        real
+    }
+}
+
+/// Refreshes the state in `store` and writes reality into it: the records of objects found gone
+/// are removed, and those that differ from what was read are replaced. Returns the state as
+/// stored afterwards, and what the refresh saw.
+pub async fn refresh_into_store(
+    store: &dyn StateStore,
+    registry: &Registry,
+    deployment: &str,
+) -> Result<(Snapshot, Refreshed), EngineError> {
+    let state = store.snapshot()?;
+    let refreshed = refresh(&state, registry, deployment).await?;
+    for drift in &refreshed.drift {
+        if let Drift::Deleted { address } = drift {
+            store.remove(address)?;
+        }
+    }
+    for record in &refreshed.records {
+        // Unchanged records are left alone, so a refresh that finds no drift bumps no serial.
+        if state.get(&record.address) != Some(record) {
+            store.put(record)?;
+        }
+    }
+    Ok((store.snapshot()?, refreshed))
+}
+
 /// Reads every object in `state`, batched by kind and scope.
 pub async fn refresh(state: &Snapshot, registry: &Registry, deployment: &str) -> Result<Refreshed, EngineError> {
     let mut batches: BTreeMap<(Kind, Scope), Vec<&Record>> = BTreeMap::new();
     for record in state.iter() {
-        let provider = registry
-            .for_kind(record.kind())
-            .map_err(|e| EngineError::Provider { address: record.address.clone(), message: e.message })?;
+        let provider = registry.for_kind(record.kind()).map_err(EngineError::NoProvider)?;
         let scope = provider.scope(&record.address, &record.inputs);
         batches.entry((record.kind(), scope)).or_default().push(record);
     }
     let mut refreshed = Refreshed::default();
     for ((kind, scope), records) in batches {
-        let Some(first) = records.first() else { continue };
-        let provider = registry
-            .for_kind(kind)
-            .map_err(|e| EngineError::Provider { address: first.address.clone(), message: e.message })?;
+        let provider = registry.for_kind(kind).map_err(EngineError::NoProvider)?;
         let resources = records
             .iter()
             .filter_map(|r| {
@@ -69,9 +105,10 @@ pub async fn refresh(state: &Snapshot, registry: &Registry, deployment: &str) ->
             refreshed.calls += 1;
             provider.read(request.clone())
         };
-        let response = with_retries(&RetryPolicy::default(), read).await.map_err(|e| EngineError::Provider {
-            address: first.address.clone(),
-            message: format!("reading {kind} objects: {}", e.message),
+        let response = quietly_with_retries(read).await.map_err(|source| EngineError::Read {
+            kind: request.kind,
+            scope: request.scope,
+            source,
         })?;
         let mut found: BTreeMap<Address, _> = response.found.into_iter().map(|o| (o.address.clone(), o)).collect();
         for record in records {

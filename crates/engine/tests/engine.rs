@@ -14,7 +14,7 @@ use std::time::Duration;
 use common::*;
 use ringform_core::provider::Scope;
 use ringform_core::{Address, Kind, Provider, Value};
-use ringform_engine::{Drift, Event, OpKind, Recovered, Silent, recover, refresh};
+use ringform_engine::{Drift, Event, OpKind, Recovered, Silent, recover, refresh, refresh_into_store};
 use ringform_state::{SledStore, StateStore};
 use ringform_testkit::{CrashMode, FakeConfig, FakeProvider, Method, Outcome as CallOutcome};
 use tokio::sync::watch;
@@ -253,7 +253,7 @@ async fn a_fatal_error_skips_only_its_dependents() {
 
     assert_eq!(outcome.failed.len(), 1, "{:?}", outcome.failed);
     assert_eq!((&outcome.failed[0].0, outcome.failed[0].1), (&doomed, OpKind::Create));
-    assert!(outcome.failed[0].2.contains("injected fatal failure"), "{}", outcome.failed[0].2);
+    assert!(outcome.failed[0].2.to_string().contains("injected fatal failure"), "{}", outcome.failed[0].2);
     assert_eq!(calls_by_address(&fake, Method::Create)[&doomed].len(), 1, "a fatal error is never retried");
 
     let skipped: BTreeSet<Address> = outcome.skipped.iter().map(|(a, _, _)| a.clone()).collect();
@@ -532,6 +532,38 @@ async fn refresh_reads_once_per_kind_and_scope_and_reports_drift() {
     assert_eq!(drift, expected);
     assert_eq!(refreshed.records.len(), state.len() - 1);
     assert!(refreshed.records.iter().all(|r| r.address != deleted.address));
+}
+
+// Refreshing into the store writes reality back: gone objects leave state, changed ones are
+// replaced, unchanged ones are not written (a refresh that finds nothing bumps no serial).
+#[tokio::test(start_paused = true)]
+async fn refresh_into_store_writes_reality_and_only_what_changed() {
+    let graph = example_graph("eks-two-regions.toml");
+    let store = memory_store();
+    let fake = FakeProvider::new(FakeConfig::new().default_latency(Duration::from_secs(1)));
+    assert_complete(&plan_and_apply(&fake, &store, &graph, options(16)).await);
+    let before = store.snapshot().unwrap();
+
+    let (after, refreshed) = refresh_into_store(store.as_ref(), &fake.registry(), DEPLOYMENT).await.unwrap();
+    assert!(refreshed.drift.is_empty(), "{:#?}", refreshed.drift);
+    assert_eq!(after, before, "nothing changed, nothing written");
+
+    let changed = before.iter().find(|r| r.kind() == aws::EKS_NODE_GROUP).unwrap().clone();
+    let deleted = before.iter().find(|r| r.kind() == aws::ROUTE).unwrap().clone();
+    assert!(
+        fake.inventory().set_input(changed.provider_id.as_deref().unwrap(), "desired_size", Value::Int(9)).unwrap()
+    );
+    assert!(fake.inventory().remove(deleted.provider_id.as_deref().unwrap()).unwrap().is_some());
+    let (after, refreshed) = refresh_into_store(store.as_ref(), &fake.registry(), DEPLOYMENT).await.unwrap();
+    assert_eq!(refreshed.drift.len(), 2, "{:#?}", refreshed.drift);
+    assert_eq!(after, store.snapshot().unwrap(), "what is returned is what is stored");
+    assert_eq!(after.serial, before.serial + 2, "one removal and one record replaced");
+    assert!(after.get(&deleted.address).is_none());
+    assert_eq!(after.get(&changed.address).unwrap().inputs["desired_size"], Value::Int(9));
+    assert_eq!(after.len(), before.len() - 1);
+    // Without a store, `reality` gives the same records.
+    assert_eq!(refreshed.reality(&before).records, after.records);
+    assert_cloud_matches_state(fake.inventory(), store.as_ref());
 }
 
 // Recovery and refresh ride out throttling and transient errors like apply does.

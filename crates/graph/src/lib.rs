@@ -31,7 +31,7 @@ pub enum GraphError {
     DuplicateAddress(Address),
     #[error("{from} references {to}, which the graph does not contain")]
     DanglingReference { from: Address, to: Address },
-    #[error("a generated resource name is invalid: {0}")]
+    #[error("a generated resource name is invalid")]
     InvalidName(#[source] AddressError),
     #[error("dependency cycle: {}", cycle_text(.0))]
     Cycle(Vec<Address>),

@@ -359,7 +359,7 @@ fn check_known(address: &Address, inputs: &Attributes) -> ProviderResult<()> {
 }
 
 fn persistence_error(error: std::io::Error) -> ProviderError {
-    ProviderError::fatal(format!("the fake cloud could not persist its inventory: {error}"))
+    ProviderError::fatal("the fake cloud could not persist its inventory").with_source(error)
 }
 
 impl ResourceProvider for FakeProvider {

@@ -234,12 +234,12 @@ where
         format!("still in the way: {}", blockers.join(", "))
     };
     Err(ProviderError::fatal(format!(
-        "{}: cannot delete {what}: AWS still answers DependencyViolation after {} ({}); {listed}. Delete those \
-         objects (or wait for them to go away), then run ringform again",
+        "{}: cannot delete {what}: other objects still depend on it after {}; {listed}",
         ctx.subject,
         human(ctx.settings.dependency_timeout),
-        last.message.trim_end_matches('.'),
-    )))
+    ))
+    .with_source(last)
+    .with_hint("delete those objects (or wait for them to go away), then run ringform again"))
 }
 
 fn unsupported(kind: Kind) -> ProviderError {

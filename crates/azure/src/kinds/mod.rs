@@ -142,14 +142,15 @@ pub struct Seen {
 
 /// Decodes a GET answer into a kind's typed resource.
 pub fn decode<T: serde::de::DeserializeOwned>(resource: &serde_json::Value) -> ArmResult<T> {
-    T::deserialize(resource).map_err(|e| ArmError::Unexpected {
+    T::deserialize(resource).map_err(|e| ArmError::Malformed {
         resource: resource.get("id").and_then(|v| v.as_str()).unwrap_or("(no id)").to_owned(),
-        message: format!("the resource does not have the documented shape: {e}"),
+        what: "the resource does not have the documented shape",
+        source: Box::new(e),
     })
 }
 
 pub fn encode<T: Serialize>(body: &T) -> ArmResult<serde_json::Value> {
-    serde_json::to_value(body).map_err(|e| ArmError::invalid(format!("encoding a request body: {e}")))
+    serde_json::to_value(body).map_err(|e| ArmError::invalid_because("encoding a request body", e))
 }
 
 /// The attribute map of `entries`.
