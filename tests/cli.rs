@@ -114,6 +114,19 @@ fn broken_topology_lists_every_problem_and_exits_1() {
     }
 }
 
+/// Values the clouds would refuse (long composed names, reserved service ranges, regions that
+/// do not exist) stop `validate`, `plan` and `apply` before any cloud call.
+#[test]
+fn values_the_clouds_refuse_are_refused_at_their_lines_and_exit_1() {
+    let file = "tests/topologies/cloud-limits.toml";
+    for args in [&["validate", file][..], &["plan", file], &["apply", "--auto-approve", file]] {
+        let (output, _state) = ringform(args);
+        assert_eq!(output.status.code(), Some(1), "{args:?}");
+        assert_eq!(text(&output.stdout), "", "{args:?}");
+        insta::assert_snapshot!("cloud-limits", text(&output.stderr));
+    }
+}
+
 #[test]
 fn missing_file_is_a_clear_error() {
     let (output, _state) = ringform(&["validate", "examples/nope.toml"]);

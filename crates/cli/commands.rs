@@ -23,6 +23,7 @@ pub(crate) fn print(text: &str) -> Result<(), Failure> {
 
 pub fn validate(args: &TopologyArg) -> Result<Exit, Failure> {
     let loaded = Loaded::read(&args.topology)?;
+    loaded.check()?;
     let t = &loaded.topology;
     let datacenters = t.cassandra.as_ref().map_or(0, |c| c.datacenters.len());
     print(&format!(
@@ -52,6 +53,7 @@ fn read_snapshot(dir: &Path, operation: &str) -> Result<Snapshot, Failure> {
 
 pub fn plan(args: &PlanArgs) -> Result<Exit, Failure> {
     let loaded = Loaded::read(&args.topology.topology)?;
+    loaded.check()?;
     let graph = loaded.targeted_graph(&args.target)?;
     let dir = loaded.state_dir(args.state.state.as_deref());
     let (loaded, mut state) = if args.refresh && SledStore::exists(&dir) {

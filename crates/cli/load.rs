@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use ringform_core::Address;
 use ringform_graph::ResourceGraph;
 use ringform_state::Snapshot;
-use ringform_topology::Topology;
+use ringform_topology::{Diagnostic, Topology};
 
 use crate::failure::one_line;
 use crate::{Failure, colour};
@@ -25,23 +25,25 @@ impl Loaded {
                 .caused_by(&e)
                 .hint("pass the path of a topology file, e.g. `ringform plan examples/minimal.toml`")
         })?;
-        let topology = ringform_topology::parse(&source).map_err(|diagnostics| {
-            let colour = colour(&std::io::stderr());
-            let name = path.display().to_string();
-            for diagnostic in &diagnostics {
-                eprintln!("{}\n", diagnostic.render(&name, &source, colour));
-            }
-            let count = diagnostics.len();
-            let mut failure = Failure::new(format!("{name} has {count} problem{}", if count == 1 { "" } else { "s" }));
-            failure.already_reported = true;
-            failure
-        })?;
+        let topology = ringform_topology::parse(&source).map_err(|diagnostics| report(path, &source, &diagnostics))?;
         let graph = ResourceGraph::build(&topology).map_err(|errors| {
             let list: Vec<String> = errors.iter().map(|e| one_line(e)).collect();
             Failure::new(format!("cannot build the resource graph: {}", list.join("; ")))
                 .hint("this is a bug in ringform: please report it with the topology file")
         })?;
         Ok(Loaded { path: path.to_owned(), source, topology, graph })
+    }
+
+    /// Refuses values the clouds would refuse (names too long, ranges a service reserves,
+    /// regions that do not exist), as the providers' schemas declare them, pointing at the
+    /// topology lines they come from.
+    pub fn check(&self) -> Result<(), Failure> {
+        let violations = self.graph.check(&ringform_schema::all(), &self.topology.deployment.value);
+        if violations.is_empty() {
+            return Ok(());
+        }
+        let diagnostics: Vec<Diagnostic> = violations.iter().map(|v| v.diagnostic()).collect();
+        Err(report(&self.path, &self.source, &diagnostics))
     }
 
     /// The graph cut down to `targets` and what they depend on; the whole graph without targets.
@@ -75,6 +77,19 @@ impl Loaded {
     pub fn state_dir(&self, explicit: Option<&Path>) -> PathBuf {
         explicit.map_or_else(|| Path::new("state").join(&self.topology.deployment.value), Path::to_owned)
     }
+}
+
+/// Prints `diagnostics` of the topology at `path` and fails, naming how many there were.
+fn report(path: &Path, source: &str, diagnostics: &[Diagnostic]) -> Failure {
+    let colour = colour(&std::io::stderr());
+    let name = path.display().to_string();
+    for diagnostic in diagnostics {
+        eprintln!("{}\n", diagnostic.render(&name, source, colour));
+    }
+    let count = diagnostics.len();
+    let mut failure = Failure::new(format!("{name} has {count} problem{}", if count == 1 { "" } else { "s" }));
+    failure.already_reported = true;
+    failure
 }
 
 pub(crate) fn parse_addresses(texts: &[String]) -> Result<Vec<Address>, Failure> {

@@ -133,6 +133,7 @@ pub fn apply(args: &ApplyArgs) -> Result<Exit, Failure> {
     let saved = if from_plan_file { Some(ringform_plan::read_plan_file(&args.file)?) } else { None };
     let topology = saved.as_ref().map_or_else(|| args.file.clone(), |s| s.topology.clone());
     let mut loaded = Loaded::read(&topology)?;
+    loaded.check()?;
     loaded.graph = loaded.targeted_graph(&args.run.target)?;
     let session = Session::open(loaded, args.run.state.state.as_deref(), "apply")?;
     session.recover()?;

@@ -47,6 +47,98 @@ pub enum Compare {
     Unordered,
 }
 
+/// A constraint the cloud's API documents for an attribute's value, checked on every resource
+/// of the graph before any cloud call, so a create is never refused for a reason the topology
+/// alone shows. A list value is checked item by item; values not known yet are not checked.
+#[derive(Clone, Copy, Debug)]
+pub enum Rule {
+    /// Between `min` and `max` characters.
+    Length { min: usize, max: usize },
+    /// Every character passes `test`; `allowed` says which those are, for messages.
+    Chars { test: fn(char) -> bool, allowed: &'static str },
+    /// The first and last characters pass `test`.
+    Ends { test: fn(char) -> bool, what: &'static str },
+    /// Must not start with this (`sg-` for security group names).
+    NotPrefixed(&'static str),
+    /// One of these values (regions that exist).
+    OneOf { values: &'static [&'static str], what: &'static str },
+    /// An integer in `min..=max`.
+    Range { min: i64, max: i64 },
+    /// An IPv4 range whose prefix length is in `prefix`, inside one of `within` when that is not
+    /// empty, and overlapping none of `reserved`.
+    Cidr { prefix: (u8, u8), within: &'static [&'static str], reserved: &'static [&'static str] },
+    /// Anything else, with what it requires for messages.
+    Check { check: fn(&str) -> bool, requires: &'static str },
+}
+
+impl Rule {
+    /// Why `value` breaks this rule, or `None` if it does not.
+    pub fn violation(&self, value: &Value) -> Option<String> {
+        match (self, value) {
+            (_, Value::List(items)) => items.iter().find_map(|item| self.violation(item)),
+            (_, Value::Secret(inner)) => self.violation(inner).map(|_| "a secret value breaks a rule".to_owned()),
+            (Rule::Range { min, max }, Value::Int(i)) => {
+                (!(min..=max).contains(&i)).then(|| format!("{i} is outside {min}..={max}"))
+            }
+            (_, Value::String(text)) => self.text_violation(text),
+            _ => None,
+        }
+    }
+
+    fn text_violation(&self, text: &str) -> Option<String> {
+        match *self {
+            Rule::Length { min, max } => {
+                let length = text.chars().count();
+                (!(min..=max).contains(&length))
+                    .then(|| format!("`{text}` is {length} characters long; it may be {min} to {max}"))
+            }
+            Rule::Chars { test, allowed } => text
+                .chars()
+                .find(|c| !test(*c))
+                .map(|c| format!("`{text}` contains `{c}`; it may contain only {allowed}")),
+            Rule::Ends { test, what } => {
+                let ends = [text.chars().next(), text.chars().last()];
+                ends.iter().flatten().any(|c| !test(*c)).then(|| format!("`{text}` must start and end with {what}"))
+            }
+            Rule::NotPrefixed(prefix) => {
+                text.starts_with(prefix).then(|| format!("`{text}` may not start with `{prefix}`"))
+            }
+            Rule::OneOf { values, what } => (!values.contains(&text)).then(|| format!("`{text}` is not {what}")),
+            Rule::Range { .. } => Some(format!("`{text}` is not an integer")),
+            Rule::Cidr { prefix, within, reserved } => cidr_violation(text, prefix, within, reserved),
+            Rule::Check { check, requires } => (!check(text)).then(|| format!("`{text}` {requires}")),
+        }
+    }
+}
+
+/// An IPv4 network as (first address, prefix length), from `a.b.c.d/n`.
+pub fn parse_ipv4_cidr(text: &str) -> Option<(u32, u8)> {
+    let (address, prefix) = text.split_once('/')?;
+    let address: std::net::Ipv4Addr = address.parse().ok()?;
+    let prefix: u8 = prefix.parse().ok().filter(|p| *p <= 32)?;
+    let mask = u32::MAX.checked_shl(32 - u32::from(prefix)).unwrap_or(0);
+    Some((u32::from(address) & mask, prefix))
+}
+
+fn contains(outer: (u32, u8), inner: (u32, u8)) -> bool {
+    let mask = u32::MAX.checked_shl(32 - u32::from(outer.1)).unwrap_or(0);
+    outer.1 <= inner.1 && inner.0 & mask == outer.0
+}
+
+fn cidr_violation(text: &str, prefix: (u8, u8), within: &[&str], reserved: &[&str]) -> Option<String> {
+    let Some(network) = parse_ipv4_cidr(text) else { return Some(format!("`{text}` is not an IPv4 range")) };
+    if !(prefix.0..=prefix.1).contains(&network.1) {
+        return Some(format!("`{text}` is a /{}; it must be between /{} and /{}", network.1, prefix.0, prefix.1));
+    }
+    let parsed = |ranges: &[&str]| ranges.iter().filter_map(|r| parse_ipv4_cidr(r)).collect::<Vec<_>>();
+    if !within.is_empty() && !parsed(within).into_iter().any(|outer| contains(outer, network)) {
+        return Some(format!("`{text}` must lie within {}", within.join(", ")));
+    }
+    let overlapping =
+        reserved.iter().zip(parsed(reserved)).find(|(_, r)| contains(*r, network) || contains(network, *r));
+    overlapping.map(|(range, _)| format!("`{text}` overlaps {range}, which is reserved"))
+}
+
 /// One input or output attribute of a kind.
 #[derive(Clone, Copy, Debug)]
 pub struct Attribute {
@@ -58,11 +150,13 @@ pub struct Attribute {
     /// Never shown: wrapped as [`Value::Secret`] wherever it is held.
     pub secret: bool,
     pub compare: Compare,
+    /// What the cloud's API documents the value must be.
+    pub rules: &'static [Rule],
 }
 
 /// An optional input attribute, compared exactly; refine it with the builder methods.
 pub const fn input(name: &'static str) -> Attribute {
-    Attribute { name, required: false, replaces: false, secret: false, compare: Compare::Exact }
+    Attribute { name, required: false, replaces: false, secret: false, compare: Compare::Exact, rules: &[] }
 }
 
 /// An output attribute.
@@ -89,6 +183,15 @@ impl Attribute {
 
     pub const fn unordered(self) -> Attribute {
         Attribute { compare: Compare::Unordered, ..self }
+    }
+
+    pub const fn rules(self, rules: &'static [Rule]) -> Attribute {
+        Attribute { rules, ..self }
+    }
+
+    /// Why `value` does not fit this attribute's rules, one sentence per broken rule.
+    pub fn violations(&self, value: &Value) -> Vec<String> {
+        self.rules.iter().filter_map(|rule| rule.violation(value)).collect()
     }
 
     /// Whether `a` and `b` are the same value under this attribute's comparison.
@@ -368,6 +471,29 @@ mod tests {
         assert_eq!(outputs["id"], Value::from("x"));
         KindSchema::seal(thing.outputs, &mut outputs);
         assert_eq!(outputs["token"], Value::secret("t0ken".into()), "already sealed values stay one layer deep");
+    }
+
+    #[test]
+    fn address_ranges_are_checked_for_size_block_and_reserved_ranges() {
+        let rule = Rule::Cidr { prefix: (12, 24), within: &["10.0.0.0/8"], reserved: &["10.96.0.0/12"] };
+        let check = |text: &str| rule.violation(&Value::from(text));
+        assert_eq!(check("10.0.0.0/16"), None);
+        assert_eq!(check("10.0.0.0/33").unwrap(), "`10.0.0.0/33` is not an IPv4 range");
+        assert_eq!(check("ten/8").unwrap(), "`ten/8` is not an IPv4 range");
+        assert!(check("10.0.0.0/25").unwrap().contains("between /12 and /24"));
+        assert!(check("192.168.0.0/16").unwrap().contains("must lie within 10.0.0.0/8"));
+        assert!(check("10.100.0.0/16").unwrap().contains("overlaps 10.96.0.0/12"), "inside a reserved range");
+        assert!(check("10.96.0.0/12").unwrap().contains("overlaps"), "equal to a reserved range");
+        assert_eq!(parse_ipv4_cidr("10.1.2.3/16"), Some((u32::from(std::net::Ipv4Addr::new(10, 1, 0, 0)), 16)));
+    }
+
+    #[test]
+    fn rules_judge_list_items_and_skip_unknown_values() {
+        let rule = Rule::Length { min: 1, max: 3 };
+        assert!(rule.violation(&Value::from(vec!["ok", "toolong"])).unwrap().contains("`toolong`"));
+        assert_eq!(rule.violation(&Value::Unknown), None);
+        assert_eq!(rule.violation(&Value::Null), None);
+        assert!(Rule::Range { min: 1, max: 3 }.violation(&Value::from("2")).unwrap().contains("not an integer"));
     }
 
     #[test]

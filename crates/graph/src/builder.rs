@@ -1,9 +1,11 @@
 //! The scratchpad passes write into: resources in generation order, plus naming helpers.
 
-use ringform_core::{Address, Attributes, Kind, Value};
-use ringform_topology::{Cloud, Cluster, Topology};
+use std::collections::HashMap;
 
-use crate::{GraphError, Resource};
+use ringform_core::{Address, Attributes, Kind, Value};
+use ringform_topology::{Cloud, Cluster, Span, Topology};
+
+use crate::{GraphError, Origin, Resource};
 
 /// Builds an [`Attributes`] map: `attrs! { "region" => "eu-west-1", "size" => 3 }`.
 macro_rules! attrs {
@@ -24,11 +26,28 @@ pub(crate) struct Builder<'t> {
     pub topology: &'t Topology,
     pub resources: Vec<Resource>,
     pub errors: Vec<GraphError>,
+    pub origins: HashMap<Address, Origin>,
+    /// The topology item the resources being added come from (a cluster's name, a pair of
+    /// clusters' mesh): where a problem with one of them is reported.
+    pub origin: Span,
 }
 
 impl<'t> Builder<'t> {
     pub fn new(topology: &'t Topology) -> Self {
-        Builder { topology, resources: Vec::new(), errors: Vec::new() }
+        let origin = topology.deployment.span.clone();
+        Builder { topology, resources: Vec::new(), errors: Vec::new(), origins: HashMap::new(), origin }
+    }
+
+    /// Resources added from now on come from the topology item at `span`.
+    pub fn from(&mut self, span: &Span) {
+        self.origin = span.clone();
+    }
+
+    /// Attribute `attribute` of `address` comes from the topology value at `span`.
+    pub fn locate(&mut self, address: &Address, attribute: &'static str, span: &Span) {
+        if let Some(origin) = self.origins.get_mut(address) {
+            origin.attributes.insert(attribute, span.clone());
+        }
     }
 
     /// The address of `kind` named `name`, whether or not it has been added yet.
@@ -43,6 +62,7 @@ impl<'t> Builder<'t> {
     pub fn add(&mut self, kind: Kind, name: &str, attributes: Attributes) -> Address {
         let address = self.address(kind, name);
         self.resources.push(Resource { address: address.clone(), attributes });
+        self.origins.insert(address.clone(), Origin { item: self.origin.clone(), attributes: HashMap::new() });
         address
     }
 

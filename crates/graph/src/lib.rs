@@ -6,6 +6,7 @@
 //! indices stay inside this crate, callers speak in [`Address`]es.
 
 mod builder;
+mod check;
 mod passes;
 mod render;
 
@@ -14,8 +15,9 @@ use std::collections::HashMap;
 use petgraph::Direction;
 use petgraph::graph::{DiGraph, NodeIndex};
 use ringform_core::{Address, AddressError, Attributes};
-use ringform_topology::Topology;
+use ringform_topology::{Span, Topology};
 
+pub use check::Violation;
 pub use render::Format;
 
 /// One node of the graph: what ringform wants to exist at `address`.
@@ -45,19 +47,31 @@ fn cycle_text(cycle: &[Address]) -> String {
     text.join(" → ")
 }
 
+/// Where in the topology a resource comes from: the item that made it, and the values some of
+/// its attributes were taken from.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Origin {
+    pub item: Span,
+    pub attributes: HashMap<&'static str, Span>,
+}
+
+pub(crate) type Origins = HashMap<Address, Origin>;
+
 /// The resources of a deployment and the references between them.
 /// An edge `a → b` means `b` references an output of `a`, so `a` must exist first.
 #[derive(Clone, Debug, Default)]
 pub struct ResourceGraph {
     graph: DiGraph<Resource, ()>,
     index: HashMap<Address, NodeIndex>,
+    /// Empty for graphs not built from a topology.
+    origins: Origins,
 }
 
 impl ResourceGraph {
     /// Runs every pass over the topology, links references into edges and rejects cycles.
     pub fn build(topology: &Topology) -> Result<ResourceGraph, Vec<GraphError>> {
-        let resources = passes::run(topology)?;
-        ResourceGraph::from_resources(resources)
+        let (resources, origins) = passes::run(topology)?;
+        Ok(ResourceGraph { origins, ..ResourceGraph::from_resources(resources)? })
     }
 
     /// Links resources by their references. Every referenced address must be among them.
@@ -94,7 +108,7 @@ impl ResourceGraph {
         if let Some(cycle) = find_cycle(&graph) {
             errors.push(GraphError::Cycle(cycle));
         }
-        if errors.is_empty() { Ok(ResourceGraph { graph, index }) } else { Err(errors) }
+        if errors.is_empty() { Ok(ResourceGraph { graph, index, origins: Origins::new() }) } else { Err(errors) }
     }
 
     pub fn len(&self) -> usize {
@@ -160,8 +174,15 @@ impl ResourceGraph {
             }
         }
         let graph = self.graph.filter_map(|n, r| keep[n.index()].then(|| r.clone()), |_, &()| Some(()));
-        let index = graph.node_indices().map(|n| (graph[n].address.clone(), n)).collect();
-        Ok(ResourceGraph { graph, index })
+        let index: HashMap<Address, NodeIndex> = graph.node_indices().map(|n| (graph[n].address.clone(), n)).collect();
+        let origins =
+            self.origins.iter().filter(|(a, _)| index.contains_key(*a)).map(|(a, o)| (a.clone(), o.clone())).collect();
+        Ok(ResourceGraph { graph, index, origins })
+    }
+
+    /// Where in the topology `address` comes from, for a graph built from one.
+    pub fn origin(&self, address: &Address) -> Option<&Origin> {
+        self.origins.get(address)
     }
 
     pub fn render(&self, format: Format) -> String {

@@ -1,7 +1,8 @@
 //! The graph and the providers meet only through kind and attribute names; this checks that
 //! they agree. For every example and for generated topologies, each resource the graph emits
 //! has a kind some provider's schema declares, only attributes that schema declares as inputs,
-//! every input it requires, and references only to outputs the referenced kind declares.
+//! every input it requires, references only to outputs the referenced kind declares, and no
+//! value the cloud's documented rules refuse.
 
 use ringform_core::Value;
 use ringform_core::schema::SchemaViolation;
@@ -33,6 +34,9 @@ fn violations(source: &str) -> Vec<String> {
         };
         resource.attributes.values().for_each(|value: &Value| value.visit_references(&mut check_reference));
     }
+    found.extend(
+        graph.check(&schemas, &topology.deployment.value).iter().map(|v| format!("{}: {}", v.address, v.message)),
+    );
     found.sort();
     found.dedup();
     found
@@ -55,7 +59,7 @@ fn every_example_fits_the_provider_schemas() {
 
 #[test]
 fn generated_topologies_fit_the_provider_schemas() {
-    for source in [topologies::aws_full_mesh(4), topologies::mixed_mesh(6)] {
+    for source in [topologies::aws_full_mesh(4), topologies::aws_full_mesh(101), topologies::mixed_mesh(6)] {
         assert_eq!(violations(&source), Vec::<String>::new(), "{source}");
     }
 }

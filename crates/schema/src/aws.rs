@@ -3,8 +3,10 @@
 
 use std::time::Duration;
 
-use ringform_core::schema::{KindSchema, ProviderSchema, input, minutes, output, seconds};
+use ringform_core::schema::{Attribute, KindSchema, ProviderSchema, Rule, input, minutes, output, seconds};
 use ringform_core::{Kind, Provider};
+
+use crate::chars;
 
 pub const VPC: Kind = Kind::new("aws_vpc");
 pub const SUBNET: Kind = Kind::new("aws_subnet");
@@ -34,18 +36,86 @@ const fn regional(kind: Kind) -> KindSchema {
     KindSchema::new(kind).region_from("region")
 }
 
-const REGION: ringform_core::schema::Attribute = input("region").required().replaces();
-const ID: ringform_core::schema::Attribute = output("id");
+const REGION: Attribute = input("region").required().replaces();
+const ID: Attribute = output("id");
+/// The `Name` tag: tag values are at most 256 characters.
+const NAME_TAG: Attribute = input("name").rules(&[Rule::Length { min: 0, max: 256 }]);
+
+/// AWS's commercial, GovCloud and China regions. A region AWS opens after this release is
+/// refused until ringform learns it.
+pub const REGIONS: &[&str] = &[
+    "af-south-1",
+    "ap-east-1",
+    "ap-east-2",
+    "ap-northeast-1",
+    "ap-northeast-2",
+    "ap-northeast-3",
+    "ap-south-1",
+    "ap-south-2",
+    "ap-southeast-1",
+    "ap-southeast-2",
+    "ap-southeast-3",
+    "ap-southeast-4",
+    "ap-southeast-5",
+    "ap-southeast-6",
+    "ap-southeast-7",
+    "ca-central-1",
+    "ca-west-1",
+    "cn-north-1",
+    "cn-northwest-1",
+    "eu-central-1",
+    "eu-central-2",
+    "eu-north-1",
+    "eu-south-1",
+    "eu-south-2",
+    "eu-west-1",
+    "eu-west-2",
+    "eu-west-3",
+    "il-central-1",
+    "me-central-1",
+    "me-south-1",
+    "mx-central-1",
+    "sa-east-1",
+    "us-east-1",
+    "us-east-2",
+    "us-gov-east-1",
+    "us-gov-west-1",
+    "us-west-1",
+    "us-west-2",
+];
+
+/// A zone is its region's name and a letter (`eu-west-1a`).
+fn is_zone_of_a_region(zone: &str) -> bool {
+    let mut chars = zone.chars();
+    chars.next_back().is_some_and(|c| c.is_ascii_lowercase()) && REGIONS.contains(&chars.as_str())
+}
+
+/// VPCs and their subnets: /16 to /28.
+const VPC_RANGE: Rule = Rule::Cidr { prefix: (16, 28), within: &[], reserved: &[] };
+/// EKS takes a service range in the private blocks, /12 to /24.
+const EKS_SERVICE_RANGE: Rule =
+    Rule::Cidr { prefix: (12, 24), within: &["10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16"], reserved: &[] };
+/// EKS cluster and node group names: a letter or digit, then letters, digits, `-` and `_`.
+const EKS_NAME_CHARS: Rule = Rule::Chars { test: chars::word_or_dash, allowed: "letters, digits, `-` and `_`" };
+const EKS_NAME_START: Rule =
+    Rule::Check { check: |name| name.starts_with(chars::alphanumeric), requires: "must start with a letter or digit" };
+/// The ASNs AWS allows on the Amazon side of a transit gateway: private 16- and 32-bit ranges.
+const TRANSIT_ASN: Rule = Rule::Check {
+    check: |asn| {
+        asn.parse::<u64>().is_ok_and(|a| (64512..=65534).contains(&a) || (4_200_000_000..=4_294_967_294).contains(&a))
+    },
+    requires: "must be a private ASN, 64512–65534 or 4200000000–4294967294",
+};
 
 pub static SCHEMA: ProviderSchema = ProviderSchema {
     provider: Provider::Aws,
     kinds: &[
         regional(VPC)
             .inputs(&[
-                REGION,
-                input("cidr_block").required().replaces(),
-                input("name"),
-                input("secondary_cidr_blocks").unordered(),
+                input("region").required().replaces().rules(&[Rule::OneOf { values: REGIONS, what: "an AWS region" }]),
+                input("cidr_block").required().replaces().rules(&[VPC_RANGE]),
+                NAME_TAG,
+                input("secondary_cidr_blocks").unordered().rules(&[VPC_RANGE]),
                 input("enable_dns_hostnames"),
             ])
             .outputs(&[ID]),
@@ -53,16 +123,17 @@ pub static SCHEMA: ProviderSchema = ProviderSchema {
             .inputs(&[
                 REGION,
                 input("vpc_id").required().replaces(),
-                input("cidr_block").required().replaces(),
-                input("availability_zone").replaces(),
-                input("name"),
+                input("cidr_block").required().replaces().rules(&[VPC_RANGE]),
+                input("availability_zone").replaces().rules(&[Rule::Check {
+                    check: is_zone_of_a_region,
+                    requires: "is not an availability zone of an AWS region (`<region><letter>`, e.g. `eu-west-1a`)",
+                }]),
+                NAME_TAG,
                 input("map_public_ip_on_launch"),
             ])
             .outputs(&[ID]),
-        regional(INTERNET_GATEWAY)
-            .inputs(&[REGION, input("vpc_id").required().replaces(), input("name")])
-            .outputs(&[ID]),
-        regional(ROUTE_TABLE).inputs(&[REGION, input("vpc_id").required().replaces(), input("name")]).outputs(&[ID]),
+        regional(INTERNET_GATEWAY).inputs(&[REGION, input("vpc_id").required().replaces(), NAME_TAG]).outputs(&[ID]),
+        regional(ROUTE_TABLE).inputs(&[REGION, input("vpc_id").required().replaces(), NAME_TAG]).outputs(&[ID]),
         regional(ROUTE_TABLE_ASSOCIATION)
             .inputs(&[REGION, input("subnet_id").required().replaces(), input("route_table_id").required().replaces()])
             .outputs(&[ID]),
@@ -80,8 +151,21 @@ pub static SCHEMA: ProviderSchema = ProviderSchema {
             .inputs(&[
                 REGION,
                 input("vpc_id").required().replaces(),
-                input("group_name").required().replaces(),
-                input("description"),
+                input("group_name").required().replaces().rules(&[
+                    Rule::Length { min: 1, max: 255 },
+                    Rule::NotPrefixed("sg-"),
+                    Rule::Chars {
+                        test: chars::printable_ascii,
+                        allowed: "ASCII letters, digits, spaces and punctuation",
+                    },
+                ]),
+                input("description").rules(&[
+                    Rule::Length { min: 0, max: 255 },
+                    Rule::Chars {
+                        test: chars::printable_ascii,
+                        allowed: "ASCII letters, digits, spaces and punctuation",
+                    },
+                ]),
             ])
             .outputs(&[ID]),
         regional(SECURITY_GROUP_RULE)
@@ -100,16 +184,16 @@ pub static SCHEMA: ProviderSchema = ProviderSchema {
                 input("vpc_id").required().replaces(),
                 input("peer_vpc_id").required().replaces(),
                 input("peer_region").required().replaces(),
-                input("name"),
+                NAME_TAG,
             ])
             .outputs(&[ID])
             .takes(seconds(10)),
         regional(VPC_PEERING_ACCEPTER)
-            .inputs(&[REGION, input("peering_id").required().replaces(), input("name")])
+            .inputs(&[REGION, input("peering_id").required().replaces(), NAME_TAG])
             .outputs(&[ID, output("peering_id")])
             .takes(seconds(10)),
         regional(TRANSIT_GATEWAY)
-            .inputs(&[REGION, input("amazon_side_asn").required().replaces(), input("name")])
+            .inputs(&[REGION, input("amazon_side_asn").required().replaces().rules(&[TRANSIT_ASN]), NAME_TAG])
             .outputs(&[ID])
             .takes(minutes(5)),
         regional(TRANSIT_GATEWAY_ATTACHMENT)
@@ -118,7 +202,7 @@ pub static SCHEMA: ProviderSchema = ProviderSchema {
                 input("transit_gateway_id").required().replaces(),
                 input("vpc_id").required().replaces(),
                 input("subnet_ids").unordered(),
-                input("name"),
+                NAME_TAG,
             ])
             .outputs(&[ID, output("transit_gateway_id")]),
         regional(TRANSIT_GATEWAY_PEERING)
@@ -127,11 +211,11 @@ pub static SCHEMA: ProviderSchema = ProviderSchema {
                 input("transit_gateway_id").required().replaces(),
                 input("peer_transit_gateway_id").required().replaces(),
                 input("peer_region").required().replaces(),
-                input("name"),
+                NAME_TAG,
             ])
             .outputs(&[ID]),
         regional(TRANSIT_GATEWAY_PEERING_ACCEPTER)
-            .inputs(&[REGION, input("attachment_id").required().replaces(), input("name")])
+            .inputs(&[REGION, input("attachment_id").required().replaces(), NAME_TAG])
             .outputs(&[ID, output("attachment_id")]),
         regional(TRANSIT_GATEWAY_ROUTE)
             .inputs(&[
@@ -142,15 +226,15 @@ pub static SCHEMA: ProviderSchema = ProviderSchema {
             ])
             .outputs(&[ID]),
         regional(VPN_GATEWAY)
-            .inputs(&[REGION, input("vpc_id").required().replaces(), input("name")])
+            .inputs(&[REGION, input("vpc_id").required().replaces(), NAME_TAG])
             .outputs(&[ID])
             .takes(minutes(5)),
         regional(CUSTOMER_GATEWAY)
             .inputs(&[
                 REGION,
                 input("ip_address").required().replaces(),
-                input("bgp_asn").required().replaces(),
-                input("name"),
+                input("bgp_asn").required().replaces().rules(&[Rule::Range { min: 1, max: 2_147_483_647 }]),
+                NAME_TAG,
             ])
             .outputs(&[ID]),
         regional(VPN_CONNECTION)
@@ -161,13 +245,19 @@ pub static SCHEMA: ProviderSchema = ProviderSchema {
                 input("static_routes_only"),
                 input("destination_cidr_blocks").unordered(),
                 input("preshared_key").secret(),
-                input("name"),
+                NAME_TAG,
             ])
             .outputs(&[ID, output("vpn_gateway_id"), output("tunnel1_address")])
             .takes(minutes(5)),
         KindSchema::new(IAM_ROLE)
             .inputs(&[
-                input("role_name").required().replaces(),
+                input("role_name").required().replaces().rules(&[
+                    Rule::Length { min: 1, max: 64 },
+                    Rule::Chars {
+                        test: |c| chars::word_or_dash(c) || "+=,.@".contains(c),
+                        allowed: "letters, digits and `+=,.@_-`",
+                    },
+                ]),
                 input("assume_role_service").required(),
                 input("policy_arns").unordered(),
             ])
@@ -175,11 +265,15 @@ pub static SCHEMA: ProviderSchema = ProviderSchema {
         regional(EKS_CLUSTER)
             .inputs(&[
                 REGION,
-                input("cluster_name").required().replaces(),
+                input("cluster_name").required().replaces().rules(&[
+                    Rule::Length { min: 1, max: 100 },
+                    EKS_NAME_CHARS,
+                    EKS_NAME_START,
+                ]),
                 input("kubernetes_version").required(),
                 input("role_arn").required().replaces(),
                 input("subnet_ids").required().replaces().unordered(),
-                input("service_cidr").required().replaces(),
+                input("service_cidr").required().replaces().rules(&[EKS_SERVICE_RANGE]),
             ])
             .outputs(&[
                 ID,
@@ -193,7 +287,13 @@ pub static SCHEMA: ProviderSchema = ProviderSchema {
         regional(LAUNCH_TEMPLATE)
             .inputs(&[
                 REGION,
-                input("name").required().replaces(),
+                input("name").required().replaces().rules(&[
+                    Rule::Length { min: 3, max: 128 },
+                    Rule::Chars {
+                        test: |c| chars::word_dash_or_dot(c) || "()/".contains(c),
+                        allowed: "letters, digits and `().-/_`",
+                    },
+                ]),
                 input("security_group_ids").unordered(),
                 input("cluster_security_group_id"),
             ])
@@ -202,16 +302,20 @@ pub static SCHEMA: ProviderSchema = ProviderSchema {
             .inputs(&[
                 REGION,
                 input("cluster_name").required().replaces(),
-                input("node_group_name").required().replaces(),
+                input("node_group_name").required().replaces().rules(&[
+                    Rule::Length { min: 1, max: 63 },
+                    EKS_NAME_CHARS,
+                    EKS_NAME_START,
+                ]),
                 input("node_role_arn").required().replaces(),
                 input("subnet_ids").required().replaces().unordered(),
                 input("pod_subnet_ids").unordered(),
                 input("instance_type").required().replaces(),
                 input("launch_template_id").required().replaces(),
                 input("launch_template_version"),
-                input("desired_size"),
-                input("min_size"),
-                input("max_size"),
+                input("desired_size").rules(&[Rule::Range { min: 0, max: 1000 }]),
+                input("min_size").rules(&[Rule::Range { min: 0, max: 1000 }]),
+                input("max_size").rules(&[Rule::Range { min: 1, max: 1000 }]),
             ])
             .outputs(&[ID])
             .takes(minutes(5)),

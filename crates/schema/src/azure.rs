@@ -2,8 +2,10 @@
 //! VNet peering, AKS. Calls are scoped (and rate limited) per subscription. ARM ids, names,
 //! groups and locations compare without case, as ARM does.
 
-use ringform_core::schema::{Attribute, KindSchema, ProviderSchema, input, minutes, output, seconds};
+use ringform_core::schema::{Attribute, KindSchema, ProviderSchema, Rule, input, minutes, output, seconds};
 use ringform_core::{Kind, Provider};
+
+use crate::chars;
 
 pub const RESOURCE_GROUP: Kind = Kind::new("azure_resource_group");
 pub const VIRTUAL_NETWORK: Kind = Kind::new("azure_virtual_network");
@@ -21,8 +23,84 @@ const fn in_subscription(kind: Kind) -> KindSchema {
 /// Absent when the topology leaves it to the provider's default subscription.
 const SUBSCRIPTION: Attribute = input("subscription").replaces().case_insensitive();
 const RESOURCE_GROUP_NAME: Attribute = input("resource_group").required().replaces().case_insensitive();
-const NAME: Attribute = input("name").required().replaces().case_insensitive();
+/// Most network resources: 1 to 80 letters, digits, `_`, `.` and `-`, starting with a letter
+/// or digit and ending with one or `_`.
+const NAME: Attribute = input("name").required().replaces().case_insensitive().rules(&NETWORK_NAME);
+const NETWORK_NAME: [Rule; 3] = [
+    Rule::Length { min: 1, max: 80 },
+    Rule::Chars { test: chars::word_dash_or_dot, allowed: "letters, digits, `_`, `.` and `-`" },
+    Rule::Check {
+        check: |name| name.starts_with(chars::alphanumeric) && name.ends_with(|c| chars::alphanumeric(c) || c == '_'),
+        requires: "must start with a letter or digit and end with one or `_`",
+    },
+];
+/// Virtual networks: as other network names, but 2 to 64 characters.
+const VNET_NAME: [Rule; 3] = [Rule::Length { min: 2, max: 64 }, NETWORK_NAME[1], NETWORK_NAME[2]];
 const LOCATION: Attribute = input("location").required().replaces().case_insensitive();
+
+/// Azure's public regions, by the names ARM takes. A region Azure opens after this release is
+/// refused until ringform learns it.
+pub const LOCATIONS: &[&str] = &[
+    "australiacentral",
+    "australiacentral2",
+    "australiaeast",
+    "australiasoutheast",
+    "austriaeast",
+    "belgiumcentral",
+    "brazilsouth",
+    "brazilsoutheast",
+    "canadacentral",
+    "canadaeast",
+    "centralindia",
+    "centralus",
+    "chilecentral",
+    "eastasia",
+    "eastus",
+    "eastus2",
+    "francecentral",
+    "francesouth",
+    "germanynorth",
+    "germanywestcentral",
+    "indonesiacentral",
+    "israelcentral",
+    "italynorth",
+    "japaneast",
+    "japanwest",
+    "jioindiacentral",
+    "jioindiawest",
+    "koreacentral",
+    "koreasouth",
+    "malaysiawest",
+    "mexicocentral",
+    "newzealandnorth",
+    "northcentralus",
+    "northeurope",
+    "norwayeast",
+    "norwaywest",
+    "polandcentral",
+    "qatarcentral",
+    "southafricanorth",
+    "southafricawest",
+    "southcentralus",
+    "southeastasia",
+    "southindia",
+    "spaincentral",
+    "swedencentral",
+    "swedensouth",
+    "switzerlandnorth",
+    "switzerlandwest",
+    "uaecentral",
+    "uaenorth",
+    "uksouth",
+    "ukwest",
+    "westcentralus",
+    "westeurope",
+    "westindia",
+    "westus",
+    "westus2",
+    "westus3",
+];
+const ZONES: Rule = Rule::OneOf { values: &["1", "2", "3"], what: "an availability zone (`1`, `2` or `3`)" };
 /// An ARM id of another object that the object cannot be moved off.
 const fn fixed_id(name: &'static str) -> Attribute {
     input(name).required().replaces().case_insensitive()
@@ -32,14 +110,35 @@ const ID: Attribute = output("id").case_insensitive();
 pub static SCHEMA: ProviderSchema = ProviderSchema {
     provider: Provider::Azure,
     kinds: &[
-        in_subscription(RESOURCE_GROUP).inputs(&[SUBSCRIPTION, NAME, LOCATION]).outputs(&[ID, output("name")]),
+        in_subscription(RESOURCE_GROUP)
+            .inputs(&[
+                SUBSCRIPTION,
+                input("name").required().replaces().case_insensitive().rules(&[
+                    Rule::Length { min: 1, max: 90 },
+                    Rule::Chars {
+                        test: |c| chars::word_dash_or_dot(c) || "()".contains(c),
+                        allowed: "letters, digits and `_.-()`",
+                    },
+                    Rule::Check { check: |name| !name.ends_with('.'), requires: "may not end with `.`" },
+                ]),
+                input("location")
+                    .required()
+                    .replaces()
+                    .case_insensitive()
+                    .rules(&[Rule::OneOf { values: LOCATIONS, what: "an Azure region" }]),
+            ])
+            .outputs(&[ID, output("name")]),
         in_subscription(VIRTUAL_NETWORK)
             .inputs(&[
                 SUBSCRIPTION,
                 RESOURCE_GROUP_NAME,
-                NAME,
+                input("name").required().replaces().case_insensitive().rules(&VNET_NAME),
                 LOCATION,
-                input("address_space").required().unordered(),
+                input("address_space").required().unordered().rules(&[Rule::Cidr {
+                    prefix: (8, 29),
+                    within: &[],
+                    reserved: &[],
+                }]),
                 input("subnets"),
             ])
             .outputs(&[ID, output("name"), output("node_subnet_id"), output("pod_subnet_id")]),
@@ -51,7 +150,7 @@ pub static SCHEMA: ProviderSchema = ProviderSchema {
                 LOCATION,
                 input("sku").required().replaces(),
                 input("allocation_method"),
-                input("zones").unordered(),
+                input("zones").unordered().rules(&[ZONES]),
             ])
             .outputs(&[ID, output("ip_address")]),
         in_subscription(VPN_GATEWAY)
@@ -106,19 +205,31 @@ pub static SCHEMA: ProviderSchema = ProviderSchema {
             .inputs(&[
                 SUBSCRIPTION,
                 RESOURCE_GROUP_NAME,
-                NAME,
+                input("name").required().replaces().case_insensitive().rules(&[
+                    Rule::Length { min: 1, max: 63 },
+                    Rule::Chars { test: chars::word_or_dash, allowed: "letters, digits, `_` and `-`" },
+                    Rule::Ends { test: chars::alphanumeric, what: "a letter or digit" },
+                ]),
                 LOCATION,
-                input("dns_prefix").required().replaces(),
+                input("dns_prefix").required().replaces().rules(&[
+                    Rule::Length { min: 1, max: 54 },
+                    Rule::Chars { test: |c| chars::alphanumeric(c) || c == '-', allowed: "letters, digits and `-`" },
+                    Rule::Ends { test: chars::alphanumeric, what: "a letter or digit" },
+                ]),
                 input("kubernetes_version").required(),
                 input("network_plugin").required().replaces(),
                 fixed_id("subnet_id"),
                 input("pod_subnet_id").replaces().case_insensitive(),
-                input("service_cidr").required().replaces(),
+                input("service_cidr").required().replaces().rules(&[Rule::Cidr {
+                    prefix: (12, 28),
+                    within: &[],
+                    reserved: &["169.254.0.0/16", "172.30.0.0/16", "172.31.0.0/16", "192.0.2.0/24"],
+                }]),
                 input("dns_service_ip"),
                 input("identity"),
                 input("vm_size"),
-                input("node_count"),
-                input("zones").unordered(),
+                input("node_count").rules(&[Rule::Range { min: 1, max: 1000 }]),
+                input("zones").unordered().rules(&[ZONES]),
             ])
             .outputs(&[ID, output("kubeconfig").secret()])
             .takes(minutes(10)),

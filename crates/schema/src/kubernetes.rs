@@ -3,7 +3,7 @@
 //! object names its `cluster` (the scope its calls are rate limited in) and carries
 //! `kubernetes`, how to reach that cluster's API, built from the cluster resources' outputs.
 
-use ringform_core::schema::{Attribute, KindSchema, ProviderSchema, input, minutes, output};
+use ringform_core::schema::{Attribute, KindSchema, ProviderSchema, Rule, input, minutes, output};
 use ringform_core::{Kind, Provider};
 
 pub const NAMESPACE: Kind = Kind::new("k8s_namespace");
@@ -26,13 +26,31 @@ const CLUSTER: Attribute = input("cluster").required().replaces();
 /// How to reach the cluster's API; its credentials are secret values inside it.
 const ACCESS: Attribute = input("kubernetes").required();
 const NAMESPACED: Attribute = input("namespace").required().replaces();
-const NAME: Attribute = input("name").required().replaces();
+/// Object names are DNS subdomains: at most 253 lowercase letters, digits, `-` and `.`,
+/// starting and ending with a letter or digit.
+const NAME: Attribute = input("name").required().replaces().rules(&[
+    Rule::Length { min: 1, max: 253 },
+    Rule::Chars {
+        test: |c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '.',
+        allowed: "lowercase letters, digits, `-` and `.`",
+    },
+    Rule::Ends { test: |c| c.is_ascii_lowercase() || c.is_ascii_digit(), what: "a lowercase letter or digit" },
+]);
+/// Namespace names are DNS labels: as object names, but at most 63 characters and no `.`.
+const NAMESPACE_NAME: Attribute = input("name").required().replaces().rules(&[
+    Rule::Length { min: 1, max: 63 },
+    Rule::Chars {
+        test: |c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-',
+        allowed: "lowercase letters, digits and `-`",
+    },
+    Rule::Ends { test: |c| c.is_ascii_lowercase() || c.is_ascii_digit(), what: "a lowercase letter or digit" },
+]);
 const ID: Attribute = output("id");
 
 pub static SCHEMA: ProviderSchema = ProviderSchema {
     provider: Provider::Kubernetes,
     kinds: &[
-        in_cluster(NAMESPACE).inputs(&[CLUSTER, ACCESS, NAME]).outputs(&[ID, output("name")]),
+        in_cluster(NAMESPACE).inputs(&[CLUSTER, ACCESS, NAMESPACE_NAME]).outputs(&[ID, output("name")]),
         in_cluster(CERT_MANAGER).inputs(&[CLUSTER, ACCESS, input("version").required()]).outputs(&[ID]),
         in_cluster(K8SSANDRA_OPERATOR)
             .inputs(&[

@@ -18,3 +18,23 @@ use ringform_core::schema::Schemas;
 pub fn all() -> Schemas {
     Schemas::new().with(&aws::SCHEMA).with(&azure::SCHEMA).with(&local::SCHEMA).with(&kubernetes::SCHEMA)
 }
+
+/// Character classes the clouds' naming rules are written in.
+mod chars {
+    pub fn alphanumeric(c: char) -> bool {
+        c.is_ascii_alphanumeric()
+    }
+
+    /// What most ARM resource names and EKS names allow.
+    pub fn word_or_dash(c: char) -> bool {
+        c.is_ascii_alphanumeric() || c == '_' || c == '-'
+    }
+
+    pub fn word_dash_or_dot(c: char) -> bool {
+        word_or_dash(c) || c == '.'
+    }
+
+    pub fn printable_ascii(c: char) -> bool {
+        c.is_ascii() && !c.is_ascii_control()
+    }
+}

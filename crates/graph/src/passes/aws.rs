@@ -23,6 +23,7 @@ pub(super) fn clusters(b: &mut Builder) {
 }
 
 fn one_cluster(b: &mut Builder, c: &Cluster) {
+    b.from(&c.name.span);
     let n = c.name.value.as_str();
     let region = c.region.value.as_str();
     let secondary: Vec<String> = c.pod_cidr.iter().map(|p| p.value.to_string()).collect();
@@ -37,6 +38,11 @@ fn one_cluster(b: &mut Builder, c: &Cluster) {
             "enable_dns_hostnames" => true,
         },
     );
+    b.locate(&vpc, "region", &c.region.span);
+    b.locate(&vpc, "cidr_block", &c.network_cidr.span);
+    if let Some(pods) = &c.pod_cidr {
+        b.locate(&vpc, "secondary_cidr_blocks", &pods.span);
+    }
     let igw = b.add(
         kinds::aws::INTERNET_GATEWAY,
         n,
@@ -72,6 +78,10 @@ fn one_cluster(b: &mut Builder, c: &Cluster) {
                 "map_public_ip_on_launch" => role == "nodes",
             },
         );
+        b.locate(&id, "cidr_block", &s.cidr.span);
+        if let Some(zone) = &s.zone {
+            b.locate(&id, "availability_zone", &zone.span);
+        }
         b.add(
             kinds::aws::ROUTE_TABLE_ASSOCIATION,
             &name,
@@ -122,6 +132,8 @@ fn one_cluster(b: &mut Builder, c: &Cluster) {
             "service_cidr" => c.service_cidr.value.to_string(),
         },
     );
+    b.locate(&eks, "service_cidr", &c.service_cidr.span);
+    b.locate(&eks, "kubernetes_version", &c.kubernetes_version.span);
     // A node group takes no security groups itself: its launch template gives the nodes the
     // Cassandra group, and the cluster group EKS would have given them.
     let template = b.add(
@@ -135,7 +147,7 @@ fn one_cluster(b: &mut Builder, c: &Cluster) {
         },
     );
     let count = i64::from(c.node_pool.count.value);
-    b.add(
+    let nodes = b.add(
         kinds::aws::EKS_NODE_GROUP,
         n,
         attrs! {
@@ -153,6 +165,10 @@ fn one_cluster(b: &mut Builder, c: &Cluster) {
             "max_size" => count,
         },
     );
+    for size in ["desired_size", "min_size", "max_size"] {
+        b.locate(&nodes, size, &c.node_pool.count.span);
+    }
+    b.locate(&nodes, "instance_type", &c.node_pool.machine_type.span);
 }
 
 pub(super) fn vpc(b: &mut Builder, cluster: &str) -> ringform_core::Address {
@@ -190,6 +206,7 @@ pub(super) fn mesh(b: &mut Builder) {
 /// routes go over the accepted peering.
 fn peering_mesh(b: &mut Builder, clusters: &[&Cluster]) {
     for (x, y) in pairs(clusters) {
+        b.from(&x.name.span);
         let pair = format!("{}~{}", x.name.value, y.name.value);
         let (x_vpc, y_vpc) = (vpc(b, &x.name.value), vpc(b, &y.name.value));
         let peering = b.add(
@@ -307,6 +324,7 @@ fn transit_gateway_mesh(b: &mut Builder, clusters: &[&Cluster]) {
 pub(super) fn firewall(b: &mut Builder) {
     let all = &b.topology.clusters;
     for to in b.clusters(Cloud::Aws).collect::<Vec<_>>() {
+        b.from(&to.name.span);
         let group = b.address(kinds::aws::SECURITY_GROUP, &to.name.value);
         for from in all.iter().filter(|c| c.name.value != to.name.value) {
             let cidrs: Vec<String> = routed_ranges(from).into_iter().map(|(_, cidr)| cidr).collect();

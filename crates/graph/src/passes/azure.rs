@@ -16,6 +16,7 @@ pub(super) fn clusters(b: &mut Builder) {
 }
 
 fn one_cluster(b: &mut Builder, c: &Cluster) {
+    b.from(&c.name.span);
     let n = c.name.value.as_str();
     let location = c.region.value.as_str();
     let zones: Vec<String> = c.zones.iter().map(|z| z.value.clone()).collect();
@@ -28,6 +29,7 @@ fn one_cluster(b: &mut Builder, c: &Cluster) {
             "location" => location,
         },
     );
+    b.locate(&group, "location", &c.region.span);
     let subnet =
         |name: &str, cidr: String| Value::from_iter([("name", Value::from(name)), ("address_prefix", cidr.into())]);
     let mut address_space = vec![c.network_cidr.value.to_string()];
@@ -53,6 +55,7 @@ fn one_cluster(b: &mut Builder, c: &Cluster) {
             "subnets" => subnets,
         },
     );
+    b.locate(&vnet, "address_space", &c.network_cidr.span);
     if c.gateway_subnet.is_some() {
         let ip = b.add(
             kinds::azure::PUBLIC_IP,
@@ -84,7 +87,7 @@ fn one_cluster(b: &mut Builder, c: &Cluster) {
     }
     let count = i64::from(c.node_pool.count.value);
     let service_cidr = c.service_cidr.value;
-    b.add(
+    let aks = b.add(
         kinds::azure::AKS_CLUSTER,
         n,
         attrs! {
@@ -106,6 +109,12 @@ fn one_cluster(b: &mut Builder, c: &Cluster) {
             "identity" => "SystemAssigned",
         },
     );
+    b.locate(&aks, "service_cidr", &c.service_cidr.span);
+    b.locate(&aks, "node_count", &c.node_pool.count.span);
+    b.locate(&aks, "kubernetes_version", &c.kubernetes_version.span);
+    if let Some(zone) = c.zones.first() {
+        b.locate(&aks, "zones", &zone.span);
+    }
 }
 
 /// The cluster's subscription, on every Azure object (null: `AZURE_SUBSCRIPTION_ID` at apply time).
@@ -155,6 +164,7 @@ pub(super) fn connection(b: &mut Builder, from: &Cluster, to: &str, kind: &str, 
 pub(super) fn mesh(b: &mut Builder) {
     let clusters: Vec<&Cluster> = b.clusters(Cloud::Azure).collect();
     for (x, y) in pairs(&clusters) {
+        b.from(&x.name.span);
         match b.topology.mesh.azure.value {
             AzureMesh::VpnGateway => {
                 let key = shared_key(b, &x.name.value, &y.name.value);

@@ -11,6 +11,7 @@ use crate::builder::{Builder, attrs, output};
 
 pub(super) fn datacenters(b: &mut Builder) {
     let Some(cassandra) = &b.topology.cassandra else { return };
+    b.from(&cassandra.cluster_name.span);
     let password = b.add(kinds::local::GENERATED_SECRET, "cassandra/superuser", attrs! { "length" => 24i64 });
     match cassandra.mode.value {
         CassandraMode::K8ssandraOperator => k8ssandra_cluster(b, cassandra, &password),

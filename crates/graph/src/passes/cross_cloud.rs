@@ -16,6 +16,7 @@ pub(super) fn vpn(b: &mut Builder) {
         return;
     }
     for a in aws_clusters {
+        b.from(&a.name.span);
         let n = a.name.value.as_str();
         let region = a.region.value.as_str();
         let vpc = aws::vpc(b, n);

@@ -64,6 +64,7 @@ pub(super) fn add_in(
 ) -> Address {
     attributes.insert("cluster".into(), c.name.value.as_str().into());
     attributes.insert("kubernetes".into(), access(b, c));
+    b.from(&c.name.span);
     b.add(kind, &format!("{}/{name}", c.name.value), attributes)
 }
 

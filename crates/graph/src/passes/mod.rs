@@ -11,7 +11,7 @@ mod kubernetes;
 use ringform_topology::Topology;
 
 use crate::builder::Builder;
-use crate::{GraphError, Resource};
+use crate::{GraphError, Origins, Resource};
 
 /// In order: clusters and their networks, meshes within each cloud, the mesh across clouds,
 /// firewall rules, Kubernetes add-ons and access, cross-cluster DNS, Cassandra itself.
@@ -27,10 +27,10 @@ const PASSES: &[fn(&mut Builder)] = &[
     cassandra::datacenters,
 ];
 
-pub(crate) fn run(topology: &Topology) -> Result<Vec<Resource>, Vec<GraphError>> {
+pub(crate) fn run(topology: &Topology) -> Result<(Vec<Resource>, Origins), Vec<GraphError>> {
     let mut builder = Builder::new(topology);
     for pass in PASSES {
         pass(&mut builder);
     }
-    if builder.errors.is_empty() { Ok(builder.resources) } else { Err(builder.errors) }
+    if builder.errors.is_empty() { Ok((builder.resources, builder.origins)) } else { Err(builder.errors) }
 }
