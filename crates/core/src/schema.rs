@@ -35,6 +35,12 @@ pub struct ProviderSchema {
     pub kinds: &'static [KindSchema],
 }
 
+impl ProviderSchema {
+    pub fn kind(&self, kind: Kind) -> Option<&KindSchema> {
+        self.kinds.iter().find(|k| k.kind == kind)
+    }
+}
+
 /// How two values of an attribute are compared when deciding whether it changed.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Compare {
@@ -194,9 +200,11 @@ impl Attribute {
         self.rules.iter().filter_map(|rule| rule.violation(value)).collect()
     }
 
-    /// Whether `a` and `b` are the same value under this attribute's comparison.
+    /// Whether `a` and `b` are the same value under this attribute's comparison. Being secret
+    /// is not a difference: a value compares by what it holds.
     pub fn same(&self, a: &Value, b: &Value) -> bool {
         match (self.compare, a, b) {
+            (_, Value::Secret(a), b) | (_, b, Value::Secret(a)) => self.same(a, b),
             (Compare::CaseInsensitive, Value::String(a), Value::String(b)) => a.eq_ignore_ascii_case(b),
             (Compare::Unordered, Value::List(a), Value::List(b)) => {
                 let sorted = |items: &[Value]| {
@@ -206,7 +214,6 @@ impl Attribute {
                 };
                 a.len() == b.len() && a.iter().all(Value::is_known) && sorted(a) == sorted(b)
             }
-            (Compare::Unordered | Compare::CaseInsensitive, Value::Secret(a), Value::Secret(b)) => self.same(a, b),
             _ => a == b,
         }
     }
@@ -293,6 +300,12 @@ impl KindSchema {
         self.outputs.iter().find(|a| a.name == name)
     }
 
+    /// Whether two values of input `name` are the same; an input the schema does not declare
+    /// compares exactly.
+    pub fn same_input(&self, name: &str, a: &Value, b: &Value) -> bool {
+        self.input(name).unwrap_or(&input("")).same(a, b)
+    }
+
     pub fn forces_replacement(&self, input: &str) -> bool {
         self.input(input).is_some_and(|a| a.replaces)
     }
@@ -305,9 +318,14 @@ impl KindSchema {
         Scope { provider, account: text(self.scope.account), region: text(self.scope.region) }
     }
 
-    /// Wraps every attribute of `attributes` that this schema says is secret (in `declared`,
-    /// its inputs or its outputs) as [`Value::Secret`], so that nothing a provider or a graph
-    /// pass forgot to wrap is ever shown.
+    /// Wraps the inputs and outputs this schema says are secret as [`Value::Secret`], so that
+    /// nothing a provider or a graph pass forgot to wrap is ever shown or stored in the clear.
+    pub fn seal_record(&self, inputs: &mut Attributes, outputs: &mut Attributes) {
+        KindSchema::seal(self.inputs, inputs);
+        KindSchema::seal(self.outputs, outputs);
+    }
+
+    /// Wraps every attribute of `attributes` that `declared` says is secret.
     pub fn seal(declared: &[Attribute], attributes: &mut Attributes) {
         for attribute in declared.iter().filter(|a| a.secret) {
             if let Some(value) = attributes.get_mut(attribute.name) {
@@ -439,6 +457,14 @@ mod tests {
         assert!(!ids.same(&list(&["a", "a", "b"]), &list(&["a", "b", "b"])));
         assert!(!ids.same(&list(&["a"]), &list(&["a", "a"])));
         assert!(!ids.same(&Value::List(vec![Value::Unknown]), &Value::List(vec![Value::Unknown])));
+    }
+
+    #[test]
+    fn secrecy_is_not_a_difference() {
+        let thing = SCHEMA.kinds[0];
+        assert!(thing.same_input("password", &Value::secret("p".into()), &"p".into()));
+        assert!(!thing.same_input("password", &Value::secret("p".into()), &"q".into()));
+        assert!(thing.same_input("undeclared", &"x".into(), &"x".into()));
     }
 
     #[test]

@@ -241,19 +241,19 @@ async fn perform(call: Call, shared: &Shared) -> Result<Option<Attributes>, OpEr
             let provider_id = applied.as_ref().map(|a| a.provider_id.clone());
             let outputs = match applied {
                 Some(applied) => {
-                    let mut record = Record::new(
-                        call.address.clone(),
-                        Some(applied.provider_id),
-                        call.inputs,
-                        applied.outputs.clone(),
-                    );
+                    let (mut inputs, mut outputs) = (call.inputs, applied.outputs);
+                    if let Some(schema) = call.provider.schema().kind(call.address.kind()) {
+                        schema.seal_record(&mut inputs, &mut outputs);
+                    }
+                    let mut record =
+                        Record::new(call.address.clone(), Some(applied.provider_id), inputs, outputs.clone());
                     record.dependencies = call.references;
                     // An update changes the same object; a create (also of a replacement) makes a new one.
                     if let (OpKind::Update, Some(previous)) = (call.op, &call.previous) {
                         record.created_at = previous.created_at;
                     }
                     shared.store.put(&record).map_err(OpError::new)?;
-                    Some(applied.outputs)
+                    Some(outputs)
                 }
                 None => {
                     shared.store.remove(&call.address).map_err(OpError::new)?;

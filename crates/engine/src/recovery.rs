@@ -61,7 +61,10 @@ pub async fn recover(
         };
         let outcome = match intent.operation {
             Operation::Create | Operation::Adopt => match find().await? {
-                Some(found) => {
+                Some(mut found) => {
+                    if let Some(schema) = provider.schema().kind(address.kind()) {
+                        schema.seal_record(&mut found.inputs, &mut found.outputs);
+                    }
                     let mut adopted =
                         Record::new(address.clone(), Some(found.provider_id), found.inputs, found.outputs);
                     adopted.dependencies = match (graph, &record) {

@@ -111,14 +111,20 @@ pub async fn refresh(state: &Snapshot, registry: &Registry, deployment: &str) ->
             source,
         })?;
         let mut found: BTreeMap<Address, _> = response.found.into_iter().map(|o| (o.address.clone(), o)).collect();
+        let schema = provider.schema().kind(kind);
         for record in records {
-            let Some(observed) = found.remove(&record.address) else {
+            let Some(mut observed) = found.remove(&record.address) else {
                 refreshed.drift.push(Drift::Deleted { address: record.address.clone() });
                 continue;
             };
+            if let Some(schema) = schema {
+                schema.seal_record(&mut observed.inputs, &mut observed.outputs);
+            }
             for (attribute, recorded) in &record.inputs {
                 let actual = observed.inputs.get(attribute).cloned().unwrap_or_default();
-                if actual != *recorded {
+                // Compared as the planner compares: ARM ids without case, sets in any order.
+                let same = schema.map_or(actual == *recorded, |s| s.same_input(attribute, recorded, &actual));
+                if !same {
                     refreshed.drift.push(Drift::Changed {
                         address: record.address.clone(),
                         attribute: attribute.clone(),

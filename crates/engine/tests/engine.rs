@@ -673,3 +673,34 @@ async fn updates_that_let_go_of_an_object_finish_before_it_is_deleted() {
         updates.keys().collect::<Vec<_>>()
     );
 }
+
+// What a schema declares secret is stored sealed even when the graph or the provider hands it
+// over in the clear, and refresh compares values as the schema says (ARM ids without case, sets
+// in any order): a cloud that reports them differently has not drifted.
+#[tokio::test(start_paused = true)]
+async fn secrets_are_sealed_in_state_and_drift_compares_as_the_schema_says() {
+    let connection = address("azure_vpn_connection.a~b");
+    let gateway_id = "/subscriptions/s/resourceGroups/RG/providers/Microsoft.Network/virtualNetworkGateways/a";
+    let graph = graph_of(vec![(
+        connection.clone(),
+        attributes(&[
+            ("subscription", "s".into()),
+            ("gateway_id", gateway_id.into()),
+            ("shared_key", "in-the-clear".into()),
+        ]),
+    )]);
+    let store = memory_store();
+    let fake = FakeProvider::new(FakeConfig::new());
+    assert_complete(&plan_and_apply(&fake, &store, &graph, options(4)).await);
+    let record = store.get(&connection).unwrap().unwrap();
+    assert_eq!(record.inputs["shared_key"], Value::secret("in-the-clear".into()));
+
+    let id = record.provider_id.as_deref().unwrap();
+    assert!(fake.inventory().set_input(id, "gateway_id", gateway_id.to_lowercase().into()).unwrap());
+    let state = store.snapshot().unwrap();
+    let refreshed = refresh(&state, &fake.registry(), DEPLOYMENT).await.unwrap();
+    assert_eq!(refreshed.drift, [], "an id in another case is the same id");
+    assert!(fake.inventory().set_input(id, "gateway_id", "/subscriptions/s/other".into()).unwrap());
+    let refreshed = refresh(&state, &fake.registry(), DEPLOYMENT).await.unwrap();
+    assert!(matches!(&refreshed.drift[..], [Drift::Changed { attribute, .. }] if attribute == "gateway_id"));
+}

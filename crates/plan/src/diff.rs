@@ -104,23 +104,17 @@ pub fn plan_destroy(state: &Snapshot, targets: &[Address], topology_hash: String
     Plan { lineage: state.lineage, serial: state.serial, topology_hash, changes }
 }
 
-/// An attribute differs when its values differ under its schema's comparison, or when the
-/// desired one is not known yet (it may turn out different, so it must be sent again). Being
-/// secret is not a difference: a value compares by what it holds.
+/// An attribute differs when its values differ under its schema's comparison (secrecy is no
+/// difference), or when the desired one is not known yet (it may turn out different, so it
+/// must be sent again).
 fn differs(schema: Option<&KindSchema>, name: &str, before: Option<&Value>, after: Option<&Value>) -> bool {
-    let reveal = |v: Option<&Value>| match v {
-        Some(Value::Secret(inner)) => Some(inner.as_ref().clone()),
-        other => other.cloned(),
-    };
-    match (reveal(before), reveal(after)) {
+    match (before, after) {
         (Some(b), Some(a)) => {
-            let exact = input("");
-            let attribute = schema.and_then(|s| s.input(name)).unwrap_or(&exact);
-            !a.is_known() || !attribute.same(&b, &a)
+            !a.is_known() || !schema.map_or_else(|| input("").same(b, a), |s| s.same_input(name, b, a))
         }
         (None, None) => false,
         // A null attribute and a missing one mean the same thing.
-        (Some(v), None) | (None, Some(v)) => v != Value::Null,
+        (Some(v), None) | (None, Some(v)) => *v != Value::Null,
     }
 }
 
