@@ -2,28 +2,20 @@
 //! for every example and for broken topologies.
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Output;
+
+use crate::common::{self, text};
 
 fn root() -> &'static Path {
     Path::new(env!("CARGO_MANIFEST_DIR"))
 }
 
-/// Runs ringform from the repository root without colours and with state in a fresh
-/// directory, so nothing on the developer's machine leaks into the output.
+/// Runs ringform with its state in a fresh directory, so nothing on the developer's machine
+/// leaks into the output.
 fn ringform(args: &[&str]) -> (Output, tempfile::TempDir) {
     let state = tempfile::tempdir().unwrap();
-    let output = Command::new(env!("CARGO_BIN_EXE_ringform"))
-        .args(args)
-        .current_dir(root())
-        .env("NO_COLOR", "1")
-        .env("RINGFORM_STATE", state.path().join("state"))
-        .output()
-        .unwrap();
+    let output = common::ringform(args, &state.path().join("state")).output().unwrap();
     (output, state)
-}
-
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8(bytes.to_vec()).unwrap()
 }
 
 fn examples() -> Vec<PathBuf> {

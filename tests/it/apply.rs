@@ -1,7 +1,6 @@
 //! End-to-end runs of `ringform apply`, `drift`, `refresh` and `destroy` against the fake cloud
 //! of ringform-testkit (the binary is built with the `test-provider` feature and pointed at a
 //! file-backed inventory), including concurrent runs and SIGKILL at random instants.
-#![cfg(feature = "test-provider")]
 
 use std::path::PathBuf;
 use std::process::{Child, Command, Output, Stdio};
@@ -10,8 +9,7 @@ use std::time::{Duration, Instant};
 use ringform_state::StateStore;
 use ringform_testkit::Inventory;
 
-mod common;
-use common::{KillClock, text};
+use crate::common::{self, KillClock, text};
 
 struct Deployment {
     dir: tempfile::TempDir,

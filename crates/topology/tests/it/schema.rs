@@ -1,5 +1,6 @@
 //! The checked-in `schema/topology.schema.json` (what editors load) must be what
-//! `json_schema()` generates. `RINGFORM_UPDATE_SCHEMA=1 cargo test -p ringform-topology` rewrites it.
+//! `json_schema()` generates. `RINGFORM_UPDATE_SCHEMA=1 cargo test -p ringform-topology --test it
+//! schema` rewrites it.
 
 use std::path::PathBuf;
 
@@ -16,7 +17,7 @@ fn checked_in_schema_is_current() {
     assert!(
         checked_in == generated,
         "{} is out of date with json_schema(); regenerate it with \
-         RINGFORM_UPDATE_SCHEMA=1 cargo test -p ringform-topology --test schema",
+         RINGFORM_UPDATE_SCHEMA=1 cargo test -p ringform-topology --test it schema",
         path.display()
     );
 }

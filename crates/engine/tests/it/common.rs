@@ -2,9 +2,6 @@
 //! which paused tokio time cannot skip), topology loading, a recording reporter and the checks
 //! every scenario ends with.
 
-// Each test binary uses a different subset of the helpers.
-#![allow(dead_code)]
-
 use std::collections::{BTreeSet, HashMap};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;

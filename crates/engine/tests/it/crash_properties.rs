@@ -3,14 +3,12 @@
 //! records, with nothing created twice; so does changing the graph afterwards, and destroy
 //! leaves nothing behind. Runs on paused tokio time with an in-memory state store.
 
-mod common;
-
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
-use common::*;
+use crate::common::*;
 use proptest::prelude::*;
 use proptest::test_runner::TestRunner;
 use ringform_core::{Address, Attributes, Kind, Provider, Value};

@@ -3,8 +3,6 @@
 //! through the AWS SDK, re-plans, scales, detects out-of-band changes, destroys, and survives
 //! SIGKILL at random instants. Skipped with a message when moto is not installed, except in CI.
 
-mod common;
-
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
@@ -14,7 +12,7 @@ use aws_sdk_ec2::types::{Filter, IpPermission, IpRange};
 use ringform_state::StateStore;
 use ringform_testkit::moto::Moto;
 
-use common::{KillClock, text};
+use crate::common::{self, KillClock, text};
 
 const EXAMPLE: &str = "examples/eks-two-regions.toml";
 const DEPLOYMENT: &str = "eks-two-regions";

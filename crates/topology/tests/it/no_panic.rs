@@ -5,7 +5,7 @@ use proptest::prelude::*;
 use proptest::sample::Index;
 use ringform_topology::{Diagnostic, line_col, parse};
 
-const FULL: &str = include_str!("fixtures/full.toml");
+const FULL: &str = include_str!("../fixtures/full.toml");
 
 /// Parses and renders every diagnostic, in color and without.
 fn exercise(source: &str) {

@@ -3,14 +3,12 @@
 //! paused tokio time (and an in-memory state store), so nothing here depends on how busy the
 //! machine is.
 
-mod common;
-
 use std::collections::{BTreeSet, HashMap};
 use std::fmt::Write as _;
 use std::sync::Arc;
 use std::time::Duration;
 
-use common::*;
+use crate::common::{self, *};
 use ringform_core::provider::Scope;
 use ringform_core::{Address, Kind, Provider, Value};
 use ringform_engine::{Drift, Event, OpKind, Recovered, Silent, recover, refresh};

@@ -1,5 +1,4 @@
 //! What the end-to-end tests share.
-#![allow(dead_code)] // Each test binary uses its own part of this module.
 
 use std::path::Path;
 use std::process::{Command, Stdio};

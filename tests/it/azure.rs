@@ -12,8 +12,7 @@ use ringform_state::StateStore;
 use ringform_testkit::arm::FakeArm;
 use serde_json::Value as Json;
 
-mod common;
-use common::text;
+use crate::common::{self, text};
 
 const EXAMPLE: &str = "examples/aks-vpn-mesh.toml";
 const SUBSCRIPTION: &str = "5f0e3c1a-0000-4000-8000-00000000c0de";
