@@ -8,6 +8,7 @@ mod aws;
 mod azure;
 mod cli;
 mod common;
+mod fixtures;
 
 /// Without the feature the binary cannot be pointed at the fake cloud, so `apply`'s tests
 /// cannot run: fail, rather than pass having tested nothing.
