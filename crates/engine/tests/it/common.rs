@@ -52,10 +52,10 @@ impl Recorder {
 impl Reporter for Recorder {
     fn report(&self, event: Event) {
         let mut stop_when = self.stop_when.lock().unwrap_or_else(PoisonError::into_inner);
-        if stop_when.as_ref().is_some_and(|(when, _)| when(&event)) {
-            if let Some((_, stop)) = stop_when.take() {
-                stop.send_replace(true);
-            }
+        if stop_when.as_ref().is_some_and(|(when, _)| when(&event))
+            && let Some((_, stop)) = stop_when.take()
+        {
+            stop.send_replace(true);
         }
         self.events.lock().unwrap_or_else(PoisonError::into_inner).push(event);
     }
@@ -173,10 +173,10 @@ pub fn calls_by_address(
 ) -> HashMap<Address, Vec<(std::time::Instant, Option<std::time::Instant>, CallOutcome)>> {
     let mut calls: HashMap<_, Vec<_>> = HashMap::new();
     for call in fake.call_log() {
-        if call.method == method {
-            if let Some(address) = call.address {
-                calls.entry(address).or_default().push((call.started, call.ended, call.outcome));
-            }
+        if call.method == method
+            && let Some(address) = call.address
+        {
+            calls.entry(address).or_default().push((call.started, call.ended, call.outcome));
         }
     }
     calls
