@@ -1,7 +1,7 @@
 //! End-to-end: the `ringform` binary, with its real AWS provider, against moto (the AWS
 //! emulator, started per test). Applies the EKS two-region example's AWS layer and checks it
 //! through the AWS SDK, re-plans, scales, detects out-of-band changes, destroys, and survives
-//! SIGKILL at random instants. Skipped with a message when moto is not installed, except in CI.
+//! SIGKILL at random instants. Fails, naming the command that installs it, when moto is missing.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
@@ -26,10 +26,10 @@ struct Run {
 }
 
 impl Run {
-    fn start() -> Option<Run> {
-        let moto = Moto::start()?;
+    fn start() -> Run {
+        let moto = Moto::start_for_test();
         let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
-        Some(Run { dir: tempfile::tempdir().unwrap(), moto, rt })
+        Run { dir: tempfile::tempdir().unwrap(), moto, rt }
     }
 
     fn state(&self) -> PathBuf {
@@ -195,7 +195,7 @@ fn scaled_example(dir: &Path) -> String {
 
 #[test]
 fn eks_two_regions_applies_replans_scales_drifts_and_destroys_against_moto() {
-    let Some(run) = Run::start() else { return };
+    let run = Run::start();
     let stdout = ok(&run.ringform(&args(&["apply", "--auto-approve"], EXAMPLE)));
     assert!(stdout.contains("Apply complete after"), "{stdout}");
 
@@ -325,7 +325,7 @@ fn eks_two_regions_applies_replans_scales_drifts_and_destroys_against_moto() {
 /// a rerun converges with no VPC, subnet, peering or EKS cluster twice or untracked.
 #[test]
 fn killed_during_apply_at_random_instants_nothing_is_duplicated_or_left_untracked() {
-    let Some(run) = Run::start() else { return };
+    let run = Run::start();
     // One full apply (then destroy) measures how long there is to kill it in.
     let started = Instant::now();
     ok(&run.ringform(&args(&["apply", "--auto-approve"], EXAMPLE)));

@@ -54,7 +54,7 @@ pub fn aws_refresh() -> Result<(), String> {
         ("generated 10-cluster AWS mesh", graph_of(&without_pod_ranges(&crate::generate::aws_full_mesh(10)), "aws_")?),
     ];
     for (name, graph) in cases {
-        let moto = ringform_testkit::moto::Moto::start().ok_or("moto is not installed: run scripts/test once")?;
+        let moto = ringform_testkit::moto::Moto::start()?;
         let settings = ringform_aws::AwsSettings {
             max_attempts: 1,
             poll_interval: Duration::from_millis(10),

@@ -106,7 +106,7 @@ pub struct StoredResource {
 /// ```no_run
 /// use ringform_testkit::arm::FakeArm;
 ///
-/// let Some(arm) = FakeArm::start_for_test() else { return };
+/// let arm = FakeArm::start_for_test();
 /// // Point the client at it: base URL and bearer token.
 /// let (endpoint, token) = (arm.endpoint(), arm.token());
 /// # let _ = (endpoint, token);
@@ -130,17 +130,9 @@ impl FakeArm {
         Ok(FakeArm { shared, server })
     }
 
-    /// Starts with the default options, or returns `None` (after saying why) when the fixtures
-    /// are missing, unless `CI` is set: CI must run every test, so there that is a failure.
-    pub fn start_for_test() -> Option<FakeArm> {
-        match FakeArm::start(FakeArmOptions::default()) {
-            Ok(arm) => Some(arm),
-            Err(error @ FakeArmError::FixturesMissing { .. }) if std::env::var_os("CI").is_none() => {
-                eprintln!("skipped: {error}");
-                None
-            }
-            Err(error) => panic!("{error}"),
-        }
+    /// Starts with the default options; panics, saying why, when it cannot.
+    pub fn start_for_test() -> FakeArm {
+        FakeArm::start(FakeArmOptions::default()).unwrap_or_else(|error| panic!("{error}"))
     }
 
     /// `http://127.0.0.1:PORT`, the base URL to point an ARM client (or `RINGFORM_ARM_ENDPOINT`) at.
