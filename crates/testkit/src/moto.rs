@@ -138,8 +138,9 @@ impl Drop for Moto {
     }
 }
 
-/// `RINGFORM_MOTO_SERVER`, else the venv `scripts/test` makes in the workspace's `target/`, else
-/// `moto_server` on the PATH.
+/// `RINGFORM_MOTO_SERVER`, else the venv `scripts/test` makes in the workspace's `target/`. Never
+/// a `moto_server` found on the PATH: that may be another moto release than the one scripts/test
+/// pins, and what moto emulates changes between releases.
 fn moto_server() -> Result<PathBuf, String> {
     if let Some(path) = std::env::var_os("RINGFORM_MOTO_SERVER") {
         let path = PathBuf::from(path);
@@ -151,16 +152,12 @@ fn moto_server() -> Result<PathBuf, String> {
     }
     let venv = Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../../target/moto-venv/bin/moto_server"));
     if venv.is_file() {
-        return Ok(venv.to_owned());
-    }
-    let path = std::env::var_os("PATH").unwrap_or_default();
-    std::env::split_paths(&path).map(|dir| dir.join("moto_server")).find(|candidate| candidate.is_file()).ok_or_else(
-        || {
-            "moto_server not found: run scripts/test, which installs moto into target/moto-venv \
+        Ok(venv.to_owned())
+    } else {
+        Err("moto_server not found: run scripts/test, which installs moto into target/moto-venv \
              (or set RINGFORM_MOTO_SERVER)"
-                .to_owned()
-        },
-    )
+            .to_owned())
+    }
 }
 
 /// Service and region come from the SigV4 credential scope (`…/<date>/<region>/<service>/aws4_request`),
