@@ -1,6 +1,6 @@
 //! The provider against moto (the AWS emulator): every EKS two-region kind created, read,
 //! changed out of band, updated, found and deleted; transit gateway and VPN kinds as far as
-//! moto emulates them. Skipped (with a message) when moto is not installed, except in CI.
+//! moto emulates them. Fails, naming the command that installs it, when moto is missing.
 
 use std::time::Duration;
 
@@ -274,7 +274,7 @@ async fn policies(moto: &Moto, names: &[&str]) -> Vec<String> {
 
 #[tokio::test]
 async fn eks_two_regions_with_peering_lifecycle() {
-    let Some(moto) = Moto::start() else { return };
+    let moto = Moto::start_for_test();
     let h = Harness { provider: AwsProvider::new(settings(&moto)) };
     let west = network(&h, "eu-west", "eu-west-1", "172.21.0.0/16", "10.200.0.0/16").await;
     let central = network(&h, "eu-central", "eu-central-1", "172.22.0.0/16", "10.250.0.0/16").await;
@@ -557,7 +557,7 @@ async fn eks_two_regions_with_peering_lifecycle() {
 
 #[tokio::test]
 async fn refresh_is_one_describe_per_kind_and_region() {
-    let Some(moto) = Moto::start() else { return };
+    let moto = Moto::start_for_test();
     let h = Harness { provider: AwsProvider::new(settings(&moto)) };
     let west = network(&h, "eu-west", "eu-west-1", "172.21.0.0/16", "10.200.0.0/16").await;
     moto.start_recording();
@@ -571,7 +571,7 @@ async fn refresh_is_one_describe_per_kind_and_region() {
 
 #[tokio::test]
 async fn transit_gateway_and_vpn_kinds() {
-    let Some(moto) = Moto::start() else { return };
+    let moto = Moto::start_for_test();
     let h = Harness { provider: AwsProvider::new(settings(&moto)) };
     let west = network(&h, "eu-west", "eu-west-1", "172.21.0.0/16", "10.200.0.0/16").await;
     let central = network(&h, "eu-central", "eu-central-1", "172.22.0.0/16", "10.250.0.0/16").await;

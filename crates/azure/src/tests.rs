@@ -4,7 +4,6 @@
 //! so a misspelt `publicIpAllocationMethod` would otherwise pass).
 
 use ringform_schema::azure;
-use std::path::PathBuf;
 
 use ringform_core::{Address, Attributes, Kind, Value};
 use serde_json::Value as Json;
@@ -13,22 +12,6 @@ use crate::attrs::strings_value;
 use crate::kinds::{Ctx, spec};
 
 const SUB: &str = "/subscriptions/00000000-0000-0000-0000-000000000001/resourceGroups/rf-eastus";
-
-fn fixtures() -> Option<PathBuf> {
-    let dir = std::env::var_os("RINGFORM_FIXTURES")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/fixtures"));
-    if dir.join("arm").is_dir() {
-        return Some(dir);
-    }
-    let message = format!(
-        "the ARM schemas are not at {}: set RINGFORM_FIXTURES to the directory holding arm/",
-        dir.join("arm").display()
-    );
-    assert!(std::env::var("CI").as_deref() != Ok("true"), "{message}");
-    eprintln!("skipped: {message}");
-    None
-}
 
 fn attrs(entries: Vec<(&str, Value)>) -> Attributes {
     entries.into_iter().map(|(k, v)| (k.to_owned(), v)).collect()
@@ -132,8 +115,8 @@ fn body(kind: Kind, inputs: &Attributes) -> Json {
     (spec(kind).unwrap().body)(&ctx).unwrap()
 }
 
-fn validate(schema_name: &str, body: &Json, dir: &std::path::Path) {
-    let path = dir.join("arm").join(format!("{schema_name}.schema.json"));
+fn validate(schema_name: &str, body: &Json) {
+    let path = ringform_testkit::fixtures_dir().join("arm").join(format!("{schema_name}.schema.json"));
     let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
     let schema: Json = serde_json::from_str(&text).unwrap();
     let validator = jsonschema::draft202012::new(&schema).unwrap();
@@ -195,22 +178,20 @@ fn declared_properties<'a>(root: &'a Json, node: &'a Json) -> Vec<(String, &'a J
 
 #[test]
 fn every_kind_has_a_body_that_validates_against_its_arm_schema() {
-    let Some(dir) = fixtures() else { return };
     for (kind, schema) in AZURE_KINDS {
-        validate(schema, &body(kind, &sample_inputs(kind)), &dir);
+        validate(schema, &body(kind, &sample_inputs(kind)));
     }
 }
 
 #[test]
 fn variants_validate_too() {
-    let Some(dir) = fixtures() else { return };
     // An IPsec connection to a local network gateway.
     let mut ipsec = sample_inputs(azure::VPN_CONNECTION);
     ipsec.insert("connection_type".into(), "IPsec".into());
     let body_ipsec = body(azure::VPN_CONNECTION, &ipsec);
     assert!(body_ipsec["properties"].get("localNetworkGateway2").is_some());
     assert!(body_ipsec["properties"].get("virtualNetworkGateway2").is_none());
-    validate("connections", &body_ipsec, &dir);
+    validate("connections", &body_ipsec);
     // AKS without a pod subnet: CNI overlay with the pod CIDR.
     let mut overlay = sample_inputs(azure::AKS_CLUSTER);
     overlay.insert("pod_subnet_id".into(), Value::Null);
@@ -218,7 +199,7 @@ fn variants_validate_too() {
     let body_overlay = body(azure::AKS_CLUSTER, &overlay);
     assert_eq!(body_overlay["properties"]["networkProfile"]["networkPluginMode"], "overlay");
     assert_eq!(body_overlay["properties"]["networkProfile"]["podCidr"], "10.244.0.0/16");
-    validate("managedClusters", &body_overlay, &dir);
+    validate("managedClusters", &body_overlay);
 }
 
 #[test]

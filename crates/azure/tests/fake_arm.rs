@@ -202,7 +202,7 @@ const KINDS: [Kind; 8] = [
 
 #[tokio::test]
 async fn the_whole_mesh_is_created_read_without_drift_found_and_deleted() {
-    let Some(arm) = FakeArm::start_for_test() else { return };
+    let arm = FakeArm::start_for_test();
     arm.set_poll_rounds(2);
     let provider = provider(&arm);
     let made = mesh(&provider).await;
@@ -275,7 +275,7 @@ async fn the_whole_mesh_is_created_read_without_drift_found_and_deleted() {
 
 #[tokio::test]
 async fn drift_and_out_of_band_deletes_show_in_reads() {
-    let Some(arm) = FakeArm::start_for_test() else { return };
+    let arm = FakeArm::start_for_test();
     let provider = provider(&arm);
     let made = cluster(&provider, "eastus", "eastus", 10).await;
     let aks = &made[4];
@@ -289,7 +289,7 @@ async fn drift_and_out_of_band_deletes_show_in_reads() {
 
 #[tokio::test]
 async fn updates_happen_in_place() {
-    let Some(arm) = FakeArm::start_for_test() else { return };
+    let arm = FakeArm::start_for_test();
     let provider = provider(&arm);
     let made = cluster(&provider, "eastus", "eastus", 10).await;
     let update = |m: &Made, after: Attributes| UpdateRequest {
@@ -326,7 +326,7 @@ async fn updates_happen_in_place() {
 
 #[tokio::test]
 async fn throttling_and_missing_subscriptions_are_classified() {
-    let Some(arm) = FakeArm::start_for_test() else { return };
+    let arm = FakeArm::start_for_test();
     let provider = provider(&arm);
     arm.throttle_next(1, 3);
     let address = Address::new(azure::RESOURCE_GROUP, "eastus").unwrap();
@@ -345,7 +345,7 @@ async fn throttling_and_missing_subscriptions_are_classified() {
 
 #[tokio::test]
 async fn find_refuses_to_guess_between_duplicates() {
-    let Some(arm) = FakeArm::start_for_test() else { return };
+    let arm = FakeArm::start_for_test();
     let provider = provider(&arm);
     let made = cluster(&provider, "eastus", "eastus", 10).await;
     // A second public IP claiming the same address (a copy made by hand).
@@ -364,7 +364,7 @@ async fn find_refuses_to_guess_between_duplicates() {
 /// deletes the old pool, then PUTs the cluster. A second change moves the nodes back.
 #[tokio::test]
 async fn a_vm_size_change_replaces_the_system_pool_instead_of_resizing_it() {
-    let Some(arm) = FakeArm::start_for_test() else { return };
+    let arm = FakeArm::start_for_test();
     arm.set_poll_rounds(1);
     let provider = provider(&arm);
     let made = cluster(&provider, "eastus", "eastus", 10).await;

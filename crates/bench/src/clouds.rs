@@ -57,7 +57,7 @@ pub fn aws_refresh() -> Result<(), String> {
         ),
     ];
     for (name, graph) in cases {
-        let moto = ringform_testkit::moto::Moto::start().ok_or("moto is not installed: run scripts/test once")?;
+        let moto = ringform_testkit::moto::Moto::start()?;
         let settings = ringform_aws::AwsSettings {
             max_attempts: 1,
             poll_interval: Duration::from_millis(10),

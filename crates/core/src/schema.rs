@@ -328,10 +328,10 @@ impl KindSchema {
     /// Wraps every attribute of `attributes` that `declared` says is secret.
     pub fn seal(declared: &[Attribute], attributes: &mut Attributes) {
         for attribute in declared.iter().filter(|a| a.secret) {
-            if let Some(value) = attributes.get_mut(attribute.name) {
-                if !matches!(value, Value::Secret(_) | Value::Null | Value::Unknown | Value::Reference(_)) {
-                    *value = Value::secret(std::mem::take(value));
-                }
+            if let Some(value) = attributes.get_mut(attribute.name)
+                && !matches!(value, Value::Secret(_) | Value::Null | Value::Unknown | Value::Reference(_))
+            {
+                *value = Value::secret(std::mem::take(value));
             }
         }
     }

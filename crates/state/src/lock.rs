@@ -122,10 +122,10 @@ impl Drop for LockGuard {
         let _ = files::tighten_permissions(&self.dir);
         let path = self.dir.join(LOCK_FILE);
         // After `ringform state unlock` someone else may hold the lock now: leave theirs alone.
-        if let Ok(Some(holder)) = read_holder(&path) {
-            if holder == self.info {
-                let _ = fs::remove_file(&path);
-            }
+        if let Ok(Some(holder)) = read_holder(&path)
+            && holder == self.info
+        {
+            let _ = fs::remove_file(&path);
         }
     }
 }

@@ -530,25 +530,24 @@ mod tests {
 
     const CHILD_DIR: &str = "RINGFORM_STATE_TEST_CHILD_DIR";
 
-    /// Not a test on its own: `a_killed_writer_loses_nothing` runs it in a child process.
-    #[test]
-    fn child_writes_then_dies() {
-        let Some(dir) = std::env::var_os(CHILD_DIR) else { return };
-        let store = SledStore::open(&dir, "apply").unwrap();
-        store.put(&record("aws_vpc.eu-west")).unwrap();
-        store.journal_append(&JournalEntry::intent("aws_vpc.eu-central".parse().unwrap(), Operation::Create)).unwrap();
-        // Die the way a killed run does: no destructor runs, nothing more is flushed.
-        // SAFETY: sending a signal to ourselves has no memory-safety implications.
-        unsafe { libc::kill(libc::getpid(), libc::SIGKILL) };
-        unreachable!("SIGKILL cannot be caught");
-    }
-
+    /// Runs itself again as a child process that writes a record and an intent, then dies by
+    /// SIGKILL: the next open finds both and the dead holder's lock.
     #[test]
     fn a_killed_writer_loses_nothing() {
         use std::os::unix::process::ExitStatusExt;
+        if let Some(dir) = std::env::var_os(CHILD_DIR) {
+            let store = SledStore::open(&dir, "apply").unwrap();
+            store.put(&record("aws_vpc.eu-west")).unwrap();
+            let intent = JournalEntry::intent("aws_vpc.eu-central".parse().unwrap(), Operation::Create);
+            store.journal_append(&intent).unwrap();
+            // Die the way a killed run does: no destructor runs, nothing more is flushed.
+            // SAFETY: sending a signal to ourselves has no memory-safety implications.
+            unsafe { libc::kill(libc::getpid(), libc::SIGKILL) };
+            unreachable!("SIGKILL cannot be caught");
+        }
         let (_root, dir) = state_dir();
         let mut child = Command::new(std::env::current_exe().unwrap())
-            .args(["sled_store::tests::child_writes_then_dies", "--exact", "--test-threads=1", "--quiet"])
+            .args(["sled_store::tests::a_killed_writer_loses_nothing", "--exact", "--test-threads=1", "--quiet"])
             .env(CHILD_DIR, &dir)
             .stdout(std::process::Stdio::null())
             .spawn()

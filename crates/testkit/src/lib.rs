@@ -11,6 +11,7 @@
 //! the AWS emulator for the AWS provider's tests. [`arm`] is a fake Azure Resource Manager server
 //! that validates every PUT against the REST API specs' schemas, for the Azure provider's tests.
 //! [`topologies`] generates valid topologies of any size, for benchmarks and coverage tests.
+//! [`fixtures_dir`] is where the third-party schemas those tests read are checked in.
 
 pub mod arm;
 mod config;
@@ -25,6 +26,15 @@ pub use config::{CrashAction, CrashMode, FakeConfig};
 pub use fake::{CallRecord, FakeProvider, Method, Outcome};
 pub use inventory::{Comparison, FakeObject, Inventory};
 pub use memory_store::MemoryStore;
+
+use std::path::PathBuf;
+
+/// The repository's `tests/fixtures/`: byte-identical copies of third-party schemas (`crds/`,
+/// `arm/`), with where each comes from in `PROVENANCE`. In the repository, so a clone alone
+/// runs every test.
+pub fn fixtures_dir() -> PathBuf {
+    PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../../tests/fixtures"))
+}
 
 #[cfg(test)]
 mod tests;

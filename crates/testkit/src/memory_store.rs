@@ -1,14 +1,16 @@
 //! A state store in memory: the [`StateStore`] contract without the disk, for tests that use
-//! paused time and for benchmarks that should measure the engine, not fsync.
+//! paused time and for benchmarks that should measure the engine, not fsync. It runs the state
+//! crate's conformance suite like every other store.
 
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 use ringform_core::Address;
 use ringform_state::{JournalEntry, Lineage, Record, Snapshot, StateError, StateStore};
 
-#[derive(Default)]
+/// Clones are handles to the same state, as two opens of one state directory are.
+#[derive(Clone, Default)]
 pub struct MemoryStore {
-    inner: Mutex<Inner>,
+    inner: Arc<Mutex<Inner>>,
 }
 
 #[derive(Default)]
@@ -25,7 +27,7 @@ impl MemoryStore {
 
     /// A store starting from `snapshot`.
     pub fn with_snapshot(snapshot: Snapshot) -> Self {
-        MemoryStore { inner: Mutex::new(Inner { snapshot: Some(snapshot), ..Inner::default() }) }
+        MemoryStore { inner: Arc::new(Mutex::new(Inner { snapshot: Some(snapshot), ..Inner::default() })) }
     }
 
     fn with<T>(&self, f: impl FnOnce(&mut Inner) -> T) -> T {
@@ -99,4 +101,30 @@ impl StateStore for MemoryStore {
         self.with(|i| i.journal.clear());
         Ok(())
     }
+}
+
+#[cfg(test)]
+mod tests {
+    use ringform_state::StateStore;
+    use ringform_state::conformance::Harness;
+
+    use super::MemoryStore;
+
+    /// A new store is a new `MemoryStore`; reopening it is another handle to the same state.
+    struct MemoryHarness;
+
+    impl Harness for MemoryHarness {
+        type Location = MemoryStore;
+
+        fn create(&self) -> (MemoryStore, Box<dyn StateStore>) {
+            let store = MemoryStore::new();
+            (store.clone(), Box::new(store))
+        }
+
+        fn reopen(&self, store: &MemoryStore) -> Box<dyn StateStore> {
+            Box::new(store.clone())
+        }
+    }
+
+    ringform_state::conformance_tests!(MemoryHarness);
 }

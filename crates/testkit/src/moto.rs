@@ -1,7 +1,9 @@
 //! Starts moto (PyPI `moto[server]`, the AWS emulator) for a test: one `moto_server` process per
 //! [`Moto`] on a free 127.0.0.1 port, killed on drop, with its request recorder writing to a
 //! file of its own so tests can count the API calls ringform makes. `scripts/test` installs moto
-//! into `target/moto-venv`; `RINGFORM_MOTO_SERVER` points at another `moto_server`.
+//! into `target/moto-venv` of the workspace, where plain `cargo test` finds it afterwards;
+//! `RINGFORM_MOTO_SERVER` points at another `moto_server`. A test never skips for want of moto:
+//! [`Moto::start_for_test`] fails it with the command that installs moto.
 
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
@@ -27,24 +29,23 @@ pub struct RecordedCall {
 }
 
 impl Moto {
-    /// Starts moto, or returns `None` (after saying why) when it is not installed, unless `CI`
-    /// is set: CI must run every test, so there a missing moto is a failure.
-    pub fn start() -> Option<Moto> {
-        let Some(program) = moto_server() else {
-            let why = "moto_server not found: run scripts/test (it installs moto) or set RINGFORM_MOTO_SERVER";
-            assert!(std::env::var_os("CI").is_none(), "{why}");
-            eprintln!("skipped: {why}");
-            return None;
-        };
+    /// Starts moto; the error says why it could not, and how to fix that.
+    pub fn start() -> Result<Moto, String> {
+        let program = moto_server()?;
         let mut last_error = String::new();
         // A freed port can be taken again before moto binds it; a second port almost never is.
         for _ in 0..3 {
             match Moto::spawn(&program) {
-                Ok(moto) => return Some(moto),
+                Ok(moto) => return Ok(moto),
                 Err(error) => last_error = error,
             }
         }
-        panic!("moto did not start ({}): {last_error}", program.display());
+        Err(format!("moto did not start ({}): {last_error}", program.display()))
+    }
+
+    /// Starts moto, or fails the test with the reason and the fix.
+    pub fn start_for_test() -> Moto {
+        Moto::start().unwrap_or_else(|error| panic!("{error}"))
     }
 
     fn spawn(program: &Path) -> Result<Moto, String> {
@@ -137,17 +138,26 @@ impl Drop for Moto {
     }
 }
 
-/// `RINGFORM_MOTO_SERVER`, the venv `scripts/test` makes, or `moto_server` on the PATH.
-fn moto_server() -> Option<PathBuf> {
+/// `RINGFORM_MOTO_SERVER`, else the venv `scripts/test` makes in the workspace's `target/`. Never
+/// a `moto_server` found on the PATH: that may be another moto release than the one scripts/test
+/// pins, and what moto emulates changes between releases.
+fn moto_server() -> Result<PathBuf, String> {
     if let Some(path) = std::env::var_os("RINGFORM_MOTO_SERVER") {
-        return Some(PathBuf::from(path));
+        let path = PathBuf::from(path);
+        return if path.is_file() {
+            Ok(path)
+        } else {
+            Err(format!("RINGFORM_MOTO_SERVER={} is not a file: point it at a moto_server", path.display()))
+        };
     }
-    let venv = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target/moto-venv/bin/moto_server");
-    if venv.exists() {
-        return Some(venv);
+    let venv = Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../../target/moto-venv/bin/moto_server"));
+    if venv.is_file() {
+        Ok(venv.to_owned())
+    } else {
+        Err("moto_server not found: run scripts/test, which installs moto into target/moto-venv \
+             (or set RINGFORM_MOTO_SERVER)"
+            .to_owned())
     }
-    let path = std::env::var_os("PATH")?;
-    std::env::split_paths(&path).map(|dir| dir.join("moto_server")).find(|candidate| candidate.exists())
 }
 
 /// Service and region come from the SigV4 credential scope (`…/<date>/<region>/<service>/aws4_request`),
@@ -217,7 +227,7 @@ mod tests {
 
     #[test]
     fn moto_starts_resets_and_records() {
-        let Some(moto) = Moto::start() else { return };
+        let moto = Moto::start_for_test();
         moto.start_recording();
         let signed = "Authorization: AWS4-HMAC-SHA256 Credential=testing/20261121/eu-west-1/ec2/aws4_request, \
                       SignedHeaders=host, Signature=0\r\nContent-Type: application/x-www-form-urlencoded\r\n";

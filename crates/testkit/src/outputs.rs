@@ -97,10 +97,10 @@ fn kubeconfig(provider_id: &str) -> String {
 /// A random string of the `length` input; an update keeps the old one if the length still fits.
 fn secret_value(inputs: &Attributes, previous: Option<&Attributes>, rng: &mut impl Rng) -> Value {
     let length = inputs.get("length").and_then(Value::as_int).unwrap_or(32).clamp(1, 1024) as usize;
-    if let Some(old @ Value::Secret(inner)) = previous.and_then(|p| p.get("value")) {
-        if inner.as_str().is_some_and(|s| s.len() == length) {
-            return old.clone();
-        }
+    if let Some(old @ Value::Secret(inner)) = previous.and_then(|p| p.get("value"))
+        && inner.as_str().is_some_and(|s| s.len() == length)
+    {
+        return old.clone();
     }
     let text: String = rng.sample_iter(Alphanumeric).take(length).map(char::from).collect();
     Value::secret(text.into())

@@ -335,23 +335,21 @@ fn scope_and_registry_cover_every_kind() {
 
 const ABORT_CHILD_ENV: &str = "RINGFORM_TESTKIT_ABORT_INVENTORY";
 
-/// The child half of `abort_leaves_a_file_with_exactly_what_was_done`; does nothing on its own.
-#[tokio::test]
-#[ignore = "run as a child process by abort_leaves_a_file_with_exactly_what_was_done"]
-async fn abort_child() {
-    let Some(path) = std::env::var_os(ABORT_CHILD_ENV) else { return };
-    let config = FakeConfig::new().crash_after_calls(2, CrashMode::AfterEffect).crash_action(CrashAction::Abort);
-    let fake = FakeProvider::with_inventory(config, Inventory::open(path).unwrap());
-    create_chain(&fake, &["a", "b", "c"]).await;
-    unreachable!("the second create aborts the process");
-}
-
+/// Runs itself again as a child process whose fake cloud aborts the process (SIGABRT) right
+/// after its second create: the file must then hold exactly the two objects made.
 #[test]
 fn abort_leaves_a_file_with_exactly_what_was_done() {
+    if let Some(path) = std::env::var_os(ABORT_CHILD_ENV) {
+        let config = FakeConfig::new().crash_after_calls(2, CrashMode::AfterEffect).crash_action(CrashAction::Abort);
+        let fake = FakeProvider::with_inventory(config, Inventory::open(path).unwrap());
+        let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+        rt.block_on(create_chain(&fake, &["a", "b", "c"]));
+        unreachable!("the second create aborts the process");
+    }
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("cloud.json");
     let status = std::process::Command::new(std::env::current_exe().unwrap())
-        .args(["--exact", "tests::abort_child", "--ignored", "--nocapture", "--test-threads=1"])
+        .args(["--exact", "tests::abort_leaves_a_file_with_exactly_what_was_done", "--nocapture", "--test-threads=1"])
         .env(ABORT_CHILD_ENV, &path)
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::null())

@@ -296,20 +296,20 @@ fn racks_and_sizes(p: &Partial, cassandra: &PCassandra, d: &mut Vec<Diagnostic>)
             Some(racks) => Some(racks.len()),
             None => zones.map(Vec::len),
         };
-        if let (Some(size), Some(racks)) = (&dc.size, racks) {
-            if (size.value as usize) < racks {
-                d.push(
-                    Diagnostic::new(
-                        size.span.clone(),
-                        format!("{}.size", dc.key),
-                        format!(
-                            "datacenter {} has {racks} racks but size {}: every rack needs at least one node",
-                            dc.label, size.value
-                        ),
-                    )
-                    .hint(format!("raise size to at least {racks}, or list fewer racks")),
-                );
-            }
+        if let (Some(size), Some(racks)) = (&dc.size, racks)
+            && (size.value as usize) < racks
+        {
+            d.push(
+                Diagnostic::new(
+                    size.span.clone(),
+                    format!("{}.size", dc.key),
+                    format!(
+                        "datacenter {} has {racks} racks but size {}: every rack needs at least one node",
+                        dc.label, size.value
+                    ),
+                )
+                .hint(format!("raise size to at least {racks}, or list fewer racks")),
+            );
         }
     }
 }

@@ -47,8 +47,8 @@ use validation::Catalog;
 /// How to start a [`FakeArm`].
 #[derive(Clone, Debug)]
 pub struct FakeArmOptions {
-    /// The directory holding `arm/` (schemas and `api-versions.json`). Defaults to
-    /// `$RINGFORM_FIXTURES`, else the `shared/fixtures` directory beside the checkout.
+    /// The directory holding `arm/` (schemas and `api-versions.json`). Defaults to the
+    /// repository's [`fixtures_dir`](crate::fixtures_dir).
     pub fixtures: PathBuf,
     /// The bearer token the server accepts; a random one when `None`.
     pub token: Option<String>,
@@ -56,20 +56,14 @@ pub struct FakeArmOptions {
 
 impl Default for FakeArmOptions {
     fn default() -> FakeArmOptions {
-        let fixtures = std::env::var_os("RINGFORM_FIXTURES")
-            .map(PathBuf::from)
-            .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/fixtures"));
-        FakeArmOptions { fixtures, token: None }
+        FakeArmOptions { fixtures: crate::fixtures_dir(), token: None }
     }
 }
 
 /// Why a [`FakeArm`] could not start.
 #[derive(Debug, thiserror::Error)]
 pub enum FakeArmError {
-    #[error(
-        "the ARM fixtures are not at {}: set RINGFORM_FIXTURES to the directory holding arm/ (shared/fixtures beside the checkout)",
-        path.display()
-    )]
+    #[error("the ARM fixtures are not at {}: the repository keeps them in tests/fixtures/arm", path.display())]
     FixturesMissing { path: PathBuf },
     #[error("bad ARM fixture {}: {message}", path.display())]
     Fixture { path: PathBuf, message: String },
@@ -112,7 +106,7 @@ pub struct StoredResource {
 /// ```no_run
 /// use ringform_testkit::arm::FakeArm;
 ///
-/// let Some(arm) = FakeArm::start_for_test() else { return };
+/// let arm = FakeArm::start_for_test();
 /// // Point the client at it: base URL and bearer token.
 /// let (endpoint, token) = (arm.endpoint(), arm.token());
 /// # let _ = (endpoint, token);
@@ -136,17 +130,9 @@ impl FakeArm {
         Ok(FakeArm { shared, server })
     }
 
-    /// Starts with the default options, or returns `None` (after saying why) when the fixtures
-    /// are missing, unless `CI` is set: CI must run every test, so there that is a failure.
-    pub fn start_for_test() -> Option<FakeArm> {
-        match FakeArm::start(FakeArmOptions::default()) {
-            Ok(arm) => Some(arm),
-            Err(error @ FakeArmError::FixturesMissing { .. }) if std::env::var_os("CI").is_none() => {
-                eprintln!("skipped: {error}");
-                None
-            }
-            Err(error) => panic!("{error}"),
-        }
+    /// Starts with the default options; panics, saying why, when it cannot.
+    pub fn start_for_test() -> FakeArm {
+        FakeArm::start(FakeArmOptions::default()).unwrap_or_else(|error| panic!("{error}"))
     }
 
     /// `http://127.0.0.1:PORT`, the base URL to point an ARM client (or `RINGFORM_ARM_ENDPOINT`) at.

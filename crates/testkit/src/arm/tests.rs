@@ -76,10 +76,6 @@ fn at(path: &str) -> String {
     format!("{path}?api-version={version}")
 }
 
-fn start() -> Option<FakeArm> {
-    FakeArm::start_for_test()
-}
-
 /// Polls an operation URL until it leaves `InProgress`; returns the final status body.
 fn wait(arm: &FakeArm, status_url: &str) -> Value {
     for _ in 0..100 {
@@ -261,7 +257,7 @@ fn the_server_can_be_shared_across_threads() {
 
 #[tokio::test]
 async fn starts_and_stops_inside_an_async_runtime() {
-    let Some(arm) = start() else { return };
+    let arm = FakeArm::start_for_test();
     let arm = tokio::task::spawn_blocking(move || {
         call(&arm, "PUT", &at(&group("rg")), Some(&group_body())).expect(201, "");
         arm
@@ -274,7 +270,7 @@ async fn starts_and_stops_inside_an_async_runtime() {
 
 #[test]
 fn every_type_accepts_a_schema_valid_body() {
-    let Some(arm) = start() else { return };
+    let arm = FakeArm::start_for_test();
     let rg = create(&arm, &group("rg-a"), group_body());
     assert_eq!(rg["properties"]["provisioningState"], "Succeeded");
     assert_eq!(rg["type"], "Microsoft.Resources/resourceGroups");
@@ -330,7 +326,7 @@ fn every_type_accepts_a_schema_valid_body() {
 
 #[test]
 fn schema_violations_are_rejected_with_arm_errors() {
-    let Some(arm) = start() else { return };
+    let arm = FakeArm::start_for_test();
     create(&arm, &group("rg"), group_body());
 
     let mut vnet = vnet_body(1);
@@ -362,7 +358,7 @@ fn schema_violations_are_rejected_with_arm_errors() {
 
 #[test]
 fn api_version_and_token_are_required() {
-    let Some(arm) = start() else { return };
+    let arm = FakeArm::start_for_test();
     let path = group("rg");
     call(&arm, "PUT", &path, Some(&group_body())).expect(400, "MissingApiVersionParameter");
     let wrong = call(&arm, "PUT", &format!("{path}?api-version=2019-01-01"), Some(&group_body()))
@@ -380,7 +376,7 @@ fn api_version_and_token_are_required() {
 
 #[test]
 fn put_reports_in_progress_for_the_poll_rounds_then_succeeded() {
-    let Some(arm) = start() else { return };
+    let arm = FakeArm::start_for_test();
     create(&arm, &group("rg"), group_body());
     arm.set_poll_rounds(2);
     arm.set_retry_after(3);
@@ -406,7 +402,7 @@ fn put_reports_in_progress_for_the_poll_rounds_then_succeeded() {
 
 #[test]
 fn provisioning_delay_holds_the_operation_in_progress() {
-    let Some(arm) = start() else { return };
+    let arm = FakeArm::start_for_test();
     create(&arm, &group("rg"), group_body());
     arm.set_provisioning_delay("publicIPAddresses", Duration::from_millis(300));
     let put = call(&arm, "PUT", &at(&network("rg", "publicIPAddresses", "ip")), Some(&public_ip_body()));
@@ -418,7 +414,7 @@ fn provisioning_delay_holds_the_operation_in_progress() {
 
 #[test]
 fn delete_answers_202_with_a_location_to_poll() {
-    let Some(arm) = start() else { return };
+    let arm = FakeArm::start_for_test();
     create(&arm, &group("rg"), group_body());
     let path = network("rg", "publicIPAddresses", "ip");
     create(&arm, &path, public_ip_body());
@@ -436,7 +432,7 @@ fn delete_answers_202_with_a_location_to_poll() {
 
 #[test]
 fn resource_group_delete_cascades() {
-    let Some(arm) = start() else { return };
+    let arm = FakeArm::start_for_test();
     gateway_site(&arm, "rg-a", 1);
     gateway_site(&arm, "rg-b", 2);
     let vnet_b = network("rg-b", "virtualNetworks", "vnet");
@@ -461,7 +457,7 @@ fn resource_group_delete_cascades() {
 
 #[test]
 fn peerings_connect_when_both_sides_exist_and_disconnect_when_one_goes() {
-    let Some(arm) = start() else { return };
+    let arm = FakeArm::start_for_test();
     create(&arm, &group("rg"), group_body());
     let (a, b) = (network("rg", "virtualNetworks", "a"), network("rg", "virtualNetworks", "b"));
     create(&arm, &a, vnet_body(1));
@@ -484,7 +480,7 @@ fn peerings_connect_when_both_sides_exist_and_disconnect_when_one_goes() {
 
 #[test]
 fn resources_in_use_cannot_be_deleted() {
-    let Some(arm) = start() else { return };
+    let arm = FakeArm::start_for_test();
     let gw_a = gateway_site(&arm, "rg-a", 1);
     let gw_b = gateway_site(&arm, "rg-b", 2);
     let connection = network("rg-a", "connections", "a-to-b");
@@ -510,7 +506,7 @@ fn resources_in_use_cannot_be_deleted() {
 
 #[test]
 fn provider_rules_beyond_the_schema() {
-    let Some(arm) = start() else { return };
+    let arm = FakeArm::start_for_test();
     create(&arm, &group("rg"), group_body());
     let vnet = create(&arm, &network("rg", "virtualNetworks", "vnet"), vnet_body(1));
     let ip = create(&arm, &network("rg", "publicIPAddresses", "ip"), public_ip_body());
@@ -553,7 +549,7 @@ fn provider_rules_beyond_the_schema() {
 
 #[test]
 fn throttling_and_injected_failures() {
-    let Some(arm) = start() else { return };
+    let arm = FakeArm::start_for_test();
     arm.throttle_next(2, 7);
     for _ in 0..2 {
         let throttled = call(&arm, "GET", &at(&group("rg")), None).expect(429, "TooManyRequests");
@@ -580,7 +576,7 @@ fn throttling_and_injected_failures() {
 
 #[test]
 fn lists_page_with_next_link_and_filter_by_tag() {
-    let Some(arm) = start() else { return };
+    let arm = FakeArm::start_for_test();
     for i in 0..5 {
         let mut body = group_body();
         body["tags"]["team"] = if i % 2 == 0 { "cassandra" } else { "other" }.into();
@@ -613,7 +609,7 @@ fn lists_page_with_next_link_and_filter_by_tag() {
 
 #[test]
 fn ids_are_case_insensitive() {
-    let Some(arm) = start() else { return };
+    let arm = FakeArm::start_for_test();
     create(&arm, &group("MyGroup"), group_body());
     let path = network("MyGroup", "virtualNetworks", "Vnet-A");
     create(&arm, &path, vnet_body(1));
@@ -627,7 +623,7 @@ fn ids_are_case_insensitive() {
 
 #[test]
 fn cluster_admin_credential_is_a_kubeconfig() {
-    let Some(arm) = start() else { return };
+    let arm = FakeArm::start_for_test();
     create(&arm, &group("rg"), group_body());
     let vnet = create(&arm, &network("rg", "virtualNetworks", "vnet"), vnet_body(1));
     let subnets = &vnet["properties"]["subnets"];
@@ -646,7 +642,7 @@ fn cluster_admin_credential_is_a_kubeconfig() {
 
 #[test]
 fn a_connection_shared_key_is_only_served_by_its_own_endpoint() {
-    let Some(arm) = start() else { return };
+    let arm = FakeArm::start_for_test();
     let gw_a = gateway_site(&arm, "rg-a", 1);
     let gw_b = gateway_site(&arm, "rg-b", 2);
     let path = network("rg-a", "connections", "c");
@@ -661,7 +657,7 @@ fn a_connection_shared_key_is_only_served_by_its_own_endpoint() {
 
 #[test]
 fn out_of_band_edits_show_up_as_drift() {
-    let Some(arm) = start() else { return };
+    let arm = FakeArm::start_for_test();
     create(&arm, &group("rg"), group_body());
     let path = network("rg", "virtualNetworks", "vnet");
     let before = create(&arm, &path, vnet_body(1));
@@ -676,7 +672,7 @@ fn out_of_band_edits_show_up_as_drift() {
 
 #[test]
 fn garbage_never_takes_the_server_down() {
-    let Some(arm) = start() else { return };
+    let arm = FakeArm::start_for_test();
     create(&arm, &group("rg"), group_body());
     let vnet = at(&network("rg", "virtualNetworks", "vnet"));
     let token = arm.token();
@@ -712,7 +708,7 @@ fn garbage_never_takes_the_server_down() {
 
 #[test]
 fn agent_pools_are_long_running_children_kept_in_step_with_the_cluster() {
-    let Some(arm) = start() else { return };
+    let arm = FakeArm::start_for_test();
     let (nodes, _) = aks_site(&arm);
     let named = |name: &str| (name.to_string(), "Standard_D4s_v5".to_string());
 
@@ -783,7 +779,7 @@ fn agent_pools_are_long_running_children_kept_in_step_with_the_cluster() {
 
 #[test]
 fn agent_pools_refuse_what_aks_refuses() {
-    let Some(arm) = start() else { return };
+    let arm = FakeArm::start_for_test();
     let (nodes, pods) = aks_site(&arm);
     let system = pool("rg", "aks", "system");
 

@@ -267,21 +267,19 @@ pub(super) fn azure_subnets(
         None => None,
     };
 
-    if let (Some(node), Some(gw)) = (&node, &gateway_net) {
-        if overlaps(node.value, gw.value) {
-            // Point at whichever of the two the user wrote; both derived: at the network.
-            let (span, key) = match (given_gateway, given_node) {
-                (true, _) => (gw.span.clone(), gateway_key.clone()),
-                (false, true) => (node.span.clone(), node_key.clone()),
-                (false, false) => (gw.span.clone(), network_key.clone()),
-            };
-            d.push(
-                Diagnostic::new(span, key, format!("gateway_subnet {} overlaps node_subnet {}", gw.value, node.value))
-                    .hint(
-                        "use a larger network_cidr, or set node_subnet and gateway_subnet to disjoint ranges inside it",
-                    ),
-            );
-        }
+    if let (Some(node), Some(gw)) = (&node, &gateway_net)
+        && overlaps(node.value, gw.value)
+    {
+        // Point at whichever of the two the user wrote; both derived: at the network.
+        let (span, key) = match (given_gateway, given_node) {
+            (true, _) => (gw.span.clone(), gateway_key.clone()),
+            (false, true) => (node.span.clone(), node_key.clone()),
+            (false, false) => (gw.span.clone(), network_key.clone()),
+        };
+        d.push(
+            Diagnostic::new(span, key, format!("gateway_subnet {} overlaps node_subnet {}", gw.value, node.value))
+                .hint("use a larger network_cidr, or set node_subnet and gateway_subnet to disjoint ranges inside it"),
+        );
     }
     if let Some(node) = node {
         c.node_subnets = vec![Subnet { name: "nodes".to_string(), zone: None, cidr: node }];
