@@ -89,7 +89,7 @@ pub static SCHEMA: ProviderSchema = ProviderSchema {
                 REGION,
                 input("security_group_id").required().replaces(),
                 input("protocol").required().replaces(),
-                input("ports").required().replaces(),
+                input("ports").required().replaces().unordered(),
                 input("cidr_blocks").required().replaces().unordered(),
                 input("description"),
             ])
