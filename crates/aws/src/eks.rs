@@ -10,13 +10,39 @@ use aws_sdk_eks::types::{
     VpcConfigRequest,
 };
 use ringform_core::provider::{Applied, Observed, ProviderError, ProviderResult, Tracked};
-use ringform_core::{Attributes, Value};
+use ringform_core::{Attributes, Inputs, Value};
+use ringform_schema::aws;
 
-use crate::attrs::{Inputs, attributes, only_updatable};
+use crate::attrs::attributes;
 use crate::context::{Ctx, Object};
 use crate::errors::ApiError;
+use crate::kinds::{Change, Lookup, Spec};
 use crate::tags;
 use crate::wait::{self, Poll};
+
+pub(crate) static CLUSTER: Spec = Spec {
+    kind: aws::EKS_CLUSTER,
+    lookup: Lookup::Keyed {
+        find: |ctx, inputs| Box::pin(find_cluster(ctx, inputs)),
+        read: |ctx, tracked| Box::pin(read_clusters(ctx, tracked)),
+    },
+    create: |ctx, inputs| Box::pin(create_cluster(ctx, inputs)),
+    settle: |ctx, _, cluster| Box::pin(settle_cluster(ctx, cluster)),
+    update: |ctx, change| Box::pin(update_cluster(ctx, change)),
+    delete: |ctx, _, id| Box::pin(delete_cluster(ctx, id)),
+};
+
+pub(crate) static NODE_GROUP: Spec = Spec {
+    kind: aws::EKS_NODE_GROUP,
+    lookup: Lookup::Keyed {
+        find: |ctx, inputs| Box::pin(find_node_group(ctx, inputs)),
+        read: |ctx, tracked| Box::pin(read_node_groups(ctx, tracked)),
+    },
+    create: |ctx, inputs| Box::pin(create_node_group(ctx, inputs)),
+    settle: |ctx, _, group| Box::pin(settle_node_group(ctx, group)),
+    update: |ctx, change| Box::pin(update_node_group(ctx, change)),
+    delete: |ctx, _, id| Box::pin(delete_node_group(ctx, id)),
+};
 
 fn eks_tags(ctx: &Ctx<'_>, inputs: Inputs<'_>) -> HashMap<String, String> {
     ctx.tags(inputs.address, None).into_iter().collect()
@@ -79,83 +105,40 @@ async fn wait_cluster(ctx: &Ctx<'_>, name: &str) -> ProviderResult<Attributes> {
     .await
 }
 
-pub(crate) async fn create_cluster(ctx: &Ctx<'_>, inputs: Inputs<'_>) -> ProviderResult<Applied> {
+async fn create_cluster(ctx: &Ctx<'_>, inputs: Inputs<'_>) -> ProviderResult<Object> {
     let name = inputs.str("cluster_name")?;
     let vpc = VpcConfigRequest::builder().set_subnet_ids(Some(inputs.strings("subnet_ids")?)).build();
     let network = KubernetesNetworkConfigRequest::builder()
         .set_service_ipv4_cidr(inputs.opt_str("service_cidr")?.map(str::to_owned))
         .build();
-    let created = ctx
-        .eks()
-        .create_cluster()
-        .name(name)
-        .role_arn(inputs.str("role_arn")?)
-        .set_version(inputs.opt_str("kubernetes_version")?.map(str::to_owned))
-        .resources_vpc_config(vpc)
-        .kubernetes_network_config(network)
-        .set_tags(Some(eks_tags(ctx, inputs)))
-        .send()
-        .await
-        .map_err(ApiError::from);
-    if let Err(error) = created {
-        adopt_or_fail(
-            ctx,
-            inputs,
-            error,
-            &format!("creating EKS cluster {name}"),
-            cluster(ctx, name).await?.as_ref().and_then(cluster_object),
-        )
-        .await?;
-    }
-    let outputs = wait_cluster(ctx, name).await?;
-    Ok(Applied { provider_id: name.to_owned(), outputs })
-}
-
-/// After a create failed with `error`: continue when it failed because this deployment's own
-/// object already exists (a retried or crashed create), fail otherwise.
-async fn adopt_or_fail(
-    ctx: &Ctx<'_>,
-    inputs: Inputs<'_>,
-    error: ApiError,
-    doing: &str,
-    existing: Option<Object>,
-) -> ProviderResult<()> {
-    if error.code() != "ResourceInUseException" {
-        return Err(ctx.fail(doing)(error));
-    }
-    match existing {
-        Some(object) if tags::is_owned(&object.tags, ctx.deployment, inputs.address) => Ok(()),
-        _ => Err(ProviderError::fatal(format!(
-            "{}: {doing} failed: an object of that name already exists and is not tagged as this deployment's; \
-             rename it in the topology or delete the other one",
-            ctx.subject
-        ))),
+    let request = ctx.eks().create_cluster().name(name).role_arn(inputs.str("role_arn")?);
+    let request = request.set_version(inputs.opt_str("kubernetes_version")?.map(str::to_owned));
+    let request = request.resources_vpc_config(vpc).kubernetes_network_config(network);
+    match request.set_tags(Some(eks_tags(ctx, inputs))).send().await.map_err(ApiError::from) {
+        Ok(_) => Ok(Object::new(name)),
+        Err(error) if error.code() == "ResourceInUseException" => Err(ctx.taken("EKS cluster", name, error)),
+        Err(error) => Err(ctx.fail(&format!("creating EKS cluster {name}"))(error)),
     }
 }
 
-pub(crate) async fn update_cluster(
-    ctx: &Ctx<'_>,
-    before: Inputs<'_>,
-    after: Inputs<'_>,
-    id: &str,
-) -> ProviderResult<Applied> {
-    let changed = before.changed(after.attrs);
-    only_updatable(after.address, &changed, &["kubernetes_version"])?;
-    if !changed.is_empty() {
-        ctx.eks()
-            .update_cluster_version()
-            .name(id)
-            .version(after.str("kubernetes_version")?)
-            .send()
-            .await
-            .map_err(ctx.fail("upgrading the EKS cluster's Kubernetes version"))?;
+async fn settle_cluster(ctx: &Ctx<'_>, cluster: Object) -> ProviderResult<Applied> {
+    let outputs = wait_cluster(ctx, &cluster.id).await?;
+    Ok(Applied { provider_id: cluster.id, outputs })
+}
+
+async fn update_cluster(ctx: &Ctx<'_>, change: Change<'_>) -> ProviderResult<Applied> {
+    change.only(&["kubernetes_version"])?;
+    if change.has("kubernetes_version") {
+        let request = ctx.eks().update_cluster_version().name(change.id);
+        let request = request.version(change.after.str("kubernetes_version")?);
+        request.send().await.map_err(ctx.fail("upgrading the EKS cluster's Kubernetes version"))?;
     }
-    let outputs = wait_cluster(ctx, id).await?;
-    Ok(Applied { provider_id: id.to_owned(), outputs })
+    let outputs = wait_cluster(ctx, change.id).await?;
+    Ok(Applied { provider_id: change.id.to_owned(), outputs })
 }
 
 /// Deletes the cluster and waits until it is gone, so the VPC behind it can go next.
-pub(crate) async fn delete_cluster(ctx: &Ctx<'_>, id: &str) -> ProviderResult<()> {
+async fn delete_cluster(ctx: &Ctx<'_>, id: &str) -> ProviderResult<()> {
     match ctx.eks().delete_cluster().name(id).send().await.map_err(ApiError::from) {
         Err(error) if !error.is_not_found() => return Err(ctx.fail("deleting the EKS cluster")(error)),
         _ => {}
@@ -173,13 +156,12 @@ pub(crate) async fn delete_cluster(ctx: &Ctx<'_>, id: &str) -> ProviderResult<()
     .await
 }
 
-pub(crate) async fn find_cluster(ctx: &Ctx<'_>, inputs: Inputs<'_>) -> ProviderResult<Option<Observed>> {
+async fn find_cluster(ctx: &Ctx<'_>, inputs: Inputs<'_>) -> ProviderResult<Option<Object>> {
     let found = cluster(ctx, inputs.str("cluster_name")?).await?.as_ref().and_then(cluster_object);
-    let owned = found.filter(|o| tags::is_owned(&o.tags, ctx.deployment, inputs.address));
-    Ok(owned.map(|o| o.into_observed(inputs.address, inputs.attrs, &Attributes::new())))
+    Ok(found.filter(|o| tags::is_owned(&o.tags, ctx.deployment, inputs.address)))
 }
 
-pub(crate) async fn read_clusters(ctx: &Ctx<'_>, tracked: &[Tracked]) -> ProviderResult<Vec<Observed>> {
+async fn read_clusters(ctx: &Ctx<'_>, tracked: &[Tracked]) -> ProviderResult<Vec<Observed>> {
     let mut found = Vec::new();
     for t in tracked {
         if let Some(object) = cluster(ctx, &t.provider_id).await?.as_ref().and_then(cluster_object) {
@@ -278,70 +260,48 @@ fn launch_template(inputs: Inputs<'_>) -> ProviderResult<LaunchTemplateSpecifica
 /// The nodes' security groups come from the launch template. `pod_subnet_ids` is not a node
 /// group field (pods get those subnets through the VPC CNI's ENIConfigs, set up inside the
 /// cluster); state keeps it as given.
-pub(crate) async fn create_node_group(ctx: &Ctx<'_>, inputs: Inputs<'_>) -> ProviderResult<Applied> {
-    let cluster = inputs.str("cluster_name")?;
-    let name = inputs.str("node_group_name")?;
-    let created = ctx
-        .eks()
-        .create_nodegroup()
-        .cluster_name(cluster)
-        .nodegroup_name(name)
-        .node_role(inputs.str("node_role_arn")?)
-        .set_subnets(Some(inputs.strings("subnet_ids")?))
-        .instance_types(inputs.str("instance_type")?)
-        .launch_template(launch_template(inputs)?)
-        .scaling_config(scaling(inputs)?)
-        .set_tags(Some(eks_tags(ctx, inputs)))
-        .send()
-        .await
-        .map_err(ApiError::from);
-    if let Err(error) = created {
-        let existing = node_group(ctx, cluster, name).await?.as_ref().and_then(node_group_object);
-        adopt_or_fail(ctx, inputs, error, &format!("creating EKS node group {cluster}/{name}"), existing).await?;
+async fn create_node_group(ctx: &Ctx<'_>, inputs: Inputs<'_>) -> ProviderResult<Object> {
+    let (cluster, name) = (inputs.str("cluster_name")?, inputs.str("node_group_name")?);
+    let request = ctx.eks().create_nodegroup().cluster_name(cluster).nodegroup_name(name);
+    let request = request.node_role(inputs.str("node_role_arn")?).set_subnets(Some(inputs.strings("subnet_ids")?));
+    let request = request.instance_types(inputs.str("instance_type")?).launch_template(launch_template(inputs)?);
+    let request = request.scaling_config(scaling(inputs)?).set_tags(Some(eks_tags(ctx, inputs)));
+    match request.send().await.map_err(ApiError::from) {
+        Ok(_) => Ok(Object::new(format!("{cluster}:{name}"))),
+        Err(error) if error.code() == "ResourceInUseException" => {
+            Err(ctx.taken("EKS node group", &format!("{cluster}/{name}"), error))
+        }
+        Err(error) => Err(ctx.fail(&format!("creating EKS node group {cluster}/{name}"))(error)),
     }
-    wait_node_group(ctx, cluster, name).await?;
-    let id = format!("{cluster}:{name}");
-    Ok(Applied { outputs: attributes([("id", id.as_str().into())]), provider_id: id })
 }
 
-pub(crate) async fn update_node_group(
-    ctx: &Ctx<'_>,
-    before: Inputs<'_>,
-    after: Inputs<'_>,
-    id: &str,
-) -> ProviderResult<Applied> {
-    let changed = before.changed(after.attrs);
-    only_updatable(after.address, &changed, &["desired_size", "min_size", "max_size", "launch_template_version"])?;
-    let (cluster, name) = split_id(id);
+async fn settle_node_group(ctx: &Ctx<'_>, group: Object) -> ProviderResult<Applied> {
+    let (cluster, name) = split_id(&group.id);
+    wait_node_group(ctx, cluster, name).await?;
+    Ok(group.applied())
+}
+
+async fn update_node_group(ctx: &Ctx<'_>, change: Change<'_>) -> ProviderResult<Applied> {
+    change.only(&["desired_size", "min_size", "max_size", "launch_template_version"])?;
+    let (cluster, name) = split_id(change.id);
     // EKS runs one update of a node group at a time; DescribeUpdate would say when one is done,
     // and the node group's status says it too.
-    if changed.iter().any(|c| c.ends_with("_size")) {
-        ctx.eks()
-            .update_nodegroup_config()
-            .cluster_name(cluster)
-            .nodegroup_name(name)
-            .scaling_config(scaling(after)?)
-            .send()
-            .await
-            .map_err(ctx.fail("scaling the EKS node group"))?;
+    if change.changed.iter().any(|c| c.ends_with("_size")) {
+        let request = ctx.eks().update_nodegroup_config().cluster_name(cluster).nodegroup_name(name);
+        request.scaling_config(scaling(change.after)?).send().await.map_err(ctx.fail("scaling the EKS node group"))?;
         wait_node_group(ctx, cluster, name).await?;
     }
-    if changed.iter().any(|c| c == "launch_template_version") {
-        ctx.eks()
-            .update_nodegroup_version()
-            .cluster_name(cluster)
-            .nodegroup_name(name)
-            .launch_template(launch_template(after)?)
-            .send()
-            .await
-            .map_err(ctx.fail("rolling the EKS node group to the new launch template version"))?;
+    if change.has("launch_template_version") {
+        let request = ctx.eks().update_nodegroup_version().cluster_name(cluster).nodegroup_name(name);
+        let request = request.launch_template(launch_template(change.after)?);
+        request.send().await.map_err(ctx.fail("rolling the EKS node group to the new launch template version"))?;
         wait_node_group(ctx, cluster, name).await?;
     }
-    Ok(Applied { provider_id: id.to_owned(), outputs: attributes([("id", id.into())]) })
+    Ok(Object::new(change.id).applied())
 }
 
 /// Deletes the node group and waits until it is gone: its cluster cannot be deleted before.
-pub(crate) async fn delete_node_group(ctx: &Ctx<'_>, _inputs: Inputs<'_>, id: &str) -> ProviderResult<()> {
+async fn delete_node_group(ctx: &Ctx<'_>, id: &str) -> ProviderResult<()> {
     let (cluster, name) = split_id(id);
     match ctx.eks().delete_nodegroup().cluster_name(cluster).nodegroup_name(name).send().await.map_err(ApiError::from) {
         Err(error) if !error.is_not_found() => return Err(ctx.fail("deleting the EKS node group")(error)),
@@ -368,14 +328,12 @@ pub(crate) async fn delete_node_group(ctx: &Ctx<'_>, _inputs: Inputs<'_>, id: &s
     .await
 }
 
-pub(crate) async fn find_node_group(ctx: &Ctx<'_>, inputs: Inputs<'_>) -> ProviderResult<Option<Observed>> {
+async fn find_node_group(ctx: &Ctx<'_>, inputs: Inputs<'_>) -> ProviderResult<Option<Object>> {
     let found = node_group(ctx, inputs.str("cluster_name")?, inputs.str("node_group_name")?).await?;
-    let owned =
-        found.as_ref().and_then(node_group_object).filter(|o| tags::is_owned(&o.tags, ctx.deployment, inputs.address));
-    Ok(owned.map(|o| o.into_observed(inputs.address, inputs.attrs, &Attributes::new())))
+    Ok(found.as_ref().and_then(node_group_object).filter(|o| tags::is_owned(&o.tags, ctx.deployment, inputs.address)))
 }
 
-pub(crate) async fn read_node_groups(ctx: &Ctx<'_>, tracked: &[Tracked]) -> ProviderResult<Vec<Observed>> {
+async fn read_node_groups(ctx: &Ctx<'_>, tracked: &[Tracked]) -> ProviderResult<Vec<Observed>> {
     let mut found = Vec::new();
     for t in tracked {
         let (cluster, name) = split_id(&t.provider_id);

@@ -3,13 +3,27 @@
 //! path `/`: role ARNs with a path break EKS's aws-auth role mappings.
 
 use aws_sdk_iam::types::{EntityType, Role, Tag};
-use ringform_core::provider::{Applied, Observed, ProviderError, ProviderResult, Tracked};
-use ringform_core::{Attributes, Value};
+use ringform_core::provider::{Applied, Observed, ProviderResult, Tracked};
+use ringform_core::{Attributes, Inputs, Value};
+use ringform_schema::aws;
 
-use crate::attrs::{Inputs, attributes, only_updatable};
+use crate::attrs::attributes;
 use crate::context::{Ctx, Object};
 use crate::errors::ApiError;
+use crate::kinds::{Change, Lookup, Spec, match_by_id};
 use crate::tags;
+
+pub(crate) static ROLE: Spec = Spec {
+    kind: aws::IAM_ROLE,
+    lookup: Lookup::Keyed {
+        find: |ctx, inputs| Box::pin(find(ctx, inputs)),
+        read: |ctx, tracked| Box::pin(read(ctx, tracked)),
+    },
+    create: |ctx, inputs| Box::pin(create(ctx, inputs)),
+    settle: |ctx, inputs, role| Box::pin(attach_policies(ctx, inputs, role)),
+    update: |ctx, change| Box::pin(update(ctx, change)),
+    delete: |ctx, _, id| Box::pin(delete(ctx, id)),
+};
 
 /// The trust policy letting `services` (e.g. "eks.amazonaws.com") assume the role.
 fn trust_policy(services: &Value) -> String {
@@ -93,42 +107,24 @@ async fn attached(ctx: &Ctx<'_>, name: &str) -> ProviderResult<Vec<String>> {
     Ok(policies.iter().filter_map(|p| p.policy_arn().map(str::to_owned)).collect())
 }
 
-pub(crate) async fn create(ctx: &Ctx<'_>, inputs: Inputs<'_>) -> ProviderResult<Applied> {
+async fn create(ctx: &Ctx<'_>, inputs: Inputs<'_>) -> ProviderResult<Object> {
     let name = inputs.str("role_name")?;
     let document = trust_policy(inputs.attrs.get("assume_role_service").unwrap_or(&Value::Null));
-    let created = ctx
-        .iam()
-        .create_role()
-        .role_name(name)
-        .assume_role_policy_document(&document)
-        .set_tags(Some(iam_tags(ctx, inputs)))
-        .send()
-        .await
-        .map_err(ApiError::from);
-    let arn = match created {
-        Ok(out) => out.role().map(|r| r.arn().to_owned()),
-        // A retried or crashed create made it already; someone else's role is not taken over.
-        Err(error) if error.code() == "EntityAlreadyExists" => {
-            let existing = look_up(ctx, name).await?;
-            match existing {
-                Some(role) if tags::is_owned(&role.tags, ctx.deployment, inputs.address) => {
-                    role.outputs.get("arn").and_then(Value::as_str).map(str::to_owned)
-                }
-                _ => {
-                    return Err(ProviderError::fatal(format!(
-                        "{}: IAM role {name} already exists and is not tagged as this deployment's; rename the \
-                         cluster or delete the role",
-                        ctx.subject
-                    )));
-                }
-            }
-        }
-        Err(error) => return Err(ctx.fail(&format!("creating IAM role {name}"))(error)),
-    };
-    for policy in inputs.strings("policy_arns")? {
-        attach(ctx, name, &policy).await?;
+    let request = ctx.iam().create_role().role_name(name).assume_role_policy_document(&document);
+    match request.set_tags(Some(iam_tags(ctx, inputs))).send().await.map_err(ApiError::from) {
+        Ok(out) => Ok(Object { outputs: role_outputs(name, out.role().map(Role::arn)), ..Object::new(name) }),
+        Err(error) if error.code() == "EntityAlreadyExists" => Err(ctx.taken("IAM role", name, error)),
+        Err(error) => Err(ctx.fail(&format!("creating IAM role {name}"))(error)),
     }
-    Ok(Applied { provider_id: name.to_owned(), outputs: role_outputs(name, arn.as_deref()) })
+}
+
+/// Attaches the policies a new or adopted role lacks.
+async fn attach_policies(ctx: &Ctx<'_>, inputs: Inputs<'_>, role: Object) -> ProviderResult<Applied> {
+    let attached = Inputs::new(inputs.address, &role.observed).strings("policy_arns")?;
+    for policy in inputs.strings("policy_arns")?.iter().filter(|p| !attached.contains(p)) {
+        attach(ctx, &role.id, policy).await?;
+    }
+    Ok(role.applied())
 }
 
 async fn attach(ctx: &Ctx<'_>, name: &str, policy: &str) -> ProviderResult<()> {
@@ -142,21 +138,16 @@ async fn attach(ctx: &Ctx<'_>, name: &str, policy: &str) -> ProviderResult<()> {
     Ok(())
 }
 
-pub(crate) async fn update(ctx: &Ctx<'_>, before: Inputs<'_>, after: Inputs<'_>, id: &str) -> ProviderResult<Applied> {
-    let changed = before.changed(after.attrs);
-    only_updatable(after.address, &changed, &["policy_arns", "assume_role_service"])?;
-    if changed.iter().any(|c| c == "assume_role_service") {
-        let document = trust_policy(after.attrs.get("assume_role_service").unwrap_or(&Value::Null));
-        ctx.iam()
-            .update_assume_role_policy()
-            .role_name(id)
-            .policy_document(document)
-            .send()
-            .await
-            .map_err(ctx.fail("changing the role's trust policy"))?;
+async fn update(ctx: &Ctx<'_>, change: Change<'_>) -> ProviderResult<Applied> {
+    change.only(&["policy_arns", "assume_role_service"])?;
+    let id = change.id;
+    if change.has("assume_role_service") {
+        let document = trust_policy(change.after.attrs.get("assume_role_service").unwrap_or(&Value::Null));
+        let request = ctx.iam().update_assume_role_policy().role_name(id).policy_document(document);
+        request.send().await.map_err(ctx.fail("changing the role's trust policy"))?;
     }
     let current = attached(ctx, id).await?;
-    let wanted = after.strings("policy_arns")?;
+    let wanted = change.after.strings("policy_arns")?;
     for policy in wanted.iter().filter(|p| !current.contains(p)) {
         attach(ctx, id, policy).await?;
     }
@@ -177,7 +168,7 @@ async fn detach(ctx: &Ctx<'_>, name: &str, policy: &str) -> ProviderResult<()> {
 
 /// Detaches managed policies, deletes inline ones and leaves instance profiles (IAM refuses to
 /// delete a role that has any), then deletes the role.
-pub(crate) async fn delete(ctx: &Ctx<'_>, _inputs: Inputs<'_>, id: &str) -> ProviderResult<()> {
+async fn delete(ctx: &Ctx<'_>, id: &str) -> ProviderResult<()> {
     let iam = ctx.iam();
     let gone = |error: &ApiError| error.is_not_found();
     let policies = match iam
@@ -228,15 +219,14 @@ pub(crate) async fn delete(ctx: &Ctx<'_>, _inputs: Inputs<'_>, id: &str) -> Prov
     }
 }
 
-pub(crate) async fn find(ctx: &Ctx<'_>, inputs: Inputs<'_>) -> ProviderResult<Option<Observed>> {
-    let name = inputs.str("role_name")?;
-    let found = look_up(ctx, name).await?.filter(|role| tags::is_owned(&role.tags, ctx.deployment, inputs.address));
-    Ok(found.map(|role| role.into_observed(inputs.address, inputs.attrs, &Attributes::new())))
+async fn find(ctx: &Ctx<'_>, inputs: Inputs<'_>) -> ProviderResult<Option<Object>> {
+    let role = look_up(ctx, inputs.str("role_name")?).await?;
+    Ok(role.filter(|role| tags::is_owned(&role.tags, ctx.deployment, inputs.address)))
 }
 
 /// One paginated GetAccountAuthorizationDetails (roles only): IAM's one listing that returns
 /// trust policies, attached policies and tags together (ListRoles omits tags and policies).
-pub(crate) async fn read(ctx: &Ctx<'_>, tracked: &[Tracked]) -> ProviderResult<Vec<Observed>> {
+async fn read(ctx: &Ctx<'_>, tracked: &[Tracked]) -> ProviderResult<Vec<Observed>> {
     let pages = ctx.iam().get_account_authorization_details().filter(EntityType::Role).into_paginator().send();
     let pages = pages.collect::<Result<Vec<_>, _>>().await.map_err(ctx.fail("listing IAM roles"))?;
     let objects: Vec<Object> = pages
@@ -249,7 +239,7 @@ pub(crate) async fn read(ctx: &Ctx<'_>, tracked: &[Tracked]) -> ProviderResult<V
             Some(role_object(name, role.arn(), role.assume_role_policy_document(), policies, role.tags()))
         })
         .collect();
-    Ok(crate::ec2::match_by_id(objects, tracked))
+    Ok(match_by_id(objects, tracked))
 }
 
 #[cfg(test)]

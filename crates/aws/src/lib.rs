@@ -13,6 +13,7 @@ mod ec2;
 mod eks;
 mod errors;
 mod iam;
+mod kinds;
 mod settings;
 mod tags;
 #[cfg(test)]
@@ -27,12 +28,12 @@ use ringform_core::provider::{
     ResourceProvider, UpdateRequest,
 };
 use ringform_core::schema::ProviderSchema;
-use ringform_core::{Address, Attributes};
+use ringform_core::{Address, Attributes, Inputs};
 use ringform_schema::aws;
 
-use crate::attrs::Inputs;
 use crate::clients::ClientCache;
 use crate::context::Ctx;
+use crate::kinds::Change;
 
 pub use clients::sdk_config;
 pub use settings::AwsSettings;
@@ -79,30 +80,19 @@ impl ResourceProvider for AwsProvider {
     fn create(&self, request: CreateRequest) -> BoxFuture<'_, ProviderResult<Applied>> {
         Box::pin(async move {
             let address = &request.address;
+            let spec = kinds::spec(address.kind())?;
             let ctx = self.object_ctx(&request.deployment, address, &request.inputs).await;
-            let inputs = Inputs::new(address, &request.inputs);
-            match address.kind() {
-                aws::IAM_ROLE => iam::create(&ctx, inputs).await,
-                aws::EKS_CLUSTER => eks::create_cluster(&ctx, inputs).await,
-                aws::EKS_NODE_GROUP => eks::create_node_group(&ctx, inputs).await,
-                _ => ec2::create(&ctx, inputs).await,
-            }
+            kinds::adopt_or_create(spec, &ctx, Inputs::new(address, &request.inputs)).await
         })
     }
 
     fn update(&self, request: UpdateRequest) -> BoxFuture<'_, ProviderResult<Applied>> {
         Box::pin(async move {
             let address = &request.address;
+            let spec = kinds::spec(address.kind())?;
             let ctx = self.object_ctx(&request.deployment, address, &request.after).await;
-            let before = Inputs::new(address, &request.before);
-            let after = Inputs::new(address, &request.after);
-            let id = request.provider_id.as_str();
-            let applied = match address.kind() {
-                aws::IAM_ROLE => iam::update(&ctx, before, after, id).await?,
-                aws::EKS_CLUSTER => eks::update_cluster(&ctx, before, after, id).await?,
-                aws::EKS_NODE_GROUP => eks::update_node_group(&ctx, before, after, id).await?,
-                _ => ec2::update(&ctx, before, after, id).await?,
-            };
+            let (before, after) = (Inputs::new(address, &request.before), Inputs::new(address, &request.after));
+            let applied = (spec.update)(&ctx, Change::new(&request.provider_id, before, after)).await?;
             // Outputs AWS did not report again (e.g. a kubeconfig-relevant CA) stay as they were.
             Ok(Applied {
                 provider_id: applied.provider_id,
@@ -114,15 +104,9 @@ impl ResourceProvider for AwsProvider {
     fn delete(&self, request: DeleteRequest) -> BoxFuture<'_, ProviderResult<()>> {
         Box::pin(async move {
             let address = &request.address;
+            let spec = kinds::spec(address.kind())?;
             let ctx = self.object_ctx(&request.deployment, address, &request.inputs).await;
-            let inputs = Inputs::new(address, &request.inputs);
-            let id = request.provider_id.as_str();
-            match address.kind() {
-                aws::IAM_ROLE => iam::delete(&ctx, inputs, id).await,
-                aws::EKS_CLUSTER => eks::delete_cluster(&ctx, id).await,
-                aws::EKS_NODE_GROUP => eks::delete_node_group(&ctx, inputs, id).await,
-                _ => ec2::delete(&ctx, inputs, id).await,
-            }
+            (spec.delete)(&ctx, Inputs::new(address, &request.inputs), &request.provider_id).await
         })
     }
 
@@ -132,30 +116,21 @@ impl ResourceProvider for AwsProvider {
                 return Ok(ReadResponse::default());
             }
             let kind = request.kind;
+            let spec = kinds::spec(kind)?;
             let region = request.scope.region.as_str();
             let subject = format!("reading {kind} objects of deployment {}{}", request.deployment, in_region(region));
             let ctx = self.ctx(&request.deployment, region, subject).await;
-            let found = match kind {
-                aws::IAM_ROLE => iam::read(&ctx, &request.resources).await?,
-                aws::EKS_CLUSTER => eks::read_clusters(&ctx, &request.resources).await?,
-                aws::EKS_NODE_GROUP => eks::read_node_groups(&ctx, &request.resources).await?,
-                _ => ec2::read(&ctx, kind, &request.resources).await?,
-            };
-            Ok(ReadResponse { found })
+            Ok(ReadResponse { found: spec.read(&ctx, &request.resources).await? })
         })
     }
 
     fn find(&self, request: FindRequest) -> BoxFuture<'_, ProviderResult<Option<Observed>>> {
         Box::pin(async move {
             let address = &request.address;
+            let spec = kinds::spec(address.kind())?;
             let ctx = self.object_ctx(&request.deployment, address, &request.inputs).await;
-            let inputs = Inputs::new(address, &request.inputs);
-            match address.kind() {
-                aws::IAM_ROLE => iam::find(&ctx, inputs).await,
-                aws::EKS_CLUSTER => eks::find_cluster(&ctx, inputs).await,
-                aws::EKS_NODE_GROUP => eks::find_node_group(&ctx, inputs).await,
-                _ => ec2::find(&ctx, inputs).await,
-            }
+            let found = spec.find(&ctx, Inputs::new(address, &request.inputs)).await?;
+            Ok(found.map(|o| o.into_observed(address, &request.inputs, &Attributes::new())))
         })
     }
 }

@@ -49,7 +49,9 @@ async fn accepter_accepts_its_own_peering_among_others_the_region_lists() {
     let both = |status: &str| {
         other.replace("</vpcPeeringConnectionSet>", "") + &peering_xml(status).replace("<vpcPeeringConnectionSet>", "")
     };
+    // The first look is the create's search for an accepted peering to adopt.
     aws.ec2("DescribeVpcPeeringConnections", &both("pending-acceptance"))
+        .ec2("DescribeVpcPeeringConnections", &both("pending-acceptance"))
         .ec2("DescribeVpcPeeringConnections", &both("active"))
         .ec2("AcceptVpcPeeringConnection", "");
     let accepter = address("aws_vpc_peering_accepter.a~b");
@@ -100,6 +102,11 @@ fn cluster_inputs() -> Attributes {
 async fn eks_cluster_create_waits_from_creating_to_active() {
     let aws = Canned::default();
     aws.answer("POST /clusters", 200, cluster_json("CREATING"))
+        .answer(
+            "GET /clusters/d-eu-west",
+            404,
+            r#"{"__type":"ResourceNotFoundException","message":"No cluster found"}"#,
+        )
         .answer("GET /clusters/d-eu-west", 200, cluster_json("CREATING"))
         .answer("GET /clusters/d-eu-west", 200, cluster_json("CREATING"))
         .answer("GET /clusters/d-eu-west", 200, cluster_json("ACTIVE"));
@@ -110,7 +117,8 @@ async fn eks_cluster_create_waits_from_creating_to_active() {
     assert_eq!(applied.outputs["certificate_authority"], Value::from("Q0E="));
     assert_eq!(applied.outputs["cluster_name"], Value::from("d-eu-west"));
     assert_eq!(applied.outputs["cluster_security_group_id"], Value::from("sg-cluster"));
-    assert_eq!(aws.count("GET /clusters/d-eu-west"), 3);
+    assert_eq!(aws.count("POST /clusters"), 1);
+    assert_eq!(aws.count("GET /clusters/d-eu-west"), 4, "one look for a cluster to adopt, three while it settles");
 }
 
 #[tokio::test]
@@ -284,4 +292,128 @@ async fn scope_is_the_region_and_global_for_iam() {
     let inputs = attributes([("region", "eu-west-1".into())]);
     assert_eq!(provider.scope(&address("aws_vpc.x"), &inputs).region, "eu-west-1");
     assert_eq!(provider.scope(&address("aws_iam_role.x/cluster"), &inputs).region, "");
+}
+
+fn vpc_xml(id: &str, address: &str) -> String {
+    format!(
+        "<item><vpcId>{id}</vpcId><cidrBlock>10.0.0.0/16</cidrBlock><tagSet>\
+         <item><key>ringform:deployment</key><value>d</value></item>\
+         <item><key>ringform:address</key><value>{address}</value></item></tagSet></item>"
+    )
+}
+
+fn vpc_inputs() -> Attributes {
+    attributes([("region", "eu-west-1".into()), ("cidr_block", "10.0.0.0/16".into())])
+}
+
+#[tokio::test]
+async fn create_adopts_the_object_tagged_with_its_address_instead_of_making_another() {
+    let aws = Canned::default();
+    let listed =
+        format!("<vpcSet>{}{}</vpcSet>", vpc_xml("vpc-other", "aws_vpc.other"), vpc_xml("vpc-9", "aws_vpc.eu-west"));
+    aws.ec2("DescribeVpcs", &listed);
+    let applied = aws.provider().create(create(&address("aws_vpc.eu-west"), vpc_inputs())).await.unwrap();
+    assert_eq!(applied.provider_id, "vpc-9");
+    assert_eq!(applied.outputs["id"], Value::from("vpc-9"));
+    assert_eq!(aws.count("CreateVpc"), 0, "{:?}", aws.calls());
+}
+
+#[tokio::test]
+async fn create_makes_an_object_tagged_with_its_address_when_none_is() {
+    let aws = Canned::default();
+    aws.ec2("DescribeVpcs", &format!("<vpcSet>{}</vpcSet>", vpc_xml("vpc-other", "aws_vpc.other")))
+        .ec2("CreateVpc", "<vpc><vpcId>vpc-new</vpcId></vpc>");
+    let applied = aws.provider().create(create(&address("aws_vpc.eu-west"), vpc_inputs())).await.unwrap();
+    assert_eq!(applied.provider_id, "vpc-new");
+    let sent = aws.bodies("CreateVpc");
+    assert!(sent.len() == 1 && sent[0].contains("aws_vpc.eu-west") && sent[0].contains("ResourceType=vpc"), "{sent:?}");
+}
+
+fn rule_xml(id: &str, port: u16) -> String {
+    format!(
+        "<item><securityGroupRuleId>{id}</securityGroupRuleId><groupId>sg-1</groupId><isEgress>false</isEgress>\
+         <ipProtocol>tcp</ipProtocol><fromPort>{port}</fromPort><toPort>{port}</toPort>\
+         <cidrIpv4>10.1.0.0/16</cidrIpv4></item>"
+    )
+}
+
+#[tokio::test]
+async fn a_rule_a_crashed_create_left_half_made_gets_only_its_missing_pairs() {
+    let aws = Canned::default();
+    aws.ec2(
+        "DescribeSecurityGroupRules",
+        &format!("<securityGroupRuleSet>{}</securityGroupRuleSet>", rule_xml("sgr-1", 7000)),
+    )
+    .ec2(
+        "AuthorizeSecurityGroupIngress",
+        &format!("<return>true</return><securityGroupRuleSet>{}</securityGroupRuleSet>", rule_xml("sgr-2", 9042)),
+    );
+    let inputs = attributes([
+        ("region", "eu-west-1".into()),
+        ("security_group_id", "sg-1".into()),
+        ("protocol", "tcp".into()),
+        ("ports", Value::from(vec![7000i64, 9042])),
+        ("cidr_blocks", Value::from(vec!["10.1.0.0/16"])),
+    ]);
+    let rule = address("aws_security_group_rule.eu-west~eu-central");
+    let applied = aws.provider().create(create(&rule, inputs)).await.unwrap();
+    assert_eq!(applied.provider_id, "sgr-1,sgr-2");
+    let sent = aws.bodies("AuthorizeSecurityGroupIngress");
+    assert!(sent.len() == 1 && sent[0].contains("FromPort=9042") && !sent[0].contains("FromPort=7000"), "{sent:?}");
+}
+
+#[tokio::test]
+async fn a_route_to_the_same_destination_via_another_target_is_not_taken_over() {
+    let aws = Canned::default();
+    aws.ec2(
+        "DescribeRouteTables",
+        "<routeTableSet><item><routeTableId>rtb-1</routeTableId><routeSet><item>\
+         <destinationCidrBlock>10.2.0.0/16</destinationCidrBlock><gatewayId>igw-1</gatewayId>\
+         </item></routeSet></item></routeTableSet>",
+    );
+    let inputs = attributes([
+        ("region", "eu-west-1".into()),
+        ("route_table_id", "rtb-1".into()),
+        ("destination_cidr_block", "10.2.0.0/16".into()),
+        ("vpc_peering_connection_id", "pcx-1".into()),
+    ]);
+    let route = address("aws_route.eu-west~eu-central/network");
+    let error = aws.provider().create(create(&route, inputs)).await.unwrap_err();
+    assert_eq!(error.class, ErrorClass::Fatal);
+    assert!(error.message.contains("already has a route to 10.2.0.0/16"), "{}", error.message);
+    assert_eq!(aws.count("CreateRoute") + aws.count("ReplaceRoute"), 0);
+}
+
+#[tokio::test]
+async fn an_update_compares_inputs_the_way_the_schema_does() {
+    let aws = Canned::default();
+    aws.answer("POST /clusters/d-eu-west/updates", 200, r#"{"update": {"id": "u-1"}}"#).answer(
+        "GET /clusters/d-eu-west",
+        200,
+        cluster_json("ACTIVE"),
+    );
+    let mut after = cluster_inputs();
+    after.insert("kubernetes_version".into(), "1.31".into());
+    // The subnets are a set: another order is no change (EKS could not make one in place).
+    after.insert("subnet_ids".into(), Value::from(vec!["subnet-1", "subnet-2"]));
+    let request = ringform_core::provider::UpdateRequest {
+        deployment: "d".into(),
+        address: address("aws_eks_cluster.eu-west"),
+        provider_id: "d-eu-west".into(),
+        before: cluster_inputs(),
+        after,
+        outputs: Attributes::new(),
+    };
+    aws.provider().update(request).await.unwrap();
+    let sent = aws.bodies("POST /clusters/d-eu-west/updates");
+    assert!(sent.len() == 1 && sent[0].contains(r#""version":"1.31""#), "{sent:?}");
+}
+
+#[tokio::test]
+async fn a_kind_the_provider_does_not_have_is_one_fatal_error() {
+    let aws = Canned::default();
+    let error = aws.provider().create(create(&address("aws_nonsense.x"), vpc_inputs())).await.unwrap_err();
+    assert_eq!(error.class, ErrorClass::Fatal);
+    assert_eq!(error.message, "the AWS provider has no resource kind aws_nonsense");
+    assert!(aws.calls().is_empty());
 }

@@ -1,81 +1,8 @@
-//! Reading a resource's inputs, and making what ARM reports look like what the graph wrote.
+//! Making what ARM reports look like what the graph wrote.
 
 use std::collections::BTreeMap;
 
-use ringform_core::{Address, Attributes, Value};
-
-use crate::error::{ArmError, ArmResult};
-
-/// Typed access to one resource's inputs, with errors that name the resource and attribute.
-#[derive(Clone, Copy)]
-pub struct Inputs<'a> {
-    pub address: &'a Address,
-    pub attrs: &'a Attributes,
-}
-
-impl<'a> Inputs<'a> {
-    fn wrong(&self, name: &str, want: &str) -> ArmError {
-        // Says what was found by type only: the value may be a secret.
-        let got = self.attrs.get(name).filter(|v| !matches!(v, Value::Null)).map_or("nothing", Value::type_name);
-        ArmError::invalid(format!("{}: input `{name}` must be {want}, got {got}", self.address))
-    }
-
-    /// A required non-empty string.
-    pub fn str(&self, name: &str) -> ArmResult<&'a str> {
-        match self.attrs.get(name) {
-            Some(Value::String(s)) if !s.is_empty() => Ok(s),
-            _ => Err(self.wrong(name, "a non-empty string")),
-        }
-    }
-
-    /// A string, or None when null or absent.
-    pub fn opt_str(&self, name: &str) -> ArmResult<Option<&'a str>> {
-        match self.attrs.get(name) {
-            None | Some(Value::Null) => Ok(None),
-            Some(Value::String(s)) if !s.is_empty() => Ok(Some(s)),
-            Some(_) => Err(self.wrong(name, "a non-empty string or null")),
-        }
-    }
-
-    /// A string that may arrive wrapped as a secret.
-    pub fn secret_str(&self, name: &str) -> ArmResult<&'a str> {
-        match self.attrs.get(name) {
-            Some(Value::Secret(inner)) => match inner.as_ref() {
-                Value::String(s) if !s.is_empty() => Ok(s),
-                _ => Err(self.wrong(name, "a non-empty secret string")),
-            },
-            _ => self.str(name),
-        }
-    }
-
-    pub fn int(&self, name: &str) -> ArmResult<i64> {
-        self.attrs.get(name).and_then(Value::as_int).ok_or_else(|| self.wrong(name, "an integer"))
-    }
-
-    pub fn bool_or(&self, name: &str, default: bool) -> ArmResult<bool> {
-        match self.attrs.get(name) {
-            None | Some(Value::Null) => Ok(default),
-            Some(Value::Bool(b)) => Ok(*b),
-            Some(_) => Err(self.wrong(name, "a boolean")),
-        }
-    }
-
-    pub fn list(&self, name: &str) -> ArmResult<&'a [Value]> {
-        match self.attrs.get(name) {
-            None | Some(Value::Null) => Ok(&[]),
-            Some(Value::List(items)) => Ok(items),
-            Some(_) => Err(self.wrong(name, "a list")),
-        }
-    }
-
-    /// A list of strings (null or absent: empty).
-    pub fn strings(&self, name: &str) -> ArmResult<Vec<String>> {
-        self.list(name)?
-            .iter()
-            .map(|v| v.as_str().map(str::to_owned).ok_or_else(|| self.wrong(name, "a list of strings")))
-            .collect()
-    }
-}
+use ringform_core::{Attributes, Value};
 
 /// A list of strings as a value.
 pub fn strings_value<S: AsRef<str>>(items: &[S]) -> Value {

@@ -3,6 +3,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use ringform_core::InputError;
 use ringform_core::provider::ProviderError;
 use serde::Deserialize;
 
@@ -37,6 +38,9 @@ pub enum ArmError {
         #[source]
         source: Option<Box<dyn std::error::Error + Send + Sync>>,
     },
+    /// An input is not what the kind needs.
+    #[error(transparent)]
+    Input(#[from] InputError),
     /// ARM's answer was not what its API documents.
     #[error("{resource}: unexpected answer from ARM: {message}")]
     Unexpected { resource: String, message: String },
@@ -92,6 +96,8 @@ impl From<ArmError> for ProviderError {
         let message = error.to_string();
         let hint = error.hint();
         let (error, source): (ProviderError, Option<Box<dyn std::error::Error + Send + Sync>>) = match error {
+            // Its own conversion says that it is ringform's bug.
+            ArmError::Input(input) => return input.into(),
             ArmError::Api { status: 429, retry_after, .. } => (ProviderError::throttled(message, retry_after), None),
             ArmError::Api { status, code, .. } if status >= 500 || status == 408 || is_retryable_code(&code) => {
                 (ProviderError::retryable(message), None)

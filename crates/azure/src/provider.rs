@@ -9,7 +9,7 @@ use ringform_core::provider::{
     ProviderError, ProviderResult, ReadRequest, ReadResponse, ResourceProvider, UpdateRequest,
 };
 use ringform_core::schema::ProviderSchema;
-use ringform_core::{Address, Attributes, Kind, Value};
+use ringform_core::{Address, Attributes, Inputs, Kind, Value};
 use ringform_schema::azure;
 
 use crate::arm::{ArmClient, MANAGED_CLUSTERS, ResourceType, WaitClass};
@@ -63,9 +63,9 @@ impl AzureProvider {
 
     /// The resource's subscription input, else the default one.
     fn subscription(&self, address: &Address, inputs: &Attributes) -> ArmResult<String> {
-        match inputs.get("subscription") {
-            Some(Value::String(s)) if !s.is_empty() => Ok(s.clone()),
-            _ => self.default_subscription(address),
+        match Inputs::new(address, inputs).opt_str("subscription")? {
+            Some(subscription) => Ok(subscription.to_owned()),
+            None => self.default_subscription(address),
         }
     }
 

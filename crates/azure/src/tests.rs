@@ -259,7 +259,7 @@ fn bad_inputs_are_errors_that_name_the_attribute_without_secrets() {
     let error = (spec(azure::VPN_CONNECTION).unwrap().body)(&ctx).unwrap_err().to_string();
     assert_eq!(
         error,
-        "azure_vpn_connection.a~b: input `gateway_id` must be a non-empty string, got a value not known yet"
+        "azure_vpn_connection.a~b: input `gateway_id` must be a non-empty string, but it is a value not known yet"
     );
     inputs.insert("shared_key".into(), Value::secret(Value::Int(3)));
     inputs.insert("gateway_id".into(), "g".into());

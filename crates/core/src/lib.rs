@@ -2,16 +2,18 @@
 //! same value is the state key, the graph node, the plan key and the `--target` argument), the
 //! resource [`Kind`] names (no kinds themselves: each provider declares its own), attribute
 //! [`Value`]s, which besides plain data can be unknown until apply, secret, or a reference to
-//! another resource's output, the [`provider`] contract, and the [`schema`] types a provider
-//! describes its kinds with.
+//! another resource's output, the [`provider`] contract, the [`schema`] types a provider
+//! describes its kinds with, and typed access to a resource's [`inputs`].
 
 mod address;
+pub mod inputs;
 mod kind;
 pub mod provider;
 pub mod schema;
 mod value;
 
 pub use address::{Address, AddressError};
+pub use inputs::{InputError, Inputs};
 pub use kind::{Kind, KindError, Provider};
 pub use value::{Attributes, Reference, SENSITIVE_TEXT, UNKNOWN_TEXT, Value};
 

@@ -2,8 +2,9 @@
 
 use std::collections::HashMap;
 
-use ringform_core::schema::{KindSchema, Schemas, input};
-use ringform_core::{Address, Attributes, Value};
+use ringform_core::inputs;
+use ringform_core::schema::{KindSchema, Schemas};
+use ringform_core::{Address, Attributes};
 use ringform_graph::ResourceGraph;
 use ringform_state::Snapshot;
 
@@ -104,35 +105,8 @@ pub fn plan_destroy(state: &Snapshot, targets: &[Address], topology_hash: String
     Plan { lineage: state.lineage, serial: state.serial, topology_hash, changes }
 }
 
-/// An attribute differs when its values differ under its schema's comparison (secrecy is no
-/// difference), or when the desired one is not known yet (it may turn out different, so it
-/// must be sent again).
-fn differs(schema: Option<&KindSchema>, name: &str, before: Option<&Value>, after: Option<&Value>) -> bool {
-    match (before, after) {
-        (Some(b), Some(a)) => {
-            !a.is_known() || !schema.map_or_else(|| input("").same(b, a), |s| s.same_input(name, b, a))
-        }
-        (None, None) => false,
-        // A null attribute and a missing one mean the same thing.
-        (Some(v), None) | (None, Some(v)) => *v != Value::Null,
-    }
-}
-
-/// Names of the attributes that differ between `before` and `after`, sorted.
-fn changed_keys(schema: Option<&KindSchema>, before: &Attributes, after: &Attributes) -> Vec<String> {
-    let mut changed: Vec<String> = before
-        .keys()
-        .chain(after.keys())
-        .filter(|k| differs(schema, k, before.get(*k), after.get(*k)))
-        .cloned()
-        .collect();
-    changed.sort_unstable();
-    changed.dedup();
-    changed
-}
-
 fn compare(address: &Address, schema: Option<&KindSchema>, before: &Attributes, after: Attributes) -> Change {
-    let changed = changed_keys(schema, before, &after);
+    let changed = inputs::changed(schema, before, &after);
     let forcing: Vec<String> =
         changed.iter().filter(|k| schema.is_some_and(|s| s.forces_replacement(k))).cloned().collect();
     let (action, reason) = if changed.is_empty() {
@@ -162,6 +136,7 @@ fn quoted_list<S: AsRef<str>>(names: &[S]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use ringform_core::Value;
     use ringform_graph::Resource;
     use ringform_schema::{aws, kubernetes};
     use ringform_state::Record;

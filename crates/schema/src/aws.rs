@@ -159,7 +159,8 @@ pub static SCHEMA: ProviderSchema = ProviderSchema {
                         allowed: "ASCII letters, digits, spaces and punctuation",
                     },
                 ]),
-                input("description").rules(&[
+                // AWS cannot change a group's description in place.
+                input("description").replaces().rules(&[
                     Rule::Length { min: 0, max: 255 },
                     Rule::Chars {
                         test: chars::printable_ascii,
@@ -173,7 +174,7 @@ pub static SCHEMA: ProviderSchema = ProviderSchema {
                 REGION,
                 input("security_group_id").required().replaces(),
                 input("protocol").required().replaces(),
-                input("ports").required().replaces(),
+                input("ports").required().replaces().unordered(),
                 input("cidr_blocks").required().replaces().unordered(),
                 input("description"),
             ])

@@ -4,16 +4,40 @@
 
 use aws_sdk_ec2::Client;
 use aws_sdk_ec2::types::{Filter, ResourceType, VpcPeeringConnection};
-use ringform_core::Value;
 use ringform_core::provider::{Applied, Observed, ProviderError, ProviderResult, Tracked};
+use ringform_core::{Attributes, Inputs};
+use ringform_schema::aws;
 
-use super::vpc::created;
-use super::{deleted, find_tagged, id_output, match_by_id, named, opt};
-use crate::attrs::{Inputs, attributes};
+use super::{all, deleted, made, nothing_to_delete, opt, rename_only};
+use crate::attrs::attributes;
 use crate::context::{Ctx, Object};
 use crate::errors::ApiError;
-use crate::tags::{self, filter};
+use crate::kinds::{Lookup, Spec, match_by_id, ready};
+use crate::tags::filter;
 use crate::wait::{self, Poll};
+
+pub(crate) static PEERING: Spec = Spec {
+    kind: aws::VPC_PEERING,
+    lookup: Lookup::Tagged(|ec2, filters| Box::pin(describe_peerings(ec2, filters))),
+    create: |ctx, inputs| Box::pin(request_peering(ctx, inputs)),
+    settle: |ctx, _, peering| Box::pin(wait_requested(ctx, peering)),
+    update: rename_only,
+    delete: |ctx, _, id| Box::pin(delete_peering(ctx, id)),
+};
+
+/// Acceptance is a state of the peering, so the accepter is the peering seen from the accepter's
+/// region: found by the peering's id, existing while the peering is active.
+pub(crate) static ACCEPTER: Spec = Spec {
+    kind: aws::VPC_PEERING_ACCEPTER,
+    lookup: Lookup::Keyed {
+        find: |ctx, inputs| Box::pin(find_accepter(ctx, inputs, "peering_id", accepted)),
+        read: |ctx, tracked| Box::pin(read_accepters(ctx, tracked, accepted)),
+    },
+    create: |ctx, inputs| Box::pin(accept(ctx, inputs)),
+    settle: ready,
+    update: rename_only,
+    delete: nothing_to_delete,
+};
 
 /// States in which a peering is gone for good.
 const ENDED: [&str; 4] = ["deleted", "rejected", "failed", "expired"];
@@ -24,8 +48,7 @@ fn status(peering: &VpcPeeringConnection) -> &str {
 
 /// Peerings in any state, ended ones included.
 async fn all_peerings(ec2: &Client, filters: Vec<Filter>) -> Result<Vec<VpcPeeringConnection>, ApiError> {
-    let pages = ec2.describe_vpc_peering_connections().set_filters(Some(filters)).into_paginator().items().send();
-    Ok(pages.collect::<Result<Vec<_>, _>>().await?)
+    all(ec2.describe_vpc_peering_connections().set_filters(Some(filters)).into_paginator().items().send()).await
 }
 
 /// Peerings that still exist.
@@ -63,100 +86,101 @@ async fn wait_for(ctx: &Ctx<'_>, id: &str, states: &[&str]) -> ProviderResult<Vp
     .await
 }
 
-pub(super) async fn create_peering(ctx: &Ctx<'_>, inputs: Inputs<'_>) -> ProviderResult<Applied> {
-    let id = match find_tagged(ctx, inputs.address).await? {
-        Some(existing) => existing.id,
-        None => {
-            let spec =
-                tags::ec2_spec(ResourceType::VpcPeeringConnection, &ctx.tags(inputs.address, inputs.opt_str("name")?));
-            let out = ctx
-                .ec2()
-                .create_vpc_peering_connection()
-                .vpc_id(inputs.str("vpc_id")?)
-                .peer_vpc_id(inputs.str("peer_vpc_id")?)
-                .peer_region(inputs.str("peer_region")?)
-                .tag_specifications(spec)
-                .send()
-                .await
-                .map_err(ctx.fail("requesting the VPC peering"))?;
-            created(ctx, "the VPC peering", out.vpc_peering_connection().and_then(|p| p.vpc_peering_connection_id()))?
-        }
-    };
-    wait_for(ctx, &id, &["pending-acceptance", "provisioning", "active"]).await?;
-    Ok(Applied { provider_id: id.clone(), outputs: id_output(&id) })
+async fn request_peering(ctx: &Ctx<'_>, inputs: Inputs<'_>) -> ProviderResult<Object> {
+    let tags = ctx.ec2_tags(ResourceType::VpcPeeringConnection, inputs.address, inputs.opt_str("name")?);
+    let request = ctx.ec2().create_vpc_peering_connection().vpc_id(inputs.str("vpc_id")?);
+    let request = request.peer_vpc_id(inputs.str("peer_vpc_id")?).peer_region(inputs.str("peer_region")?);
+    let out = request.tag_specifications(tags).send().await.map_err(ctx.fail("requesting the VPC peering"))?;
+    made(ctx, "the VPC peering", out.vpc_peering_connection().and_then(|p| p.vpc_peering_connection_id()))
 }
 
-pub(super) async fn describe_peerings(ec2: &Client, filters: Vec<Filter>) -> Result<Vec<Object>, ApiError> {
-    Ok(peerings(ec2, filters)
-        .await?
-        .iter()
-        .filter_map(|peering| {
-            let id = peering.vpc_peering_connection_id()?;
-            let tags = tags::ec2_map(peering.tags());
-            let requester = peering.requester_vpc_info();
-            let accepter = peering.accepter_vpc_info();
-            let observed = named(
-                &tags,
-                attributes([
-                    ("vpc_id", opt(requester.and_then(|v| v.vpc_id()))),
-                    ("peer_vpc_id", opt(accepter.and_then(|v| v.vpc_id()))),
-                    ("peer_region", opt(accepter.and_then(|v| v.region()))),
-                ]),
-            );
-            Some(Object { id: id.to_owned(), tags, observed, outputs: id_output(id) })
-        })
-        .collect())
+/// Waits until the request has reached the accepter (pending acceptance, or further).
+async fn wait_requested(ctx: &Ctx<'_>, peering: Object) -> ProviderResult<Applied> {
+    wait_for(ctx, &peering.id, &["pending-acceptance", "provisioning", "active"]).await?;
+    Ok(peering.applied())
 }
 
-pub(super) async fn delete_peering(ctx: &Ctx<'_>, id: &str) -> ProviderResult<()> {
+async fn describe_peerings(ec2: &Client, filters: Vec<Filter>) -> Result<Vec<Object>, ApiError> {
+    Ok(peerings(ec2, filters).await?.iter().filter_map(peering_object).collect())
+}
+
+fn peering_object(peering: &VpcPeeringConnection) -> Option<Object> {
+    let (requester, accepter) = (peering.requester_vpc_info(), peering.accepter_vpc_info());
+    let (vpc, peer_vpc) = (requester.and_then(|v| v.vpc_id()), accepter.and_then(|v| v.vpc_id()));
+    let observed = requested("vpc_id", vpc, peer_vpc, accepter.and_then(|v| v.region()));
+    Some(Object::tagged(peering.vpc_peering_connection_id()?, peering.tags(), observed).named())
+}
+
+/// What AWS reports of a peering request, VPC or transit gateway: the requester's `{side}`,
+/// the accepter's `peer_{side}`, and the accepter's region.
+pub(super) fn requested(side: &str, own: Option<&str>, peer: Option<&str>, peer_region: Option<&str>) -> Attributes {
+    let peer_side = format!("peer_{side}");
+    attributes([(side, opt(own)), (&peer_side, opt(peer)), ("peer_region", opt(peer_region))])
+}
+
+async fn delete_peering(ctx: &Ctx<'_>, id: &str) -> ProviderResult<()> {
     let result = ctx.ec2().delete_vpc_peering_connection().vpc_peering_connection_id(id).send().await;
     deleted(ctx, "deleting the VPC peering", result)
 }
 
-fn accepter_outputs(id: &str) -> ringform_core::Attributes {
-    attributes([("id", id.into()), ("peering_id", id.into())])
+/// The accepter of peering `id` (VPC or transit gateway), which it names under `key`.
+pub(super) fn accepter(id: &str, key: &str) -> Object {
+    Object {
+        observed: attributes([(key, id.into())]),
+        outputs: attributes([("id", id.into()), (key, id.into())]),
+        ..Object::new(id)
+    }
 }
 
 /// Accepts the peering from the accepter's region once it is pending acceptance there, and
 /// waits until it is active. Accepting an active peering is a no-op.
-pub(super) async fn create_accepter(ctx: &Ctx<'_>, inputs: Inputs<'_>) -> ProviderResult<Applied> {
+async fn accept(ctx: &Ctx<'_>, inputs: Inputs<'_>) -> ProviderResult<Object> {
     let id = inputs.str("peering_id")?;
     let peering = wait_for(ctx, id, &["pending-acceptance", "provisioning", "active"]).await?;
     if status(&peering) == "pending-acceptance" {
-        ctx.ec2()
-            .accept_vpc_peering_connection()
-            .vpc_peering_connection_id(id)
-            .send()
-            .await
-            .map_err(ctx.fail(&format!("accepting VPC peering {id}")))?;
+        let request = ctx.ec2().accept_vpc_peering_connection().vpc_peering_connection_id(id);
+        request.send().await.map_err(ctx.fail(&format!("accepting VPC peering {id}")))?;
     }
     wait_for(ctx, id, &["active"]).await?;
-    Ok(Applied { provider_id: id.to_owned(), outputs: accepter_outputs(id) })
+    Ok(accepter(id, "peering_id"))
 }
 
 fn accepter_object(peering: &VpcPeeringConnection) -> Option<Object> {
     let id = peering.vpc_peering_connection_id()?;
-    (status(peering) == "active").then(|| Object {
-        id: id.to_owned(),
-        observed: attributes([("peering_id", Value::from(id))]),
-        outputs: accepter_outputs(id),
-        ..Object::default()
-    })
+    (status(peering) == "active").then(|| accepter(id, "peering_id"))
 }
 
-/// Acceptance is a state of the peering, so the accepter is found by the peering's id: it
-/// exists while the peering is active.
-pub(super) async fn find_accepter(ctx: &Ctx<'_>, inputs: Inputs<'_>) -> ProviderResult<Option<Object>> {
-    let id = inputs.str("peering_id")?;
-    let found = peerings_with_id(ctx.ec2(), id).await.map_err(ctx.fail(&format!("looking at VPC peering {id}")))?;
-    Ok(found.iter().find_map(accepter_object))
+/// The accepters of the peerings with these ids, in one DescribeVpcPeeringConnections.
+async fn accepted(ctx: &Ctx<'_>, ids: Vec<String>) -> ProviderResult<Vec<Object>> {
+    let found = peerings(ctx.ec2(), vec![filter("vpc-peering-connection-id", ids)]).await;
+    Ok(found.map_err(ctx.fail("listing VPC peerings"))?.iter().filter_map(accepter_object).collect())
 }
 
-/// One DescribeVpcPeeringConnections for every tracked accepter of the region.
-pub(super) async fn read_accepters(ctx: &Ctx<'_>, tracked: &[Tracked]) -> ProviderResult<Vec<Observed>> {
-    let ids: Vec<String> = tracked.iter().map(|t| t.provider_id.clone()).collect();
-    let found = peerings(ctx.ec2(), vec![filter("vpc-peering-connection-id", ids)])
-        .await
-        .map_err(ctx.fail("listing VPC peerings"))?;
-    Ok(match_by_id(found.iter().filter_map(accepter_object).collect(), tracked))
+/// The find of an accepter, VPC or transit gateway: the accepter of the peering its inputs name
+/// under `key`, as `accepted` lists it. Checks the id, because moto ignores the filter and
+/// lists every peering of the region.
+pub(super) async fn find_accepter<'a, Fut>(
+    ctx: &'a Ctx<'a>,
+    inputs: Inputs<'a>,
+    key: &str,
+    accepted: impl FnOnce(&'a Ctx<'a>, Vec<String>) -> Fut,
+) -> ProviderResult<Option<Object>>
+where
+    Fut: Future<Output = ProviderResult<Vec<Object>>>,
+{
+    let id = inputs.str(key)?;
+    Ok(accepted(ctx, vec![id.to_owned()]).await?.into_iter().find(|o| o.id == id))
+}
+
+/// The read of accepters, VPC or transit gateway: one listing for all of them.
+pub(super) async fn read_accepters<'a, Fut>(
+    ctx: &'a Ctx<'a>,
+    tracked: &'a [Tracked],
+    accepted: impl FnOnce(&'a Ctx<'a>, Vec<String>) -> Fut,
+) -> ProviderResult<Vec<Observed>>
+where
+    Fut: Future<Output = ProviderResult<Vec<Object>>>,
+{
+    let ids = tracked.iter().map(|t| t.provider_id.clone()).collect();
+    Ok(match_by_id(accepted(ctx, ids).await?, tracked))
 }

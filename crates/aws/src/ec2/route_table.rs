@@ -4,108 +4,102 @@
 
 use aws_sdk_ec2::Client;
 use aws_sdk_ec2::types::{Filter, ResourceType, Route, RouteTable};
+use ringform_core::Inputs;
 use ringform_core::provider::{Applied, Observed, ProviderError, ProviderResult, Tracked};
-use ringform_core::{Kind, Value};
 use ringform_schema::aws;
 
-use super::vpc::created;
-use super::{delete_when_free, deleted, find_tagged, id_output, named, opt};
-use crate::attrs::{Inputs, attributes, only_updatable};
+use super::{all, delete_when_free, deleted, listed, made, opt, rename_only};
+use crate::attrs::attributes;
 use crate::context::{Ctx, Object};
 use crate::errors::ApiError;
+use crate::kinds::{Change, Lookup, Spec, match_by_id, ready};
 use crate::tags::{self, filter};
+
+pub(crate) static ROUTE_TABLE: Spec = Spec {
+    kind: aws::ROUTE_TABLE,
+    lookup: Lookup::Tagged(|ec2, filters| Box::pin(describe_tables(ec2, filters))),
+    create: |ctx, inputs| Box::pin(create_table(ctx, inputs)),
+    settle: ready,
+    update: rename_only,
+    delete: |ctx, _, id| Box::pin(delete_table(ctx, id)),
+};
+
+pub(crate) static ASSOCIATION: Spec = Spec {
+    kind: aws::ROUTE_TABLE_ASSOCIATION,
+    lookup: Lookup::Keyed {
+        find: |ctx, inputs| Box::pin(find_association(ctx, inputs)),
+        read: |ctx, tracked| Box::pin(read_associations(ctx, tracked)),
+    },
+    create: |ctx, inputs| Box::pin(create_association(ctx, inputs)),
+    settle: ready,
+    update: rename_only,
+    delete: |ctx, _, id| Box::pin(delete_association(ctx, id)),
+};
+
+pub(crate) static ROUTE: Spec = Spec {
+    kind: aws::ROUTE,
+    lookup: Lookup::Keyed {
+        find: |ctx, inputs| Box::pin(find_route(ctx, inputs)),
+        read: |ctx, tracked| Box::pin(read_routes(ctx, tracked)),
+    },
+    create: |ctx, inputs| Box::pin(create_route(ctx, inputs)),
+    settle: |ctx, inputs, route| Box::pin(adopt_route(ctx, inputs, route)),
+    update: |ctx, change| Box::pin(update_route(ctx, change)),
+    delete: |ctx, inputs, _| Box::pin(delete_route(ctx, inputs)),
+};
 
 /// The attributes a route's target can be given by.
 const TARGETS: [&str; 3] = ["gateway_id", "vpc_peering_connection_id", "transit_gateway_id"];
 
-pub(super) async fn create_table(ctx: &Ctx<'_>, inputs: Inputs<'_>) -> ProviderResult<Applied> {
-    let id = match find_tagged(ctx, inputs.address).await? {
-        Some(existing) => existing.id,
-        None => {
-            let spec = tags::ec2_spec(ResourceType::RouteTable, &ctx.tags(inputs.address, inputs.opt_str("name")?));
-            let out = ctx
-                .ec2()
-                .create_route_table()
-                .vpc_id(inputs.str("vpc_id")?)
-                .tag_specifications(spec)
-                .send()
-                .await
-                .map_err(ctx.fail("creating the route table"))?;
-            created(ctx, "the route table", out.route_table().and_then(|t| t.route_table_id()))?
-        }
-    };
-    Ok(Applied { provider_id: id.clone(), outputs: id_output(&id) })
+async fn create_table(ctx: &Ctx<'_>, inputs: Inputs<'_>) -> ProviderResult<Object> {
+    let tags = ctx.ec2_tags(ResourceType::RouteTable, inputs.address, inputs.opt_str("name")?);
+    let request = ctx.ec2().create_route_table().vpc_id(inputs.str("vpc_id")?).tag_specifications(tags);
+    let out = request.send().await.map_err(ctx.fail("creating the route table"))?;
+    made(ctx, "the route table", out.route_table().and_then(|t| t.route_table_id()))
 }
 
 async fn tables(ec2: &Client, filters: Vec<Filter>) -> Result<Vec<RouteTable>, ApiError> {
-    let pages = ec2.describe_route_tables().set_filters(Some(filters)).into_paginator().items().send();
-    Ok(pages.collect::<Result<Vec<_>, _>>().await?)
+    all(ec2.describe_route_tables().set_filters(Some(filters)).into_paginator().items().send()).await
 }
 
-pub(super) async fn describe_tables(ec2: &Client, filters: Vec<Filter>) -> Result<Vec<Object>, ApiError> {
-    Ok(tables(ec2, filters)
-        .await?
-        .into_iter()
-        .filter_map(|table| {
-            let id = table.route_table_id()?;
-            let tags = tags::ec2_map(table.tags());
-            let observed = named(&tags, attributes([("vpc_id", opt(table.vpc_id()))]));
-            Some(Object { id: id.to_owned(), tags, observed, outputs: id_output(id) })
-        })
-        .collect())
+async fn describe_tables(ec2: &Client, filters: Vec<Filter>) -> Result<Vec<Object>, ApiError> {
+    listed(ec2.describe_route_tables().set_filters(Some(filters)).into_paginator().items().send(), table_object).await
 }
 
-pub(super) async fn delete_table(ctx: &Ctx<'_>, id: &str) -> ProviderResult<()> {
+fn table_object(table: &RouteTable) -> Option<Object> {
+    let observed = attributes([("vpc_id", opt(table.vpc_id()))]);
+    Some(Object::tagged(table.route_table_id()?, table.tags(), observed).named())
+}
+
+async fn delete_table(ctx: &Ctx<'_>, id: &str) -> ProviderResult<()> {
     let ec2 = ctx.ec2();
-    delete_when_free(
-        ctx,
-        &format!("route table {id}"),
-        || async {
-            ec2.delete_route_table().route_table_id(id).send().await?;
-            Ok(())
-        },
-        || async {
-            let tables = tables(ec2, vec![filter("route-table-id", [id])]).await?;
-            Ok(tables
-                .iter()
-                .flat_map(|t| t.associations())
-                .filter_map(|a| {
-                    Some(format!("{} (association with {})", a.route_table_association_id()?, a.subnet_id()?))
-                })
-                .collect())
-        },
-    )
-    .await
+    let associations = || async {
+        let tables = tables(ec2, vec![filter("route-table-id", [id])]).await?;
+        let associations = tables.iter().flat_map(|t| t.associations());
+        Ok(associations
+            .filter_map(|a| Some(format!("{} (association with {})", a.route_table_association_id()?, a.subnet_id()?)))
+            .collect())
+    };
+    let delete = || ec2.delete_route_table().route_table_id(id).send();
+    delete_when_free(ctx, &format!("route table {id}"), delete, associations).await
 }
 
-pub(super) async fn create_association(ctx: &Ctx<'_>, inputs: Inputs<'_>) -> ProviderResult<Applied> {
-    let id = match find_association(ctx, inputs).await? {
-        Some(existing) => existing.id,
-        None => {
-            let out = ctx
-                .ec2()
-                .associate_route_table()
-                .subnet_id(inputs.str("subnet_id")?)
-                .route_table_id(inputs.str("route_table_id")?)
-                .send()
-                .await
-                .map_err(ctx.fail("associating the route table with the subnet"))?;
-            created(ctx, "the route table association", out.association_id())?
-        }
-    };
-    Ok(Applied { provider_id: id.clone(), outputs: id_output(&id) })
+async fn create_association(ctx: &Ctx<'_>, inputs: Inputs<'_>) -> ProviderResult<Object> {
+    let request = ctx.ec2().associate_route_table().subnet_id(inputs.str("subnet_id")?);
+    let out = request.route_table_id(inputs.str("route_table_id")?).send().await;
+    let out = out.map_err(ctx.fail("associating the route table with the subnet"))?;
+    made(ctx, "the route table association", out.association_id())
 }
 
 /// The subnet's explicit association, when it is with the wanted table.
-pub(super) async fn find_association(ctx: &Ctx<'_>, inputs: Inputs<'_>) -> ProviderResult<Option<Object>> {
+async fn find_association(ctx: &Ctx<'_>, inputs: Inputs<'_>) -> ProviderResult<Option<Object>> {
     let subnet = inputs.str("subnet_id")?;
     let table = inputs.str("route_table_id")?;
     let found = tables(ctx.ec2(), vec![filter("association.subnet-id", [subnet])])
         .await
         .map_err(ctx.fail("looking up the subnet's route table"))?;
     // The filter picks the table; the table lists the associations of all its subnets.
-    let is = |o: &Object, key: &str, value: &str| o.observed.get(key).and_then(Value::as_str) == Some(value);
-    Ok(associations(&found).into_iter().find(|o| is(o, "subnet_id", subnet) && is(o, "route_table_id", table)))
+    Ok(associations(&found).into_iter().find(|o| o.reports("subnet_id", subnet) && o.reports("route_table_id", table)))
 }
 
 fn associations(tables: &[RouteTable]) -> Vec<Object> {
@@ -115,14 +109,13 @@ fn associations(tables: &[RouteTable]) -> Vec<Object> {
         .filter(|a| a.main() != Some(true))
         .filter(|a| a.association_state().and_then(|s| s.state()).is_none_or(|s| s.as_str() == "associated"))
         .filter_map(|a| {
-            let id = a.route_table_association_id()?;
             let observed = attributes([("subnet_id", opt(a.subnet_id())), ("route_table_id", opt(a.route_table_id()))]);
-            Some(Object { id: id.to_owned(), observed, outputs: id_output(id), ..Object::default() })
+            Some(Object { observed, ..Object::new(a.route_table_association_id()?) })
         })
         .collect()
 }
 
-pub(super) async fn delete_association(ctx: &Ctx<'_>, id: &str) -> ProviderResult<()> {
+async fn delete_association(ctx: &Ctx<'_>, id: &str) -> ProviderResult<()> {
     let result = ctx.ec2().disassociate_route_table().association_id(id).send().await;
     deleted(ctx, "removing the route table association", result)
 }
@@ -132,74 +125,75 @@ fn route_id(table: &str, destination: &str) -> String {
     format!("{table}_{destination}")
 }
 
-pub(super) async fn create_route(ctx: &Ctx<'_>, inputs: Inputs<'_>) -> ProviderResult<Applied> {
-    let table = inputs.str("route_table_id")?;
-    let destination = inputs.str("destination_cidr_block")?;
-    let (target, value) = target(inputs)?;
+/// A route's table, destination, and the one target attribute the inputs set.
+struct Wanted<'a> {
+    table: &'a str,
+    destination: &'a str,
+    target: &'static str,
+    via: &'a str,
+}
+
+impl<'a> Wanted<'a> {
+    fn of(inputs: Inputs<'a>) -> ProviderResult<Wanted<'a>> {
+        let mut set = Vec::new();
+        for key in TARGETS {
+            if let Some(value) = inputs.opt_str(key)? {
+                set.push((key, value));
+            }
+        }
+        let [(target, via)] = set[..] else {
+            return Err(ProviderError::fatal(format!(
+                "{}: a route needs exactly one of {}; this is a bug in the resource graph",
+                inputs.address,
+                TARGETS.join(", ")
+            )));
+        };
+        let (table, destination) = (inputs.str("route_table_id")?, inputs.str("destination_cidr_block")?);
+        Ok(Wanted { table, destination, target, via })
+    }
+}
+
+async fn create_route(ctx: &Ctx<'_>, inputs: Inputs<'_>) -> ProviderResult<Object> {
+    let Wanted { table, destination, target, via } = Wanted::of(inputs)?;
     let request = ctx.ec2().create_route().route_table_id(table).destination_cidr_block(destination);
     let request = match target {
-        "gateway_id" => request.gateway_id(value),
-        "vpc_peering_connection_id" => request.vpc_peering_connection_id(value),
-        _ => request.transit_gateway_id(value),
+        "gateway_id" => request.gateway_id(via),
+        "vpc_peering_connection_id" => request.vpc_peering_connection_id(via),
+        _ => request.transit_gateway_id(via),
     };
-    if let Err(error) = request.send().await.map(drop).map_err(ApiError::from) {
-        // A retried create finds its own route; a route somebody else made is not adopted.
-        let existing = match error.code() {
-            "RouteAlreadyExists" => find_route(ctx, inputs).await?,
-            _ => None,
-        };
-        let same = existing.is_some_and(|o| o.observed.get(target).and_then(Value::as_str) == Some(value));
-        if !same {
-            return Err(ctx.fail(&format!("adding the route to {destination} in {table}"))(error));
-        }
-    }
-    let id = route_id(table, destination);
-    Ok(Applied { provider_id: id.clone(), outputs: id_output(&id) })
+    request.send().await.map_err(ctx.fail(&format!("adding the route to {destination} in {table}")))?;
+    Ok(Object { observed: attributes([(target, via.into())]), ..Object::new(route_id(table, destination)) })
 }
 
-/// The one target attribute the inputs set.
-fn target<'a>(inputs: Inputs<'a>) -> ProviderResult<(&'static str, &'a str)> {
-    let mut set = Vec::new();
-    for key in TARGETS {
-        if let Some(value) = inputs.opt_str(key)? {
-            set.push((key, value));
-        }
+/// A route found at the table and destination is adopted when it has the wanted target (a
+/// retried or crashed create made it); a route somebody else made is not taken over.
+async fn adopt_route(_: &Ctx<'_>, inputs: Inputs<'_>, route: Object) -> ProviderResult<Applied> {
+    let Wanted { table, destination, target, via } = Wanted::of(inputs)?;
+    if !route.reports(target, via) {
+        return Err(ProviderError::fatal(format!(
+            "{}: route table {table} already has a route to {destination}, not via {via}",
+            inputs.address
+        ))
+        .with_hint("delete that route, or change the topology so that the address ranges do not overlap"));
     }
-    match set.as_slice() {
-        [one] => Ok(*one),
-        _ => Err(ProviderError::fatal(format!(
-            "{}: a route needs exactly one of {}; this is a bug in the resource graph",
-            inputs.address,
-            TARGETS.join(", ")
-        ))),
-    }
+    Ok(route.applied())
 }
 
-pub(super) async fn update_route(
-    ctx: &Ctx<'_>,
-    after: Inputs<'_>,
-    id: &str,
-    changed: &[String],
-) -> ProviderResult<Applied> {
-    only_updatable(after.address, changed, &TARGETS)?;
-    let (target, value) = target(after)?;
-    let request = ctx
-        .ec2()
-        .replace_route()
-        .route_table_id(after.str("route_table_id")?)
-        .destination_cidr_block(after.str("destination_cidr_block")?);
+async fn update_route(ctx: &Ctx<'_>, change: Change<'_>) -> ProviderResult<Applied> {
+    change.only(&TARGETS)?;
+    let Wanted { table, destination, target, via } = Wanted::of(change.after)?;
+    let request = ctx.ec2().replace_route().route_table_id(table).destination_cidr_block(destination);
     let request = match target {
-        "gateway_id" => request.gateway_id(value),
-        "vpc_peering_connection_id" => request.vpc_peering_connection_id(value),
-        _ => request.transit_gateway_id(value),
+        "gateway_id" => request.gateway_id(via),
+        "vpc_peering_connection_id" => request.vpc_peering_connection_id(via),
+        _ => request.transit_gateway_id(via),
     };
     request.send().await.map_err(ctx.fail("changing the route's target"))?;
-    Ok(Applied { provider_id: id.to_owned(), outputs: id_output(id) })
+    Ok(Object::new(change.id).applied())
 }
 
 fn route_object(table: &str, route: &Route) -> Option<Object> {
     let destination = route.destination_cidr_block()?;
-    let id = route_id(table, destination);
     let observed = attributes([
         ("route_table_id", table.into()),
         ("destination_cidr_block", destination.into()),
@@ -207,10 +201,10 @@ fn route_object(table: &str, route: &Route) -> Option<Object> {
         ("vpc_peering_connection_id", opt(route.vpc_peering_connection_id())),
         ("transit_gateway_id", opt(route.transit_gateway_id())),
     ]);
-    Some(Object { outputs: id_output(&id), id, observed, ..Object::default() })
+    Some(Object { observed, ..Object::new(route_id(table, destination)) })
 }
 
-pub(super) async fn find_route(ctx: &Ctx<'_>, inputs: Inputs<'_>) -> ProviderResult<Option<Object>> {
+async fn find_route(ctx: &Ctx<'_>, inputs: Inputs<'_>) -> ProviderResult<Option<Object>> {
     let table = inputs.str("route_table_id")?;
     let destination = inputs.str("destination_cidr_block")?;
     let found = match tables(ctx.ec2(), vec![filter("route-table-id", [table])]).await {
@@ -225,28 +219,28 @@ pub(super) async fn find_route(ctx: &Ctx<'_>, inputs: Inputs<'_>) -> ProviderRes
         .find_map(|r| route_object(table, r)))
 }
 
-pub(super) async fn delete_route(ctx: &Ctx<'_>, inputs: Inputs<'_>) -> ProviderResult<()> {
-    let result = ctx
-        .ec2()
-        .delete_route()
-        .route_table_id(inputs.str("route_table_id")?)
-        .destination_cidr_block(inputs.str("destination_cidr_block")?)
-        .send()
-        .await;
+async fn delete_route(ctx: &Ctx<'_>, inputs: Inputs<'_>) -> ProviderResult<()> {
+    let request = ctx.ec2().delete_route().route_table_id(inputs.str("route_table_id")?);
+    let result = request.destination_cidr_block(inputs.str("destination_cidr_block")?).send().await;
     deleted(ctx, "deleting the route", result)
 }
 
-/// Routes and associations of the deployment: one DescribeRouteTables of its tagged tables.
-pub(super) async fn read_untagged(ctx: &Ctx<'_>, kind: Kind, tracked: &[Tracked]) -> ProviderResult<Vec<Observed>> {
-    let found = tables(ctx.ec2(), tags::owned_filters(ctx.deployment))
+/// The deployment's route tables, in one DescribeRouteTables: associations and routes are read
+/// from them.
+async fn owned_tables(ctx: &Ctx<'_>) -> ProviderResult<Vec<RouteTable>> {
+    tables(ctx.ec2(), tags::owned_filters(ctx.deployment))
         .await
-        .map_err(ctx.fail("listing the deployment's route tables"))?;
-    let objects: Vec<Object> = match kind {
-        aws::ROUTE_TABLE_ASSOCIATION => associations(&found),
-        _ => found
-            .iter()
-            .flat_map(|t| t.routes().iter().filter_map(|r| route_object(t.route_table_id().unwrap_or_default(), r)))
-            .collect(),
-    };
-    Ok(super::match_by_id(objects, tracked))
+        .map_err(ctx.fail("listing the deployment's route tables"))
+}
+
+async fn read_associations(ctx: &Ctx<'_>, tracked: &[Tracked]) -> ProviderResult<Vec<Observed>> {
+    Ok(match_by_id(associations(&owned_tables(ctx).await?), tracked))
+}
+
+async fn read_routes(ctx: &Ctx<'_>, tracked: &[Tracked]) -> ProviderResult<Vec<Observed>> {
+    let tables = owned_tables(ctx).await?;
+    let routes = tables
+        .iter()
+        .flat_map(|t| t.routes().iter().filter_map(|r| route_object(t.route_table_id().unwrap_or_default(), r)));
+    Ok(match_by_id(routes.collect(), tracked))
 }

@@ -4,86 +4,71 @@
 use std::collections::BTreeSet;
 
 use aws_sdk_ec2::Client;
-use aws_sdk_ec2::types::{Filter, IpPermission, IpRange, ResourceType, SecurityGroupRule};
+use aws_sdk_ec2::types::{Filter, IpPermission, IpRange, ResourceType, SecurityGroup, SecurityGroupRule};
 use ringform_core::provider::{Applied, Observed, ProviderError, ProviderResult, Tracked};
-use ringform_core::{Attributes, Value};
+use ringform_core::{Attributes, Inputs, Value};
+use ringform_schema::aws;
 
-use super::vpc::created;
-use super::{delete_when_free, find_tagged, id_output, opt};
-use crate::attrs::{Inputs, attributes, only_updatable};
+use super::vpc::interfaces;
+use super::{all, delete_when_free, listed, made, opt, rename_only};
+use crate::attrs::attributes;
 use crate::context::{Ctx, Object};
 use crate::errors::ApiError;
+use crate::kinds::{Change, Lookup, Spec, ready};
 use crate::tags::{self, filter};
 
-pub(super) async fn create_group(ctx: &Ctx<'_>, inputs: Inputs<'_>) -> ProviderResult<Applied> {
-    let id = match find_tagged(ctx, inputs.address).await? {
-        Some(existing) => existing.id,
-        None => {
-            let spec = tags::ec2_spec(ResourceType::SecurityGroup, &ctx.tags(inputs.address, inputs.opt_str("name")?));
-            let out = ctx
-                .ec2()
-                .create_security_group()
-                .vpc_id(inputs.str("vpc_id")?)
-                .group_name(inputs.str("group_name")?)
-                .description(inputs.str("description")?)
-                .tag_specifications(spec)
-                .send()
-                .await
-                .map_err(ctx.fail("creating the security group"))?;
-            created(ctx, "the security group", out.group_id())?
-        }
-    };
-    Ok(Applied { provider_id: id.clone(), outputs: id_output(&id) })
+pub(crate) static GROUP: Spec = Spec {
+    kind: aws::SECURITY_GROUP,
+    lookup: Lookup::Tagged(|ec2, filters| Box::pin(describe_groups(ec2, filters))),
+    create: |ctx, inputs| Box::pin(create_group(ctx, inputs)),
+    settle: ready,
+    update: rename_only,
+    delete: |ctx, _, id| Box::pin(delete_group(ctx, id)),
+};
+
+pub(crate) static RULE: Spec = Spec {
+    kind: aws::SECURITY_GROUP_RULE,
+    lookup: Lookup::Keyed {
+        find: |ctx, inputs| Box::pin(find_rule(ctx, inputs)),
+        read: |ctx, tracked| Box::pin(read_rules(ctx, tracked)),
+    },
+    create: |ctx, inputs| Box::pin(create_rule(ctx, inputs)),
+    settle: |ctx, inputs, rule| Box::pin(complete_rule(ctx, inputs, rule)),
+    update: |ctx, change| Box::pin(update_rule(ctx, change)),
+    delete: |ctx, inputs, id| Box::pin(delete_rule(ctx, inputs, id)),
+};
+
+async fn create_group(ctx: &Ctx<'_>, inputs: Inputs<'_>) -> ProviderResult<Object> {
+    let tags = ctx.ec2_tags(ResourceType::SecurityGroup, inputs.address, inputs.opt_str("name")?);
+    let request = ctx.ec2().create_security_group().vpc_id(inputs.str("vpc_id")?).group_name(inputs.str("group_name")?);
+    let request = request.description(inputs.str("description")?).tag_specifications(tags);
+    let out = request.send().await.map_err(ctx.fail("creating the security group"))?;
+    made(ctx, "the security group", out.group_id())
 }
 
-pub(super) async fn describe_groups(ec2: &Client, filters: Vec<Filter>) -> Result<Vec<Object>, ApiError> {
-    let groups = ec2.describe_security_groups().set_filters(Some(filters)).into_paginator().items().send();
-    Ok(groups
-        .collect::<Result<Vec<_>, _>>()
-        .await?
-        .into_iter()
-        .filter_map(|group| {
-            let id = group.group_id()?;
-            let observed = attributes([
-                ("vpc_id", opt(group.vpc_id())),
-                ("group_name", opt(group.group_name())),
-                ("description", opt(group.description())),
-            ]);
-            Some(Object { id: id.to_owned(), tags: tags::ec2_map(group.tags()), observed, outputs: id_output(id) })
-        })
-        .collect())
+async fn describe_groups(ec2: &Client, filters: Vec<Filter>) -> Result<Vec<Object>, ApiError> {
+    listed(ec2.describe_security_groups().set_filters(Some(filters)).into_paginator().items().send(), group_object)
+        .await
 }
 
-pub(super) async fn delete_group(ctx: &Ctx<'_>, id: &str) -> ProviderResult<()> {
+fn group_object(group: &SecurityGroup) -> Option<Object> {
+    let (vpc, name, description) = (group.vpc_id(), group.group_name(), group.description());
+    let observed = attributes([("vpc_id", opt(vpc)), ("group_name", opt(name)), ("description", opt(description))]);
+    Some(Object::tagged(group.group_id()?, group.tags(), observed))
+}
+
+async fn delete_group(ctx: &Ctx<'_>, id: &str) -> ProviderResult<()> {
     let ec2 = ctx.ec2();
-    delete_when_free(
-        ctx,
-        &format!("security group {id}"),
-        || async {
-            ec2.delete_security_group().group_id(id).send().await?;
-            Ok(())
-        },
-        || async {
-            let mut found = Vec::new();
-            let enis =
-                ec2.describe_network_interfaces().filters(filter("group-id", [id])).into_paginator().items().send();
-            for eni in enis.collect::<Result<Vec<_>, _>>().await? {
-                let what = eni.description().filter(|d| !d.is_empty()).unwrap_or("network interface");
-                found.push(format!("{} ({what})", eni.network_interface_id().unwrap_or("?")));
-            }
-            let groups = ec2
-                .describe_security_groups()
-                .filters(filter("ip-permission.group-id", [id]))
-                .into_paginator()
-                .items()
-                .send();
-            for group in groups.collect::<Result<Vec<_>, _>>().await? {
-                found.push(format!("{} (security group whose rules refer to {id})", group.group_id().unwrap_or("?")));
-            }
-            Ok(found)
-        },
-    )
-    .await
+    let blockers = || async {
+        let mut found = interfaces(ec2, vec![filter("group-id", [id])]).await?;
+        let referring = ec2.describe_security_groups().filters(filter("ip-permission.group-id", [id]));
+        for group in all(referring.into_paginator().items().send()).await? {
+            found.push(format!("{} (security group whose rules refer to {id})", group.group_id().unwrap_or("?")));
+        }
+        Ok(found)
+    };
+    let delete = || ec2.delete_security_group().group_id(id).send();
+    delete_when_free(ctx, &format!("security group {id}"), delete, blockers).await
 }
 
 /// What a rule object asks for.
@@ -97,13 +82,27 @@ struct Wanted<'a> {
 
 impl<'a> Wanted<'a> {
     fn of(inputs: Inputs<'a>) -> ProviderResult<Self> {
+        let (ports, cidrs) = (inputs.ints("ports")?, inputs.strings("cidr_blocks")?);
+        if ports.is_empty() || cidrs.is_empty() {
+            return Err(ProviderError::fatal(format!(
+                "{}: a security group rule needs a port and a CIDR block; this is a bug in the resource graph",
+                inputs.address
+            )));
+        }
         Ok(Wanted {
             group: inputs.str("security_group_id")?,
             protocol: inputs.str("protocol")?,
-            ports: inputs.ints("ports")?,
-            cidrs: inputs.strings("cidr_blocks")?,
+            ports,
+            cidrs,
             description: inputs.opt_str("description")?,
         })
+    }
+
+    /// True when `rule` (a rule object as found) has every pair.
+    fn is_complete(&self, rule: &Object) -> bool {
+        let has = |key: &str, value: Value| matches!(rule.observed.get(key), Some(Value::List(items)) if items.contains(&value));
+        self.ports.iter().all(|&p| has("ports", p.into()))
+            && self.cidrs.iter().all(|c| has("cidr_blocks", c.as_str().into()))
     }
 
     /// True when the EC2 rule is one of this object's port × CIDR pairs.
@@ -144,44 +143,50 @@ impl<'a> Wanted<'a> {
 }
 
 async fn group_rules(ec2: &Client, groups: Vec<String>) -> Result<Vec<SecurityGroupRule>, ApiError> {
-    let rules = ec2.describe_security_group_rules().filters(filter("group-id", groups)).into_paginator().items().send();
-    Ok(rules.collect::<Result<Vec<_>, _>>().await?)
+    all(ec2.describe_security_group_rules().filters(filter("group-id", groups)).into_paginator().items().send()).await
 }
 
-pub(super) async fn create_rule(ctx: &Ctx<'_>, inputs: Inputs<'_>) -> ProviderResult<Applied> {
+/// The group's rules that are pairs of this rule object.
+async fn covered(ctx: &Ctx<'_>, wanted: &Wanted<'_>) -> Result<Vec<SecurityGroupRule>, ApiError> {
+    let rules = group_rules(ctx.ec2(), vec![wanted.group.to_owned()]).await?;
+    Ok(rules.into_iter().filter(|r| wanted.covers(r)).collect())
+}
+
+async fn create_rule(ctx: &Ctx<'_>, inputs: Inputs<'_>) -> ProviderResult<Object> {
+    add_missing(ctx, inputs, Vec::new()).await
+}
+
+/// Completes a rule object a crashed create left with only some of its pairs.
+async fn complete_rule(ctx: &Ctx<'_>, inputs: Inputs<'_>, rule: Object) -> ProviderResult<Applied> {
     let wanted = Wanted::of(inputs)?;
-    // Pairs a crashed or retried create already added are kept, not added twice.
-    let covered = || async {
-        let rules = group_rules(ctx.ec2(), vec![wanted.group.to_owned()])
-            .await
-            .map_err(ctx.fail("listing the security group's rules"))?;
-        Ok::<_, ProviderError>(rules.into_iter().filter(|r| wanted.covers(r)).collect::<Vec<_>>())
-    };
-    let mut done = covered().await?;
+    if wanted.is_complete(&rule) {
+        return Ok(rule.applied());
+    }
+    let done = covered(ctx, &wanted).await.map_err(ctx.fail("listing the security group's rules"))?;
+    Ok(add_missing(ctx, inputs, done).await?.applied())
+}
+
+/// Adds the pairs `done` lacks; returns the rule object of them all.
+async fn add_missing(ctx: &Ctx<'_>, inputs: Inputs<'_>, mut done: Vec<SecurityGroupRule>) -> ProviderResult<Object> {
+    let wanted = Wanted::of(inputs)?;
     let missing = wanted.missing(&done);
     if !missing.is_empty() {
-        let spec = tags::ec2_spec(ResourceType::SecurityGroupRule, &ctx.tags(inputs.address, None));
-        let out = ctx
-            .ec2()
-            .authorize_security_group_ingress()
-            .group_id(wanted.group)
-            .set_ip_permissions(Some(missing))
-            .tag_specifications(spec)
-            .send()
-            .await
-            .map_err(ctx.fail("adding the ingress rules"))?;
+        let tags = ctx.ec2_tags(ResourceType::SecurityGroupRule, inputs.address, None);
+        let request = ctx.ec2().authorize_security_group_ingress().group_id(wanted.group);
+        let out = request.set_ip_permissions(Some(missing)).tag_specifications(tags).send().await;
+        let out = out.map_err(ctx.fail("adding the ingress rules"))?;
         // The answer lists the new rules, but moto lists only the last permission's: look again
         // when it is short.
         done.extend(out.security_group_rules().iter().cloned());
         if done.len() < wanted.ports.len() * wanted.cidrs.len() {
-            done = covered().await?;
+            done = covered(ctx, &wanted).await.map_err(ctx.fail("listing the security group's rules"))?;
         }
     }
-    let id = rule_id(&done);
-    Ok(Applied { provider_id: id.clone(), outputs: id_output(&id) })
+    rule_object(&done.iter().collect::<Vec<_>>())
+        .ok_or_else(|| ctx.fail("adding the ingress rules")(ApiError::malformed("list of the rules it added")))
 }
 
-fn rule_id(rules: &[SecurityGroupRule]) -> String {
+fn rule_id(rules: &[&SecurityGroupRule]) -> String {
     let ids: BTreeSet<&str> = rules.iter().filter_map(|r| r.security_group_rule_id()).collect();
     ids.into_iter().collect::<Vec<_>>().join(",")
 }
@@ -197,8 +202,6 @@ fn rule_object(rules: &[&SecurityGroupRule]) -> Option<Object> {
     let full_ports: Vec<Value> =
         ports.iter().filter(|&&p| cidrs.iter().all(|c| has(p, c))).map(|&p| p.into()).collect();
     let full_cidrs: Vec<Value> = cidrs.iter().filter(|c| ports.iter().all(|&p| has(p, c))).map(|&c| c.into()).collect();
-    let owned: Vec<SecurityGroupRule> = rules.iter().map(|r| (*r).clone()).collect();
-    let id = rule_id(&owned);
     let observed: Attributes = attributes([
         ("security_group_id", opt(first.group_id())),
         ("protocol", opt(first.ip_protocol())),
@@ -206,22 +209,21 @@ fn rule_object(rules: &[&SecurityGroupRule]) -> Option<Object> {
         ("ports", Value::List(full_ports)),
         ("cidr_blocks", Value::List(full_cidrs)),
     ]);
-    Some(Object { outputs: id_output(&id), id, tags: tags::ec2_map(first.tags()), observed })
+    Some(Object { tags: tags::ec2_map(first.tags()), observed, ..Object::new(rule_id(rules)) })
 }
 
-pub(super) async fn find_rule(ctx: &Ctx<'_>, inputs: Inputs<'_>) -> ProviderResult<Option<Object>> {
+async fn find_rule(ctx: &Ctx<'_>, inputs: Inputs<'_>) -> ProviderResult<Option<Object>> {
     let wanted = Wanted::of(inputs)?;
-    let rules = match group_rules(ctx.ec2(), vec![wanted.group.to_owned()]).await {
-        Ok(rules) => rules,
+    let mine = match covered(ctx, &wanted).await {
+        Ok(mine) => mine,
         Err(error) if error.is_not_found() => return Ok(None),
         Err(error) => return Err(ctx.fail("listing the security group's rules")(error)),
     };
-    let mine: Vec<&SecurityGroupRule> = rules.iter().filter(|r| wanted.covers(r)).collect();
-    Ok(rule_object(&mine))
+    Ok(rule_object(&mine.iter().collect::<Vec<_>>()))
 }
 
 /// One DescribeSecurityGroupRules (paginated) for every group the tracked rules are in.
-pub(super) async fn read_rules(ctx: &Ctx<'_>, tracked: &[Tracked]) -> ProviderResult<Vec<Observed>> {
+async fn read_rules(ctx: &Ctx<'_>, tracked: &[Tracked]) -> ProviderResult<Vec<Observed>> {
     let groups: BTreeSet<String> = tracked
         .iter()
         .filter_map(|t| t.inputs.get("security_group_id").and_then(Value::as_str).map(str::to_owned))
@@ -242,26 +244,16 @@ pub(super) async fn read_rules(ctx: &Ctx<'_>, tracked: &[Tracked]) -> ProviderRe
         .collect())
 }
 
-pub(super) async fn update_rule(
-    ctx: &Ctx<'_>,
-    after: Inputs<'_>,
-    id: &str,
-    changed: &[String],
-) -> ProviderResult<Applied> {
-    only_updatable(after.address, changed, &["description"])?;
-    let wanted = Wanted::of(after)?;
+async fn update_rule(ctx: &Ctx<'_>, change: Change<'_>) -> ProviderResult<Applied> {
+    change.only(&["description"])?;
+    let wanted = Wanted::of(change.after)?;
     let everything = wanted.missing(&[]);
-    ctx.ec2()
-        .update_security_group_rule_descriptions_ingress()
-        .group_id(wanted.group)
-        .set_ip_permissions(Some(everything))
-        .send()
-        .await
-        .map_err(ctx.fail("changing the rules' description"))?;
-    Ok(Applied { provider_id: id.to_owned(), outputs: id_output(id) })
+    let request = ctx.ec2().update_security_group_rule_descriptions_ingress().group_id(wanted.group);
+    request.set_ip_permissions(Some(everything)).send().await.map_err(ctx.fail("changing the rules' description"))?;
+    Ok(Object::new(change.id).applied())
 }
 
-pub(super) async fn delete_rule(ctx: &Ctx<'_>, inputs: Inputs<'_>, id: &str) -> ProviderResult<()> {
+async fn delete_rule(ctx: &Ctx<'_>, inputs: Inputs<'_>, id: &str) -> ProviderResult<()> {
     let group = inputs.str("security_group_id")?;
     let ids: Vec<&str> = id.split(',').collect();
     let existing: Vec<String> = match group_rules(ctx.ec2(), vec![group.to_owned()]).await {
@@ -277,22 +269,11 @@ pub(super) async fn delete_rule(ctx: &Ctx<'_>, inputs: Inputs<'_>, id: &str) -> 
     if existing.is_empty() {
         return Ok(());
     }
-    match ctx
-        .ec2()
-        .revoke_security_group_ingress()
-        .group_id(group)
-        .set_security_group_rule_ids(Some(existing))
-        .send()
-        .await
-    {
-        Err(error) => {
-            let error = ApiError::from(error);
-            if error.is_not_found() || error.code() == "InvalidPermission.NotFound" {
-                Ok(())
-            } else {
-                Err(ctx.fail("removing the ingress rules")(error))
-            }
+    let request = ctx.ec2().revoke_security_group_ingress().group_id(group).set_security_group_rule_ids(Some(existing));
+    match request.send().await.map_err(ApiError::from) {
+        Err(error) if !error.is_not_found() && error.code() != "InvalidPermission.NotFound" => {
+            Err(ctx.fail("removing the ingress rules")(error))
         }
-        Ok(_) => Ok(()),
+        _ => Ok(()),
     }
 }

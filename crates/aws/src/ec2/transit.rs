@@ -4,18 +4,74 @@
 use aws_sdk_ec2::Client;
 use aws_sdk_ec2::types::{
     Filter, ResourceType, TransitGateway, TransitGatewayPeeringAttachment, TransitGatewayRequestOptions,
-    TransitGatewayRouteState,
+    TransitGatewayRouteState, TransitGatewayVpcAttachment,
 };
+use aws_smithy_async::future::pagination_stream::PaginationStream;
 use ringform_core::provider::{Applied, Observed, ProviderError, ProviderResult, Tracked};
-use ringform_core::{Attributes, Value};
+use ringform_core::{Attributes, Inputs, Value};
+use ringform_schema::aws;
 
-use super::vpc::created;
-use super::{deleted, find_tagged, id_output, match_by_id, named, opt};
-use crate::attrs::{Inputs, attributes, only_updatable};
+use super::peering::{accepter, find_accepter, read_accepters, requested};
+use super::{all, deleted, made, nothing_to_delete, opt, rename_only};
+use crate::attrs::attributes;
 use crate::context::{Ctx, Object};
 use crate::errors::ApiError;
-use crate::tags::{self, filter};
+use crate::kinds::{Change, Lookup, Spec, match_by_id, ready};
+use crate::tags::filter;
 use crate::wait::{self, Poll};
+
+pub(crate) static GATEWAY: Spec = Spec {
+    kind: aws::TRANSIT_GATEWAY,
+    lookup: Lookup::Tagged(|ec2, filters| Box::pin(describe_gateways(ec2, filters))),
+    create: |ctx, inputs| Box::pin(create_gateway(ctx, inputs)),
+    settle: |ctx, _, gateway| Box::pin(wait_gateway(ctx, gateway)),
+    update: rename_only,
+    delete: |ctx, _, id| Box::pin(delete_gateway(ctx, id)),
+};
+
+pub(crate) static ATTACHMENT: Spec = Spec {
+    kind: aws::TRANSIT_GATEWAY_ATTACHMENT,
+    lookup: Lookup::Tagged(|ec2, filters| Box::pin(describe_attachments(ec2, filters))),
+    create: |ctx, inputs| Box::pin(create_attachment(ctx, inputs)),
+    settle: |ctx, _, attachment| Box::pin(wait_attachment(ctx, attachment)),
+    update: |ctx, change| Box::pin(update_attachment(ctx, change)),
+    delete: |ctx, _, id| Box::pin(delete_attachment(ctx, id)),
+};
+
+pub(crate) static PEERING: Spec = Spec {
+    kind: aws::TRANSIT_GATEWAY_PEERING,
+    lookup: Lookup::Tagged(|ec2, filters| Box::pin(describe_peerings(ec2, filters))),
+    create: |ctx, inputs| Box::pin(request_peering(ctx, inputs)),
+    settle: |ctx, _, peering| Box::pin(wait_requested(ctx, peering)),
+    update: rename_only,
+    delete: |ctx, _, id| Box::pin(delete_peering(ctx, id)),
+};
+
+/// Like a VPC peering's, the accepter is the peering seen from the accepter's region: found by
+/// the attachment id, existing while the peering is available.
+pub(crate) static ACCEPTER: Spec = Spec {
+    kind: aws::TRANSIT_GATEWAY_PEERING_ACCEPTER,
+    lookup: Lookup::Keyed {
+        find: |ctx, inputs| Box::pin(find_accepter(ctx, inputs, "attachment_id", accepted)),
+        read: |ctx, tracked| Box::pin(read_accepters(ctx, tracked, accepted)),
+    },
+    create: |ctx, inputs| Box::pin(accept(ctx, inputs)),
+    settle: ready,
+    update: rename_only,
+    delete: nothing_to_delete,
+};
+
+pub(crate) static ROUTE: Spec = Spec {
+    kind: aws::TRANSIT_GATEWAY_ROUTE,
+    lookup: Lookup::Keyed {
+        find: |ctx, inputs| Box::pin(find_route(ctx, inputs)),
+        read: |ctx, tracked| Box::pin(read_routes(ctx, tracked)),
+    },
+    create: |ctx, inputs| Box::pin(create_route(ctx, inputs)),
+    settle: |ctx, inputs, route| Box::pin(point_route(ctx, inputs, route)),
+    update: |ctx, change| Box::pin(update_route(ctx, change)),
+    delete: |ctx, inputs, _| Box::pin(delete_route(ctx, inputs)),
+};
 
 const GONE: [&str; 5] = ["deleted", "deleting", "failed", "rejected", "failing"];
 
@@ -48,277 +104,241 @@ where
     .await
 }
 
+/// Runs `delete` when `state` (from a look that may fail) says the object still exists: looking
+/// first keeps a repeated delete quiet (moto answers 500 for a missing one).
+async fn delete_existing<T, E: Into<ApiError>>(
+    ctx: &Ctx<'_>,
+    what: &str,
+    state: Result<Option<String>, ApiError>,
+    delete: impl Future<Output = Result<T, E>>,
+) -> ProviderResult<()> {
+    if state.map_err(ctx.fail(&format!("looking at {what}")))?.is_none() {
+        return Ok(());
+    }
+    deleted(ctx, &format!("deleting {what}"), delete.await)
+}
+
+/// The transit gateway objects, whose states all read the same way.
+trait Stateful {
+    fn state_text(&self) -> Option<&str>;
+}
+
+impl Stateful for TransitGateway {
+    fn state_text(&self) -> Option<&str> {
+        self.state().map(|s| s.as_str())
+    }
+}
+
+impl Stateful for TransitGatewayVpcAttachment {
+    fn state_text(&self) -> Option<&str> {
+        self.state().map(|s| s.as_str())
+    }
+}
+
+impl Stateful for TransitGatewayPeeringAttachment {
+    fn state_text(&self) -> Option<&str> {
+        self.state().map(|s| s.as_str())
+    }
+}
+
+/// What a paginated describe lists, less what is gone or going.
+async fn live<T: Stateful, E>(pages: PaginationStream<Result<T, E>>) -> Result<Vec<T>, ApiError>
+where
+    ApiError: From<E>,
+{
+    Ok(all(pages).await?.into_iter().filter(|item| !gone(item.state_text())).collect())
+}
+
+/// The state of the object a listing by its id found, if it found it.
+async fn state_of<T: Stateful>(
+    listing: impl Future<Output = Result<Vec<T>, ApiError>>,
+) -> Result<Option<String>, ApiError> {
+    Ok(listing.await?.first().and_then(Stateful::state_text).map(str::to_owned))
+}
+
 async fn gateways(ec2: &Client, filters: Vec<Filter>) -> Result<Vec<TransitGateway>, ApiError> {
-    let pages = ec2.describe_transit_gateways().set_filters(Some(filters)).into_paginator().items().send();
-    let all = pages.collect::<Result<Vec<_>, _>>().await?;
-    Ok(all.into_iter().filter(|g| !gone(g.state().map(|s| s.as_str()))).collect())
+    live(ec2.describe_transit_gateways().set_filters(Some(filters)).into_paginator().items().send()).await
 }
 
 async fn gateway_state(ec2: &Client, id: &str) -> Result<Option<String>, ApiError> {
-    let found = gateways(ec2, vec![filter("transit-gateway-id", [id])]).await?;
-    Ok(found.first().and_then(|g| g.state()).map(|s| s.as_str().to_owned()))
+    state_of(gateways(ec2, vec![filter("transit-gateway-id", [id])])).await
 }
 
-pub(super) async fn create_gateway(ctx: &Ctx<'_>, inputs: Inputs<'_>) -> ProviderResult<Applied> {
-    let id = match find_tagged(ctx, inputs.address).await? {
-        Some(existing) => existing.id,
-        None => {
-            let spec = tags::ec2_spec(ResourceType::TransitGateway, &ctx.tags(inputs.address, inputs.opt_str("name")?));
-            let options =
-                TransitGatewayRequestOptions::builder().amazon_side_asn(inputs.int("amazon_side_asn")?).build();
-            let out = ctx
-                .ec2()
-                .create_transit_gateway()
-                .set_description(inputs.opt_str("name")?.map(str::to_owned))
-                .options(options)
-                .tag_specifications(spec)
-                .send()
-                .await
-                .map_err(ctx.fail("creating the transit gateway"))?;
-            created(ctx, "the transit gateway", out.transit_gateway().and_then(|g| g.transit_gateway_id()))?
-        }
-    };
-    wait_state(ctx, &format!("transit gateway {id}"), &["available"], || gateway_state(ctx.ec2(), &id)).await?;
-    Ok(Applied { provider_id: id.clone(), outputs: id_output(&id) })
+async fn create_gateway(ctx: &Ctx<'_>, inputs: Inputs<'_>) -> ProviderResult<Object> {
+    let name = inputs.opt_str("name")?;
+    let tags = ctx.ec2_tags(ResourceType::TransitGateway, inputs.address, name);
+    let options = TransitGatewayRequestOptions::builder().amazon_side_asn(inputs.int("amazon_side_asn")?).build();
+    let request = ctx.ec2().create_transit_gateway().set_description(name.map(str::to_owned)).options(options);
+    let out = request.tag_specifications(tags).send().await.map_err(ctx.fail("creating the transit gateway"))?;
+    made(ctx, "the transit gateway", out.transit_gateway().and_then(|g| g.transit_gateway_id()))
 }
 
-pub(super) async fn describe_gateways(ec2: &Client, filters: Vec<Filter>) -> Result<Vec<Object>, ApiError> {
-    Ok(gateways(ec2, filters)
-        .await?
-        .iter()
-        .filter_map(|gateway| {
-            let id = gateway.transit_gateway_id()?;
-            let tags = tags::ec2_map(gateway.tags());
-            let asn = gateway.options().and_then(|o| o.amazon_side_asn()).map_or(Value::Null, Value::Int);
-            let observed = named(&tags, attributes([("amazon_side_asn", asn)]));
-            Some(Object { id: id.to_owned(), tags, observed, outputs: id_output(id) })
-        })
-        .collect())
+async fn wait_gateway(ctx: &Ctx<'_>, gateway: Object) -> ProviderResult<Applied> {
+    let id = &gateway.id;
+    wait_state(ctx, &format!("transit gateway {id}"), &["available"], || gateway_state(ctx.ec2(), id)).await?;
+    Ok(gateway.applied())
 }
 
-/// True when `state` (from a look that may fail) says the object still exists. Deletes look
-/// first, which keeps a repeated delete quiet (moto answers 500 for a missing one).
-fn exists(ctx: &Ctx<'_>, what: &str, state: Result<Option<String>, ApiError>) -> ProviderResult<bool> {
-    Ok(state.map_err(ctx.fail(&format!("looking at {what}")))?.is_some())
+async fn describe_gateways(ec2: &Client, filters: Vec<Filter>) -> Result<Vec<Object>, ApiError> {
+    Ok(gateways(ec2, filters).await?.iter().filter_map(gateway_object).collect())
 }
 
-pub(super) async fn delete_gateway(ctx: &Ctx<'_>, id: &str) -> ProviderResult<()> {
-    let what = "the transit gateway";
-    if !exists(ctx, what, gateway_state(ctx.ec2(), id).await)? {
-        return Ok(());
-    }
-    deleted(ctx, &format!("deleting {what}"), ctx.ec2().delete_transit_gateway().transit_gateway_id(id).send().await)
+fn gateway_object(gateway: &TransitGateway) -> Option<Object> {
+    let asn = gateway.options().and_then(|o| o.amazon_side_asn()).map_or(Value::Null, Value::Int);
+    Some(Object::tagged(gateway.transit_gateway_id()?, gateway.tags(), attributes([("amazon_side_asn", asn)])).named())
+}
+
+async fn delete_gateway(ctx: &Ctx<'_>, id: &str) -> ProviderResult<()> {
+    let delete = ctx.ec2().delete_transit_gateway().transit_gateway_id(id).send();
+    delete_existing(ctx, "the transit gateway", gateway_state(ctx.ec2(), id).await, delete).await
 }
 
 fn attachment_outputs(id: &str, gateway: &str) -> Attributes {
     attributes([("id", id.into()), ("transit_gateway_id", gateway.into())])
 }
 
-pub(super) async fn create_attachment(ctx: &Ctx<'_>, inputs: Inputs<'_>) -> ProviderResult<Applied> {
+async fn create_attachment(ctx: &Ctx<'_>, inputs: Inputs<'_>) -> ProviderResult<Object> {
     let gateway = inputs.str("transit_gateway_id")?;
-    let id = match find_tagged(ctx, inputs.address).await? {
-        Some(existing) => existing.id,
-        None => {
-            let spec = tags::ec2_spec(ResourceType::TransitGatewayAttachment, &ctx.tags(inputs.address, None));
-            let out = ctx
-                .ec2()
-                .create_transit_gateway_vpc_attachment()
-                .transit_gateway_id(gateway)
-                .vpc_id(inputs.str("vpc_id")?)
-                .set_subnet_ids(Some(inputs.strings("subnet_ids")?))
-                .tag_specifications(spec)
-                .send()
-                .await
-                .map_err(ctx.fail("attaching the VPC to the transit gateway"))?;
-            let attachment = out.transit_gateway_vpc_attachment();
-            created(ctx, "the transit gateway attachment", attachment.and_then(|a| a.transit_gateway_attachment_id()))?
-        }
-    };
-    wait_state(ctx, &format!("transit gateway attachment {id}"), &["available"], || async {
-        let found =
-            describe_attachments(ctx.ec2(), vec![filter("transit-gateway-attachment-id", [id.as_str()])]).await?;
-        Ok(found.first().and_then(|a| a.observed.get("state")).and_then(Value::as_str).map(str::to_owned))
-    })
-    .await?;
-    Ok(Applied { provider_id: id.clone(), outputs: attachment_outputs(&id, gateway) })
+    let tags = ctx.ec2_tags(ResourceType::TransitGatewayAttachment, inputs.address, None);
+    let request = ctx.ec2().create_transit_gateway_vpc_attachment().transit_gateway_id(gateway);
+    let request = request.vpc_id(inputs.str("vpc_id")?).set_subnet_ids(Some(inputs.strings("subnet_ids")?));
+    let out = request.tag_specifications(tags).send().await;
+    let attachment = out.map_err(ctx.fail("attaching the VPC to the transit gateway"))?;
+    let id = attachment.transit_gateway_vpc_attachment().and_then(|a| a.transit_gateway_attachment_id());
+    let made = made(ctx, "the transit gateway attachment", id)?;
+    Ok(Object { outputs: attachment_outputs(&made.id, gateway), ..made })
 }
 
-pub(super) async fn describe_attachments(ec2: &Client, filters: Vec<Filter>) -> Result<Vec<Object>, ApiError> {
-    let pages =
-        ec2.describe_transit_gateway_vpc_attachments().set_filters(Some(filters)).into_paginator().items().send();
-    let all = pages.collect::<Result<Vec<_>, _>>().await?;
-    Ok(all
-        .iter()
-        .filter(|a| !gone(a.state().map(|s| s.as_str())))
-        .filter_map(|a| {
-            let id = a.transit_gateway_attachment_id()?;
-            let gateway = a.transit_gateway_id().unwrap_or_default();
-            let subnets: Vec<Value> = a.subnet_ids().iter().map(|s| Value::from(s.as_str())).collect();
-            let observed = attributes([
-                ("transit_gateway_id", gateway.into()),
-                ("vpc_id", opt(a.vpc_id())),
-                ("subnet_ids", Value::List(subnets)),
-                ("state", opt(a.state().map(|s| s.as_str()))),
-            ]);
-            Some(Object {
-                id: id.to_owned(),
-                tags: tags::ec2_map(a.tags()),
-                observed,
-                outputs: attachment_outputs(id, gateway),
-            })
-        })
-        .collect())
+async fn attachments(ec2: &Client, filters: Vec<Filter>) -> Result<Vec<TransitGatewayVpcAttachment>, ApiError> {
+    live(ec2.describe_transit_gateway_vpc_attachments().set_filters(Some(filters)).into_paginator().items().send())
+        .await
 }
 
-pub(super) async fn update_attachment(
-    ctx: &Ctx<'_>,
-    before: Inputs<'_>,
-    after: Inputs<'_>,
-    id: &str,
-    changed: &[String],
-) -> ProviderResult<Applied> {
-    only_updatable(after.address, changed, &["subnet_ids"])?;
-    let (old, new) = (before.strings("subnet_ids")?, after.strings("subnet_ids")?);
+async fn attachment_state(ec2: &Client, id: &str) -> Result<Option<String>, ApiError> {
+    state_of(attachments(ec2, vec![filter("transit-gateway-attachment-id", [id])])).await
+}
+
+async fn wait_attachment(ctx: &Ctx<'_>, attachment: Object) -> ProviderResult<Applied> {
+    let id = &attachment.id;
+    let what = format!("transit gateway attachment {id}");
+    wait_state(ctx, &what, &["available"], || attachment_state(ctx.ec2(), id)).await?;
+    Ok(attachment.applied())
+}
+
+async fn describe_attachments(ec2: &Client, filters: Vec<Filter>) -> Result<Vec<Object>, ApiError> {
+    Ok(attachments(ec2, filters).await?.iter().filter_map(attachment_object).collect())
+}
+
+fn attachment_object(attachment: &TransitGatewayVpcAttachment) -> Option<Object> {
+    let id = attachment.transit_gateway_attachment_id()?;
+    let gateway = attachment.transit_gateway_id().unwrap_or_default();
+    let subnets = attachment.subnet_ids().iter().map(|s| Value::from(s.as_str())).collect();
+    let observed = attributes([
+        ("transit_gateway_id", gateway.into()),
+        ("vpc_id", opt(attachment.vpc_id())),
+        ("subnet_ids", Value::List(subnets)),
+    ]);
+    Some(Object { outputs: attachment_outputs(id, gateway), ..Object::tagged(id, attachment.tags(), observed) })
+}
+
+async fn update_attachment(ctx: &Ctx<'_>, change: Change<'_>) -> ProviderResult<Applied> {
+    change.only(&["subnet_ids"])?;
+    let (old, new) = (change.before.strings("subnet_ids")?, change.after.strings("subnet_ids")?);
     let add: Vec<String> = new.iter().filter(|s| !old.contains(s)).cloned().collect();
     let remove: Vec<String> = old.iter().filter(|s| !new.contains(s)).cloned().collect();
     if !add.is_empty() || !remove.is_empty() {
-        ctx.ec2()
-            .modify_transit_gateway_vpc_attachment()
-            .transit_gateway_attachment_id(id)
-            .set_add_subnet_ids(Some(add).filter(|a| !a.is_empty()))
-            .set_remove_subnet_ids(Some(remove).filter(|r| !r.is_empty()))
-            .send()
-            .await
-            .map_err(ctx.fail("changing the attachment's subnets"))?;
+        let request = ctx.ec2().modify_transit_gateway_vpc_attachment().transit_gateway_attachment_id(change.id);
+        let request = request.set_add_subnet_ids(Some(add).filter(|a| !a.is_empty()));
+        let request = request.set_remove_subnet_ids(Some(remove).filter(|r| !r.is_empty()));
+        request.send().await.map_err(ctx.fail("changing the attachment's subnets"))?;
     }
-    Ok(Applied { provider_id: id.to_owned(), outputs: attachment_outputs(id, after.str("transit_gateway_id")?) })
+    let outputs = attachment_outputs(change.id, change.after.str("transit_gateway_id")?);
+    Ok(Applied { provider_id: change.id.to_owned(), outputs })
 }
 
-pub(super) async fn delete_attachment(ctx: &Ctx<'_>, id: &str) -> ProviderResult<()> {
-    let what = "the transit gateway attachment";
-    let found = describe_attachments(ctx.ec2(), vec![filter("transit-gateway-attachment-id", [id])]).await;
-    if !exists(ctx, what, found.map(|f| f.first().map(|o| o.id.clone())))? {
-        return Ok(());
-    }
-    let result = ctx.ec2().delete_transit_gateway_vpc_attachment().transit_gateway_attachment_id(id).send().await;
-    deleted(ctx, &format!("deleting {what}"), result)
+async fn delete_attachment(ctx: &Ctx<'_>, id: &str) -> ProviderResult<()> {
+    let delete = ctx.ec2().delete_transit_gateway_vpc_attachment().transit_gateway_attachment_id(id).send();
+    delete_existing(ctx, "the transit gateway attachment", attachment_state(ctx.ec2(), id).await, delete).await
 }
 
 async fn peerings(ec2: &Client, filters: Vec<Filter>) -> Result<Vec<TransitGatewayPeeringAttachment>, ApiError> {
-    let pages =
-        ec2.describe_transit_gateway_peering_attachments().set_filters(Some(filters)).into_paginator().items().send();
-    let all = pages.collect::<Result<Vec<_>, _>>().await?;
-    Ok(all.into_iter().filter(|p| !gone(p.state().map(|s| s.as_str()))).collect())
+    live(ec2.describe_transit_gateway_peering_attachments().set_filters(Some(filters)).into_paginator().items().send())
+        .await
 }
 
 async fn peering_state(ec2: &Client, id: &str) -> Result<Option<String>, ApiError> {
-    let found = peerings(ec2, vec![filter("transit-gateway-attachment-id", [id])]).await?;
-    Ok(found.first().and_then(|p| p.state()).map(|s| s.as_str().to_owned()))
+    state_of(peerings(ec2, vec![filter("transit-gateway-attachment-id", [id])])).await
 }
 
-pub(super) async fn create_peering(ctx: &Ctx<'_>, inputs: Inputs<'_>) -> ProviderResult<Applied> {
+async fn request_peering(ctx: &Ctx<'_>, inputs: Inputs<'_>) -> ProviderResult<Object> {
     let gateway = inputs.str("transit_gateway_id")?;
-    let id = match find_tagged(ctx, inputs.address).await? {
-        Some(existing) => existing.id,
-        None => {
-            // Both gateways are this account's; the API still wants the account id spelled out.
-            let mine = gateways(ctx.ec2(), vec![filter("transit-gateway-id", [gateway])])
-                .await
-                .map_err(ctx.fail("looking up the transit gateway's account"))?;
-            let account = mine.first().and_then(|g| g.owner_id()).map(str::to_owned);
-            let spec = tags::ec2_spec(ResourceType::TransitGatewayAttachment, &ctx.tags(inputs.address, None));
-            let out = ctx
-                .ec2()
-                .create_transit_gateway_peering_attachment()
-                .transit_gateway_id(gateway)
-                .peer_transit_gateway_id(inputs.str("peer_transit_gateway_id")?)
-                .peer_region(inputs.str("peer_region")?)
-                .set_peer_account_id(account)
-                .tag_specifications(spec)
-                .send()
-                .await
-                .map_err(ctx.fail("requesting the transit gateway peering"))?;
-            let attachment = out.transit_gateway_peering_attachment();
-            created(ctx, "the transit gateway peering", attachment.and_then(|a| a.transit_gateway_attachment_id()))?
-        }
-    };
+    // Both gateways are this account's; the API still wants the account id spelled out.
+    let mine = gateways(ctx.ec2(), vec![filter("transit-gateway-id", [gateway])])
+        .await
+        .map_err(ctx.fail("looking up the transit gateway's account"))?;
+    let account = mine.first().and_then(|g| g.owner_id()).map(str::to_owned);
+    let tags = ctx.ec2_tags(ResourceType::TransitGatewayAttachment, inputs.address, None);
+    let request = ctx.ec2().create_transit_gateway_peering_attachment().transit_gateway_id(gateway);
+    let request = request.peer_transit_gateway_id(inputs.str("peer_transit_gateway_id")?);
+    let request = request.peer_region(inputs.str("peer_region")?).set_peer_account_id(account);
+    let out = request.tag_specifications(tags).send().await;
+    let out = out.map_err(ctx.fail("requesting the transit gateway peering"))?;
+    let attachment = out.transit_gateway_peering_attachment();
+    made(ctx, "the transit gateway peering", attachment.and_then(|a| a.transit_gateway_attachment_id()))
+}
+
+/// Waits until the request has reached the accepter (pending acceptance, or further).
+async fn wait_requested(ctx: &Ctx<'_>, peering: Object) -> ProviderResult<Applied> {
+    let id = &peering.id;
     let states = ["pendingAcceptance", "pending-acceptance", "available"];
-    wait_state(ctx, &format!("transit gateway peering {id}"), &states, || peering_state(ctx.ec2(), &id)).await?;
-    Ok(Applied { provider_id: id.clone(), outputs: id_output(&id) })
+    wait_state(ctx, &format!("transit gateway peering {id}"), &states, || peering_state(ctx.ec2(), id)).await?;
+    Ok(peering.applied())
 }
 
-pub(super) async fn describe_peerings(ec2: &Client, filters: Vec<Filter>) -> Result<Vec<Object>, ApiError> {
-    Ok(peerings(ec2, filters)
-        .await?
-        .iter()
-        .filter_map(|p| {
-            let id = p.transit_gateway_attachment_id()?;
-            let observed = attributes([
-                ("transit_gateway_id", opt(p.requester_tgw_info().and_then(|i| i.transit_gateway_id()))),
-                ("peer_transit_gateway_id", opt(p.accepter_tgw_info().and_then(|i| i.transit_gateway_id()))),
-                ("peer_region", opt(p.accepter_tgw_info().and_then(|i| i.region()))),
-            ]);
-            Some(Object { id: id.to_owned(), tags: tags::ec2_map(p.tags()), observed, outputs: id_output(id) })
-        })
-        .collect())
+async fn describe_peerings(ec2: &Client, filters: Vec<Filter>) -> Result<Vec<Object>, ApiError> {
+    Ok(peerings(ec2, filters).await?.iter().filter_map(peering_object).collect())
 }
 
-pub(super) async fn delete_peering(ctx: &Ctx<'_>, id: &str) -> ProviderResult<()> {
-    let what = "the transit gateway peering";
-    if !exists(ctx, what, peering_state(ctx.ec2(), id).await)? {
-        return Ok(());
-    }
-    let result = ctx.ec2().delete_transit_gateway_peering_attachment().transit_gateway_attachment_id(id).send().await;
-    deleted(ctx, &format!("deleting {what}"), result)
+fn peering_object(peering: &TransitGatewayPeeringAttachment) -> Option<Object> {
+    let (requester, accepter) = (peering.requester_tgw_info(), peering.accepter_tgw_info());
+    let gateway = requester.and_then(|i| i.transit_gateway_id());
+    let observed = requested(
+        "transit_gateway_id",
+        gateway,
+        accepter.and_then(|i| i.transit_gateway_id()),
+        accepter.and_then(|i| i.region()),
+    );
+    Some(Object::tagged(peering.transit_gateway_attachment_id()?, peering.tags(), observed))
 }
 
-fn accepter_outputs(id: &str) -> Attributes {
-    attributes([("id", id.into()), ("attachment_id", id.into())])
+async fn delete_peering(ctx: &Ctx<'_>, id: &str) -> ProviderResult<()> {
+    let delete = ctx.ec2().delete_transit_gateway_peering_attachment().transit_gateway_attachment_id(id).send();
+    delete_existing(ctx, "the transit gateway peering", peering_state(ctx.ec2(), id).await, delete).await
 }
 
-pub(super) async fn create_accepter(ctx: &Ctx<'_>, inputs: Inputs<'_>) -> ProviderResult<Applied> {
+async fn accept(ctx: &Ctx<'_>, inputs: Inputs<'_>) -> ProviderResult<Object> {
     let id = inputs.str("attachment_id")?;
     let what = format!("transit gateway peering {id}");
     let states = ["pendingAcceptance", "pending-acceptance", "available"];
     wait_state(ctx, &what, &states, || peering_state(ctx.ec2(), id)).await?;
-    if peering_state(ctx.ec2(), id).await.map_err(ctx.fail(&format!("looking at {what}")))?.as_deref()
-        != Some("available")
-    {
-        ctx.ec2()
-            .accept_transit_gateway_peering_attachment()
-            .transit_gateway_attachment_id(id)
-            .send()
-            .await
-            .map_err(ctx.fail(&format!("accepting {what}")))?;
+    let state = peering_state(ctx.ec2(), id).await.map_err(ctx.fail(&format!("looking at {what}")))?;
+    if state.as_deref() != Some("available") {
+        let request = ctx.ec2().accept_transit_gateway_peering_attachment().transit_gateway_attachment_id(id);
+        request.send().await.map_err(ctx.fail(&format!("accepting {what}")))?;
     }
     wait_state(ctx, &what, &["available"], || peering_state(ctx.ec2(), id)).await?;
-    Ok(Applied { provider_id: id.to_owned(), outputs: accepter_outputs(id) })
+    Ok(accepter(id, "attachment_id"))
 }
 
 fn accepter_object(p: &TransitGatewayPeeringAttachment) -> Option<Object> {
     let id = p.transit_gateway_attachment_id()?;
-    (p.state().map(|s| s.as_str()) == Some("available")).then(|| Object {
-        id: id.to_owned(),
-        observed: attributes([("attachment_id", id.into())]),
-        outputs: accepter_outputs(id),
-        ..Object::default()
-    })
+    (p.state().map(|s| s.as_str()) == Some("available")).then(|| accepter(id, "attachment_id"))
 }
 
-pub(super) async fn find_accepter(ctx: &Ctx<'_>, inputs: Inputs<'_>) -> ProviderResult<Option<Object>> {
-    let id = inputs.str("attachment_id")?;
-    let found = peerings(ctx.ec2(), vec![filter("transit-gateway-attachment-id", [id])])
-        .await
-        .map_err(ctx.fail("looking at the transit gateway peering"))?;
-    Ok(found.iter().find_map(accepter_object))
-}
-
-pub(super) async fn read_accepters(ctx: &Ctx<'_>, tracked: &[Tracked]) -> ProviderResult<Vec<Observed>> {
-    let ids: Vec<String> = tracked.iter().map(|t| t.provider_id.clone()).collect();
-    let found = peerings(ctx.ec2(), vec![filter("transit-gateway-attachment-id", ids)])
-        .await
-        .map_err(ctx.fail("listing transit gateway peerings"))?;
-    Ok(match_by_id(found.iter().filter_map(accepter_object).collect(), tracked))
+/// The accepters of the peerings with these ids, in one DescribeTransitGatewayPeeringAttachments.
+async fn accepted(ctx: &Ctx<'_>, ids: Vec<String>) -> ProviderResult<Vec<Object>> {
+    let found = peerings(ctx.ec2(), vec![filter("transit-gateway-attachment-id", ids)]).await;
+    Ok(found.map_err(ctx.fail("listing transit gateway peerings"))?.iter().filter_map(accepter_object).collect())
 }
 
 /// The default route table of each gateway, by gateway id.
@@ -334,48 +354,73 @@ async fn route_tables(ctx: &Ctx<'_>, gateway_ids: Vec<String>) -> ProviderResult
         .collect())
 }
 
-async fn route_table(ctx: &Ctx<'_>, gateway: &str) -> ProviderResult<String> {
-    route_tables(ctx, vec![gateway.to_owned()]).await?.into_iter().next().map(|(_, table)| table).ok_or_else(|| {
-        ProviderError::retryable(format!("{}: transit gateway {gateway} has no default route table yet", ctx.subject))
-    })
+/// The default route table of `gateway`, if it has one yet.
+async fn route_table(ctx: &Ctx<'_>, gateway: &str) -> ProviderResult<Option<String>> {
+    Ok(route_tables(ctx, vec![gateway.to_owned()]).await?.into_iter().next().map(|(_, table)| table))
 }
 
 fn route_id(table: &str, destination: &str) -> String {
     format!("{table}_{destination}")
 }
 
-pub(super) async fn create_route(ctx: &Ctx<'_>, inputs: Inputs<'_>) -> ProviderResult<Applied> {
-    let table = route_table(ctx, inputs.str("transit_gateway_id")?).await?;
-    let destination = inputs.str("destination_cidr_block")?;
-    let attachment = inputs.str("attachment_id")?;
-    let existing = static_routes(ctx, &table, inputs.str("transit_gateway_id")?, Some(destination)).await?;
-    let current = existing.first().and_then(|o| o.observed.get("attachment_id")).and_then(Value::as_str);
-    if current != Some(attachment) {
-        let request = if current.is_some() {
-            ctx.ec2()
-                .replace_transit_gateway_route()
-                .transit_gateway_route_table_id(&table)
-                .destination_cidr_block(destination)
-                .transit_gateway_attachment_id(attachment)
-                .send()
-                .await
-                .map(drop)
-                .map_err(ApiError::from)
-        } else {
-            ctx.ec2()
-                .create_transit_gateway_route()
-                .transit_gateway_route_table_id(&table)
-                .destination_cidr_block(destination)
-                .transit_gateway_attachment_id(attachment)
-                .send()
-                .await
-                .map(drop)
-                .map_err(ApiError::from)
-        };
-        request.map_err(ctx.fail(&format!("adding the transit gateway route to {destination}")))?;
+/// A route's table, destination and attachment, as the inputs say.
+struct Wanted<'a> {
+    table: String,
+    destination: &'a str,
+    attachment: &'a str,
+}
+
+impl<'a> Wanted<'a> {
+    async fn of(ctx: &Ctx<'_>, inputs: Inputs<'a>) -> ProviderResult<Wanted<'a>> {
+        let gateway = inputs.str("transit_gateway_id")?;
+        let table = route_table(ctx, gateway).await?.ok_or_else(|| {
+            ProviderError::retryable(format!(
+                "{}: transit gateway {gateway} has no default route table yet",
+                ctx.subject
+            ))
+        })?;
+        Ok(Wanted {
+            table,
+            destination: inputs.str("destination_cidr_block")?,
+            attachment: inputs.str("attachment_id")?,
+        })
     }
-    let id = route_id(&table, destination);
-    Ok(Applied { provider_id: id.clone(), outputs: id_output(&id) })
+}
+
+async fn create_route(ctx: &Ctx<'_>, inputs: Inputs<'_>) -> ProviderResult<Object> {
+    let Wanted { table, destination, attachment } = Wanted::of(ctx, inputs).await?;
+    let request = ctx.ec2().create_transit_gateway_route().transit_gateway_route_table_id(&table);
+    let request = request.destination_cidr_block(destination).transit_gateway_attachment_id(attachment);
+    request.send().await.map_err(ctx.fail(&format!("adding the transit gateway route to {destination}")))?;
+    Ok(Object {
+        observed: attributes([("attachment_id", attachment.into())]),
+        ..Object::new(route_id(&table, destination))
+    })
+}
+
+/// Points a found route at the wanted attachment, if it points elsewhere.
+async fn point_route(ctx: &Ctx<'_>, inputs: Inputs<'_>, route: Object) -> ProviderResult<Applied> {
+    if !route.reports("attachment_id", inputs.str("attachment_id")?) {
+        replace_route(ctx, inputs).await?;
+    }
+    Ok(route.applied())
+}
+
+async fn replace_route(ctx: &Ctx<'_>, inputs: Inputs<'_>) -> ProviderResult<()> {
+    let Wanted { table, destination, attachment } = Wanted::of(ctx, inputs).await?;
+    let request = ctx.ec2().replace_transit_gateway_route().transit_gateway_route_table_id(table);
+    let request = request.destination_cidr_block(destination).transit_gateway_attachment_id(attachment);
+    request
+        .send()
+        .await
+        .map_err(ctx.fail(&format!("pointing the transit gateway route to {destination} elsewhere")))?;
+    Ok(())
+}
+
+async fn update_route(ctx: &Ctx<'_>, change: Change<'_>) -> ProviderResult<Applied> {
+    change.only(&["attachment_id"])?;
+    replace_route(ctx, change.after).await?;
+    Ok(Object::new(change.id).applied())
 }
 
 /// Static routes in `table` (of `gateway`), optionally only the one to `destination`.
@@ -389,14 +434,8 @@ async fn static_routes(
     if let Some(destination) = destination {
         filters.push(filter("route-search.exact-match", [destination]));
     }
-    let out = ctx
-        .ec2()
-        .search_transit_gateway_routes()
-        .transit_gateway_route_table_id(table)
-        .set_filters(Some(filters))
-        .send()
-        .await
-        .map_err(ctx.fail("listing transit gateway routes"))?;
+    let request = ctx.ec2().search_transit_gateway_routes().transit_gateway_route_table_id(table);
+    let out = request.set_filters(Some(filters)).send().await.map_err(ctx.fail("listing transit gateway routes"))?;
     Ok(out
         .routes()
         .iter()
@@ -406,7 +445,6 @@ async fn static_routes(
         })
         .filter_map(|r| {
             let destination = r.destination_cidr_block()?;
-            let id = route_id(table, destination);
             let attachment = r.transit_gateway_attachments().first().and_then(|a| a.transit_gateway_attachment_id());
             let mut observed =
                 attributes([("transit_gateway_id", gateway.into()), ("destination_cidr_block", destination.into())]);
@@ -415,32 +453,26 @@ async fn static_routes(
             if attachment.is_some() || r.state() == Some(&TransitGatewayRouteState::Blackhole) {
                 observed.insert("attachment_id".to_owned(), opt(attachment));
             }
-            Some(Object { outputs: id_output(&id), id, observed, ..Object::default() })
+            Some(Object { observed, ..Object::new(route_id(table, destination)) })
         })
         .collect())
 }
 
-pub(super) async fn update_route(
-    ctx: &Ctx<'_>,
-    after: Inputs<'_>,
-    id: &str,
-    changed: &[String],
-) -> ProviderResult<Applied> {
-    only_updatable(after.address, changed, &["attachment_id"])?;
-    create_route(ctx, after).await.map(|applied| Applied { provider_id: id.to_owned(), ..applied })
+/// The route the inputs name, and its table; `None` when the route (or its gateway) is gone.
+async fn route_at(ctx: &Ctx<'_>, inputs: Inputs<'_>) -> ProviderResult<Option<(String, Object)>> {
+    let gateway = inputs.str("transit_gateway_id")?;
+    let Some(table) = route_table(ctx, gateway).await? else { return Ok(None) };
+    let found = static_routes(ctx, &table, gateway, Some(inputs.str("destination_cidr_block")?)).await?;
+    Ok(found.into_iter().next().map(|route| (table, route)))
 }
 
-pub(super) async fn find_route(ctx: &Ctx<'_>, inputs: Inputs<'_>) -> ProviderResult<Option<Object>> {
-    let gateway = inputs.str("transit_gateway_id")?;
-    let Some((_, table)) = route_tables(ctx, vec![gateway.to_owned()]).await?.into_iter().next() else {
-        return Ok(None);
-    };
-    Ok(static_routes(ctx, &table, gateway, Some(inputs.str("destination_cidr_block")?)).await?.into_iter().next())
+async fn find_route(ctx: &Ctx<'_>, inputs: Inputs<'_>) -> ProviderResult<Option<Object>> {
+    Ok(route_at(ctx, inputs).await?.map(|(_, route)| route))
 }
 
 /// One DescribeTransitGateways for the tracked routes' gateways, then one
 /// SearchTransitGatewayRoutes per gateway route table (the API searches one table at a time).
-pub(super) async fn read_routes(ctx: &Ctx<'_>, tracked: &[Tracked]) -> ProviderResult<Vec<Observed>> {
+async fn read_routes(ctx: &Ctx<'_>, tracked: &[Tracked]) -> ProviderResult<Vec<Observed>> {
     let mut gateways: Vec<String> = tracked
         .iter()
         .filter_map(|t| t.inputs.get("transit_gateway_id").and_then(Value::as_str).map(str::to_owned))
@@ -454,20 +486,10 @@ pub(super) async fn read_routes(ctx: &Ctx<'_>, tracked: &[Tracked]) -> ProviderR
     Ok(match_by_id(objects, tracked))
 }
 
-pub(super) async fn delete_route(ctx: &Ctx<'_>, inputs: Inputs<'_>) -> ProviderResult<()> {
-    let gateway = inputs.str("transit_gateway_id")?;
-    let Some((_, table)) = route_tables(ctx, vec![gateway.to_owned()]).await?.into_iter().next() else { return Ok(()) };
-    let destination = inputs.str("destination_cidr_block")?;
+async fn delete_route(ctx: &Ctx<'_>, inputs: Inputs<'_>) -> ProviderResult<()> {
     // Looking first keeps a repeated delete quiet (moto answers 500 for a missing route).
-    if static_routes(ctx, &table, gateway, Some(destination)).await?.is_empty() {
-        return Ok(());
-    }
-    let result = ctx
-        .ec2()
-        .delete_transit_gateway_route()
-        .transit_gateway_route_table_id(table)
-        .destination_cidr_block(destination)
-        .send()
-        .await;
+    let Some((table, _)) = route_at(ctx, inputs).await? else { return Ok(()) };
+    let request = ctx.ec2().delete_transit_gateway_route().transit_gateway_route_table_id(table);
+    let result = request.destination_cidr_block(inputs.str("destination_cidr_block")?).send().await;
     deleted(ctx, "deleting the transit gateway route", result)
 }

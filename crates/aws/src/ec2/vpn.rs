@@ -4,54 +4,68 @@
 
 use aws_sdk_ec2::Client;
 use aws_sdk_ec2::types::{
-    Filter, GatewayType, ResourceType, VpnConnection, VpnConnectionOptionsSpecification, VpnTunnelOptionsSpecification,
+    CustomerGateway, Filter, GatewayType, ResourceType, VpcAttachment, VpnConnection,
+    VpnConnectionOptionsSpecification, VpnGateway, VpnTunnelOptionsSpecification,
 };
 use ringform_core::provider::{Applied, ProviderError, ProviderResult};
-use ringform_core::{Attributes, Value};
+use ringform_core::{Attributes, Inputs, Value};
+use ringform_schema::aws;
 
-use super::vpc::created;
-use super::{deleted, find_tagged, id_output, named, opt};
-use crate::attrs::{Inputs, attributes, only_updatable};
+use super::{deleted, made, opt, rename, rename_only};
+use crate::attrs::attributes;
 use crate::context::{Ctx, Object};
 use crate::errors::ApiError;
-use crate::tags;
+use crate::kinds::{Change, Lookup, Spec, ready};
 use crate::wait::{self, Poll};
+
+pub(crate) static VPN_GATEWAY: Spec = Spec {
+    kind: aws::VPN_GATEWAY,
+    lookup: Lookup::Tagged(|ec2, filters| Box::pin(describe_vpn_gateways(ec2, filters))),
+    create: |ctx, inputs| Box::pin(create_vpn_gateway(ctx, inputs)),
+    settle: |ctx, inputs, gateway| Box::pin(attach_vpn_gateway(ctx, inputs, gateway)),
+    update: rename_only,
+    delete: |ctx, _, id| Box::pin(delete_vpn_gateway(ctx, id)),
+};
+
+pub(crate) static CUSTOMER_GATEWAY: Spec = Spec {
+    kind: aws::CUSTOMER_GATEWAY,
+    lookup: Lookup::Tagged(|ec2, filters| Box::pin(describe_customer_gateways(ec2, filters))),
+    create: |ctx, inputs| Box::pin(create_customer_gateway(ctx, inputs)),
+    settle: ready,
+    update: rename_only,
+    delete: |ctx, _, id| Box::pin(delete_customer_gateway(ctx, id)),
+};
+
+pub(crate) static CONNECTION: Spec = Spec {
+    kind: aws::VPN_CONNECTION,
+    lookup: Lookup::Tagged(|ec2, filters| Box::pin(describe_connections(ec2, filters))),
+    create: |ctx, inputs| Box::pin(create_connection(ctx, inputs)),
+    settle: |ctx, inputs, connection| Box::pin(settle_connection(ctx, inputs, connection)),
+    update: |ctx, change| Box::pin(update_connection(ctx, change)),
+    delete: |ctx, _, id| Box::pin(delete_connection(ctx, id)),
+};
 
 fn ended(state: Option<&str>) -> bool {
     matches!(state, Some("deleted" | "deleting"))
 }
 
-pub(super) async fn create_vpn_gateway(ctx: &Ctx<'_>, inputs: Inputs<'_>) -> ProviderResult<Applied> {
-    let vpc = inputs.str("vpc_id")?;
-    let (id, attached) = match find_tagged(ctx, inputs.address).await? {
-        Some(existing) => {
-            let attached = existing.observed.get("vpc_id").and_then(Value::as_str).map(str::to_owned);
-            (existing.id, attached)
-        }
-        None => {
-            let spec = tags::ec2_spec(ResourceType::VpnGateway, &ctx.tags(inputs.address, inputs.opt_str("name")?));
-            let out = ctx
-                .ec2()
-                .create_vpn_gateway()
-                .r#type(GatewayType::Ipsec1)
-                .tag_specifications(spec)
-                .send()
-                .await
-                .map_err(ctx.fail("creating the VPN gateway"))?;
-            (created(ctx, "the VPN gateway", out.vpn_gateway().and_then(|g| g.vpn_gateway_id()))?, None)
-        }
-    };
-    if attached.as_deref() != Some(vpc) {
-        ctx.ec2()
-            .attach_vpn_gateway()
-            .vpn_gateway_id(&id)
-            .vpc_id(vpc)
-            .send()
-            .await
-            .map_err(ctx.fail(&format!("attaching VPN gateway {id} to {vpc}")))?;
+async fn create_vpn_gateway(ctx: &Ctx<'_>, inputs: Inputs<'_>) -> ProviderResult<Object> {
+    let tags = ctx.ec2_tags(ResourceType::VpnGateway, inputs.address, inputs.opt_str("name")?);
+    let out = ctx.ec2().create_vpn_gateway().r#type(GatewayType::Ipsec1).tag_specifications(tags).send().await;
+    let out = out.map_err(ctx.fail("creating the VPN gateway"))?;
+    made(ctx, "the VPN gateway", out.vpn_gateway().and_then(|g| g.vpn_gateway_id()))
+}
+
+/// Attaches a new gateway, or an adopted one that is not attached to the VPC yet, and waits
+/// until it is.
+async fn attach_vpn_gateway(ctx: &Ctx<'_>, inputs: Inputs<'_>, gateway: Object) -> ProviderResult<Applied> {
+    let (id, vpc) = (gateway.id.as_str(), inputs.str("vpc_id")?);
+    if !gateway.reports("vpc_id", vpc) {
+        let request = ctx.ec2().attach_vpn_gateway().vpn_gateway_id(id).vpc_id(vpc);
+        request.send().await.map_err(ctx.fail(&format!("attaching VPN gateway {id} to {vpc}")))?;
     }
-    wait_attachment(ctx, &id, vpc, "attached").await?;
-    Ok(Applied { provider_id: id.clone(), outputs: id_output(&id) })
+    wait_attachment(ctx, id, vpc, "attached").await?;
+    Ok(gateway.applied())
 }
 
 /// Waits until the gateway's attachment to `vpc` is in `state` ("detached" also when it is gone).
@@ -76,29 +90,21 @@ async fn wait_attachment(ctx: &Ctx<'_>, id: &str, vpc: &str, state: &str) -> Pro
     .await
 }
 
-pub(super) async fn describe_vpn_gateways(ec2: &Client, filters: Vec<Filter>) -> Result<Vec<Object>, ApiError> {
+async fn describe_vpn_gateways(ec2: &Client, filters: Vec<Filter>) -> Result<Vec<Object>, ApiError> {
     let out = ec2.describe_vpn_gateways().set_filters(Some(filters)).send().await?;
-    Ok(out
-        .vpn_gateways()
-        .iter()
-        .filter(|g| !ended(g.state().map(|s| s.as_str())))
-        .filter_map(|g| {
-            let id = g.vpn_gateway_id()?;
-            let tags = tags::ec2_map(g.tags());
-            let vpc = g
-                .vpc_attachments()
-                .iter()
-                .find(|a| a.state().is_some_and(|s| matches!(s.as_str(), "attached" | "attaching")))
-                .and_then(|a| a.vpc_id());
-            let observed = named(&tags, attributes([("vpc_id", opt(vpc))]));
-            Some(Object { id: id.to_owned(), tags, observed, outputs: id_output(id) })
-        })
-        .collect())
+    let live = out.vpn_gateways().iter().filter(|g| !ended(g.state().map(|s| s.as_str())));
+    Ok(live.filter_map(vpn_gateway_object).collect())
+}
+
+fn vpn_gateway_object(gateway: &VpnGateway) -> Option<Object> {
+    let attaching = |a: &&VpcAttachment| a.state().is_some_and(|s| matches!(s.as_str(), "attached" | "attaching"));
+    let vpc = gateway.vpc_attachments().iter().find(attaching).and_then(|a| a.vpc_id());
+    Some(Object::tagged(gateway.vpn_gateway_id()?, gateway.tags(), attributes([("vpc_id", opt(vpc))])).named())
 }
 
 /// Detaches the gateway from its VPC and waits for that (AWS refuses to delete an attached
 /// gateway), then deletes it.
-pub(super) async fn delete_vpn_gateway(ctx: &Ctx<'_>, id: &str) -> ProviderResult<()> {
+async fn delete_vpn_gateway(ctx: &Ctx<'_>, id: &str) -> ProviderResult<()> {
     let ec2 = ctx.ec2();
     let out = match ec2.describe_vpn_gateways().vpn_gateway_ids(id).send().await.map_err(ApiError::from) {
         Err(error) if error.is_not_found() => return Ok(()),
@@ -123,45 +129,31 @@ pub(super) async fn delete_vpn_gateway(ctx: &Ctx<'_>, id: &str) -> ProviderResul
     deleted(ctx, "deleting the VPN gateway", ec2.delete_vpn_gateway().vpn_gateway_id(id).send().await)
 }
 
-pub(super) async fn create_customer_gateway(ctx: &Ctx<'_>, inputs: Inputs<'_>) -> ProviderResult<Applied> {
-    let id = match find_tagged(ctx, inputs.address).await? {
-        Some(existing) => existing.id,
-        None => {
-            let spec =
-                tags::ec2_spec(ResourceType::CustomerGateway, &ctx.tags(inputs.address, inputs.opt_str("name")?));
-            let asn = inputs.int("bgp_asn")?;
-            let request =
-                ctx.ec2().create_customer_gateway().r#type(GatewayType::Ipsec1).ip_address(inputs.str("ip_address")?);
-            // Two-byte and four-byte private ASNs go in different fields.
-            let request = match i32::try_from(asn) {
-                Ok(small) if small <= 65535 => request.bgp_asn(small),
-                _ => request.bgp_asn_extended(asn),
-            };
-            let out =
-                request.tag_specifications(spec).send().await.map_err(ctx.fail("creating the customer gateway"))?;
-            created(ctx, "the customer gateway", out.customer_gateway().and_then(|g| g.customer_gateway_id()))?
-        }
+async fn create_customer_gateway(ctx: &Ctx<'_>, inputs: Inputs<'_>) -> ProviderResult<Object> {
+    let tags = ctx.ec2_tags(ResourceType::CustomerGateway, inputs.address, inputs.opt_str("name")?);
+    let asn = inputs.int("bgp_asn")?;
+    let request = ctx.ec2().create_customer_gateway().r#type(GatewayType::Ipsec1).ip_address(inputs.str("ip_address")?);
+    // Two-byte and four-byte private ASNs go in different fields.
+    let request = match i32::try_from(asn) {
+        Ok(small) if small <= 65535 => request.bgp_asn(small),
+        _ => request.bgp_asn_extended(asn),
     };
-    Ok(Applied { provider_id: id.clone(), outputs: id_output(&id) })
+    let out = request.tag_specifications(tags).send().await.map_err(ctx.fail("creating the customer gateway"))?;
+    made(ctx, "the customer gateway", out.customer_gateway().and_then(|g| g.customer_gateway_id()))
 }
 
-pub(super) async fn describe_customer_gateways(ec2: &Client, filters: Vec<Filter>) -> Result<Vec<Object>, ApiError> {
+async fn describe_customer_gateways(ec2: &Client, filters: Vec<Filter>) -> Result<Vec<Object>, ApiError> {
     let out = ec2.describe_customer_gateways().set_filters(Some(filters)).send().await?;
-    Ok(out
-        .customer_gateways()
-        .iter()
-        .filter(|g| !ended(g.state()))
-        .filter_map(|g| {
-            let id = g.customer_gateway_id()?;
-            let tags = tags::ec2_map(g.tags());
-            let asn = g.bgp_asn().and_then(|a| a.parse::<i64>().ok()).map_or(Value::Null, Value::Int);
-            let observed = named(&tags, attributes([("ip_address", opt(g.ip_address())), ("bgp_asn", asn)]));
-            Some(Object { id: id.to_owned(), tags, observed, outputs: id_output(id) })
-        })
-        .collect())
+    Ok(out.customer_gateways().iter().filter(|g| !ended(g.state())).filter_map(customer_gateway_object).collect())
 }
 
-pub(super) async fn delete_customer_gateway(ctx: &Ctx<'_>, id: &str) -> ProviderResult<()> {
+fn customer_gateway_object(gateway: &CustomerGateway) -> Option<Object> {
+    let asn = gateway.bgp_asn().and_then(|a| a.parse::<i64>().ok()).map_or(Value::Null, Value::Int);
+    let observed = attributes([("ip_address", opt(gateway.ip_address())), ("bgp_asn", asn)]);
+    Some(Object::tagged(gateway.customer_gateway_id()?, gateway.tags(), observed).named())
+}
+
+async fn delete_customer_gateway(ctx: &Ctx<'_>, id: &str) -> ProviderResult<()> {
     let result = ctx.ec2().delete_customer_gateway().customer_gateway_id(id).send().await;
     deleted(ctx, "deleting the customer gateway", result)
 }
@@ -190,35 +182,26 @@ fn first_tunnel_address(document: &str) -> Option<&str> {
     Some(address.trim())
 }
 
-pub(super) async fn create_connection(ctx: &Ctx<'_>, inputs: Inputs<'_>) -> ProviderResult<Applied> {
-    let id = match find_tagged(ctx, inputs.address).await? {
-        Some(existing) => existing.id,
-        None => {
-            let key = inputs.secret_str("preshared_key")?;
-            let tunnel = VpnTunnelOptionsSpecification::builder().pre_shared_key(key).build();
-            let options = VpnConnectionOptionsSpecification::builder()
-                .static_routes_only(inputs.opt_bool("static_routes_only")?.unwrap_or(true))
-                .tunnel_options(tunnel.clone())
-                .tunnel_options(tunnel)
-                .build();
-            let spec = tags::ec2_spec(ResourceType::VpnConnection, &ctx.tags(inputs.address, inputs.opt_str("name")?));
-            let out = ctx
-                .ec2()
-                .create_vpn_connection()
-                .r#type("ipsec.1")
-                .vpn_gateway_id(inputs.str("vpn_gateway_id")?)
-                .customer_gateway_id(inputs.str("customer_gateway_id")?)
-                .options(options)
-                .tag_specifications(spec)
-                .send()
-                .await
-                .map_err(ctx.fail("creating the VPN connection"))?;
-            created(ctx, "the VPN connection", out.vpn_connection().and_then(|c| c.vpn_connection_id()))?
-        }
-    };
-    sync_routes(ctx, &id, &[], &inputs.strings("destination_cidr_blocks")?).await?;
-    let outputs = wait_available(ctx, &id).await?;
-    Ok(Applied { provider_id: id, outputs })
+async fn create_connection(ctx: &Ctx<'_>, inputs: Inputs<'_>) -> ProviderResult<Object> {
+    let tunnel = VpnTunnelOptionsSpecification::builder().pre_shared_key(inputs.secret_str("preshared_key")?).build();
+    let options = VpnConnectionOptionsSpecification::builder()
+        .static_routes_only(inputs.opt_bool("static_routes_only")?.unwrap_or(true))
+        .tunnel_options(tunnel.clone())
+        .tunnel_options(tunnel)
+        .build();
+    let tags = ctx.ec2_tags(ResourceType::VpnConnection, inputs.address, inputs.opt_str("name")?);
+    let request = ctx.ec2().create_vpn_connection().r#type("ipsec.1").vpn_gateway_id(inputs.str("vpn_gateway_id")?);
+    let request = request.customer_gateway_id(inputs.str("customer_gateway_id")?).options(options);
+    let out = request.tag_specifications(tags).send().await.map_err(ctx.fail("creating the VPN connection"))?;
+    made(ctx, "the VPN connection", out.vpn_connection().and_then(|c| c.vpn_connection_id()))
+}
+
+/// Adds the routes a new or adopted connection lacks, and waits until it is available.
+async fn settle_connection(ctx: &Ctx<'_>, inputs: Inputs<'_>, connection: Object) -> ProviderResult<Applied> {
+    let current = Inputs::new(inputs.address, &connection.observed).strings("destination_cidr_blocks")?;
+    sync_routes(ctx, &connection.id, &current, &inputs.strings("destination_cidr_blocks")?).await?;
+    let outputs = wait_available(ctx, &connection.id).await?;
+    Ok(Applied { provider_id: connection.id, outputs })
 }
 
 async fn connection(ec2: &Client, id: &str) -> Result<Option<VpnConnection>, ApiError> {
@@ -247,101 +230,63 @@ async fn wait_available(ctx: &Ctx<'_>, id: &str) -> ProviderResult<Attributes> {
 async fn sync_routes(ctx: &Ctx<'_>, id: &str, current: &[String], wanted: &[String]) -> ProviderResult<()> {
     let ec2 = ctx.ec2();
     for cidr in wanted.iter().filter(|w| !current.contains(w)) {
-        match ec2
-            .create_vpn_connection_route()
-            .vpn_connection_id(id)
-            .destination_cidr_block(cidr)
-            .send()
-            .await
-            .map_err(ApiError::from)
+        let added = ec2.create_vpn_connection_route().vpn_connection_id(id).destination_cidr_block(cidr).send().await;
+        if let Err(error) = added.map_err(ApiError::from)
+            && error.code() != "RouteAlreadyExists"
+            && !error.message.contains("already exists")
         {
-            Err(error) if error.code() != "RouteAlreadyExists" && !error.message.contains("already exists") => {
-                return Err(ctx.fail(&format!("adding the VPN route to {cidr}"))(error));
-            }
-            _ => {}
+            return Err(ctx.fail(&format!("adding the VPN route to {cidr}"))(error));
         }
     }
     for cidr in current.iter().filter(|c| !wanted.contains(c)) {
-        match ec2
-            .delete_vpn_connection_route()
-            .vpn_connection_id(id)
-            .destination_cidr_block(cidr)
-            .send()
-            .await
-            .map_err(ApiError::from)
-        {
-            Err(error) if !error.is_not_found() => {
-                return Err(ctx.fail(&format!("removing the VPN route to {cidr}"))(error));
-            }
-            _ => {}
-        }
+        let removed = ec2.delete_vpn_connection_route().vpn_connection_id(id).destination_cidr_block(cidr).send().await;
+        deleted(ctx, &format!("removing the VPN route to {cidr}"), removed)?;
     }
     Ok(())
 }
 
-pub(super) async fn describe_connections(ec2: &Client, filters: Vec<Filter>) -> Result<Vec<Object>, ApiError> {
+async fn describe_connections(ec2: &Client, filters: Vec<Filter>) -> Result<Vec<Object>, ApiError> {
     let out = ec2.describe_vpn_connections().set_filters(Some(filters)).send().await?;
-    Ok(out
-        .vpn_connections()
-        .iter()
-        .filter(|c| !ended(c.state().map(|s| s.as_str())))
-        .filter_map(|c| {
-            let id = c.vpn_connection_id()?;
-            let tags = tags::ec2_map(c.tags());
-            let routes: Vec<Value> = c
-                .routes()
-                .iter()
-                .filter(|r| !ended(r.state().map(|s| s.as_str())))
-                .filter_map(|r| r.destination_cidr_block())
-                .map(Value::from)
-                .collect();
-            let mut observed = named(
-                &tags,
-                attributes([
-                    ("vpn_gateway_id", opt(c.vpn_gateway_id())),
-                    ("customer_gateway_id", opt(c.customer_gateway_id())),
-                    ("destination_cidr_blocks", Value::List(routes)),
-                ]),
-            );
-            // AWS always returns the options; moto omits them, which says nothing.
-            if let Some(static_only) = c.options().and_then(|o| o.static_routes_only()) {
-                observed.insert("static_routes_only".to_owned(), static_only.into());
-            }
-            Some(Object { id: id.to_owned(), outputs: connection_outputs(c, id), tags, observed })
-        })
-        .collect())
+    let live = out.vpn_connections().iter().filter(|c| !ended(c.state().map(|s| s.as_str())));
+    Ok(live.filter_map(connection_object).collect())
 }
 
-pub(super) async fn update_connection(
-    ctx: &Ctx<'_>,
-    before: Inputs<'_>,
-    after: Inputs<'_>,
-    id: &str,
-    changed: &[String],
-) -> ProviderResult<Applied> {
-    only_updatable(after.address, changed, &["name", "destination_cidr_blocks"]).map_err(|e| {
-        if changed.iter().any(|c| c == "preshared_key") {
-            ProviderError::fatal(format!(
-                "{}: the VPN preshared key changed; ringform does not rotate tunnel keys in place, replace the \
-                 connection (ringform destroy --target {0}, then apply)",
-                after.address
-            ))
-        } else {
-            e
-        }
-    })?;
-    if changed.iter().any(|c| c == "name") {
-        tags::ec2_set_name(ctx.ec2(), id, after.opt_str("name")?)
-            .await
-            .map_err(ctx.fail("renaming the VPN connection"))?;
+/// A connection with its routes, and its tunnel's address as an output.
+fn connection_object(connection: &VpnConnection) -> Option<Object> {
+    let id = connection.vpn_connection_id()?;
+    let routes = connection.routes().iter().filter(|r| !ended(r.state().map(|s| s.as_str())));
+    let routes = routes.filter_map(|r| r.destination_cidr_block()).map(Value::from).collect();
+    let mut observed = attributes([
+        ("vpn_gateway_id", opt(connection.vpn_gateway_id())),
+        ("customer_gateway_id", opt(connection.customer_gateway_id())),
+        ("destination_cidr_blocks", Value::List(routes)),
+    ]);
+    // AWS always returns the options; moto omits them, which says nothing.
+    if let Some(static_only) = connection.options().and_then(|o| o.static_routes_only()) {
+        observed.insert("static_routes_only".to_owned(), static_only.into());
     }
-    sync_routes(ctx, id, &before.strings("destination_cidr_blocks")?, &after.strings("destination_cidr_blocks")?)
-        .await?;
-    let outputs = wait_available(ctx, id).await?;
-    Ok(Applied { provider_id: id.to_owned(), outputs })
+    let outputs = connection_outputs(connection, id);
+    Some(Object { outputs, ..Object::tagged(id, connection.tags(), observed).named() })
 }
 
-pub(super) async fn delete_connection(ctx: &Ctx<'_>, id: &str) -> ProviderResult<()> {
+async fn update_connection(ctx: &Ctx<'_>, change: Change<'_>) -> ProviderResult<Applied> {
+    if change.has("preshared_key") {
+        let address = change.after.address;
+        return Err(ProviderError::fatal(format!(
+            "{address}: the VPN preshared key changed; ringform does not rotate tunnel keys in place"
+        ))
+        .with_hint(format!("replace the connection: ringform destroy --target {address}, then apply")));
+    }
+    change.only(&["name", "destination_cidr_blocks"])?;
+    rename(ctx, &change).await?;
+    let (before, after) =
+        (change.before.strings("destination_cidr_blocks")?, change.after.strings("destination_cidr_blocks")?);
+    sync_routes(ctx, change.id, &before, &after).await?;
+    let outputs = wait_available(ctx, change.id).await?;
+    Ok(Applied { provider_id: change.id.to_owned(), outputs })
+}
+
+async fn delete_connection(ctx: &Ctx<'_>, id: &str) -> ProviderResult<()> {
     match ctx.ec2().delete_vpn_connection().vpn_connection_id(id).send().await.map_err(ApiError::from) {
         Err(error) if !error.is_not_found() => Err(ctx.fail("deleting the VPN connection")(error)),
         _ => Ok(()),

@@ -6,11 +6,10 @@ use ringform_schema::azure;
 use std::collections::BTreeMap;
 
 use ringform_core::provider::{ADDRESS_TAG, DEPLOYMENT_TAG};
-use ringform_core::{Address, Attributes, Kind, Value};
+use ringform_core::{Address, Attributes, Inputs, Kind, Value};
 use serde::{Deserialize, Serialize};
 
 use crate::arm::ResourceType;
-use crate::attrs::Inputs;
 use crate::error::{ArmError, ArmResult};
 
 pub mod aks;
@@ -55,7 +54,7 @@ pub struct Ctx<'a> {
 
 impl<'a> Ctx<'a> {
     pub fn new(subscription: String, deployment: &'a str, address: &'a Address, inputs: &'a Attributes) -> Ctx<'a> {
-        Ctx { subscription, deployment, inputs: Inputs { address, attrs: inputs } }
+        Ctx { subscription, deployment, inputs: Inputs::new(address, inputs) }
     }
 
     pub fn address(&self) -> &'a Address {
@@ -71,7 +70,7 @@ impl<'a> Ctx<'a> {
     }
 
     pub fn location(&self) -> ArmResult<String> {
-        self.inputs.str("location").map(str::to_owned)
+        Ok(self.inputs.str("location")?.to_owned())
     }
 
     /// `/subscriptions/{s}/resourceGroups/{rg}`.

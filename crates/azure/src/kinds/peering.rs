@@ -32,10 +32,10 @@ pub struct PeeringProperties {
 fn body(ctx: &Ctx) -> ArmResult<serde_json::Value> {
     encode(&Peering {
         properties: PeeringProperties {
-            allow_virtual_network_access: ctx.inputs.bool_or("allow_virtual_network_access", true)?,
-            allow_forwarded_traffic: ctx.inputs.bool_or("allow_forwarded_traffic", false)?,
-            allow_gateway_transit: ctx.inputs.bool_or("allow_gateway_transit", false)?,
-            use_remote_gateways: ctx.inputs.bool_or("use_remote_gateways", false)?,
+            allow_virtual_network_access: ctx.inputs.opt_bool("allow_virtual_network_access")?.unwrap_or(true),
+            allow_forwarded_traffic: ctx.inputs.opt_bool("allow_forwarded_traffic")?.unwrap_or(false),
+            allow_gateway_transit: ctx.inputs.opt_bool("allow_gateway_transit")?.unwrap_or(false),
+            use_remote_gateways: ctx.inputs.opt_bool("use_remote_gateways")?.unwrap_or(false),
             remote_virtual_network: SubResource::new(ctx.inputs.str("remote_virtual_network_id")?),
         },
         ..Peering::default()

@@ -6,7 +6,9 @@ use serde::{Deserialize, Serialize};
 
 use super::{AddressSpace, Ctx, Envelope, Seen, Spec, attributes, decode, encode};
 use crate::arm::VIRTUAL_NETWORKS;
-use crate::attrs::{Inputs, strings_value};
+use ringform_core::Inputs;
+
+use crate::attrs::strings_value;
 use crate::error::{ArmError, ArmResult};
 
 pub static SPEC: Spec = Spec { ty: VIRTUAL_NETWORKS, taggable: true, body, observe };
