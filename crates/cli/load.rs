@@ -38,7 +38,7 @@ impl Loaded {
     /// regions that do not exist), as the providers' schemas declare them, pointing at the
     /// topology lines they come from.
     pub fn check(&self) -> Result<(), Failure> {
-        let violations = self.graph.check(&ringform_schema::all(), &self.topology.deployment.value);
+        let violations = self.graph.check(&ringform_schema::all(), &self.topology);
         if violations.is_empty() {
             return Ok(());
         }

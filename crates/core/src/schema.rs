@@ -245,6 +245,20 @@ pub struct ScopeRule {
     pub region: Option<&'static str>,
 }
 
+/// A cloud's default limit on how many objects of a kind one thing may hold (VPCs per region,
+/// routes per route table). A topology that raised it says so in its `[quotas]` table.
+#[derive(Clone, Copy, Debug)]
+pub struct Quota {
+    /// How a topology raises it: `[quotas] aws_vpcs_per_region = 10`.
+    pub key: &'static str,
+    /// The cloud's name for it, to ask for a raise with.
+    pub name: &'static str,
+    /// The inputs naming what holds the objects; an object counts once for each (a peering
+    /// counts for its VPC and for the peer's).
+    pub per: &'static [&'static str],
+    pub default: u32,
+}
+
 /// What a provider declares about one kind.
 #[derive(Clone, Copy, Debug)]
 pub struct KindSchema {
@@ -253,6 +267,7 @@ pub struct KindSchema {
     pub outputs: &'static [Attribute],
     pub scope: ScopeRule,
     pub durations: Durations,
+    pub quotas: &'static [Quota],
 }
 
 impl KindSchema {
@@ -264,6 +279,7 @@ impl KindSchema {
             outputs: &[],
             scope: ScopeRule { account: None, region: None },
             durations: seconds(5),
+            quotas: &[],
         }
     }
 
@@ -281,6 +297,10 @@ impl KindSchema {
 
     pub const fn account_from(self, attribute: &'static str) -> KindSchema {
         KindSchema { scope: ScopeRule { account: Some(attribute), ..self.scope }, ..self }
+    }
+
+    pub const fn quotas(self, quotas: &'static [Quota]) -> KindSchema {
+        KindSchema { quotas, ..self }
     }
 
     pub const fn takes(self, durations: Durations) -> KindSchema {

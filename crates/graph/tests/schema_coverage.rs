@@ -34,9 +34,7 @@ fn violations(source: &str) -> Vec<String> {
         };
         resource.attributes.values().for_each(|value: &Value| value.visit_references(&mut check_reference));
     }
-    found.extend(
-        graph.check(&schemas, &topology.deployment.value).iter().map(|v| format!("{}: {}", v.address, v.message)),
-    );
+    found.extend(graph.check(&schemas, &topology).iter().map(|v| v.message.clone()));
     found.sort();
     found.dedup();
     found
@@ -73,4 +71,49 @@ fn a_misspelt_attribute_or_output_is_reported() {
     assert!(found.contains(&"aws_vpc has no input `cidr_blok`".to_owned()), "{found:?}");
     assert!(found.contains(&"aws_vpc needs input `cidr_block`".to_owned()), "{found:?}");
     assert!(vpc.output("idd").is_none());
+}
+
+/// Six EKS clusters in one region, with `extra` appended to the file.
+fn six_in_one_region(extra: &str) -> String {
+    let mut source = String::from("deployment = \"quota\"\n");
+    source.push_str(extra);
+    for i in 0..6 {
+        source.push_str(&format!(
+            "\n[[clusters]]\nname = \"c{i}\"\nprovider = \"aws\"\nregion = \"us-east-1\"\n\
+             zones = [\"us-east-1a\", \"us-east-1b\"]\nnetwork_cidr = \"10.{i}.0.0/16\"\n\
+             service_cidr = \"172.{}.0.0/16\"\n",
+            20 + i
+        ));
+    }
+    source
+}
+
+fn check(source: &str) -> Vec<ringform_graph::Violation> {
+    let topology = ringform_topology::parse(source).expect("the topology is valid");
+    ResourceGraph::build(&topology).expect("the graph builds").check(&ringform_schema::all(), &topology)
+}
+
+#[test]
+fn quotas_are_counted_per_holder_and_a_topology_can_raise_them() {
+    let over = check(&six_in_one_region(""));
+    let messages: Vec<&str> = over.iter().map(|v| v.message.as_str()).collect();
+    assert_eq!(
+        messages,
+        ["region of aws_vpc.c5: 6 aws_vpc objects for us-east-1, over the quota \"VPCs per Region\" of 5 (by default)"]
+    );
+    assert_eq!(
+        over[0].hint.as_deref(),
+        Some(
+            "ask the cloud to raise \"VPCs per Region\" to at least 6, then say so in the topology: [quotas] aws_vpcs_per_region = 6"
+        )
+    );
+
+    assert_eq!(check(&six_in_one_region("[quotas]\naws_vpcs_per_region = 6\n")), []);
+    let still_over = check(&six_in_one_region("[quotas]\naws_vpcs_per_region = 5\n"));
+    assert!(still_over[0].message.ends_with("of 5 (as [quotas] sets it)"), "{still_over:?}");
+
+    let typo = check(&six_in_one_region("[quotas]\naws_vpcs_per_regoin = 6\n"));
+    let keys: Vec<&str> = typo.iter().map(|v| v.key.as_str()).collect();
+    assert_eq!(keys, ["quotas.aws_vpcs_per_regoin", "aws_vpc.c5.region"]);
+    assert!(typo[0].hint.as_deref().unwrap().contains("aws_vpcs_per_region"));
 }

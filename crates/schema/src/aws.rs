@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use ringform_core::schema::{Attribute, KindSchema, ProviderSchema, Rule, input, minutes, output, seconds};
+use ringform_core::schema::{Attribute, KindSchema, ProviderSchema, Quota, Rule, input, minutes, output, seconds};
 use ringform_core::{Kind, Provider};
 
 use crate::chars;
@@ -118,7 +118,8 @@ pub static SCHEMA: ProviderSchema = ProviderSchema {
                 input("secondary_cidr_blocks").unordered().rules(&[VPC_RANGE]),
                 input("enable_dns_hostnames"),
             ])
-            .outputs(&[ID]),
+            .outputs(&[ID])
+            .quotas(&[Quota { key: "aws_vpcs_per_region", name: "VPCs per Region", per: &["region"], default: 5 }]),
         regional(SUBNET)
             .inputs(&[
                 REGION,
@@ -146,7 +147,13 @@ pub static SCHEMA: ProviderSchema = ProviderSchema {
                 input("vpc_peering_connection_id"),
                 input("transit_gateway_id"),
             ])
-            .takes(seconds(1)),
+            .takes(seconds(1))
+            .quotas(&[Quota {
+                key: "aws_routes_per_route_table",
+                name: "Routes per route table",
+                per: &["route_table_id"],
+                default: 50,
+            }]),
         regional(SECURITY_GROUP)
             .inputs(&[
                 REGION,
@@ -188,7 +195,13 @@ pub static SCHEMA: ProviderSchema = ProviderSchema {
                 NAME_TAG,
             ])
             .outputs(&[ID])
-            .takes(seconds(10)),
+            .takes(seconds(10))
+            .quotas(&[Quota {
+                key: "aws_peerings_per_vpc",
+                name: "Active VPC peering connections per VPC",
+                per: &["vpc_id", "peer_vpc_id"],
+                default: 50,
+            }]),
         regional(VPC_PEERING_ACCEPTER)
             .inputs(&[REGION, input("peering_id").required().replaces(), NAME_TAG])
             .outputs(&[ID, output("peering_id")])
@@ -284,7 +297,13 @@ pub static SCHEMA: ProviderSchema = ProviderSchema {
                 output("certificate_authority"),
             ])
             .takes(minutes(10))
-            .creating_takes(Duration::from_secs(15 * 60)),
+            .creating_takes(Duration::from_secs(15 * 60))
+            .quotas(&[Quota {
+                key: "aws_eks_clusters_per_region",
+                name: "Clusters (EKS, per Region)",
+                per: &["region"],
+                default: 100,
+            }]),
         regional(LAUNCH_TEMPLATE)
             .inputs(&[
                 REGION,

@@ -2,7 +2,7 @@
 //! VNet peering, AKS. Calls are scoped (and rate limited) per subscription. ARM ids, names,
 //! groups and locations compare without case, as ARM does.
 
-use ringform_core::schema::{Attribute, KindSchema, ProviderSchema, Rule, input, minutes, output, seconds};
+use ringform_core::schema::{Attribute, KindSchema, ProviderSchema, Quota, Rule, input, minutes, output, seconds};
 use ringform_core::{Kind, Provider};
 
 use crate::chars;
@@ -200,6 +200,12 @@ pub static SCHEMA: ProviderSchema = ProviderSchema {
                 input("allow_forwarded_traffic"),
             ])
             .outputs(&[ID])
+            .quotas(&[Quota {
+                key: "azure_peerings_per_vnet",
+                name: "Virtual network peerings per virtual network",
+                per: &["virtual_network_name"],
+                default: 500,
+            }])
             .takes(seconds(10)),
         in_subscription(AKS_CLUSTER)
             .inputs(&[

@@ -43,9 +43,11 @@ fn block(base: [u8; 4], prefix: u8, index: usize) -> String {
     format!("{}/{prefix}", Ipv4Addr::from(u32::from(Ipv4Addr::from(base)) + size * index as u32))
 }
 
-/// The mesh options of generated topologies: AWS's highest rules-per-security-group quota,
-/// which fits the rules of up to 101 clusters with pod ranges (5 ports × 2 ranges × 100 peers).
-const MESH: &str = "\n[mesh]\naws = \"vpc-peering\"\naws_rules_per_security_group = 1000\n";
+/// The mesh options and quotas of generated topologies: AWS's highest rules-per-security-group
+/// quota, which fits the rules of up to 101 clusters with pod ranges (5 ports × 2 ranges × 100
+/// peers), and the VPC, route and peering quotas raised as a mesh that large needs.
+const MESH: &str = "\n[mesh]\naws = \"vpc-peering\"\naws_rules_per_security_group = 1000\n\n[quotas]\n\
+                    aws_vpcs_per_region = 10\naws_routes_per_route_table = 1000\naws_peerings_per_vpc = 125\n";
 
 /// `clusters` EKS clusters in a full VPC-peering mesh, one k8ssandra datacenter each, the
 /// first cluster hosting the control plane. Networks are /17s of 10/8, pods /18s of

@@ -1,6 +1,7 @@
 //! The validated topology: every default applied, every derived value filled in, and the
 //! source span of each value kept so later stages can point at the file.
 
+use std::collections::BTreeMap;
 use std::ops::{Deref, Range};
 
 pub use ipnet::Ipv4Net;
@@ -37,6 +38,9 @@ pub struct Topology {
     pub mesh: Mesh,
     pub dns: Dns,
     pub cassandra: Option<Cassandra>,
+    /// Quotas raised above the clouds' defaults, by the keys the provider schemas declare
+    /// (checked there, with the graph).
+    pub quotas: BTreeMap<String, Spanned<u32>>,
 }
 
 impl Topology {

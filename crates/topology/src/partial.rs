@@ -2,6 +2,8 @@
 //! value was missing or invalid (already reported), so the cross-checks can run over whatever
 //! is there. Turned into the public model only once nothing is wrong.
 
+use std::collections::BTreeMap;
+
 use crate::model::*;
 
 pub(crate) struct Partial {
@@ -12,6 +14,7 @@ pub(crate) struct Partial {
     pub dns: Dns,
     pub clusters: Vec<PCluster>,
     pub cassandra: Option<PCassandra>,
+    pub quotas: BTreeMap<String, Spanned<u32>>,
 }
 
 #[derive(Default)]
@@ -91,7 +94,14 @@ impl Partial {
             Some(c) => Some(self.build_cassandra(c)?),
         };
         let clusters = self.clusters.into_iter().map(PCluster::build).collect::<Option<Vec<_>>>()?;
-        Some(Topology { deployment: self.deployment?, clusters, mesh: self.mesh, dns: self.dns, cassandra })
+        Some(Topology {
+            deployment: self.deployment?,
+            clusters,
+            mesh: self.mesh,
+            dns: self.dns,
+            cassandra,
+            quotas: self.quotas,
+        })
     }
 
     fn build_cassandra(&self, c: &PCassandra) -> Option<Cassandra> {

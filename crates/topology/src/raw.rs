@@ -150,6 +150,10 @@ pub(crate) struct RawTopology {
     /// and the network are built.
     #[serde(default)]
     pub cassandra: Field<RawCassandra>,
+    /// Cloud quotas raised above their defaults, which `validate` otherwise holds the topology
+    /// to, e.g. `aws_vpcs_per_region = 10` once AWS has raised "VPCs per Region" for you.
+    #[serde(default)]
+    pub quotas: Field<BTreeMap<String, Field<u32>>>,
 }
 
 /// How the clusters' networks are joined.

@@ -46,7 +46,16 @@ pub(crate) fn resolve(raw: RawTopology, d: &mut Vec<Diagnostic>) -> Partial {
         .collect();
 
     let cassandra = optional(d, raw.cassandra, "cassandra", "a [cassandra] table").map(|c| resolve_cassandra(d, c));
-    Partial { deployment, mesh, mesh_given, dns, clusters, cassandra }
+    let quotas = optional(d, raw.quotas, "quotas", "a [quotas] table, e.g. aws_vpcs_per_region = 10")
+        .map(|table| table.value)
+        .unwrap_or_default()
+        .into_iter()
+        .filter_map(|(name, field)| {
+            let key = format!("quotas.{name}");
+            Some((name, optional(d, field, &key, "a positive whole number, e.g. 10")?))
+        })
+        .collect();
+    Partial { deployment, mesh, mesh_given, dns, clusters, cassandra, quotas }
 }
 
 /// Whether an Azure cluster needs a VPN gateway (and so a `GatewaySubnet`): for a VPN-gateway
