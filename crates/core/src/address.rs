@@ -4,8 +4,8 @@ use std::sync::Arc;
 
 use crate::{Kind, KindError};
 
-/// The identity of one resource: `<kind>.<name>`, e.g. `aws_vpc.eu-west` or
-/// `aws_vpc_peering.eu-west~eu-central`. Immutable and cheap to clone; its text form
+/// The identity of one resource: `<kind>.<name>`, e.g. `k8s_namespace.eu-west/cassandra` or
+/// `cassandra_datacenter.eu-west/dc1`. Immutable and cheap to clone; its text form
 /// round-trips through [`FromStr`] and [`fmt::Display`].
 #[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct Address {
@@ -15,7 +15,7 @@ pub struct Address {
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum AddressError {
-    #[error("`{0}` is not an address: expected `<kind>.<name>`, e.g. `aws_vpc.eu-west`")]
+    #[error("`{0}` is not an address: expected `<kind>.<name>`, as `ringform graph FILE` lists them")]
     Shape(String),
     #[error(transparent)]
     Kind(#[from] KindError),
