@@ -157,11 +157,15 @@ pub fn changed(schema: Option<&KindSchema>, before: &Attributes, after: &Attribu
     changed
 }
 
+/// Whether `a` and `b` are the same value of input `name` under the kind's `schema`, exactly
+/// where there is none; being secret is no difference.
+pub fn same(schema: Option<&KindSchema>, name: &str, a: &Value, b: &Value) -> bool {
+    schema.map_or_else(|| input("").same(a, b), |s| s.same_input(name, a, b))
+}
+
 fn differs(schema: Option<&KindSchema>, name: &str, before: Option<&Value>, after: Option<&Value>) -> bool {
     match (before, after) {
-        (Some(b), Some(a)) => {
-            !a.is_known() || !schema.map_or_else(|| input("").same(b, a), |s| s.same_input(name, b, a))
-        }
+        (Some(b), Some(a)) => !a.is_known() || !same(schema, name, b, a),
         (None, None) => false,
         (Some(v), None) | (None, Some(v)) => *v != Value::Null,
     }

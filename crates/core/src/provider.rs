@@ -215,7 +215,7 @@ pub trait ResourceProvider: Send + Sync {
     /// kind's schema says.
     fn scope(&self, address: &Address, inputs: &Attributes) -> Scope {
         let schema = self.schema();
-        match schema.kinds.iter().find(|k| k.kind == address.kind()) {
+        match schema.kind(address.kind()) {
             Some(kind) => kind.scope(schema.provider, inputs),
             None => Scope { provider: schema.provider, account: String::new(), region: String::new() },
         }

@@ -123,7 +123,7 @@ pub async fn refresh(state: &Snapshot, registry: &Registry, deployment: &str) ->
             for (attribute, recorded) in &record.inputs {
                 let actual = observed.inputs.get(attribute).cloned().unwrap_or_default();
                 // Compared as the planner compares: ARM ids without case, sets in any order.
-                let same = schema.map_or(actual == *recorded, |s| s.same_input(attribute, recorded, &actual));
+                let same = ringform_core::inputs::same(schema, attribute, recorded, &actual);
                 if !same {
                     refreshed.drift.push(Drift::Changed {
                         address: record.address.clone(),

@@ -21,11 +21,6 @@ pub(crate) fn render(graph: &DiGraph<Resource, ()>, format: Format) -> String {
     }
 }
 
-/// The colour of the provider whose schema declares `address`'s kind.
-fn colour_of(schemas: &Schemas, resource: &Resource) -> &'static str {
-    colour(provider_of(schemas, resource))
-}
-
 fn provider_of(schemas: &Schemas, resource: &Resource) -> Provider {
     schemas.provider(resource.address.kind()).unwrap_or(Provider::Local)
 }
@@ -43,7 +38,7 @@ fn dot(graph: &DiGraph<Resource, ()>) -> String {
     let mut out = String::from("digraph ringform {\n  rankdir=LR;\n  node [shape=box, style=rounded];\n");
     let schemas = ringform_schema::all();
     for resource in graph.node_weights() {
-        let _ = writeln!(out, "  \"{}\" [color=\"{}\"];", resource.address, colour_of(&schemas, resource));
+        let _ = writeln!(out, "  \"{}\" [color=\"{}\"];", resource.address, colour(provider_of(&schemas, resource)));
     }
     for edge in graph.raw_edges() {
         let _ = writeln!(out, "  \"{}\" -> \"{}\";", graph[edge.source()].address, graph[edge.target()].address);

@@ -69,7 +69,9 @@ pub fn plan(graph: &ResourceGraph, state: &Snapshot, topology_hash: String, sche
 /// Orders changes the way the providers declare their kinds (a VPC before its subnets), then
 /// by name.
 fn sort(changes: &mut [Change], schemas: &Schemas) {
-    changes.sort_unstable_by_key(|c| (schemas.rank(c.address.kind()), c.address.clone()));
+    changes.sort_unstable_by(|a, b| {
+        (schemas.rank(a.address.kind()), &a.address).cmp(&(schemas.rank(b.address.kind()), &b.address))
+    });
 }
 
 /// A plan deleting every record in `state` (or only `targets` and what depends on them).
