@@ -2,6 +2,7 @@
 
 use std::collections::BTreeMap;
 
+use ringform_core::schema::{Attribute, input};
 use ringform_core::{Attributes, Value};
 
 /// A list of strings as a value.
@@ -10,15 +11,22 @@ pub fn strings_value<S: AsRef<str>>(items: &[S]) -> Value {
 }
 
 /// What ARM reports, in the shape state recorded: for every recorded attribute, the recorded
-/// value when ARM's is the same (ids and names ignoring case, lists as sets), else ARM's; what
-/// ARM does not report (a shared key, the subscription when null) is carried over. With
-/// `recorded_keys_only`, attributes state never had are left out, so inputs keep the graph's
-/// exact attribute names.
-pub fn reconcile(observed: Attributes, recorded: &Attributes, recorded_keys_only: bool) -> Attributes {
+/// value when ARM's is the same as the kind's schema compares it (`declared`: ids without case,
+/// locations without case and spaces, lists as multisets), else ARM's; what ARM does not report
+/// (a shared key, the subscription when null) is carried over. With `recorded_keys_only`,
+/// attributes state never had are left out, so inputs keep the graph's exact attribute names.
+pub fn reconcile(
+    observed: Attributes,
+    recorded: &Attributes,
+    declared: &[Attribute],
+    recorded_keys_only: bool,
+) -> Attributes {
+    let exact = input("");
     let mut out = BTreeMap::new();
     for (key, before) in recorded {
+        let attribute = declared.iter().find(|a| a.name == key).unwrap_or(&exact);
         let value = match observed.get(key) {
-            Some(now) if !equivalent(before, now) => now.clone(),
+            Some(now) if !attribute.same(before, now) => now.clone(),
             _ => before.clone(),
         };
         out.insert(key.clone(), value);
@@ -31,65 +39,58 @@ pub fn reconcile(observed: Attributes, recorded: &Attributes, recorded_keys_only
     out
 }
 
-/// Equal as ARM means it: strings ignoring ASCII case and spaces ("East US" is `eastus`), lists
-/// as multisets, secrets by what they hold.
-pub fn equivalent(a: &Value, b: &Value) -> bool {
-    match (a, b) {
-        (Value::Secret(a), b) | (b, Value::Secret(a)) => equivalent(a, b),
-        (Value::String(a), Value::String(b)) => normalize(a) == normalize(b),
-        (Value::List(a), Value::List(b)) => {
-            let mut unused: Vec<&Value> = b.iter().collect();
-            a.len() == b.len()
-                && a.iter().all(|x| match unused.iter().position(|y| equivalent(x, y)) {
-                    Some(i) => {
-                        unused.swap_remove(i);
-                        true
-                    }
-                    None => false,
-                })
-        }
-        (Value::Map(a), Value::Map(b)) => {
-            a.len() == b.len() && a.iter().all(|(k, x)| b.get(k).is_some_and(|y| equivalent(x, y)))
-        }
-        _ => a == b,
-    }
-}
-
-fn normalize(s: &str) -> String {
-    s.chars().filter(|c| !c.is_whitespace()).map(|c| c.to_ascii_lowercase()).collect()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use ringform_schema::azure;
 
     fn attrs(entries: &[(&str, Value)]) -> Attributes {
         entries.iter().map(|(k, v)| ((*k).to_owned(), v.clone())).collect()
     }
 
+    fn reconcile(
+        kind: ringform_core::Kind,
+        observed: Attributes,
+        recorded: &Attributes,
+        keys_only: bool,
+    ) -> Attributes {
+        let schema = azure::SCHEMA.kind(kind).unwrap();
+        super::reconcile(observed, recorded, schema.inputs, keys_only)
+    }
+
     #[test]
     fn reconcile_keeps_recorded_spelling_order_and_secrets() {
         let recorded = attrs(&[
-            ("id", "/subscriptions/S/resourceGroups/RG".into()),
+            ("subnet_id", "/subscriptions/S/resourceGroups/RG/providers/X".into()),
             ("zones", strings_value(&["1", "2"])),
-            ("shared_key", Value::secret("k".into())),
             ("subscription", Value::Null),
             ("location", "East US".into()),
         ]);
         let observed = attrs(&[
-            ("id", "/subscriptions/s/resourcegroups/rg".into()),
+            ("subnet_id", "/subscriptions/s/resourcegroups/rg/providers/x".into()),
             ("zones", strings_value(&["2", "1"])),
             ("location", "eastus".into()),
             ("extra", Value::Int(1)),
         ]);
-        assert_eq!(reconcile(observed.clone(), &recorded, true), recorded);
-        assert!(reconcile(observed, &recorded, false).contains_key("extra"));
+        assert_eq!(reconcile(azure::AKS_CLUSTER, observed.clone(), &recorded, true), recorded);
+        assert!(reconcile(azure::AKS_CLUSTER, observed, &recorded, false).contains_key("extra"));
+
+        let recorded = attrs(&[("shared_key", Value::secret("k".into()))]);
+        assert_eq!(reconcile(azure::VPN_CONNECTION, Attributes::new(), &recorded, true), recorded);
     }
 
     #[test]
     fn reconcile_reports_real_changes() {
-        let recorded = attrs(&[("zones", strings_value(&["1", "2"])), ("node_count", Value::Int(3))]);
-        let observed = attrs(&[("zones", strings_value(&["1", "1"])), ("node_count", Value::Int(4))]);
-        assert_eq!(reconcile(observed.clone(), &recorded, true), observed);
+        let recorded = attrs(&[
+            ("zones", strings_value(&["1", "2"])),
+            ("node_count", Value::Int(3)),
+            ("dns_prefix", "Ring".into()),
+        ]);
+        let observed = attrs(&[
+            ("zones", strings_value(&["1", "1"])),
+            ("node_count", Value::Int(4)),
+            ("dns_prefix", "ring".into()),
+        ]);
+        assert_eq!(reconcile(azure::AKS_CLUSTER, observed.clone(), &recorded, true), observed);
     }
 }

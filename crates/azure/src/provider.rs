@@ -272,8 +272,9 @@ impl AzureProvider {
         {
             inputs.insert("virtual_network_name".to_owned(), vnet.into());
         }
-        let inputs = reconcile(inputs, recorded_inputs, true);
-        let mut outputs = reconcile(outputs, recorded_outputs, false);
+        let schema = kinds::schema(kind)?;
+        let inputs = reconcile(inputs, recorded_inputs, schema.inputs, true);
+        let mut outputs = reconcile(outputs, recorded_outputs, schema.outputs, false);
         let provider_id =
             if id.is_empty() || id.eq_ignore_ascii_case(recorded_id) { recorded_id.to_owned() } else { id };
         if kind == azure::AKS_CLUSTER && !matches!(outputs.get("kubeconfig"), Some(Value::Secret(_))) {

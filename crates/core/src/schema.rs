@@ -48,6 +48,9 @@ pub enum Compare {
     Exact,
     /// Strings that differ only in ASCII case are the same (ARM resource ids).
     CaseInsensitive,
+    /// Strings that differ only in ASCII case and spaces are the same (Azure locations: ARM
+    /// takes `East US` and answers `eastus`).
+    IgnoringCaseAndSpaces,
     /// A list whose order carries no meaning (subnet ids, address ranges): the same items, each
     /// as many times, in any order.
     Unordered,
@@ -187,6 +190,10 @@ impl Attribute {
         Attribute { compare: Compare::CaseInsensitive, ..self }
     }
 
+    pub const fn ignoring_case_and_spaces(self) -> Attribute {
+        Attribute { compare: Compare::IgnoringCaseAndSpaces, ..self }
+    }
+
     pub const fn unordered(self) -> Attribute {
         Attribute { compare: Compare::Unordered, ..self }
     }
@@ -206,6 +213,12 @@ impl Attribute {
         match (self.compare, a, b) {
             (_, Value::Secret(a), b) | (_, b, Value::Secret(a)) => self.same(a, b),
             (Compare::CaseInsensitive, Value::String(a), Value::String(b)) => a.eq_ignore_ascii_case(b),
+            (Compare::IgnoringCaseAndSpaces, Value::String(a), Value::String(b)) => {
+                fn folded(s: &str) -> impl Iterator<Item = u8> + '_ {
+                    s.bytes().filter(|b| !b.is_ascii_whitespace()).map(|b| b.to_ascii_lowercase())
+                }
+                folded(a).eq(folded(b))
+            }
             (Compare::Unordered, Value::List(a), Value::List(b)) => {
                 let sorted = |items: &[Value]| {
                     let mut texts: Vec<String> = items.iter().map(|v| v.to_redacted_json().to_string()).collect();
@@ -257,6 +270,9 @@ pub struct Quota {
     /// counts for its VPC and for the peer's).
     pub per: &'static [&'static str],
     pub default: u32,
+    /// How a user gets more, when it is not by asking the cloud (a VPN gateway's tunnels come
+    /// with its SKU).
+    pub raise: Option<&'static str>,
 }
 
 /// What a provider declares about one kind.
@@ -496,6 +512,14 @@ mod tests {
         assert!(!parent.same(&"/a".into(), &"/b".into()));
         let region = SCHEMA.kinds[0].input("region").unwrap();
         assert!(!region.same(&"EU-WEST-1".into(), &"eu-west-1".into()));
+    }
+
+    #[test]
+    fn locations_compare_without_case_and_spaces() {
+        let location = input("location").ignoring_case_and_spaces();
+        assert!(location.same(&"East US".into(), &"eastus".into()));
+        assert!(location.same(&"eastus".into(), &"EASTUS".into()));
+        assert!(!location.same(&"East US".into(), &"eastus2".into()));
     }
 
     #[test]

@@ -117,10 +117,13 @@ impl ResourceGraph {
                     "{count} {kind} objects for {holder}, over the quota \"{}\" of {limit} ({given})",
                     quota.name
                 );
-                let hint = format!(
-                    "ask the cloud to raise \"{}\" to at least {count}, then say so in the topology: [quotas] {} = {count}",
-                    quota.name, quota.key
-                );
+                let hint = match quota.raise {
+                    Some(how) => format!("{how}, then say so in the topology: [quotas] {} = {count}", quota.key),
+                    None => format!(
+                        "ask the cloud to raise \"{}\" to at least {count}, then say so in the topology: [quotas] {} = {count}",
+                        quota.name, quota.key
+                    ),
+                };
                 found.push(Violation::of(
                     address,
                     attribute,

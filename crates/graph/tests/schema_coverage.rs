@@ -117,3 +117,26 @@ fn quotas_are_counted_per_holder_and_a_topology_can_raise_them() {
     assert_eq!(keys, ["quotas.aws_vpcs_per_regoin", "aws_vpc.c5.region"]);
     assert!(typo[0].hint.as_deref().unwrap().contains("aws_vpcs_per_region"));
 }
+
+/// `n` AKS clusters joined by a full mesh of VPN connections: each gateway holds `n - 1`.
+fn azure_vpn_mesh(n: usize, extra: &str) -> String {
+    let mut source = format!("deployment = \"tunnels\"\n{extra}\n[mesh]\nazure = \"vpn-gateway\"\n");
+    for i in 0..n {
+        source.push_str(&format!(
+            "\n[[clusters]]\nname = \"c{i}\"\nprovider = \"azure\"\nregion = \"eastus\"\n\
+             network_cidr = \"10.{i}.0.0/16\"\nservice_cidr = \"10.{}.0.0/16\"\n",
+            100 + i
+        ));
+    }
+    source
+}
+
+#[test]
+fn a_vpn_gateway_holds_as_many_tunnels_as_its_sku_allows() {
+    assert_eq!(check(&azure_vpn_mesh(31, "")), []);
+    let over = check(&azure_vpn_mesh(32, ""));
+    assert_eq!(over.len(), 32, "one per gateway: {over:?}");
+    assert!(over[0].message.contains("31 azure_vpn_connection objects"), "{}", over[0].message);
+    assert!(over[0].hint.as_deref().unwrap().contains("VpnGw4 and VpnGw5 take 100"), "{over:?}");
+    assert_eq!(check(&azure_vpn_mesh(32, "[quotas]\nazure_tunnels_per_vpn_gateway = 100\n")), []);
+}

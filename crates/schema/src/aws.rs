@@ -119,7 +119,13 @@ pub static SCHEMA: ProviderSchema = ProviderSchema {
                 input("enable_dns_hostnames"),
             ])
             .outputs(&[ID])
-            .quotas(&[Quota { key: "aws_vpcs_per_region", name: "VPCs per Region", per: &["region"], default: 5 }]),
+            .quotas(&[Quota {
+                key: "aws_vpcs_per_region",
+                name: "VPCs per Region",
+                per: &["region"],
+                default: 5,
+                raise: None,
+            }]),
         regional(SUBNET)
             .inputs(&[
                 REGION,
@@ -153,6 +159,7 @@ pub static SCHEMA: ProviderSchema = ProviderSchema {
                 name: "Routes per route table",
                 per: &["route_table_id"],
                 default: 50,
+                raise: None,
             }]),
         regional(SECURITY_GROUP)
             .inputs(&[
@@ -201,6 +208,7 @@ pub static SCHEMA: ProviderSchema = ProviderSchema {
                 name: "Active VPC peering connections per VPC",
                 per: &["vpc_id", "peer_vpc_id"],
                 default: 50,
+                raise: None,
             }]),
         regional(VPC_PEERING_ACCEPTER)
             .inputs(&[REGION, input("peering_id").required().replaces(), NAME_TAG])
@@ -284,7 +292,7 @@ pub static SCHEMA: ProviderSchema = ProviderSchema {
                     EKS_NAME_CHARS,
                     EKS_NAME_START,
                 ]),
-                input("kubernetes_version").required(),
+                input("kubernetes_version").required().rules(&[crate::KUBERNETES_VERSION]),
                 input("role_arn").required().replaces(),
                 input("subnet_ids").required().replaces().unordered(),
                 input("service_cidr").required().replaces().rules(&[EKS_SERVICE_RANGE]),
@@ -303,6 +311,7 @@ pub static SCHEMA: ProviderSchema = ProviderSchema {
                 name: "Clusters (EKS, per Region)",
                 per: &["region"],
                 default: 100,
+                raise: None,
             }]),
         regional(LAUNCH_TEMPLATE)
             .inputs(&[
@@ -330,7 +339,18 @@ pub static SCHEMA: ProviderSchema = ProviderSchema {
                 input("node_role_arn").required().replaces(),
                 input("subnet_ids").required().replaces().unordered(),
                 input("pod_subnet_ids").unordered(),
-                input("instance_type").required().replaces(),
+                input("instance_type").required().replaces().rules(&[Rule::Check {
+                    check: |t| {
+                        t.split_once('.').is_some_and(|(family, size)| {
+                            family.starts_with(|c: char| c.is_ascii_lowercase())
+                                && !size.is_empty()
+                                && [family, size].iter().all(|part| {
+                                    part.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+                                })
+                        })
+                    },
+                    requires: "is not an EC2 instance type: those are a family and a size, such as `m6i.2xlarge`",
+                }]),
                 input("launch_template_id").required().replaces(),
                 input("launch_template_version"),
                 input("desired_size").rules(&[Rule::Range { min: 0, max: 1000 }]),

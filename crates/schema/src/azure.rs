@@ -1,6 +1,6 @@
 //! Azure Resource Manager: resource groups, virtual networks, VPN gateways and connections,
 //! VNet peering, AKS. Calls are scoped (and rate limited) per subscription. ARM ids, names,
-//! groups and locations compare without case, as ARM does.
+//! groups compare without case, locations without case and spaces, as ARM does.
 
 use ringform_core::schema::{Attribute, KindSchema, ProviderSchema, Quota, Rule, input, minutes, output, seconds};
 use ringform_core::{Kind, Provider};
@@ -36,7 +36,7 @@ const NETWORK_NAME: [Rule; 3] = [
 ];
 /// Virtual networks: as other network names, but 2 to 64 characters.
 const VNET_NAME: [Rule; 3] = [Rule::Length { min: 2, max: 64 }, NETWORK_NAME[1], NETWORK_NAME[2]];
-const LOCATION: Attribute = input("location").required().replaces().case_insensitive();
+const LOCATION: Attribute = input("location").required().replaces().ignoring_case_and_spaces();
 
 /// Azure's public regions, by the names ARM takes. A region Azure opens after this release is
 /// refused until ringform learns it.
@@ -100,6 +100,10 @@ pub const LOCATIONS: &[&str] = &[
     "westus2",
     "westus3",
 ];
+/// Route-based VPN gateway SKUs that take availability zones or not (Basic cannot carry BGP or
+/// more than 10 tunnels, and Azure is retiring it).
+const GATEWAY_SKUS: &[&str] =
+    &["VpnGw1", "VpnGw2", "VpnGw3", "VpnGw4", "VpnGw5", "VpnGw1AZ", "VpnGw2AZ", "VpnGw3AZ", "VpnGw4AZ", "VpnGw5AZ"];
 const ZONES: Rule = Rule::OneOf { values: &["1", "2", "3"], what: "an availability zone (`1`, `2` or `3`)" };
 /// An ARM id of another object that the object cannot be moved off.
 const fn fixed_id(name: &'static str) -> Attribute {
@@ -121,11 +125,7 @@ pub static SCHEMA: ProviderSchema = ProviderSchema {
                     },
                     Rule::Check { check: |name| !name.ends_with('.'), requires: "may not end with `.`" },
                 ]),
-                input("location")
-                    .required()
-                    .replaces()
-                    .case_insensitive()
-                    .rules(&[Rule::OneOf { values: LOCATIONS, what: "an Azure region" }]),
+                LOCATION.rules(&[Rule::OneOf { values: LOCATIONS, what: "an Azure region" }]),
             ])
             .outputs(&[ID, output("name")]),
         in_subscription(VIRTUAL_NETWORK)
@@ -139,9 +139,14 @@ pub static SCHEMA: ProviderSchema = ProviderSchema {
                     within: &[],
                     reserved: &[],
                 }]),
-                input("subnets"),
+                input("subnets").unordered(),
             ])
-            .outputs(&[ID, output("name"), output("node_subnet_id"), output("pod_subnet_id")]),
+            .outputs(&[
+                ID,
+                output("name"),
+                output("node_subnet_id").case_insensitive(),
+                output("pod_subnet_id").case_insensitive(),
+            ]),
         in_subscription(PUBLIC_IP)
             .inputs(&[
                 SUBSCRIPTION,
@@ -161,7 +166,7 @@ pub static SCHEMA: ProviderSchema = ProviderSchema {
                 LOCATION,
                 fixed_id("public_ip_id"),
                 fixed_id("virtual_network_id"),
-                input("sku"),
+                input("sku").rules(&[Rule::OneOf { values: GATEWAY_SKUS, what: "a route-based VPN gateway SKU" }]),
                 input("vpn_type"),
             ])
             .outputs(&[ID])
@@ -188,6 +193,15 @@ pub static SCHEMA: ProviderSchema = ProviderSchema {
                 input("shared_key").required().secret(),
             ])
             .outputs(&[ID])
+            .quotas(&[Quota {
+                key: "azure_tunnels_per_vpn_gateway",
+                name: "Site-to-site and VNet-to-VNet tunnels per VPN gateway",
+                per: &["gateway_id"],
+                default: 30,
+                raise: Some(
+                    "a gateway's SKU sets its tunnels: VpnGw1 to VpnGw3 take 30, VpnGw4 and VpnGw5 take 100; choose one of those as mesh.azure_gateway_sku",
+                ),
+            }])
             .takes(minutes(3)),
         in_subscription(VNET_PEERING)
             .inputs(&[
@@ -205,6 +219,7 @@ pub static SCHEMA: ProviderSchema = ProviderSchema {
                 name: "Virtual network peerings per virtual network",
                 per: &["virtual_network_name"],
                 default: 500,
+                raise: None,
             }])
             .takes(seconds(10)),
         in_subscription(AKS_CLUSTER)
@@ -222,7 +237,7 @@ pub static SCHEMA: ProviderSchema = ProviderSchema {
                     Rule::Chars { test: |c| chars::alphanumeric(c) || c == '-', allowed: "letters, digits and `-`" },
                     Rule::Ends { test: chars::alphanumeric, what: "a letter or digit" },
                 ]),
-                input("kubernetes_version").required(),
+                input("kubernetes_version").required().rules(&[crate::KUBERNETES_VERSION]),
                 input("network_plugin").required().replaces(),
                 fixed_id("subnet_id"),
                 input("pod_subnet_id").replaces().case_insensitive(),
@@ -233,7 +248,13 @@ pub static SCHEMA: ProviderSchema = ProviderSchema {
                 }]),
                 input("dns_service_ip"),
                 input("identity"),
-                input("vm_size"),
+                input("vm_size").rules(&[Rule::Check {
+                    check: |size| {
+                        size.strip_prefix("Standard_")
+                            .is_some_and(|rest| !rest.is_empty() && rest.chars().all(chars::word_or_dash))
+                    },
+                    requires: "is not an Azure VM size: those read `Standard_` then the size, such as `Standard_D8s_v5`",
+                }]),
                 input("node_count").rules(&[Rule::Range { min: 1, max: 1000 }]),
                 input("zones").unordered().rules(&[ZONES]),
             ])

@@ -13,6 +13,18 @@ pub mod local;
 
 use ringform_core::schema::Schemas;
 
+/// The Kubernetes versions ringform creates clusters at: in standard support on both EKS and AKS
+/// (EKS gives a version 14 months, AKS 12), within what the cert-manager release ringform
+/// installs supports (v1.20: 1.32 to 1.35), and no older than the API its Kubernetes client
+/// speaks (1.33). Kept in step with each of those.
+pub const KUBERNETES_VERSIONS: &[&str] = &["1.33", "1.34", "1.35"];
+
+/// The rule both managed Kubernetes services' `kubernetes_version` follows.
+const KUBERNETES_VERSION: ringform_core::schema::Rule = ringform_core::schema::Rule::OneOf {
+    values: KUBERNETES_VERSIONS,
+    what: "a Kubernetes version ringform supports (1.33 to 1.35: in standard support on EKS and AKS, and covered by the cert-manager it installs)",
+};
+
 /// Every provider's schema, in the order plans list kinds in: the clouds' networks and
 /// clusters, the secrets ringform generates, then what runs inside the clusters.
 pub fn all() -> Schemas {

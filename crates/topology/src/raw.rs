@@ -269,9 +269,9 @@ pub(crate) struct RawCluster {
     /// Azure: zone numbers; default `["1", "2", "3"]`.
     #[serde(default)]
     pub zones: Field<Vec<Field<String>>>,
-    /// Kubernetes version `MAJOR.MINOR`. Default: `1.31`.
+    /// Kubernetes version `MAJOR.MINOR`. Default: `1.35`.
     #[serde(default)]
-    #[schemars(regex(pattern = r"^\d+\.\d+$"), extend("default" = "1.31"))]
+    #[schemars(regex(pattern = r"^\d+\.\d+$"), extend("default" = "1.35"))]
     pub kubernetes_version: Field<String>,
     /// VPC / VNet address space (IPv4 CIDR), e.g. `172.21.0.0/16`. Must not overlap any other
     /// range of any cluster.

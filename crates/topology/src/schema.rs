@@ -70,8 +70,8 @@ mod tests {
         let required = schema["required"].as_array().unwrap();
         assert!(required.contains(&"deployment".into()) && required.contains(&"clusters".into()));
         let cluster = &schema["$defs"]["Cluster"];
-        assert!(cluster["properties"]["kubernetes_version"]["description"].as_str().unwrap().contains("1.31"));
-        assert_eq!(cluster["properties"]["kubernetes_version"]["default"], "1.31");
+        assert!(cluster["properties"]["kubernetes_version"]["description"].as_str().unwrap().contains("1.35"));
+        assert_eq!(cluster["properties"]["kubernetes_version"]["default"], "1.35");
         assert!(!cluster["required"].as_array().unwrap().contains(&"pod_cidr".into()));
     }
 }

@@ -107,7 +107,7 @@ fn defaults_and_derivations() {
     assert_eq!(t.mesh.azure_gateway_sku.value, "VpnGw1AZ");
     assert_eq!(t.dns.mode.value, DnsMode::None);
     let c = t.cluster("eu-west").unwrap();
-    assert_eq!(c.kubernetes_version.value, "1.31");
+    assert_eq!(c.kubernetes_version.value, "1.35");
     assert_eq!((c.node_pool.count.value, c.node_pool.machine_type.value.as_str()), (3, "m5.xlarge"));
     let subnets: Vec<String> = c.node_subnets.iter().map(|s| format!("{}={}", s.name, s.cidr.value)).collect();
     assert_eq!(subnets, ["eu-west-1a=10.1.0.0/18", "eu-west-1b=10.1.64.0/18", "eu-west-1c=10.1.128.0/18"]);

@@ -6,6 +6,7 @@ use ringform_schema::azure;
 use std::collections::BTreeMap;
 
 use ringform_core::provider::{ADDRESS_TAG, DEPLOYMENT_TAG};
+use ringform_core::schema::KindSchema;
 use ringform_core::{Address, Attributes, Inputs, Kind, Value};
 use serde::{Deserialize, Serialize};
 
@@ -41,8 +42,17 @@ pub fn spec(kind: Kind) -> ArmResult<&'static Spec> {
         azure::VPN_CONNECTION => &connection::SPEC,
         azure::VNET_PEERING => &peering::SPEC,
         azure::AKS_CLUSTER => &aks::SPEC,
-        other => return Err(ArmError::invalid(format!("{other} is not an Azure kind"))),
+        other => return Err(not_azure(other)),
     })
+}
+
+/// What the schema declares for `kind`: how ARM's answers compare with what state recorded.
+pub fn schema(kind: Kind) -> ArmResult<&'static KindSchema> {
+    azure::SCHEMA.kind(kind).ok_or_else(|| not_azure(kind))
+}
+
+fn not_azure(kind: Kind) -> ArmError {
+    ArmError::invalid(format!("{kind} is not an Azure kind"))
 }
 
 /// One resource being created, updated or looked up.

@@ -70,7 +70,7 @@ fn one_cluster(b: &mut Builder, c: &Cluster) {
                 "zones" => zones.clone(),
             },
         );
-        b.add(
+        let gateway = b.add(
             kinds::azure::VPN_GATEWAY,
             n,
             attrs! {
@@ -84,6 +84,7 @@ fn one_cluster(b: &mut Builder, c: &Cluster) {
                 "virtual_network_id" => output(&vnet, "id"),
             },
         );
+        b.locate(&gateway, "sku", &b.topology.mesh.azure_gateway_sku.span);
     }
     let count = i64::from(c.node_pool.count.value);
     let service_cidr = c.service_cidr.value;
@@ -112,6 +113,7 @@ fn one_cluster(b: &mut Builder, c: &Cluster) {
     b.locate(&aks, "service_cidr", &c.service_cidr.span);
     b.locate(&aks, "node_count", &c.node_pool.count.span);
     b.locate(&aks, "kubernetes_version", &c.kubernetes_version.span);
+    b.locate(&aks, "vm_size", &c.node_pool.machine_type.span);
     if let Some(zone) = c.zones.first() {
         b.locate(&aks, "zones", &zone.span);
     }

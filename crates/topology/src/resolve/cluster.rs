@@ -42,9 +42,9 @@ pub(super) fn resolve_cluster(
         d,
         raw.kubernetes_version,
         &k("kubernetes_version"),
-        "kubernetes_version = \"1.31\"",
+        "kubernetes_version = \"1.35\"",
         &span,
-        "1.31",
+        "1.35",
     );
     check(
         d,
