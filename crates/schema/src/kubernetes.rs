@@ -18,6 +18,13 @@ pub const CASSANDRA_DATACENTER: Kind = Kind::new("cassandra_datacenter");
 pub const DNS_ENDPOINT: Kind = Kind::new("kube_dns_endpoint");
 pub const COREDNS_STUB_DOMAINS: Kind = Kind::new("coredns_stub_domains");
 
+/// The upstream releases ringform installs; the Kubernetes provider embeds exactly these.
+/// cert-manager v1.20 supports Kubernetes 1.32 to 1.35 (see [`crate::KUBERNETES_VERSIONS`]);
+/// k8ssandra-operator v1.32.5 bundles cass-operator v1.30.2; cass-operator runs alone at v1.32.0.
+pub const CERT_MANAGER_VERSION: &str = "v1.20.3";
+pub const K8SSANDRA_OPERATOR_VERSION: &str = "v1.32.5";
+pub const CASS_OPERATOR_VERSION: &str = "v1.32.0";
+
 const fn in_cluster(kind: Kind) -> KindSchema {
     KindSchema::new(kind).account_from("cluster")
 }

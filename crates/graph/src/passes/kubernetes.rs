@@ -11,10 +11,6 @@ use ringform_topology::{CassandraMode, Cloud, Cluster, DnsMode, Topology};
 
 use crate::builder::{Builder, attrs, output};
 
-pub(super) const CERT_MANAGER_VERSION: &str = "v1.16.2";
-pub(super) const K8SSANDRA_OPERATOR_VERSION: &str = "v1.32.5";
-pub(super) const CASS_OPERATOR_VERSION: &str = "v1.32.0";
-
 /// Clusters the Kubernetes layer touches: those hosting a datacenter, and the control plane.
 pub(super) fn kubernetes_clusters(t: &Topology) -> Vec<&Cluster> {
     let Some(cassandra) = &t.cassandra else { return Vec::new() };
@@ -104,7 +100,7 @@ pub(super) fn add_ons(b: &mut Builder) {
             add_in(b, kinds::kubernetes::NAMESPACE, c, ns, attrs! { "name" => ns });
         }
         let cert_manager =
-            add_in(b, kinds::kubernetes::CERT_MANAGER, c, "cert-manager", attrs! { "version" => CERT_MANAGER_VERSION });
+            add_in(b, kinds::kubernetes::CERT_MANAGER, c, "cert-manager", attrs! { "version" => kinds::kubernetes::CERT_MANAGER_VERSION });
         let operator_ns = namespace(b, n, operator_namespace(mode));
         let mut attributes = attrs! {
             "namespace" => output(&operator_ns, "name"),
@@ -112,12 +108,12 @@ pub(super) fn add_ons(b: &mut Builder) {
         };
         let kind = match mode {
             CassandraMode::K8ssandraOperator => {
-                attributes.insert("version".into(), K8SSANDRA_OPERATOR_VERSION.into());
+                attributes.insert("version".into(), kinds::kubernetes::K8SSANDRA_OPERATOR_VERSION.into());
                 attributes.insert("control_plane".into(), Value::Bool(control_plane == Some(n)));
                 kinds::kubernetes::K8SSANDRA_OPERATOR
             }
             CassandraMode::CassOperatorSeeds => {
-                attributes.insert("version".into(), CASS_OPERATOR_VERSION.into());
+                attributes.insert("version".into(), kinds::kubernetes::CASS_OPERATOR_VERSION.into());
                 kinds::kubernetes::CASS_OPERATOR
             }
         };
