@@ -16,7 +16,9 @@
 pub mod arm;
 mod config;
 mod fake;
+mod http;
 mod inventory;
+pub mod kube;
 mod memory_store;
 pub mod moto;
 mod outputs;
