@@ -2,7 +2,8 @@
 //! on: hyper on its own thread and single-threaded tokio runtime, so it serves sync tests, async
 //! tests and child processes alike. Handlers run synchronously on the fully read request and
 //! answer with a whole body or a stream of chunks (a Kubernetes watch); a handler that panics
-//! gets the service's failure answer and the server carries on.
+//! gets the service's failure answer and the server carries on. Given a TLS configuration, the
+//! one port speaks both plain HTTP and HTTPS, told apart by the connection's first byte.
 
 use std::collections::BTreeMap;
 use std::convert::Infallible;
@@ -19,7 +20,10 @@ use hyper::header::HeaderMap;
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
 use hyper_util::rt::TokioIo;
+use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::sync::{mpsc, oneshot};
+use tokio_rustls::TlsAcceptor;
+use tokio_rustls::rustls::ServerConfig;
 
 /// A request as handlers see it: the body is read in full before handling starts.
 pub(crate) struct Request<'a> {
@@ -64,10 +68,12 @@ pub(crate) struct Server {
 }
 
 impl Server {
-    /// Binds 127.0.0.1 on `port` (0: a free one) and starts serving; `make` learns the base URL.
+    /// Binds 127.0.0.1 on `port` (0: a free one) and starts serving, also TLS when given a
+    /// configuration; `make` learns the (plain HTTP) base URL.
     pub fn start<S: Service>(
         name: &str,
         port: u16,
+        tls: Option<Arc<ServerConfig>>,
         make: impl FnOnce(String) -> S,
     ) -> std::io::Result<(Server, Arc<S>)> {
         let listener = std::net::TcpListener::bind(("127.0.0.1", port))?;
@@ -79,7 +85,7 @@ impl Server {
         let serving = service.clone();
         let thread = std::thread::Builder::new()
             .name(format!("{name}-{}", addr.port()))
-            .spawn(move || runtime.block_on(accept(listener, serving, stopped)))?;
+            .spawn(move || runtime.block_on(accept(listener, serving, tls.map(TlsAcceptor::from), stopped)))?;
         Ok((Server { addr, shutdown: Some(shutdown), thread: Some(thread) }, service))
     }
 }
@@ -95,7 +101,12 @@ impl Drop for Server {
     }
 }
 
-async fn accept<S: Service>(listener: std::net::TcpListener, service: Arc<S>, mut stopped: oneshot::Receiver<()>) {
+async fn accept<S: Service>(
+    listener: std::net::TcpListener,
+    service: Arc<S>,
+    tls: Option<TlsAcceptor>,
+    mut stopped: oneshot::Receiver<()>,
+) {
     let Ok(listener) = tokio::net::TcpListener::from_std(listener) else { return };
     loop {
         let stream = tokio::select! {
@@ -105,16 +116,29 @@ async fn accept<S: Service>(listener: std::net::TcpListener, service: Arc<S>, mu
                 Err(_) => continue,
             },
         };
-        let service = service.clone();
+        let (service, tls) = (service.clone(), tls.clone());
         tokio::spawn(async move {
-            let handler = service_fn(move |request| {
-                let service = service.clone();
-                async move { Ok::<_, Infallible>(serve(&*service, request).await) }
-            });
-            // A client hanging up mid-request is its business, not the server's.
-            let _ = http1::Builder::new().serve_connection(TokioIo::new(stream), handler).await;
+            // A TLS connection opens with a handshake record, type 22.
+            let mut first = [0u8; 1];
+            match tls {
+                Some(tls) if matches!(stream.peek(&mut first).await, Ok(1) if first[0] == 22) => {
+                    if let Ok(stream) = tls.accept(stream).await {
+                        connection(stream, service).await;
+                    }
+                }
+                _ => connection(stream, service).await,
+            }
         });
     }
+}
+
+async fn connection<S: Service>(io: impl AsyncRead + AsyncWrite + Unpin + Send + 'static, service: Arc<S>) {
+    let handler = service_fn(move |request| {
+        let service = service.clone();
+        async move { Ok::<_, Infallible>(serve(&*service, request).await) }
+    });
+    // A client hanging up mid-request is its business, not the server's.
+    let _ = http1::Builder::new().serve_connection(TokioIo::new(io), handler).await;
 }
 
 async fn serve<S: Service>(service: &S, request: hyper::Request<Incoming>) -> hyper::Response<Outgoing> {

@@ -127,7 +127,7 @@ impl FakeArm {
     pub fn start(options: FakeArmOptions) -> Result<FakeArm, FakeArmError> {
         let catalog = Catalog::load(&options.fixtures)?;
         let token = options.token.unwrap_or_else(|| uuid::Uuid::new_v4().simple().to_string());
-        let (server, shared) = Server::start("fake-arm", 0, |endpoint| Shared::new(endpoint, token, catalog))?;
+        let (server, shared) = Server::start("fake-arm", 0, None, |endpoint| Shared::new(endpoint, token, catalog))?;
         Ok(FakeArm { shared, server })
     }
 

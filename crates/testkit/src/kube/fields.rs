@@ -127,6 +127,15 @@ fn remove(value: &mut Value, path: &[String]) {
     }
 }
 
+/// Whether a field's owner sees its value changed. A field that is a map was applied as an
+/// empty one (leaves are never maps otherwise): its owner owns a map, whatever others put in it.
+fn changes(before: Option<&Value>, after: Option<&Value>) -> bool {
+    match (before, after) {
+        (Some(Value::Object(_)), Some(Value::Object(_))) => false,
+        _ => before != after,
+    }
+}
+
 /// One path is the other or contains it.
 fn overlaps(a: &[String], b: &[String]) -> bool {
     a.starts_with(b) || b.starts_with(a)
@@ -271,13 +280,14 @@ pub(super) fn apply(
     let applied = leaves(config, writer.scope);
     let mut object = current.cloned().unwrap_or_else(|| json!({}));
     let mut entries = read(&object);
+    // A conflict is a field another manager owns whose value the applied configuration changes.
+    let mut merged = object.clone();
+    merge(&mut merged, &writer.scope.part(config));
     let mut conflicts = BTreeSet::new();
     for entry in entries.iter().filter(|e| !e.is(writer, "Apply")) {
         for owned in &entry.fields {
-            for path in applied.iter().filter(|p| overlaps(p, owned)) {
-                if get(config, path) != get(&object, path) {
-                    conflicts.insert(Conflict { manager: entry.manager.clone(), path: path.clone() });
-                }
+            if applied.iter().any(|p| overlaps(p, owned)) && changes(get(&object, owned), get(&merged, owned)) {
+                conflicts.insert(Conflict { manager: entry.manager.clone(), path: owned.clone() });
             }
         }
     }
@@ -285,12 +295,13 @@ pub(super) fn apply(
         return Err(conflicts.into_iter().collect());
     }
     for entry in entries.iter_mut().filter(|e| !e.is(writer, "Apply")) {
-        entry.fields.retain(|owned| !conflicts.iter().any(|c| overlaps(&c.path, owned)));
+        entry.fields.retain(|owned| !conflicts.iter().any(|c| c.manager == entry.manager && c.path == *owned));
     }
     let previous = entries.iter().find(|e| e.is(writer, "Apply")).map(|e| e.fields.clone()).unwrap_or_default();
-    for path in previous.iter().filter(|p| !applied.iter().any(|a| overlaps(a, p))) {
+    // A field stays while it, or something under it, is applied again or owned by another.
+    for path in previous.iter().filter(|p| !applied.iter().any(|a| a.starts_with(p))) {
         let kept =
-            entries.iter().filter(|e| !e.is(writer, "Apply")).any(|e| e.fields.iter().any(|o| overlaps(o, path)));
+            entries.iter().filter(|e| !e.is(writer, "Apply")).any(|e| e.fields.iter().any(|o| o.starts_with(path)));
         if !kept {
             remove(&mut object, path);
         }

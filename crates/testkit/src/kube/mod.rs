@@ -32,6 +32,7 @@ mod routes;
 mod selectors;
 mod server;
 mod store;
+mod tls;
 mod watch;
 
 #[cfg(test)]
@@ -127,7 +128,8 @@ pub struct FakeKube {
 impl FakeKube {
     pub fn start(options: FakeKubeOptions) -> Result<FakeKube, FakeKubeError> {
         let token = options.token.unwrap_or_else(|| uuid::Uuid::new_v4().simple().to_string());
-        let (server, shared) = Server::start("fake-kube", options.port, |endpoint| Shared::new(endpoint, token))?;
+        let (server, shared) =
+            Server::start("fake-kube", options.port, Some(tls::config()?), |endpoint| Shared::new(endpoint, token))?;
         Ok(FakeKube { shared, server })
     }
 
@@ -141,9 +143,20 @@ impl FakeKube {
         format!("http://{}", self.server.addr)
     }
 
-    /// `http://127.0.0.1:PORT/<cluster>`, the server URL a kubeconfig gives for a cluster.
+    /// `https://127.0.0.1:PORT`: the same port over TLS, with [`certificate`](Self::certificate).
+    pub fn https_endpoint(&self) -> String {
+        format!("https://{}", self.server.addr)
+    }
+
+    /// `http://127.0.0.1:PORT/<cluster>`: one cluster's API, for clients that send their token
+    /// over plain HTTP (kube-rs does; kubectl does not, see [`kubeconfig`](Self::kubeconfig)).
     pub fn cluster_url(&self, cluster: &str) -> String {
         format!("{}/{cluster}", self.endpoint())
+    }
+
+    /// The server's self-signed certificate (PEM), which clients trust as their CA.
+    pub fn certificate(&self) -> &'static str {
+        tls::CERTIFICATE
     }
 
     /// The token requests must carry as `Authorization: Bearer <token>`.
@@ -151,11 +164,18 @@ impl FakeKube {
         self.shared.token.clone()
     }
 
-    /// A kubeconfig (YAML) with one context per cluster, named after it; the first is current.
+    /// A kubeconfig (YAML) with one context per cluster, named after it (the first is
+    /// current), over HTTPS with the server's certificate as CA: client-go only sends
+    /// credentials over TLS, so this is the one kubectl works with.
     pub fn kubeconfig(&self, clusters: &[&str]) -> String {
+        use base64::Engine;
+        let ca = base64::engine::general_purpose::STANDARD.encode(tls::CERTIFICATE);
         let mut text = String::from("apiVersion: v1\nkind: Config\nclusters:\n");
         for c in clusters {
-            text += &format!("- name: {c}\n  cluster:\n    server: {}\n", self.cluster_url(c));
+            text += &format!(
+                "- name: {c}\n  cluster:\n    server: {}/{c}\n    certificate-authority-data: {ca}\n",
+                self.https_endpoint()
+            );
         }
         text += "users:\n- name: fake-kube\n  user:\n";
         text += &format!("    token: {}\ncontexts:\n", self.token());
