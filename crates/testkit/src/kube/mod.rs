@@ -143,7 +143,7 @@ impl FakeKube {
         format!("http://{}", self.server.addr)
     }
 
-    /// `https://127.0.0.1:PORT`: the same port over TLS, with [`certificate`](Self::certificate).
+    /// `https://127.0.0.1:PORT`: the same port over TLS; clients trust [`ca`](Self::ca).
     pub fn https_endpoint(&self) -> String {
         format!("https://{}", self.server.addr)
     }
@@ -154,9 +154,9 @@ impl FakeKube {
         format!("{}/{cluster}", self.endpoint())
     }
 
-    /// The server's self-signed certificate (PEM), which clients trust as their CA.
-    pub fn certificate(&self) -> &'static str {
-        tls::CERTIFICATE
+    /// The certificate (PEM) of the CA that signed the server's certificate.
+    pub fn ca(&self) -> &'static str {
+        tls::CA
     }
 
     /// The token requests must carry as `Authorization: Bearer <token>`.
@@ -169,7 +169,7 @@ impl FakeKube {
     /// credentials over TLS, so this is the one kubectl works with.
     pub fn kubeconfig(&self, clusters: &[&str]) -> String {
         use base64::Engine;
-        let ca = base64::engine::general_purpose::STANDARD.encode(tls::CERTIFICATE);
+        let ca = base64::engine::general_purpose::STANDARD.encode(tls::CA);
         let mut text = String::from("apiVersion: v1\nkind: Config\nclusters:\n");
         for c in clusters {
             text += &format!(

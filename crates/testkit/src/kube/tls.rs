@@ -1,6 +1,8 @@
-//! The fake's TLS identity: a self-signed certificate for `127.0.0.1` and `localhost` (valid
-//! until 2126) with its private key, both made once with openssl for this test fake and checked
-//! in — they protect nothing. Clients trust the certificate itself as their CA.
+//! The fake's TLS identity: a certificate for `127.0.0.1` and `localhost` signed by a CA made for
+//! this test fake alone (both valid until 2126; the CA's key was thrown away after signing, the
+//! server's key is checked in — it protects nothing). Clients trust the CA certificate: Go's
+//! and rustls's verifiers both accept the pair (rustls refuses a self-signed CA as the server's
+//! own certificate).
 
 use std::sync::Arc;
 
@@ -9,8 +11,9 @@ use tokio_rustls::rustls::crypto::ring;
 use tokio_rustls::rustls::pki_types::pem::PemObject;
 use tokio_rustls::rustls::pki_types::{CertificateDer, PrivateKeyDer};
 
-/// The certificate, PEM: what a kubeconfig's `certificate-authority-data` carries.
-pub(super) const CERTIFICATE: &str = include_str!("tls/cert.pem");
+/// The CA certificate, PEM: what a kubeconfig's `certificate-authority-data` carries.
+pub(super) const CA: &str = include_str!("tls/ca.pem");
+const CERTIFICATE: &str = include_str!("tls/cert.pem");
 const KEY: &str = include_str!("tls/key.pem");
 
 pub(super) fn config() -> std::io::Result<Arc<ServerConfig>> {

@@ -419,3 +419,37 @@ fn armed_faults_answer_conflict_or_throttle_the_matching_requests() {
     }
     call(&kube, "GET", "/east/api/v1/services", None).ok();
 }
+
+#[test]
+fn the_same_port_speaks_https_with_a_certificate_rustls_accepts() {
+    use std::io::{Read, Write};
+    use std::sync::Arc;
+
+    use tokio_rustls::rustls::pki_types::pem::PemObject;
+    use tokio_rustls::rustls::pki_types::{CertificateDer, ServerName};
+    use tokio_rustls::rustls::{ClientConfig, ClientConnection, RootCertStore, StreamOwned, crypto};
+
+    let kube = FakeKube::start_for_test();
+    let mut roots = RootCertStore::empty();
+    roots.add(CertificateDer::from_pem_slice(kube.ca().as_bytes()).expect("a PEM certificate")).expect("a CA");
+    let config = ClientConfig::builder_with_provider(Arc::new(crypto::ring::default_provider()))
+        .with_safe_default_protocol_versions()
+        .expect("TLS versions")
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    let name = ServerName::try_from("127.0.0.1").expect("a server name");
+    let connection = ClientConnection::new(Arc::new(config), name).expect("a TLS client");
+    let address = kube.https_endpoint().trim_start_matches("https://").to_string();
+    let mut tls = StreamOwned::new(connection, std::net::TcpStream::connect(address).expect("connect"));
+    let request = format!(
+        "GET /east/api HTTP/1.1\r\nHost: kube\r\nConnection: close\r\nAuthorization: Bearer {}\r\n\r\n",
+        kube.token()
+    );
+    tls.write_all(request.as_bytes()).expect("the handshake and the request");
+    let mut answer = Vec::new();
+    // The server may hang up without a TLS close_notify; what came before counts.
+    let _ = tls.read_to_end(&mut answer);
+    let answer = String::from_utf8_lossy(&answer);
+    assert!(answer.starts_with("HTTP/1.1 200") && answer.contains("APIVersions"), "{answer}");
+    assert!(kube.kubeconfig(&["east"]).contains("server: https://127.0.0.1:"));
+}
