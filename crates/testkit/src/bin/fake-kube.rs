@@ -1,4 +1,4 @@
-//! `fake-kube --port 0 [--token T]`: serves the fake Kubernetes API server
+//! `fake-kube --port 0 [--token T] [--time-scale F]`: serves the fake Kubernetes API server
 //! ([`ringform_testkit::kube`]) on 127.0.0.1, prints its base URL as the first line of stdout,
 //! then serves until killed. Clusters are paths under it: `<base>/<cluster>`.
 
@@ -7,7 +7,7 @@ use std::process::ExitCode;
 
 use ringform_testkit::kube::{FakeKube, FakeKubeOptions};
 
-const USAGE: &str = "usage: fake-kube [--port PORT] [--token TOKEN]";
+const USAGE: &str = "usage: fake-kube [--port PORT] [--token TOKEN] [--time-scale FACTOR]";
 
 fn main() -> ExitCode {
     let options = match parse(std::env::args().skip(1)) {
@@ -40,6 +40,9 @@ fn parse(mut args: impl Iterator<Item = String>) -> Result<FakeKubeOptions, Stri
         match flag.as_str() {
             "--port" => options.port = value()?.parse().map_err(|_| "--port takes a number".to_string())?,
             "--token" => options.token = Some(value()?),
+            "--time-scale" => {
+                options.time_scale = value()?.parse().map_err(|_| "--time-scale takes a number".to_string())?;
+            }
             "-h" | "--help" => return Err("help".into()),
             other => return Err(format!("unknown argument {other}")),
         }

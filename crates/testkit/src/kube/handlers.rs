@@ -27,6 +27,9 @@ fn answer(shared: &Shared, request: &Request<'_>) -> Result<Response, KubeError>
     let watching =
         request.method == "GET" && matches!(request.query.get("watch").map(String::as_str), Some("true" | "1"));
     let mut state = shared.lock();
+    if state.settle() {
+        shared.changed();
+    }
     let drop_after = match state.take_fault(request.path, watching) {
         Some(Fault::Conflict) => {
             return Err(KubeError::new(
@@ -439,7 +442,8 @@ impl Handler<'_> {
         if self.dry_run() {
             return Ok(json_response(status, &object));
         }
-        let stored = self.state.cluster(self.cluster).put(key, object);
+        let stored = self.state.cluster(self.cluster).put(key.clone(), object);
+        self.state.schedule(self.cluster, &key);
         Ok(json_response(status, &stored))
     }
 

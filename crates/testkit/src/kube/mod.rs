@@ -11,16 +11,18 @@
 //! conflicts, the `status` subresource, finalizers and namespace deletion. Custom resources
 //! are validated against their CRD's `openAPIV3Schema`. Errors are `Status` objects.
 //!
-//! Tests read and change the stored objects behind the client's back (drift), count requests
-//! from the log, and arm faults: Conflict, throttling, watches that drop.
+//! Simulated [`controllers`] act after scaled delays: Deployments become Available. Tests read
+//! and change the stored objects behind the client's back (drift), count requests from the log,
+//! and arm faults: Conflict, throttling, watches that drop.
 //!
 //! Simplifications against a real API server: lists are atomic for field ownership (no merge
 //! keys), strategic merge patches are taken as merge patches, JSON patches are refused (415),
 //! lists come in one page, watches filter each event's object by the selectors (an object
 //! that stops matching sends no DELETED), no defaulting or CEL rules for custom resources, no
-//! admission webhooks, no controllers (Deployments do not become Available, Pods are not
+//! admission webhooks, no controllers but the simulated ones (no ReplicaSets or Pods are
 //! made), and `kubectl get` gets objects rather than server-side tables.
 
+mod controllers;
 mod crd;
 mod defaults;
 mod discovery;
@@ -39,7 +41,7 @@ mod watch;
 mod tests;
 
 use std::collections::BTreeMap;
-use std::sync::Arc;
+use std::sync::{Arc, MutexGuard};
 
 use serde_json::Value;
 
@@ -56,6 +58,9 @@ pub struct FakeKubeOptions {
     pub token: Option<String>,
     /// The port on 127.0.0.1; 0 (the default) picks a free one.
     pub port: u16,
+    /// Simulated durations (a Deployment's rollout) are multiplied by this: 0 (the default)
+    /// makes them instant, 1 takes as long as a real cluster, 0.01 a hundredth of it.
+    pub time_scale: f64,
 }
 
 /// Why a [`FakeKube`] could not start, or a test's out-of-band write was refused.
@@ -128,8 +133,9 @@ pub struct FakeKube {
 impl FakeKube {
     pub fn start(options: FakeKubeOptions) -> Result<FakeKube, FakeKubeError> {
         let token = options.token.unwrap_or_else(|| uuid::Uuid::new_v4().simple().to_string());
-        let (server, shared) =
-            Server::start("fake-kube", options.port, Some(tls::config()?), |endpoint| Shared::new(endpoint, token))?;
+        let (server, shared) = Server::start("fake-kube", options.port, Some(tls::config()?), |endpoint| {
+            Shared::new(endpoint, token, options.time_scale)
+        })?;
         Ok(FakeKube { shared, server })
     }
 
@@ -202,7 +208,7 @@ impl FakeKube {
 
     /// Every object of every cluster (what `GET /__objects` answers).
     pub fn all_objects(&self) -> Vec<StoredObject> {
-        let state = self.shared.lock();
+        let state = self.settled();
         let each = |(name, cluster): (&String, &store::Cluster)| {
             cluster.iter().map(|(_, o)| StoredObject { cluster: name.clone(), object: o.clone() }).collect::<Vec<_>>()
         };
@@ -211,13 +217,13 @@ impl FakeKube {
 
     /// Every object in one cluster (none if it does not exist).
     pub fn objects(&self, cluster: &str) -> Vec<Value> {
-        let state = self.shared.lock();
+        let state = self.settled();
         state.clusters.get(cluster).map(|c| c.iter().map(|(_, o)| o.clone()).collect()).unwrap_or_default()
     }
 
     /// One stored object, as a GET would answer it.
     pub fn get(&self, cluster: &str, object: ObjectRef<'_>) -> Option<Value> {
-        let mut state = self.shared.lock();
+        let mut state = self.settled();
         let key = key(state.cluster(cluster), cluster, object).ok()?;
         state.clusters[cluster].get(&key).cloned()
     }
@@ -231,7 +237,8 @@ impl FakeKube {
         let namespace = object["metadata"]["namespace"].as_str();
         let mut state = self.add_and_lock(cluster)?;
         let key = key(state.cluster(cluster), cluster, (api_version, kind, namespace, name))?;
-        let stored = state.cluster(cluster).put(key, object);
+        let stored = state.cluster(cluster).put(key.clone(), object);
+        state.schedule(cluster, &key);
         drop(state);
         self.shared.changed();
         Ok(stored)
@@ -239,11 +246,12 @@ impl FakeKube {
 
     /// Edits a stored object behind the clients' backs (drift). Returns whether it exists.
     pub fn edit(&self, cluster: &str, object: ObjectRef<'_>, edit: impl FnOnce(&mut Value)) -> bool {
-        let mut state = self.shared.lock();
+        let mut state = self.settled();
         let Ok(key) = key(state.cluster(cluster), cluster, object) else { return false };
         let Some(mut value) = state.clusters[cluster].get(&key).cloned() else { return false };
         edit(&mut value);
-        state.cluster(cluster).put(key, value);
+        state.cluster(cluster).put(key.clone(), value);
+        state.schedule(cluster, &key);
         drop(state);
         self.shared.changed();
         true
@@ -251,7 +259,7 @@ impl FakeKube {
 
     /// Removes an object at once, finalizers or not. Returns whether it existed.
     pub fn delete(&self, cluster: &str, object: ObjectRef<'_>) -> bool {
-        let mut state = self.shared.lock();
+        let mut state = self.settled();
         let Ok(key) = key(state.cluster(cluster), cluster, object) else { return false };
         let removed = state.cluster(cluster).remove(&key).is_some();
         drop(state);
@@ -292,9 +300,18 @@ impl FakeKube {
         self.shared.lock().arm(path_fragment, times, fault);
     }
 
-    fn add_and_lock(&self, cluster: &str) -> Result<std::sync::MutexGuard<'_, server::State>, FakeKubeError> {
+    fn add_and_lock(&self, cluster: &str) -> Result<MutexGuard<'_, server::State>, FakeKubeError> {
         self.add_cluster(cluster)?;
-        Ok(self.shared.lock())
+        Ok(self.settled())
+    }
+
+    /// The state with what the controllers were due to do done, as every request sees it.
+    fn settled(&self) -> MutexGuard<'_, server::State> {
+        let mut state = self.shared.lock();
+        if state.settle() {
+            self.shared.changed();
+        }
+        state
     }
 }
 

@@ -73,7 +73,8 @@ pub(super) fn start(shared: &Shared, cluster: &Cluster, options: Options, since:
     };
     let (sender, receiver) = mpsc::channel(256);
     let stream = Stream { sender, sent: 0, drop_after: options.drop_after };
-    tokio::spawn(follow(shared.state.clone(), shared.subscribe(), options, first, cursor, stream));
+    let changes = Changes { sender: shared.changes.clone(), receiver: shared.subscribe() };
+    tokio::spawn(follow(shared.state.clone(), changes, options, first, cursor, stream));
     Response {
         status: 200,
         headers: vec![("Content-Type", "application/json".to_string())],
@@ -100,9 +101,15 @@ impl Stream {
     }
 }
 
+/// The server's change counter: watched, and bumped when controllers act on a watch's wake-up.
+struct Changes {
+    sender: Arc<tokio::sync::watch::Sender<u64>>,
+    receiver: tokio::sync::watch::Receiver<u64>,
+}
+
 async fn follow(
     state: Arc<Mutex<State>>,
-    mut changes: tokio::sync::watch::Receiver<u64>,
+    mut changes: Changes,
     options: Options,
     first: Vec<Value>,
     cursor: Option<u64>,
@@ -116,9 +123,13 @@ async fn follow(
     let Some(mut cursor) = cursor else { return };
     let deadline = options.timeout.map(|t| Instant::now() + t);
     loop {
-        changes.borrow_and_update();
-        let events = {
-            let state = lock(&state);
+        changes.receiver.borrow_and_update();
+        let (events, next_due) = {
+            let mut state = lock(&state);
+            if state.settle() {
+                changes.sender.send_modify(|n| *n += 1);
+                changes.receiver.borrow_and_update();
+            }
             let Some(cluster) = state.clusters.get(&options.cluster) else { return };
             let Some(events) = cluster.events_after(cursor) else { return };
             let events: Vec<Value> = events
@@ -126,7 +137,7 @@ async fn follow(
                 .map(|e| event(e.r#type.as_str(), &e.object))
                 .collect();
             cursor = cluster.revision();
-            events
+            (events, state.next_due())
         };
         for event in &events {
             if !stream.send(event).await {
@@ -139,8 +150,15 @@ async fn follow(
                 None => std::future::pending().await,
             }
         };
+        let controllers_due = async {
+            match next_due {
+                Some(due) => tokio::time::sleep_until(Instant::from_std(due)).await,
+                None => std::future::pending().await,
+            }
+        };
         tokio::select! {
-            changed = changes.changed() => if changed.is_err() { return },
+            changed = changes.receiver.changed() => if changed.is_err() { return },
+            () = controllers_due => {}
             () = timed_out => {
                 if options.bookmarks {
                     stream.send(&options.bookmark(cursor, false)).await;

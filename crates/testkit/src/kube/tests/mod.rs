@@ -3,6 +3,7 @@
 //! [`kubectl`] runs the real kubectl against it.
 
 mod api;
+mod controllers;
 mod kubectl;
 mod watches;
 
