@@ -207,3 +207,42 @@ impl hyper::body::Body for Outgoing {
         }
     }
 }
+
+/// A deliberately dumb client for the fakes' tests: one request per connection, raw HTTP/1.1,
+/// so the tests see exactly what goes over the wire.
+#[cfg(test)]
+pub(crate) mod client {
+    use std::io::{Read, Write};
+    use std::net::TcpStream;
+
+    pub(crate) struct Answer {
+        pub status: u16,
+        pub headers: Vec<(String, String)>,
+        pub body: String,
+    }
+
+    /// Sends a request to `endpoint` (`http://127.0.0.1:PORT`) and returns the open connection.
+    pub(crate) fn send(endpoint: &str, method: &str, target: &str, headers: &[(&str, &str)], body: &[u8]) -> TcpStream {
+        let mut stream = TcpStream::connect(endpoint.trim_start_matches("http://")).expect("connect");
+        let mut head = format!("{method} {target} HTTP/1.1\r\nConnection: close\r\nContent-Length: {}\r\n", body.len());
+        for (name, value) in headers {
+            head += &format!("{name}: {value}\r\n");
+        }
+        head += "\r\n";
+        stream.write_all(head.as_bytes()).and_then(|()| stream.write_all(body)).expect("send");
+        stream
+    }
+
+    /// Sends a request and reads the whole answer (bodies are sent with a length, not chunked).
+    pub(crate) fn request(endpoint: &str, method: &str, target: &str, headers: &[(&str, &str)], body: &[u8]) -> Answer {
+        let mut bytes = Vec::new();
+        send(endpoint, method, target, headers, body).read_to_end(&mut bytes).expect("receive");
+        let text = String::from_utf8(bytes).expect("utf-8 response");
+        let (head, body) = text.split_once("\r\n\r\n").expect("a header block");
+        let mut lines = head.lines();
+        let status = lines.next().and_then(|l| l.split(' ').nth(1)).and_then(|s| s.parse().ok()).expect("status line");
+        let headers =
+            lines.filter_map(|l| l.split_once(':')).map(|(n, v)| (n.to_string(), v.trim().to_string())).collect();
+        Answer { status, headers, body: body.to_string() }
+    }
+}

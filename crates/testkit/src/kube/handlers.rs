@@ -315,8 +315,9 @@ impl Handler<'_> {
         }
         let mut object = self.scope().part(&body);
         if self.t.is("", "namespaces") {
+            let written = object;
             object = json!({ "status": { "phase": "Active" }, "spec": { "finalizers": ["kubernetes"] } });
-            fields::merge(&mut object, &body);
+            fields::merge(&mut object, &written);
             object["metadata"]["labels"]["kubernetes.io/metadata.name"] = name.clone().into();
         }
         let manager = self.manager();

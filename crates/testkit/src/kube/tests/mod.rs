@@ -1,18 +1,17 @@
-//! The fake Kubernetes API server driven over real HTTP by a deliberately dumb client (one
-//! request per connection, raw HTTP/1.1), so the tests see exactly what goes over the wire;
-//! [`kubectl`] runs the real kubectl against it.
+//! The fake Kubernetes API server driven over real HTTP by the deliberately dumb [`client`], so
+//! the tests see exactly what goes over the wire; [`kubectl`] runs the real kubectl against it.
 
 mod api;
 mod controllers;
 mod kubectl;
 mod watches;
 
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::TcpStream;
+use std::io::{BufRead, BufReader};
 
 use serde_json::Value;
 
 use super::FakeKube;
+use crate::http::client;
 
 pub(super) struct Response {
     pub status: u16,
@@ -46,25 +45,7 @@ impl Response {
     }
 }
 
-fn send(
-    kube: &FakeKube,
-    method: &str,
-    target: &str,
-    content_type: &str,
-    body: &[u8],
-    token: Option<&str>,
-) -> TcpStream {
-    let mut stream = TcpStream::connect(kube.endpoint().trim_start_matches("http://")).expect("connect");
-    let auth = token.map(|t| format!("Authorization: Bearer {t}\r\n")).unwrap_or_default();
-    let head = format!(
-        "{method} {target} HTTP/1.1\r\nHost: kube\r\nConnection: close\r\nUser-Agent: testclient/1.0\r\n{auth}Content-Type: {content_type}\r\nContent-Length: {}\r\n\r\n",
-        body.len()
-    );
-    stream.write_all(head.as_bytes()).and_then(|()| stream.write_all(body)).expect("send");
-    stream
-}
-
-/// One request with the right token; `content_type` says how `body` is encoded.
+/// One request with `token`; `content_type` says how `body` is encoded.
 pub(super) fn raw(
     kube: &FakeKube,
     method: &str,
@@ -73,17 +54,13 @@ pub(super) fn raw(
     body: &[u8],
     token: Option<&str>,
 ) -> Response {
-    let mut stream = send(kube, method, target, content_type, body, token);
-    let mut bytes = Vec::new();
-    stream.read_to_end(&mut bytes).expect("receive");
-    let text = String::from_utf8(bytes).expect("utf-8 response");
-    let (head, body) = text.split_once("\r\n\r\n").expect("a header block");
-    let mut lines = head.lines();
-    let status = lines.next().and_then(|l| l.split(' ').nth(1)).and_then(|s| s.parse().ok()).expect("status line");
-    let headers: Vec<(String, String)> =
-        lines.filter_map(|l| l.split_once(':')).map(|(n, v)| (n.to_string(), v.trim().to_string())).collect();
-    let body = if body.is_empty() { Value::Null } else { serde_json::from_str(body).expect("a JSON body") };
-    Response { status, headers, body }
+    let authorization = token.map(|t| format!("Bearer {t}"));
+    let mut headers = vec![("Content-Type", content_type), ("User-Agent", "testclient/1.0")];
+    headers.extend(authorization.as_deref().map(|a| ("Authorization", a)));
+    let answer = client::request(&kube.endpoint(), method, target, &headers, body);
+    let body =
+        if answer.body.is_empty() { Value::Null } else { serde_json::from_str(&answer.body).expect("a JSON body") };
+    Response { status: answer.status, headers: answer.headers, body }
 }
 
 pub(super) fn call(kube: &FakeKube, method: &str, target: &str, body: Option<&Value>) -> Response {
@@ -101,7 +78,8 @@ pub(super) fn apply(kube: &FakeKube, target: &str, manager: &str, extra: &str, b
 /// A watch's events, read until the server ends the stream (give it `timeoutSeconds` or a
 /// fault that drops it) or `limit` events came.
 pub(super) fn watch(kube: &FakeKube, target: &str, limit: usize) -> Vec<Value> {
-    let stream = send(kube, "GET", target, "application/json", b"", Some(&kube.token()));
+    let authorization = format!("Bearer {}", kube.token());
+    let stream = client::send(&kube.endpoint(), "GET", target, &[("Authorization", &authorization)], b"");
     stream.set_read_timeout(Some(std::time::Duration::from_secs(10))).expect("a read timeout");
     let mut events = Vec::new();
     // Each event is one chunk of the chunked body: its own line, between the chunk sizes.
