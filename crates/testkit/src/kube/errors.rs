@@ -82,13 +82,11 @@ impl KubeError {
     }
 
     pub fn unsupported_media_type(content_type: &str) -> KubeError {
-        KubeError::new(
-            415,
-            "UnsupportedMediaType",
-            format!(
-                "the body of the request was in an unknown format - accepted media types include: application/json-patch+json, application/merge-patch+json, application/apply-patch+yaml; got {content_type:?}"
-            ),
-        )
+        let accepted = "application/json, application/yaml, application/merge-patch+json, application/apply-patch+yaml";
+        let message = format!(
+            "the body of the request was in an unknown format - accepted media types include: {accepted}; got {content_type:?}"
+        );
+        KubeError::new(415, "UnsupportedMediaType", message)
     }
 
     pub fn method_not_allowed(method: &str) -> KubeError {

@@ -214,9 +214,14 @@ impl Handler<'_> {
         Ok(watch::start(shared, self.cluster(), options, since))
     }
 
-    /// The request body as an object: JSON, or YAML where the content type says so.
+    /// The request body as an object: JSON, or YAML where the content type says so. Protobuf
+    /// (what kubectl's typed generators such as `create deployment` send) is not spoken.
     fn body(&self) -> Result<Value, KubeError> {
-        let yaml = self.request.header("content-type").is_some_and(|c| c.contains("yaml"));
+        let content_type = self.request.header("content-type").unwrap_or("application/json");
+        if !content_type.contains("json") && !content_type.contains("yaml") {
+            return Err(KubeError::unsupported_media_type(content_type));
+        }
+        let yaml = content_type.contains("yaml");
         let parsed: Result<Value, String> = if yaml {
             serde_yaml_ng::from_slice(self.request.body).map_err(|e| e.to_string())
         } else {

@@ -1,6 +1,7 @@
 //! A fake Kubernetes API server: an HTTP/1.1 server on 127.0.0.1 that serves any number of
 //! clusters on one port (`/<cluster>/api/...`, `/<cluster>/apis/...`), closely enough for
-//! kube-rs and real `kubectl` to run against it unchanged. A cluster springs into existence on
+//! the real `kubectl` (tested) and kube-rs (the requests its client and watcher make) to run
+//! against it unchanged. A cluster springs into existence on
 //! first use with what a fresh EKS cluster holds (namespaces `default`, `kube-system`,
 //! `kube-public`; CoreDNS's `coredns` ConfigMap and `kube-dns` Service). Every request needs
 //! the bearer token. It serves discovery (legacy per-group documents, and the OpenAPI v3 index

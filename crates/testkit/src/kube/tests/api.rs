@@ -143,6 +143,8 @@ fn garbage_gets_a_400_status_and_the_server_carries_on() {
         .expect(400, "BadRequest");
     raw(&kube, "PATCH", &target, "application/json-patch+json", b"[]", Some(&token))
         .expect(415, "UnsupportedMediaType");
+    raw(&kube, "POST", CM, "application/vnd.kubernetes.protobuf", b"k8s\0", Some(&token))
+        .expect(415, "UnsupportedMediaType");
     call(&kube, "GET", &format!("{CM}?labelSelector=a%20in%20b"), None).expect(400, "BadRequest");
     call(&kube, "GET", &format!("{CM}?fieldSelector=spec.x%3D1"), None).expect(400, "BadRequest");
     call(&kube, "DELETE", CM, None).expect(405, "MethodNotAllowed");
