@@ -9,14 +9,19 @@
 //! store without the disk. The engine's tests,
 //! property tests, process-level kill tests and benchmarks all run against it. [`moto`] starts
 //! the AWS emulator for the AWS provider's tests. [`arm`] is a fake Azure Resource Manager server
-//! that validates every PUT against the REST API specs' schemas, for the Azure provider's tests.
+//! that validates every PUT against the REST API specs' schemas, for the Azure provider's tests;
+//! [`kube`] is a fake Kubernetes API server (many clusters on one port) that the real kubectl runs
+//! against unchanged, for the Kubernetes provider's tests. Both run on the tiny HTTP server in
+//! `http`.
 //! [`topologies`] generates valid topologies of any size, for benchmarks and coverage tests.
 //! [`fixtures_dir`] is where the third-party schemas those tests read are checked in.
 
 pub mod arm;
 mod config;
 mod fake;
+mod http;
 mod inventory;
+pub mod kube;
 mod memory_store;
 pub mod moto;
 mod outputs;

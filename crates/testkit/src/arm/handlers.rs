@@ -1,7 +1,6 @@
 //! Answers one request: checks that apply to every request (injected faults, the bearer token,
 //! the api-version), then the resource operations, lists, actions and operation polls.
 
-use std::collections::BTreeMap;
 use std::time::Instant;
 
 use base64::Engine;
@@ -18,15 +17,7 @@ use super::rules;
 use super::server::Shared;
 use super::state::{Origin, State};
 use super::store::Entry;
-
-/// A request as the handlers see it: the body is read in full before handling starts.
-pub(super) struct Request<'a> {
-    pub method: &'a str,
-    pub path: &'a str,
-    pub query: BTreeMap<String, String>,
-    pub authorization: Option<&'a str>,
-    pub body: &'a [u8],
-}
+use crate::http::Request;
 
 /// Handles a request and records it in the request log.
 pub(super) fn handle(shared: &Shared, request: &Request<'_>) -> Reply {
@@ -86,7 +77,7 @@ impl Handler<'_, '_> {
     }
 
     fn authenticate(&self) -> Result<(), ArmError> {
-        let Some(header) = self.request.authorization else {
+        let Some(header) = self.request.header("authorization") else {
             return Err(unauthorized(
                 "AuthenticationFailed",
                 "Authentication failed. The 'Authorization' header is missing.",

@@ -39,8 +39,9 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
+use crate::http::Server;
 use kinds::Kind;
-use server::{Server, Shared};
+use server::Shared;
 use store::Entry;
 use validation::Catalog;
 
@@ -126,7 +127,7 @@ impl FakeArm {
     pub fn start(options: FakeArmOptions) -> Result<FakeArm, FakeArmError> {
         let catalog = Catalog::load(&options.fixtures)?;
         let token = options.token.unwrap_or_else(|| uuid::Uuid::new_v4().simple().to_string());
-        let (server, shared) = Server::start(|endpoint| Shared::new(endpoint, token, catalog))?;
+        let (server, shared) = Server::start("fake-arm", 0, None, |endpoint| Shared::new(endpoint, token, catalog))?;
         Ok(FakeArm { shared, server })
     }
 

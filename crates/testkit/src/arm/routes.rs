@@ -2,8 +2,6 @@
 //! names are matched ignoring case, and ids are built with ARM's canonical spelling of the
 //! keywords and types, and the names as the caller wrote them.
 
-use std::collections::BTreeMap;
-
 use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, percent_decode_str, utf8_percent_encode};
 
 use super::errors::ArmError;
@@ -179,11 +177,6 @@ fn in_group(sub: &str, rg: &str, ns: &str, ty: &str, tail: &[&str]) -> Result<Ro
         (_, [_, segment, ..], _) => return Err(kinds::invalid_type(ns, &format!("{ty}/{segment}"))),
     };
     Ok(route)
-}
-
-/// The query string as decoded pairs; `+` is a space, as form encoding has it.
-pub(super) fn parse_query(query: Option<&str>) -> BTreeMap<String, String> {
-    form_urlencoded::parse(query.unwrap_or("").as_bytes()).into_owned().collect()
 }
 
 /// Encodes a query value for the links the fake hands out (everything but RFC 3986's

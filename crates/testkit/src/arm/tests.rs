@@ -1,14 +1,13 @@
-//! The fake ARM driven over real HTTP by a deliberately dumb client (one request per
-//! connection, raw HTTP/1.1), so the tests see exactly what goes over the wire.
+//! The fake ARM driven over real HTTP by the deliberately dumb [`client`], so the tests see
+//! exactly what goes over the wire.
 
-use std::io::{Read, Write};
-use std::net::TcpStream;
 use std::time::Duration;
 
 use base64::Engine;
 use serde_json::{Value, json};
 
 use super::FakeArm;
+use crate::http::client;
 
 const SUB: &str = "/subscriptions/00000000-0000-0000-0000-0000000000aa";
 const NETWORK_VERSION: &str = "2024-05-01";
@@ -41,22 +40,13 @@ impl Response {
 fn raw(arm: &FakeArm, method: &str, target: &str, body: &[u8], token: Option<&str>) -> Response {
     let endpoint = arm.endpoint();
     let target = target.strip_prefix(&endpoint).unwrap_or(target);
-    let mut stream = TcpStream::connect(endpoint.trim_start_matches("http://")).expect("connect");
-    let auth = token.map(|t| format!("Authorization: Bearer {t}\r\n")).unwrap_or_default();
-    let head = format!(
-        "{method} {target} HTTP/1.1\r\nHost: management.azure.com\r\nConnection: close\r\n{auth}Content-Type: application/json\r\nContent-Length: {}\r\n\r\n",
-        body.len()
-    );
-    stream.write_all(head.as_bytes()).and_then(|()| stream.write_all(body)).expect("send");
-    let mut bytes = Vec::new();
-    stream.read_to_end(&mut bytes).expect("receive");
-    let text = String::from_utf8(bytes).expect("utf-8 response");
-    let (head, body) = text.split_once("\r\n\r\n").expect("a header block");
-    let mut lines = head.lines();
-    let status = lines.next().and_then(|l| l.split(' ').nth(1)).and_then(|s| s.parse().ok()).expect("status line");
-    let headers = lines.filter_map(|l| l.split_once(':')).map(|(n, v)| (n.to_string(), v.trim().to_string())).collect();
-    let body = if body.is_empty() { Value::Null } else { serde_json::from_str(body).expect("a JSON body") };
-    Response { status, headers, body }
+    let authorization = token.map(|t| format!("Bearer {t}"));
+    let mut headers = vec![("Host", "management.azure.com"), ("Content-Type", "application/json")];
+    headers.extend(authorization.as_deref().map(|a| ("Authorization", a)));
+    let answer = client::request(&endpoint, method, target, &headers, body);
+    let body =
+        if answer.body.is_empty() { Value::Null } else { serde_json::from_str(&answer.body).expect("a JSON body") };
+    Response { status: answer.status, headers: answer.headers, body }
 }
 
 fn call(arm: &FakeArm, method: &str, target: &str, body: Option<&Value>) -> Response {

@@ -1,0 +1,347 @@
+//! A fake Kubernetes API server: an HTTP/1.1 server on 127.0.0.1 that serves any number of
+//! clusters on one port (`/<cluster>/api/...`, `/<cluster>/apis/...`), closely enough for
+//! the real `kubectl` (tested) and kube-rs (the requests its client and watcher make) to run
+//! against it unchanged. A cluster springs into existence on
+//! first use with what a fresh EKS cluster holds (namespaces `default`, `kube-system`,
+//! `kube-public`; CoreDNS's `coredns` ConfigMap and `kube-dns` Service). Every request needs
+//! the bearer token. It serves discovery (legacy per-group documents, and the OpenAPI v3 index
+//! kubectl checks for server-side field validation), the built-in types of
+//! [`resources`](resources) and the types of every applied CustomResourceDefinition, with
+//! get, list and watch (label and field selectors), create, replace (resourceVersion
+//! conflicts), JSON merge patch, server-side apply with per-manager field ownership and
+//! conflicts, the `status` subresource, finalizers and namespace deletion. Custom resources
+//! are validated against their CRD's `openAPIV3Schema`. Errors are `Status` objects.
+//!
+//! Simulated [`controllers`] act after scaled delays: Deployments become Available. Tests read
+//! and change the stored objects behind the client's back (drift), count requests from the log,
+//! and arm faults: Conflict, throttling, watches that drop.
+//!
+//! Simplifications against a real API server: lists are atomic for field ownership (no merge
+//! keys), strategic merge patches are taken as merge patches, JSON patches are refused (415),
+//! lists come in one page, watches filter each event's object by the selectors (an object
+//! that stops matching sends no DELETED), no defaulting or CEL rules for custom resources, no
+//! admission webhooks, no controllers but the simulated ones (no ReplicaSets or Pods are
+//! made), and `kubectl get` gets objects rather than server-side tables.
+
+mod controllers;
+mod crd;
+mod defaults;
+mod discovery;
+mod errors;
+mod fields;
+mod handlers;
+mod resources;
+mod routes;
+mod selectors;
+mod server;
+mod store;
+mod tls;
+mod watch;
+
+#[cfg(test)]
+mod tests;
+
+use std::collections::BTreeMap;
+use std::sync::{Arc, MutexGuard};
+
+use serde_json::Value;
+
+use crate::http::Server;
+use server::Shared;
+use store::ObjectKey;
+
+pub use defaults::EKS_COREFILE;
+
+/// How to start a [`FakeKube`].
+#[derive(Clone, Debug, Default)]
+pub struct FakeKubeOptions {
+    /// The bearer token the server accepts; a random one when `None`.
+    pub token: Option<String>,
+    /// The port on 127.0.0.1; 0 (the default) picks a free one.
+    pub port: u16,
+    /// Simulated durations (a Deployment's rollout) are multiplied by this: 0 (the default)
+    /// makes them instant, 1 takes as long as a real cluster, 0.01 a hundredth of it.
+    pub time_scale: f64,
+}
+
+/// Why a [`FakeKube`] could not start, or a test's out-of-band write was refused.
+#[derive(Debug, thiserror::Error)]
+pub enum FakeKubeError {
+    #[error("cannot start the fake Kubernetes API server: {0}")]
+    Io(#[from] std::io::Error),
+    #[error("`{0}` is not a cluster name: use a DNS label (lower-case letters, digits, '-')")]
+    ClusterName(String),
+    #[error("cluster {cluster} serves no kind {kind} in {api_version}")]
+    UnknownKind { cluster: String, api_version: String, kind: String },
+    #[error("the object has no metadata.name")]
+    NoName,
+}
+
+/// One request the server answered, in arrival order.
+#[derive(Clone, Debug)]
+pub struct RecordedRequest {
+    pub method: String,
+    /// The path as sent, cluster prefix included.
+    pub path: String,
+    /// The decoded query parameters.
+    pub query: BTreeMap<String, String>,
+    /// The status the server answered with (200 for a watch, however it ended).
+    pub status: u16,
+}
+
+/// A stored object with the cluster it is in; `GET /__objects` lists these as
+/// `[{"cluster": "east", "object": {...}}]`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct StoredObject {
+    pub cluster: String,
+    pub object: Value,
+}
+
+/// What the next matching requests meet instead of an answer (see [`FakeKube::inject`]).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Fault {
+    /// 409 with a `Conflict` Status.
+    Conflict,
+    /// 429 `TooManyRequests` with `Retry-After`.
+    Throttle { retry_after_secs: u64 },
+    /// A watch (only watch requests match) whose stream ends after this many events.
+    DropWatchAfter { events: usize },
+}
+
+/// Names one object for the inspection API: `("apps/v1", "Deployment", Some("ns"), "web")`.
+pub type ObjectRef<'a> = (&'a str, &'a str, Option<&'a str>, &'a str);
+
+/// A running fake Kubernetes API server. Dropping it shuts the server down.
+///
+/// ```no_run
+/// use ringform_testkit::kube::FakeKube;
+///
+/// let kube = FakeKube::start_for_test();
+/// // A client points at one cluster: `http://127.0.0.1:PORT/east`, with the bearer token.
+/// let (server, token) = (kube.cluster_url("east"), kube.token());
+/// # let _ = (server, token);
+/// std::fs::write("kubeconfig", kube.kubeconfig(&["east", "west"])).unwrap();
+/// // … run the client …
+/// let corefile = kube.get("east", ("v1", "ConfigMap", Some("kube-system"), "coredns")).unwrap();
+/// # let _ = corefile;
+/// assert_eq!(kube.count_requests("PATCH", "/east/"), 0);
+/// ```
+pub struct FakeKube {
+    shared: Arc<Shared>,
+    server: Server,
+}
+
+impl FakeKube {
+    pub fn start(options: FakeKubeOptions) -> Result<FakeKube, FakeKubeError> {
+        let token = options.token.unwrap_or_else(|| uuid::Uuid::new_v4().simple().to_string());
+        let (server, shared) = Server::start("fake-kube", options.port, Some(tls::config()?), |endpoint| {
+            Shared::new(endpoint, token, options.time_scale)
+        })?;
+        Ok(FakeKube { shared, server })
+    }
+
+    /// Starts with the default options; panics, saying why, when it cannot.
+    pub fn start_for_test() -> FakeKube {
+        FakeKube::start(FakeKubeOptions::default()).unwrap_or_else(|error| panic!("{error}"))
+    }
+
+    /// `http://127.0.0.1:PORT`: the base of every cluster's URL, and of `GET /__objects`.
+    pub fn endpoint(&self) -> String {
+        format!("http://{}", self.server.addr)
+    }
+
+    /// `https://127.0.0.1:PORT`: the same port over TLS; clients trust [`ca`](Self::ca).
+    pub fn https_endpoint(&self) -> String {
+        format!("https://{}", self.server.addr)
+    }
+
+    /// `http://127.0.0.1:PORT/<cluster>`: one cluster's API, for clients that send their token
+    /// over plain HTTP (kube-rs does; kubectl does not, see [`kubeconfig`](Self::kubeconfig)).
+    pub fn cluster_url(&self, cluster: &str) -> String {
+        format!("{}/{cluster}", self.endpoint())
+    }
+
+    /// The certificate (PEM) of the CA that signed the server's certificate.
+    pub fn ca(&self) -> &'static str {
+        tls::CA
+    }
+
+    /// The token requests must carry as `Authorization: Bearer <token>`.
+    pub fn token(&self) -> String {
+        self.shared.token.clone()
+    }
+
+    /// A kubeconfig (YAML) with one context per cluster, named after it (the first is
+    /// current), over HTTPS with the server's certificate as CA: client-go only sends
+    /// credentials over TLS, so this is the one kubectl works with.
+    pub fn kubeconfig(&self, clusters: &[&str]) -> String {
+        use base64::Engine;
+        let ca = base64::engine::general_purpose::STANDARD.encode(tls::CA);
+        let mut text = String::from("apiVersion: v1\nkind: Config\nclusters:\n");
+        for c in clusters {
+            text += &format!(
+                "- name: {c}\n  cluster:\n    server: {}/{c}\n    certificate-authority-data: {ca}\n",
+                self.https_endpoint()
+            );
+        }
+        text += "users:\n- name: fake-kube\n  user:\n";
+        text += &format!("    token: {}\ncontexts:\n", self.token());
+        for c in clusters {
+            text += &format!("- name: {c}\n  context:\n    cluster: {c}\n    user: fake-kube\n");
+        }
+        text + &format!("current-context: {}\n", clusters.first().copied().unwrap_or_default())
+    }
+
+    /// Creates a cluster with its default objects unless it exists; clients create one on first
+    /// use anyway.
+    pub fn add_cluster(&self, cluster: &str) -> Result<(), FakeKubeError> {
+        if !routes::valid_cluster(cluster) {
+            return Err(FakeKubeError::ClusterName(cluster.to_string()));
+        }
+        self.shared.lock().cluster(cluster);
+        Ok(())
+    }
+
+    /// The clusters that exist, by name.
+    pub fn clusters(&self) -> Vec<String> {
+        self.shared.lock().clusters.keys().cloned().collect()
+    }
+
+    /// Every object of every cluster (what `GET /__objects` answers).
+    pub fn all_objects(&self) -> Vec<StoredObject> {
+        let state = self.settled();
+        let each = |(name, cluster): (&String, &store::Cluster)| {
+            cluster.iter().map(|(_, o)| StoredObject { cluster: name.clone(), object: o.clone() }).collect::<Vec<_>>()
+        };
+        state.clusters.iter().flat_map(each).collect()
+    }
+
+    /// Every object in one cluster (none if it does not exist).
+    pub fn objects(&self, cluster: &str) -> Vec<Value> {
+        let state = self.settled();
+        state.clusters.get(cluster).map(|c| c.iter().map(|(_, o)| o.clone()).collect()).unwrap_or_default()
+    }
+
+    /// One stored object, as a GET would answer it.
+    pub fn get(&self, cluster: &str, object: ObjectRef<'_>) -> Option<Value> {
+        let mut state = self.settled();
+        let key = key(state.cluster(cluster), cluster, object).ok()?;
+        state.clusters[cluster].get(&key).cloned()
+    }
+
+    /// Creates or replaces an object behind the clients' backs (no validation, no field
+    /// ownership); the server sets uid, resourceVersion and generation, and watches see it.
+    pub fn put(&self, cluster: &str, object: Value) -> Result<Value, FakeKubeError> {
+        let api_version = object["apiVersion"].as_str().unwrap_or_default();
+        let kind = object["kind"].as_str().unwrap_or_default();
+        let name = object["metadata"]["name"].as_str().ok_or(FakeKubeError::NoName)?;
+        let namespace = object["metadata"]["namespace"].as_str();
+        let mut state = self.add_and_lock(cluster)?;
+        let key = key(state.cluster(cluster), cluster, (api_version, kind, namespace, name))?;
+        let stored = state.cluster(cluster).put(key.clone(), object);
+        state.schedule(cluster, &key);
+        drop(state);
+        self.shared.changed();
+        Ok(stored)
+    }
+
+    /// Edits a stored object behind the clients' backs (drift). Returns whether it exists.
+    pub fn edit(&self, cluster: &str, object: ObjectRef<'_>, edit: impl FnOnce(&mut Value)) -> bool {
+        let mut state = self.settled();
+        let Ok(key) = key(state.cluster(cluster), cluster, object) else { return false };
+        let Some(mut value) = state.clusters[cluster].get(&key).cloned() else { return false };
+        edit(&mut value);
+        state.cluster(cluster).put(key.clone(), value);
+        state.schedule(cluster, &key);
+        drop(state);
+        self.shared.changed();
+        true
+    }
+
+    /// Removes an object at once, finalizers or not. Returns whether it existed.
+    pub fn delete(&self, cluster: &str, object: ObjectRef<'_>) -> bool {
+        let mut state = self.settled();
+        let Ok(key) = key(state.cluster(cluster), cluster, object) else { return false };
+        let removed = state.cluster(cluster).remove(&key).is_some();
+        drop(state);
+        self.shared.changed();
+        removed
+    }
+
+    /// Forgets a cluster's event history: watches resuming from an earlier resourceVersion get
+    /// 410 Gone and must list again.
+    pub fn compact(&self, cluster: &str) {
+        if let Some(c) = self.shared.lock().clusters.get_mut(cluster) {
+            c.compact();
+        }
+    }
+
+    /// Every request answered so far, in order.
+    pub fn requests(&self) -> Vec<RecordedRequest> {
+        self.shared.lock().requests.clone()
+    }
+
+    /// Forgets the request log (not the objects).
+    pub fn clear_requests(&self) {
+        self.shared.lock().requests.clear();
+    }
+
+    /// How many `method` requests had a path containing `path_fragment`.
+    pub fn count_requests(&self, method: &str, path_fragment: &str) -> usize {
+        let state = self.shared.lock();
+        state
+            .requests
+            .iter()
+            .filter(|r| r.method.eq_ignore_ascii_case(method) && r.path.contains(path_fragment))
+            .count()
+    }
+
+    /// The next `times` requests whose path contains `path_fragment` meet `fault`.
+    pub fn inject(&self, path_fragment: &str, times: u32, fault: Fault) {
+        self.shared.lock().arm(path_fragment, times, fault);
+    }
+
+    fn add_and_lock(&self, cluster: &str) -> Result<MutexGuard<'_, server::State>, FakeKubeError> {
+        self.add_cluster(cluster)?;
+        Ok(self.settled())
+    }
+
+    /// The state with what the controllers were due to do done, as every request sees it.
+    fn settled(&self) -> MutexGuard<'_, server::State> {
+        let mut state = self.shared.lock();
+        if state.settle() {
+            self.shared.changed();
+        }
+        state
+    }
+}
+
+impl std::fmt::Debug for FakeKube {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("FakeKube").field("endpoint", &self.endpoint()).finish_non_exhaustive()
+    }
+}
+
+/// Where an object named by apiVersion, kind, namespace and name is stored.
+fn key(
+    c: &store::Cluster,
+    cluster: &str,
+    (api_version, kind, namespace, name): ObjectRef<'_>,
+) -> Result<ObjectKey, FakeKubeError> {
+    let (group, version) = api_version.rsplit_once('/').unwrap_or(("", api_version));
+    let types = crd::served_types(c);
+    let t = types.iter().find(|t| t.group == group && t.version == version && t.kind == kind).ok_or_else(|| {
+        FakeKubeError::UnknownKind {
+            cluster: cluster.to_string(),
+            api_version: api_version.to_string(),
+            kind: kind.to_string(),
+        }
+    })?;
+    let namespace = if t.namespaced { namespace.unwrap_or("default") } else { "" };
+    Ok(ObjectKey {
+        group: t.group.clone(),
+        plural: t.plural.clone(),
+        namespace: namespace.to_string(),
+        name: name.to_string(),
+    })
+}

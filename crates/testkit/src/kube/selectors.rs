@@ -1,0 +1,136 @@
+//! `labelSelector` (`=`, `==`, `!=`, `in`, `notin`, `key`, `!key`) and `fieldSelector`
+//! (`metadata.name`, `metadata.namespace` with `=`, `==`, `!=`), as list and watch take them.
+
+use serde_json::Value;
+
+#[derive(Debug, PartialEq)]
+enum Requirement {
+    Equals(String, String),
+    NotEquals(String, String),
+    In(String, Vec<String>),
+    NotIn(String, Vec<String>),
+    Exists(String),
+    NotExists(String),
+}
+
+/// Both selectors of a request; an object matches when it meets every requirement.
+#[derive(Debug, Default)]
+pub(super) struct Selector {
+    labels: Vec<Requirement>,
+    /// (field, value, equal)
+    fields: Vec<(String, String, bool)>,
+}
+
+impl Selector {
+    pub fn parse(labels: Option<&str>, fields: Option<&str>) -> Result<Selector, String> {
+        let labels = split(labels.unwrap_or("")).into_iter().map(label_requirement).collect::<Result<_, _>>()?;
+        let fields = split(fields.unwrap_or("")).into_iter().map(field_requirement).collect::<Result<_, _>>()?;
+        Ok(Selector { labels, fields })
+    }
+
+    pub fn matches(&self, object: &Value) -> bool {
+        let metadata = &object["metadata"];
+        let label = |key: &str| metadata["labels"][key].as_str();
+        let labels_match = self.labels.iter().all(|r| match r {
+            Requirement::Equals(k, v) => label(k) == Some(v.as_str()),
+            Requirement::NotEquals(k, v) => label(k) != Some(v.as_str()),
+            Requirement::In(k, vs) => label(k).is_some_and(|l| vs.iter().any(|v| v == l)),
+            Requirement::NotIn(k, vs) => label(k).is_none_or(|l| vs.iter().all(|v| v != l)),
+            Requirement::Exists(k) => label(k).is_some(),
+            Requirement::NotExists(k) => label(k).is_none(),
+        });
+        labels_match
+            && self.fields.iter().all(|(field, value, equal)| {
+                let actual = metadata[field.trim_start_matches("metadata.")].as_str().unwrap_or("");
+                (actual == value) == *equal
+            })
+    }
+}
+
+/// Splits on the commas that are not inside `in (…)` lists; drops empty parts.
+fn split(text: &str) -> Vec<&str> {
+    let mut parts = Vec::new();
+    let (mut depth, mut start) = (0i32, 0);
+    for (i, c) in text.char_indices() {
+        match c {
+            '(' => depth += 1,
+            ')' => depth -= 1,
+            ',' if depth == 0 => {
+                parts.push(&text[start..i]);
+                start = i + 1;
+            }
+            _ => {}
+        }
+    }
+    parts.push(&text[start..]);
+    parts.into_iter().map(str::trim).filter(|p| !p.is_empty()).collect()
+}
+
+fn label_requirement(text: &str) -> Result<Requirement, String> {
+    let bad = || format!("unable to parse requirement: invalid label selector {text:?}");
+    if let Some((key, value)) = text.split_once("!=") {
+        return Ok(Requirement::NotEquals(key.trim().into(), value.trim().into()));
+    }
+    if let Some((key, value)) = text.split_once("==").or_else(|| text.split_once('=')) {
+        return Ok(Requirement::Equals(key.trim().into(), value.trim().into()));
+    }
+    if let Some(key) = text.strip_prefix('!') {
+        return Ok(Requirement::NotExists(key.trim().into()));
+    }
+    let Some((head, list)) = text.split_once('(') else {
+        return if text.contains(char::is_whitespace) { Err(bad()) } else { Ok(Requirement::Exists(text.into())) };
+    };
+    let mut words = head.split_whitespace();
+    let (Some(key), Some(operator), None) = (words.next(), words.next(), words.next()) else { return Err(bad()) };
+    let values = list.strip_suffix(')').ok_or_else(bad)?.split(',').map(|v| v.trim().to_string()).collect();
+    match operator {
+        "in" => Ok(Requirement::In(key.into(), values)),
+        "notin" => Ok(Requirement::NotIn(key.into(), values)),
+        _ => Err(bad()),
+    }
+}
+
+fn field_requirement(text: &str) -> Result<(String, String, bool), String> {
+    let (field, value, equal) = if let Some((f, v)) = text.split_once("!=") {
+        (f, v, false)
+    } else if let Some((f, v)) = text.split_once("==").or_else(|| text.split_once('=')) {
+        (f, v, true)
+    } else {
+        return Err(format!("invalid selector: '{text}'; can't understand '{text}'"));
+    };
+    match field.trim() {
+        f @ ("metadata.name" | "metadata.namespace") => Ok((f.to_string(), value.trim().to_string(), equal)),
+        f => Err(format!("field label not supported: {f}")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::Selector;
+
+    fn matches(labels: &str, object: &serde_json::Value) -> bool {
+        Selector::parse(Some(labels), None).expect("a valid selector").matches(object)
+    }
+
+    #[test]
+    fn every_label_operator() {
+        let object = json!({ "metadata": { "name": "a", "labels": { "app": "x", "tier": "db" } } });
+        assert!(matches("app=x", &object) && matches("app==x", &object) && matches("app!=y", &object));
+        assert!(matches("tier in (db, web)", &object) && matches("tier notin (web)", &object));
+        assert!(matches("app,!missing", &object) && matches("app=x,tier in (db)", &object));
+        assert!(!matches("app=y", &object) && !matches("!app", &object) && !matches("missing", &object));
+        assert!(!matches("tier notin (db,web)", &object) && matches("missing notin (db)", &object));
+        assert!(Selector::parse(Some("tier in db"), None).is_err());
+    }
+
+    #[test]
+    fn name_and_namespace_fields() {
+        let object = json!({ "metadata": { "name": "a", "namespace": "ns" } });
+        let field = |f: &str| Selector::parse(None, Some(f)).expect("a valid selector").matches(&object);
+        assert!(field("metadata.name=a") && field("metadata.namespace==ns") && field("metadata.name!=b"));
+        assert!(!field("metadata.name=b,metadata.namespace=ns"));
+        assert!(Selector::parse(None, Some("spec.nodeName=x")).is_err());
+    }
+}

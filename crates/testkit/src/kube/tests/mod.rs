@@ -1,0 +1,96 @@
+//! The fake Kubernetes API server driven over real HTTP by the deliberately dumb [`client`], so
+//! the tests see exactly what goes over the wire; [`kubectl`] runs the real kubectl against it.
+
+mod api;
+mod controllers;
+mod kubectl;
+mod watches;
+
+use std::io::{BufRead, BufReader};
+
+use serde_json::Value;
+
+use super::FakeKube;
+use crate::http::client;
+
+pub(super) struct Response {
+    pub status: u16,
+    pub headers: Vec<(String, String)>,
+    pub body: Value,
+}
+
+impl Response {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.iter().find(|(n, _)| n.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
+    }
+
+    /// Asserts the status and, for errors, that the body is a `Status` with this reason.
+    #[track_caller]
+    pub fn expect(self, status: u16, reason: &str) -> Response {
+        let got = self.body["reason"].as_str().unwrap_or_default();
+        assert_eq!((self.status, got), (status, reason), "body: {}", self.body);
+        if status >= 400 {
+            assert_eq!(
+                (self.body["kind"].as_str(), self.body["code"].as_u64()),
+                (Some("Status"), Some(u64::from(status)))
+            );
+        }
+        self
+    }
+
+    #[track_caller]
+    pub fn ok(self) -> Value {
+        assert!(self.status < 300, "status {}: {}", self.status, self.body);
+        self.body
+    }
+}
+
+/// One request with `token`; `content_type` says how `body` is encoded.
+pub(super) fn raw(
+    kube: &FakeKube,
+    method: &str,
+    target: &str,
+    content_type: &str,
+    body: &[u8],
+    token: Option<&str>,
+) -> Response {
+    let authorization = token.map(|t| format!("Bearer {t}"));
+    let mut headers = vec![("Content-Type", content_type), ("User-Agent", "testclient/1.0")];
+    headers.extend(authorization.as_deref().map(|a| ("Authorization", a)));
+    let answer = client::request(&kube.endpoint(), method, target, &headers, body);
+    let body =
+        if answer.body.is_empty() { Value::Null } else { serde_json::from_str(&answer.body).expect("a JSON body") };
+    Response { status: answer.status, headers: answer.headers, body }
+}
+
+pub(super) fn call(kube: &FakeKube, method: &str, target: &str, body: Option<&Value>) -> Response {
+    let body = body.map(|b| serde_json::to_vec(b).expect("JSON")).unwrap_or_default();
+    raw(kube, method, target, "application/json", &body, Some(&kube.token()))
+}
+
+/// A server-side apply of a JSON body by `manager`; `extra` is appended to the query.
+pub(super) fn apply(kube: &FakeKube, target: &str, manager: &str, extra: &str, body: &Value) -> Response {
+    let target = format!("{target}?fieldManager={manager}{extra}");
+    let body = serde_json::to_vec(body).expect("JSON");
+    raw(kube, "PATCH", &target, "application/apply-patch+yaml", &body, Some(&kube.token()))
+}
+
+/// A watch's events, read until the server ends the stream (give it `timeoutSeconds` or a
+/// fault that drops it) or `limit` events came.
+pub(super) fn watch(kube: &FakeKube, target: &str, limit: usize) -> Vec<Value> {
+    let authorization = format!("Bearer {}", kube.token());
+    let stream = client::send(&kube.endpoint(), "GET", target, &[("Authorization", &authorization)], b"");
+    stream.set_read_timeout(Some(std::time::Duration::from_secs(10))).expect("a read timeout");
+    let mut events = Vec::new();
+    // Each event is one chunk of the chunked body: its own line, between the chunk sizes.
+    for line in BufReader::new(stream).lines() {
+        let Ok(line) = line else { break };
+        if line.starts_with('{') {
+            events.push(serde_json::from_str(&line).expect("a JSON event"));
+            if events.len() == limit {
+                break;
+            }
+        }
+    }
+    events
+}
