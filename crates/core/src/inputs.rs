@@ -103,6 +103,14 @@ impl<'a> Inputs<'a> {
         }
     }
 
+    /// A map that must be there, read by the same rules (a cluster's access details).
+    pub fn map(&self, name: &str) -> Result<Inputs<'a>, InputError> {
+        match self.present(name) {
+            Some(Value::Map(map)) => Ok(Inputs::new(self.address, map)),
+            other => Err(self.wrong(name, "a map", describe(other.or(self.attrs.get(name))))),
+        }
+    }
+
     /// A list of non-empty strings, empty when absent.
     pub fn strings(&self, name: &str) -> Result<Vec<String>, InputError> {
         self.items(name, "a list of non-empty strings", |item| {

@@ -220,15 +220,30 @@ impl Attribute {
                 folded(a).eq(folded(b))
             }
             (Compare::Unordered, Value::List(a), Value::List(b)) => {
-                let sorted = |items: &[Value]| {
-                    let mut texts: Vec<String> = items.iter().map(|v| v.to_redacted_json().to_string()).collect();
-                    texts.sort_unstable();
-                    texts
-                };
-                a.len() == b.len() && a.iter().all(Value::is_known) && sorted(a) == sorted(b)
+                let mut unmatched: Vec<&Value> = b.iter().collect();
+                a.len() == b.len()
+                    && a.iter().all(|x| {
+                        // A value not known yet may turn out different: never the same.
+                        let at = unmatched.iter().position(|y| x.is_known() && equal_ignoring_secrecy(x, y));
+                        at.map(|i| unmatched.swap_remove(i)).is_some()
+                    })
             }
-            _ => a == b,
+            _ => equal_ignoring_secrecy(a, b),
         }
+    }
+}
+
+/// Equal values, secrecy aside at any depth (a Secret's `data` map holds secret entries).
+fn equal_ignoring_secrecy(a: &Value, b: &Value) -> bool {
+    match (a, b) {
+        (Value::Secret(a), b) | (b, Value::Secret(a)) => equal_ignoring_secrecy(a, b),
+        (Value::List(a), Value::List(b)) => {
+            a.len() == b.len() && a.iter().zip(b).all(|(a, b)| equal_ignoring_secrecy(a, b))
+        }
+        (Value::Map(a), Value::Map(b)) => {
+            a.len() == b.len() && a.iter().zip(b).all(|((ka, a), (kb, b))| ka == kb && equal_ignoring_secrecy(a, b))
+        }
+        _ => a == b,
     }
 }
 
@@ -498,6 +513,13 @@ mod tests {
     #[test]
     fn secrecy_is_not_a_difference() {
         let thing = SCHEMA.kinds[0];
+        let data = |password: Value| Value::from_iter([("user", Value::from("u")), ("password", password)]);
+        assert!(thing.same_input("data", &data(Value::secret("p".into())), &data("p".into())));
+        assert!(!thing.same_input("data", &data(Value::secret("p".into())), &data("q".into())));
+        let ids = thing.input("ids").unwrap();
+        let list = |v: Value| Value::List(vec![v, "a".into()]);
+        assert!(ids.same(&list(Value::secret("k".into())), &Value::List(vec!["a".into(), "k".into()])));
+        assert!(!ids.same(&list(Value::secret("k".into())), &list(Value::secret("l".into()))));
         assert!(thing.same_input("password", &Value::secret("p".into()), &"p".into()));
         assert!(!thing.same_input("password", &Value::secret("p".into()), &"q".into()));
         assert!(thing.same_input("undeclared", &"x".into(), &"x".into()));

@@ -54,7 +54,7 @@ pub static CASS_OPERATOR: Manifest = Manifest {
 
 /// The operator Deployment's container and the variable that makes it a control plane.
 const OPERATOR_DEPLOYMENT: &str = "k8ssandra-operator";
-const CONTROL_PLANE_VARIABLE: &str = "K8SSANDRA_CONTROL_PLANE";
+pub const CONTROL_PLANE_VARIABLE: &str = "K8SSANDRA_CONTROL_PLANE";
 
 #[derive(Debug, thiserror::Error)]
 pub enum ManifestError {

@@ -99,8 +99,13 @@ pub(super) fn add_ons(b: &mut Builder) {
         for ns in namespaces {
             add_in(b, kinds::kubernetes::NAMESPACE, c, ns, attrs! { "name" => ns });
         }
-        let cert_manager =
-            add_in(b, kinds::kubernetes::CERT_MANAGER, c, "cert-manager", attrs! { "version" => kinds::kubernetes::CERT_MANAGER_VERSION });
+        let cert_manager = add_in(
+            b,
+            kinds::kubernetes::CERT_MANAGER,
+            c,
+            "cert-manager",
+            attrs! { "version" => kinds::kubernetes::CERT_MANAGER_VERSION },
+        );
         let operator_ns = namespace(b, n, operator_namespace(mode));
         let mut attributes = attrs! {
             "namespace" => output(&operator_ns, "name"),

@@ -1,0 +1,73 @@
+//! Reaching a cluster's API: from the cluster resources' outputs (an AKS kubeconfig from ARM;
+//! an EKS endpoint and certificate authority), or, when `RINGFORM_KUBE_ENDPOINT` is set, at
+//! `<endpoint>/<cluster>` with `RINGFORM_KUBE_TOKEN`.
+
+use kube::config::{KubeConfigOptions, Kubeconfig};
+use kube::{Client, Config};
+use ringform_core::Inputs;
+use ringform_core::provider::ProviderError;
+
+use crate::error::KubeResult;
+use crate::settings::KubeSettings;
+
+/// How to reach one cluster.
+pub enum Access {
+    /// A URL and a bearer token.
+    Endpoint { url: String, token: Option<String> },
+    /// A whole kubeconfig, as ARM returns for AKS.
+    Kubeconfig(String),
+    /// An EKS cluster: its endpoint and certificate authority, with a token ringform makes.
+    Eks { cluster_name: String, endpoint: String },
+}
+
+impl Access {
+    /// How to reach `cluster`, whose `kubernetes` input `inputs` holds.
+    pub fn of(settings: &KubeSettings, cluster: &str, inputs: &Inputs<'_>) -> KubeResult<Access> {
+        if let Some(endpoint) = &settings.endpoint {
+            return Ok(Access::Endpoint { url: format!("{endpoint}/{cluster}"), token: settings.token.clone() });
+        }
+        let access = inputs.map("kubernetes")?;
+        Ok(match access.str("provider")? {
+            "azure" => Access::Kubeconfig(access.secret_str("kubeconfig")?.to_owned()),
+            _ => Access::Eks {
+                cluster_name: access.str("eks_cluster_name")?.to_owned(),
+                endpoint: access.str("endpoint")?.to_owned(),
+            },
+        })
+    }
+
+    /// A client for the cluster. Built once per cluster and shared by every call.
+    pub async fn client(&self, cluster: &str) -> KubeResult<Client> {
+        let mut config = match self {
+            Access::Endpoint { url, token } => {
+                let uri = url.parse().map_err(|e| {
+                    ProviderError::fatal(format!("cluster {cluster}: `{url}` is not a URL")).with_source(e)
+                })?;
+                let mut config = Config::new(uri);
+                config.auth_info.token = token.clone().map(Into::into);
+                config
+            }
+            Access::Kubeconfig(text) => {
+                let kubeconfig = Kubeconfig::from_yaml(text).map_err(|e| {
+                    ProviderError::fatal(format!("cluster {cluster}: the kubeconfig its cloud returned does not parse"))
+                        .with_source(e)
+                })?;
+                Config::from_custom_kubeconfig(kubeconfig, &KubeConfigOptions::default()).await.map_err(|e| {
+                    ProviderError::fatal(format!("cluster {cluster}: the kubeconfig its cloud returned is not usable"))
+                        .with_source(e)
+                })?
+            }
+            Access::Eks { cluster_name, endpoint } => {
+                return Err(ProviderError::fatal(format!(
+                    "cluster {cluster}: reaching EKS cluster {cluster_name} at {endpoint} needs the IAM token ringform makes, which this build does not make yet"
+                ))
+                .with_hint("set RINGFORM_KUBE_ENDPOINT and RINGFORM_KUBE_TOKEN to reach the cluster another way"));
+            }
+        };
+        // The engine retries with its own backoff and rate limits, and must see throttling.
+        config.default_retry = false;
+        Client::try_from(config).map_err(|e| {
+            ProviderError::fatal(format!("cluster {cluster}: cannot build a client for its API")).with_source(e)
+        })
+    }
+}

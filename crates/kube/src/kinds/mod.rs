@@ -1,0 +1,54 @@
+//! One [`Spec`] per kind: the Kubernetes objects a resource is made of, the type listed to find
+//! it again, and how its inputs read back from what the cluster holds. Creating and updating
+//! are the same server-side apply; deleting removes the objects in reverse order.
+
+mod install;
+mod namespace;
+mod secret;
+
+use ringform_core::provider::ProviderError;
+use ringform_core::{Address, Attributes, Inputs, Kind};
+use ringform_schema::kubernetes;
+use serde_json::Value;
+
+use crate::error::KubeResult;
+
+/// One resource being applied.
+pub struct Ctx<'a> {
+    pub address: &'a Address,
+    pub inputs: Inputs<'a>,
+}
+
+pub struct Spec {
+    /// The objects the resource is made of, in the order they are applied.
+    pub objects: fn(&Ctx<'_>) -> KubeResult<Vec<Value>>,
+    /// The type of the object that stands for the resource: listed (by ownership label) to
+    /// refresh and to find it, and read back by `observe`.
+    pub marker: (&'static str, &'static str),
+    /// The inputs that object shows.
+    pub observe: fn(&Value) -> KubeResult<Attributes>,
+}
+
+pub fn spec(kind: Kind) -> KubeResult<&'static Spec> {
+    Ok(match kind {
+        kubernetes::NAMESPACE => &namespace::SPEC,
+        kubernetes::SECRET => &secret::SPEC,
+        kubernetes::CERT_MANAGER => &install::CERT_MANAGER,
+        kubernetes::K8SSANDRA_OPERATOR => &install::K8SSANDRA_OPERATOR,
+        kubernetes::CASS_OPERATOR => &install::CASS_OPERATOR,
+        other if kubernetes::SCHEMA.kind(other).is_some() => {
+            return Err(ProviderError::fatal(format!("this build of ringform cannot make {other} objects yet")));
+        }
+        other => return Err(ProviderError::fatal(format!("{other} is not a Kubernetes kind"))),
+    })
+}
+
+/// `name=value` pairs as attributes.
+fn attributes<const N: usize>(pairs: [(&str, ringform_core::Value); N]) -> Attributes {
+    pairs.into_iter().map(|(k, v)| (k.to_owned(), v)).collect()
+}
+
+/// The text at `pointer` in `object` (`/metadata/name`), as a value; null when absent.
+fn text_at(object: &Value, pointer: &str) -> ringform_core::Value {
+    object.pointer(pointer).and_then(Value::as_str).map_or(ringform_core::Value::Null, Into::into)
+}

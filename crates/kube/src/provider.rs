@@ -1,0 +1,177 @@
+//! [`KubeProvider`]: the engine's calls carried out as server-side applies, label-selected
+//! lists and deletes in each cluster. One client per cluster, made on first use.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use ringform_core::provider::{
+    Applied, BoxFuture, CreateRequest, DeleteRequest, FindRequest, Observed, ProviderError, ProviderResult,
+    ReadRequest, ReadResponse, ResourceProvider, UpdateRequest,
+};
+use ringform_core::schema::ProviderSchema;
+use ringform_core::{Address, Attributes, Inputs, Value};
+use ringform_schema::kubernetes;
+
+use crate::access::Access;
+use crate::cluster::{Cluster, ObjectRef};
+use crate::error::KubeResult;
+use crate::kinds::{Ctx, spec};
+use crate::labels;
+use crate::settings::KubeSettings;
+use crate::wait;
+
+pub struct KubeProvider {
+    settings: KubeSettings,
+    clusters: Mutex<HashMap<String, Arc<Cluster>>>,
+}
+
+impl KubeProvider {
+    pub fn new(settings: KubeSettings) -> KubeProvider {
+        KubeProvider { settings, clusters: Mutex::new(HashMap::new()) }
+    }
+
+    /// The cluster an object with `inputs` lives in, connected on first use.
+    async fn cluster(&self, address: &Address, inputs: &Attributes) -> KubeResult<Arc<Cluster>> {
+        let inputs = Inputs::new(address, inputs);
+        let name = inputs.str("cluster")?;
+        if let Some(cluster) = self.clusters.lock().ok().and_then(|c| c.get(name).cloned()) {
+            return Ok(cluster);
+        }
+        // Two first calls may both connect; one client is kept.
+        let client = Access::of(&self.settings, name, &inputs)?.client(name).await?;
+        let mut clusters = self.clusters.lock().map_err(|_| ProviderError::fatal("a cluster connection panicked"))?;
+        Ok(clusters.entry(name.to_owned()).or_insert_with(|| Arc::new(Cluster::new(name, client))).clone())
+    }
+
+    /// Applies the resource's objects in order, waits until they work, and says what was made.
+    async fn apply(&self, deployment: &str, address: &Address, inputs: &Attributes) -> KubeResult<Applied> {
+        let spec = spec(address.kind())?;
+        let cluster = self.cluster(address, inputs).await?;
+        let ctx = Ctx { address, inputs: Inputs::new(address, inputs) };
+        let mut applied = Vec::new();
+        for mut object in (spec.objects)(&ctx)? {
+            labels::own(&mut object, deployment, &address.to_string());
+            applied.push(cluster.apply(&object).await?);
+        }
+        wait::ready(&cluster, &self.settings, &applied).await?;
+        let marker = applied
+            .iter()
+            .find(|o| (o["apiVersion"].as_str(), o["kind"].as_str()) == (Some(spec.marker.0), Some(spec.marker.1)))
+            .ok_or_else(|| ProviderError::fatal(format!("{address}: made no {}", spec.marker.1)))?;
+        Ok(Applied { provider_id: provider_id(&ObjectRef::of(marker)?), outputs: outputs(marker) })
+    }
+
+    /// Deletes the resource's objects, last applied first.
+    async fn remove(&self, request: &DeleteRequest) -> KubeResult<()> {
+        let spec = spec(request.address.kind())?;
+        let cluster = self.cluster(&request.address, &request.inputs).await?;
+        let ctx = Ctx { address: &request.address, inputs: Inputs::new(&request.address, &request.inputs) };
+        for object in (spec.objects)(&ctx)?.iter().rev() {
+            cluster.delete(&ObjectRef::of(object)?).await?;
+        }
+        Ok(())
+    }
+
+    /// The marker objects of this deployment (of one address, when given) in one list.
+    async fn owned(
+        &self,
+        cluster: &Cluster,
+        deployment: &str,
+        kind: ringform_core::Kind,
+        address: Option<&str>,
+    ) -> KubeResult<Vec<serde_json::Value>> {
+        let (api_version, marker) = spec(kind)?.marker;
+        cluster.list(api_version, marker, None, &labels::selector(deployment, address)).await
+    }
+
+    async fn read_impl(&self, request: ReadRequest) -> KubeResult<ReadResponse> {
+        let Some(first) = request.resources.first() else { return Ok(ReadResponse::default()) };
+        let cluster = self.cluster(&first.address, &first.inputs).await?;
+        let owned = self.owned(&cluster, &request.deployment, request.kind, None).await?;
+        let spec = spec(request.kind)?;
+        let mut found = Vec::new();
+        for tracked in &request.resources {
+            let address = tracked.address.to_string();
+            if let Some(object) = owned.iter().find(|o| labels::owner(o) == Some(address.as_str())) {
+                found.push(Observed {
+                    address: tracked.address.clone(),
+                    provider_id: tracked.provider_id.clone(),
+                    inputs: merged(&tracked.inputs, (spec.observe)(object)?),
+                    outputs: merged_outputs(&tracked.outputs, outputs(object)),
+                });
+            }
+        }
+        Ok(ReadResponse { found })
+    }
+
+    async fn find_impl(&self, request: FindRequest) -> KubeResult<Option<Observed>> {
+        let cluster = self.cluster(&request.address, &request.inputs).await?;
+        let address = request.address.to_string();
+        let owned = self.owned(&cluster, &request.deployment, request.address.kind(), Some(&address)).await?;
+        let Some(object) = owned.iter().find(|o| labels::owner(o) == Some(address.as_str())) else { return Ok(None) };
+        Ok(Some(Observed {
+            address: request.address.clone(),
+            provider_id: provider_id(&ObjectRef::of(object)?),
+            inputs: merged(&request.inputs, (spec(request.address.kind())?.observe)(object)?),
+            outputs: outputs(object),
+        }))
+    }
+}
+
+/// The marker object's identity, as state records it: `apiVersion/kind/namespace/name`.
+fn provider_id(object: &ObjectRef) -> String {
+    format!("{}/{}/{}/{}", object.api_version, object.kind, object.namespace.as_deref().unwrap_or(""), object.name)
+}
+
+fn outputs(marker: &serde_json::Value) -> Attributes {
+    let mut outputs = Attributes::new();
+    if let Ok(object) = ObjectRef::of(marker) {
+        outputs.insert("id".to_owned(), provider_id(&object).into());
+        outputs.insert("name".to_owned(), object.name.into());
+    }
+    outputs
+}
+
+/// `recorded` with what the cluster shows for the inputs it records; what the cluster cannot
+/// show (how to reach it, its name) is carried over.
+fn merged(recorded: &Attributes, observed: Attributes) -> Attributes {
+    let mut inputs = recorded.clone();
+    for (key, value) in observed {
+        if let Some(slot) = inputs.get_mut(&key) {
+            *slot = value;
+        }
+    }
+    inputs
+}
+
+fn merged_outputs(recorded: &Attributes, observed: Attributes) -> Attributes {
+    let mut outputs = recorded.clone();
+    outputs.extend(observed.into_iter().filter(|(_, v)| *v != Value::Null));
+    outputs
+}
+
+impl ResourceProvider for KubeProvider {
+    fn schema(&self) -> &'static ProviderSchema {
+        &kubernetes::SCHEMA
+    }
+
+    fn create(&self, request: CreateRequest) -> BoxFuture<'_, ProviderResult<Applied>> {
+        Box::pin(async move { self.apply(&request.deployment, &request.address, &request.inputs).await })
+    }
+
+    fn update(&self, request: UpdateRequest) -> BoxFuture<'_, ProviderResult<Applied>> {
+        Box::pin(async move { self.apply(&request.deployment, &request.address, &request.after).await })
+    }
+
+    fn delete(&self, request: DeleteRequest) -> BoxFuture<'_, ProviderResult<()>> {
+        Box::pin(async move { self.remove(&request).await })
+    }
+
+    fn read(&self, request: ReadRequest) -> BoxFuture<'_, ProviderResult<ReadResponse>> {
+        Box::pin(self.read_impl(request))
+    }
+
+    fn find(&self, request: FindRequest) -> BoxFuture<'_, ProviderResult<Option<Observed>>> {
+        Box::pin(self.find_impl(request))
+    }
+}

@@ -1,0 +1,199 @@
+//! The provider against the fake Kubernetes API server: what it makes, finds, reads back and
+//! removes, and how it fails.
+
+use ringform_core::provider::{
+    CreateRequest, DeleteRequest, ErrorClass, FindRequest, ReadRequest, ResourceProvider, Tracked,
+};
+use ringform_core::{Address, Attributes, Kind, Value};
+use ringform_schema::kubernetes;
+use ringform_testkit::kube::{FakeKube, FakeKubeOptions};
+
+use crate::{KubeProvider, KubeSettings};
+
+const DEPLOYMENT: &str = "ring";
+
+fn provider(kube: &FakeKube) -> KubeProvider {
+    KubeProvider::new(KubeSettings { endpoint: Some(kube.endpoint()), token: Some(kube.token()), wait_scale: 1.0 })
+}
+
+fn address(kind: Kind, name: &str) -> Address {
+    Address::new(kind, name).unwrap()
+}
+
+/// Inputs of an object in cluster `east`, with `more`.
+fn inputs(more: &[(&str, Value)]) -> Attributes {
+    let mut inputs: Attributes = more.iter().map(|(k, v)| ((*k).to_owned(), v.clone())).collect();
+    inputs.insert("cluster".into(), "east".into());
+    inputs.insert("kubernetes".into(), Value::from_iter([("provider", Value::from("azure"))]));
+    inputs
+}
+
+async fn create(provider: &KubeProvider, address: &Address, inputs: &Attributes) -> ringform_core::provider::Applied {
+    let request = CreateRequest { deployment: DEPLOYMENT.into(), address: address.clone(), inputs: inputs.clone() };
+    provider.create(request).await.unwrap_or_else(|e| panic!("{address}: {e:?}"))
+}
+
+fn tracked(address: &Address, inputs: &Attributes, applied: &ringform_core::provider::Applied) -> Tracked {
+    Tracked {
+        address: address.clone(),
+        provider_id: applied.provider_id.clone(),
+        inputs: inputs.clone(),
+        outputs: applied.outputs.clone(),
+    }
+}
+
+fn scope_of(provider: &KubeProvider, address: &Address, inputs: &Attributes) -> ringform_core::provider::Scope {
+    provider.scope(address, inputs)
+}
+
+#[tokio::test]
+async fn namespaces_and_secrets_are_made_owned_read_back_and_removed() {
+    let kube = FakeKube::start_for_test();
+    let provider = provider(&kube);
+    let ns = address(kubernetes::NAMESPACE, "east/cassandra");
+    let ns_inputs = inputs(&[("name", "cassandra".into())]);
+    let applied = create(&provider, &ns, &ns_inputs).await;
+    assert_eq!(applied.provider_id, "v1/Namespace//cassandra");
+    assert_eq!(applied.outputs["name"], Value::from("cassandra"));
+
+    let secret = address(kubernetes::SECRET, "east/cassandra/superuser");
+    let data =
+        Value::from_iter([("username", Value::from("ring-superuser")), ("password", Value::secret("s3cret".into()))]);
+    let secret_inputs = inputs(&[("name", "superuser".into()), ("namespace", "cassandra".into()), ("data", data)]);
+    let secret_applied = create(&provider, &secret, &secret_inputs).await;
+
+    let stored = kube.get("east", ("v1", "Secret", Some("cassandra"), "superuser")).expect("the Secret is stored");
+    assert_eq!(stored["metadata"]["labels"]["ringform.io/deployment"], "ring");
+    assert_eq!(stored["metadata"]["annotations"]["ringform.io/address"], "k8s_secret.east/cassandra/superuser");
+    assert_eq!(stored["data"]["password"], "czNjcmV0");
+
+    // Refresh: one list for the kind in the cluster; what it shows is what was applied.
+    let read = ReadRequest {
+        deployment: DEPLOYMENT.into(),
+        kind: kubernetes::SECRET,
+        scope: scope_of(&provider, &secret, &secret_inputs),
+        resources: vec![tracked(&secret, &secret_inputs, &secret_applied)],
+    };
+    let before = kube.requests().len();
+    let found = provider.read(read.clone()).await.unwrap().found;
+    assert_eq!(
+        kube.requests()[before..].iter().filter(|r| r.method == "GET").count(),
+        1,
+        "{:?}",
+        &kube.requests()[before..]
+    );
+    assert_eq!(found.len(), 1);
+    assert!(
+        ringform_core::inputs::changed(kubernetes::SCHEMA.kind(kubernetes::SECRET), &secret_inputs, &found[0].inputs)
+            .is_empty()
+    );
+
+    // Drift: a password changed behind ringform's back reads back changed, and still secret.
+    kube.edit("east", ("v1", "Secret", Some("cassandra"), "superuser"), |s| s["data"]["password"] = "b3RoZXI=".into());
+    let found = provider.read(read.clone()).await.unwrap().found;
+    let changed =
+        ringform_core::inputs::changed(kubernetes::SCHEMA.kind(kubernetes::SECRET), &secret_inputs, &found[0].inputs);
+    assert_eq!(changed, ["data"]);
+    let Value::Map(read_back) = &found[0].inputs["data"] else { panic!("data is a map") };
+    assert!(read_back.values().all(|v| matches!(v, Value::Secret(_))), "read-back entries stay secret");
+
+    // Adoption after a crash: found by its labels alone.
+    let find = FindRequest { deployment: DEPLOYMENT.into(), address: ns.clone(), inputs: ns_inputs.clone() };
+    assert_eq!(provider.find(find.clone()).await.unwrap().map(|o| o.provider_id), Some(applied.provider_id.clone()));
+
+    for (address, inputs, applied) in [(&secret, &secret_inputs, &secret_applied), (&ns, &ns_inputs, &applied)] {
+        let request = DeleteRequest {
+            deployment: DEPLOYMENT.into(),
+            address: address.clone(),
+            provider_id: applied.provider_id.clone(),
+            inputs: inputs.clone(),
+            outputs: applied.outputs.clone(),
+        };
+        provider.delete(request.clone()).await.unwrap();
+        provider.delete(request).await.expect("deleting what is gone succeeds");
+    }
+    assert_eq!(provider.read(read).await.unwrap().found, []);
+    assert_eq!(provider.find(find).await.unwrap(), None);
+}
+
+#[tokio::test]
+async fn the_operators_install_from_the_embedded_manifests_and_wait_until_available() {
+    let kube = FakeKube::start(FakeKubeOptions { time_scale: 0.001, ..FakeKubeOptions::default() }).unwrap();
+    let provider = provider(&kube);
+    let cert_manager = address(kubernetes::CERT_MANAGER, "east/cert-manager");
+    let cm_inputs = inputs(&[("version", kubernetes::CERT_MANAGER_VERSION.into())]);
+    create(&provider, &cert_manager, &cm_inputs).await;
+    let webhook = kube.get("east", ("apps/v1", "Deployment", Some("cert-manager"), "cert-manager-webhook")).unwrap();
+    assert!(crate::wait::has_condition(&webhook, "Available"), "create returned before the Deployment was Available");
+    let crd =
+        kube.get("east", ("apiextensions.k8s.io/v1", "CustomResourceDefinition", None, "certificates.cert-manager.io"));
+    assert!(crd.is_some_and(|crd| crate::wait::has_condition(&crd, "Established")));
+
+    // The operator's namespace is a resource of its own, made first.
+    let ns = address(kubernetes::NAMESPACE, "east/k8ssandra-operator");
+    create(&provider, &ns, &inputs(&[("name", "k8ssandra-operator".into())])).await;
+    let operator = address(kubernetes::K8SSANDRA_OPERATOR, "east/k8ssandra-operator");
+    let op_inputs = inputs(&[
+        ("namespace", "k8ssandra-operator".into()),
+        ("version", kubernetes::K8SSANDRA_OPERATOR_VERSION.into()),
+        ("control_plane", Value::Bool(true)),
+    ]);
+    let applied = create(&provider, &operator, &op_inputs).await;
+    let deployment =
+        kube.get("east", ("apps/v1", "Deployment", Some("k8ssandra-operator"), "k8ssandra-operator")).unwrap();
+    let env = deployment["spec"]["template"]["spec"]["containers"][0]["env"].as_array().unwrap();
+    assert!(env.iter().any(|e| e["name"] == "K8SSANDRA_CONTROL_PLANE" && e["value"] == "true"), "{env:?}");
+    let namespace = kube.get("east", ("v1", "Namespace", None, "k8ssandra-operator")).unwrap();
+    assert_eq!(namespace["metadata"]["annotations"]["ringform.io/address"], "k8s_namespace.east/k8ssandra-operator");
+
+    let read = ReadRequest {
+        deployment: DEPLOYMENT.into(),
+        kind: kubernetes::K8SSANDRA_OPERATOR,
+        scope: scope_of(&provider, &operator, &op_inputs),
+        resources: vec![tracked(&operator, &op_inputs, &applied)],
+    };
+    let found = provider.read(read).await.unwrap().found;
+    assert!(
+        ringform_core::inputs::changed(
+            kubernetes::SCHEMA.kind(kubernetes::K8SSANDRA_OPERATOR),
+            &op_inputs,
+            &found[0].inputs
+        )
+        .is_empty(),
+        "{:?}",
+        found[0].inputs
+    );
+
+    let old = inputs(&[("version", "v1.16.2".into())]);
+    let request = CreateRequest { deployment: DEPLOYMENT.into(), address: cert_manager.clone(), inputs: old };
+    let error = provider.create(request).await.unwrap_err();
+    assert_eq!(error.class, ErrorClass::Fatal);
+    assert!(error.message.contains("installs cert-manager v1.20.3, not v1.16.2"), "{error}");
+}
+
+#[tokio::test]
+async fn a_wait_that_runs_out_says_what_it_waited_for_and_where_to_look() {
+    // Real rollout times, and a provider that waits a thousandth of the real 10 minutes.
+    let kube = FakeKube::start(FakeKubeOptions { time_scale: 1.0, ..FakeKubeOptions::default() }).unwrap();
+    let provider = KubeProvider::new(KubeSettings {
+        endpoint: Some(kube.endpoint()),
+        token: Some(kube.token()),
+        wait_scale: 0.0005,
+    });
+    let cert_manager = address(kubernetes::CERT_MANAGER, "east/cert-manager");
+    let request = CreateRequest {
+        deployment: DEPLOYMENT.into(),
+        address: cert_manager,
+        inputs: inputs(&[("version", kubernetes::CERT_MANAGER_VERSION.into())]),
+    };
+    let error = provider.create(request).await.unwrap_err();
+    assert_eq!(error.class, ErrorClass::Retryable);
+    assert_eq!(
+        error.message,
+        "cluster east: Deployment cert-manager/cert-manager-cainjector did not become Available within 300 ms"
+    );
+    assert_eq!(
+        error.hint.as_deref(),
+        Some("see why with `kubectl --context east -n cert-manager describe deployment cert-manager-cainjector`")
+    );
+}
