@@ -19,8 +19,8 @@ HERE=$(cd "$(dirname "$0")" && pwd)
 CM_GIT=${CM_GIT:-/work/.mirror/cert-manager+cert-manager/repo}
 K8SS_GIT=${K8SS_GIT:-/work/.mirror/k8ssandra+k8ssandra-operator/repo}
 CASS_GIT=${CASS_GIT:-/work/.mirror/k8ssandra+cass-operator/repo}
-KUBECTL=${KUBECTL:-/work/tools/bin/kubectl}
-HELM=${HELM:-/work/tools/bin/helm}
+KUBECTL=${KUBECTL:-$HERE/../../../target/kube-tools/kubectl}   # scripts/kube-tools installs it
+HELM=${HELM:-$HERE/../../../target/kube-tools/helm}
 OUT=${OUT:-$HERE}
 WORK=${WORK:-$(mktemp -d "${TMPDIR:-/tmp}/ringform-render.XXXXXX")}
 

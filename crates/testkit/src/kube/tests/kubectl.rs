@@ -12,9 +12,11 @@ use crate::kube::FakeKube;
 const MISSING: &str =
     "kubectl not found: run scripts/test, which installs kubectl into target/kube-tools (or set RINGFORM_KUBECTL)";
 
+/// `RINGFORM_KUBECTL`, else the one `scripts/test` installs in the workspace's `target/`.
 fn kubectl_path() -> PathBuf {
-    let path = std::env::var_os("RINGFORM_KUBECTL").map(PathBuf::from);
-    path.filter(|p| p.is_file()).unwrap_or_else(|| panic!("{MISSING}"))
+    let installed = concat!(env!("CARGO_MANIFEST_DIR"), "/../../target/kube-tools/kubectl");
+    let path = std::env::var_os("RINGFORM_KUBECTL").map_or_else(|| PathBuf::from(installed), PathBuf::from);
+    if path.is_file() { path } else { panic!("{MISSING}") }
 }
 
 struct Kubectl {
