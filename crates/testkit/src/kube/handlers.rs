@@ -14,7 +14,7 @@ use super::selectors::Selector;
 use super::server::{Shared, State};
 use super::store::{Cluster, ObjectKey, namespace_key, now};
 use super::watch;
-use super::{Fault, StoredObject};
+use super::{Fault, defaults};
 use crate::http::{Request, Response};
 
 pub(super) fn handle(shared: &Shared, request: &Request<'_>) -> Response {
@@ -89,14 +89,8 @@ fn authenticate(shared: &Shared, request: &Request<'_>) -> Result<(), KubeError>
 
 /// `GET /__objects`: every object of every cluster, as `[{"cluster": …, "object": …}]`.
 fn objects(state: &State) -> Response {
-    let all: Vec<StoredObject> = state
-        .clusters
-        .iter()
-        .flat_map(|(name, cluster)| {
-            cluster.iter().map(|(_, o)| StoredObject { cluster: name.clone(), object: o.clone() })
-        })
-        .collect();
-    let listed: Vec<Value> = all.into_iter().map(|s| json!({ "cluster": s.cluster, "object": s.object })).collect();
+    let listed: Vec<Value> =
+        state.all_objects().into_iter().map(|s| json!({ "cluster": s.cluster, "object": s.object })).collect();
     json_response(200, &Value::Array(listed))
 }
 
@@ -318,13 +312,7 @@ impl Handler<'_> {
         if self.cluster().get(&self.key(&name)).is_some() {
             return Err(KubeError::already_exists(&self.t, &name));
         }
-        let mut object = self.scope().part(&body);
-        if self.t.is("", "namespaces") {
-            let written = object;
-            object = json!({ "status": { "phase": "Active" }, "spec": { "finalizers": ["kubernetes"] } });
-            fields::merge(&mut object, &written);
-            object["metadata"]["labels"]["kubernetes.io/metadata.name"] = name.clone().into();
-        }
+        let object = self.scope().part(&body);
         let manager = self.manager();
         self.write(None, object, &manager, 201)
     }
@@ -388,7 +376,7 @@ impl Handler<'_> {
         self.check_identity(&mut config, Some(self.name()))?;
         let Some(manager) = self.query("fieldManager").filter(|m| !m.is_empty()).map(str::to_string) else {
             let cause = ("fieldManager".to_string(), "Required value: is required for apply patch".to_string());
-            return Err(KubeError { code: 422, ..KubeError::invalid(&self.t, self.name(), &[cause]) });
+            return Err(KubeError::invalid(&self.t, self.name(), &[cause]));
         };
         let current = self.cluster().get(&self.key(self.name())).cloned();
         match &current {
@@ -398,12 +386,8 @@ impl Handler<'_> {
         }
         let api_version = self.t.api_version();
         let writer = Writer { manager: &manager, api_version: &api_version, scope: self.scope() };
-        let mut object = fields::apply(current.as_ref(), &config, &writer, self.query("force") == Some("true"))
+        let object = fields::apply(current.as_ref(), &config, &writer, self.query("force") == Some("true"))
             .map_err(|conflicts| conflict(&self.t, self.name(), &conflicts))?;
-        if current.is_none() && self.t.is("", "namespaces") {
-            object["metadata"]["labels"]["kubernetes.io/metadata.name"] = self.name().into();
-            object["status"] = json!({ "phase": "Active" });
-        }
         let status = if current.is_some() { 200 } else { 201 };
         self.store(object, status)
     }
@@ -436,7 +420,9 @@ impl Handler<'_> {
                 }
             }
         }
-        if self.t.is("apiextensions.k8s.io", "customresourcedefinitions") {
+        if self.t.is("", "namespaces") {
+            defaults::namespace_fields(&mut object, self.name());
+        } else if self.t.is("apiextensions.k8s.io", "customresourcedefinitions") {
             let causes = crd::check(&object);
             if !causes.is_empty() {
                 return Err(KubeError::invalid(&self.t, self.name(), &causes));

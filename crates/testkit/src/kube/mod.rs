@@ -209,11 +209,7 @@ impl FakeKube {
 
     /// Every object of every cluster (what `GET /__objects` answers).
     pub fn all_objects(&self) -> Vec<StoredObject> {
-        let state = self.settled();
-        let each = |(name, cluster): (&String, &store::Cluster)| {
-            cluster.iter().map(|(_, o)| StoredObject { cluster: name.clone(), object: o.clone() }).collect::<Vec<_>>()
-        };
-        state.clusters.iter().flat_map(each).collect()
+        self.settled().all_objects()
     }
 
     /// Every object in one cluster (none if it does not exist).
