@@ -242,7 +242,8 @@ impl Handler<'_> {
                 }
             }
         }
-        if !body["metadata"].is_object() {
+        check_shape(body)?;
+        if body["metadata"].is_null() {
             body["metadata"] = json!({});
         }
         let namespace = self.target.namespace.as_deref().unwrap_or_default();
@@ -485,6 +486,29 @@ impl Handler<'_> {
         }
         let answer = cluster.get(&key).cloned().unwrap_or(current);
         Ok(json_response(200, &answer))
+    }
+}
+
+/// What the real server's decoding refuses in the fields the fake itself reads and writes.
+fn check_shape(body: &Value) -> Result<(), KubeError> {
+    let strings = |v: &Value| v.as_str().is_some();
+    let metadata = &body["metadata"];
+    let shaped = (metadata.is_null() || metadata.is_object())
+        && ["labels", "annotations"]
+            .iter()
+            .all(|f| metadata[f].is_null() || metadata[f].as_object().is_some_and(|m| m.values().all(strings)))
+        && (metadata["finalizers"].is_null()
+            || metadata["finalizers"].as_array().is_some_and(|l| l.iter().all(strings)))
+        && ["name", "namespace", "generateName", "resourceVersion"]
+            .iter()
+            .all(|f| metadata[f].is_null() || strings(&metadata[f]))
+        && ["spec", "status"].iter().all(|f| body[f].is_null() || body[f].is_object());
+    if shaped {
+        Ok(())
+    } else {
+        Err(KubeError::bad_request(
+            "the request body could not be decoded: metadata must be an object with string labels, annotations, finalizers and names, spec and status objects",
+        ))
     }
 }
 

@@ -220,9 +220,9 @@ impl FakeKube {
 
     /// One stored object, as a GET would answer it.
     pub fn get(&self, cluster: &str, object: ObjectRef<'_>) -> Option<Value> {
-        let mut state = self.settled();
-        let key = key(state.cluster(cluster), cluster, object).ok()?;
-        state.clusters[cluster].get(&key).cloned()
+        let state = self.settled();
+        let c = state.clusters.get(cluster)?;
+        c.get(&key(c, cluster, object).ok()?).cloned()
     }
 
     /// Creates or replaces an object behind the clients' backs (no validation, no field
@@ -244,10 +244,11 @@ impl FakeKube {
     /// Edits a stored object behind the clients' backs (drift). Returns whether it exists.
     pub fn edit(&self, cluster: &str, object: ObjectRef<'_>, edit: impl FnOnce(&mut Value)) -> bool {
         let mut state = self.settled();
-        let Ok(key) = key(state.cluster(cluster), cluster, object) else { return false };
-        let Some(mut value) = state.clusters[cluster].get(&key).cloned() else { return false };
+        let Some(c) = state.clusters.get_mut(cluster) else { return false };
+        let Ok(key) = key(c, cluster, object) else { return false };
+        let Some(mut value) = c.get(&key).cloned() else { return false };
         edit(&mut value);
-        state.cluster(cluster).put(key.clone(), value);
+        c.put(key.clone(), value);
         state.schedule(cluster, &key);
         drop(state);
         self.shared.changed();
@@ -257,8 +258,9 @@ impl FakeKube {
     /// Removes an object at once, finalizers or not. Returns whether it existed.
     pub fn delete(&self, cluster: &str, object: ObjectRef<'_>) -> bool {
         let mut state = self.settled();
-        let Ok(key) = key(state.cluster(cluster), cluster, object) else { return false };
-        let removed = state.cluster(cluster).remove(&key).is_some();
+        let Some(c) = state.clusters.get_mut(cluster) else { return false };
+        let Ok(key) = key(c, cluster, object) else { return false };
+        let removed = c.remove(&key).is_some();
         drop(state);
         self.shared.changed();
         removed

@@ -91,6 +91,9 @@ impl Cluster {
     /// object being deleted whose last finalizer went is removed instead.
     pub fn put(&mut self, key: ObjectKey, mut object: Value) -> Value {
         let previous = self.objects.get(&key);
+        if !object.is_object() {
+            object = json!({});
+        }
         if !object["metadata"].is_object() {
             object["metadata"] = json!({});
         }

@@ -154,6 +154,37 @@ fn garbage_gets_a_400_status_and_the_server_carries_on() {
 }
 
 #[test]
+fn misshapen_objects_are_refused_not_choked_on() {
+    let kube = FakeKube::start_for_test();
+    let namespaces = "/east/api/v1/namespaces";
+    let crds = "/east/apis/apiextensions.k8s.io/v1/customresourcedefinitions";
+    let cases = [
+        (CM, json!({ "metadata": "x" })),
+        (CM, json!({ "metadata": { "name": "a", "labels": "x" } })),
+        (CM, json!({ "metadata": { "name": "a", "labels": { "n": 1 } } })),
+        (CM, json!({ "metadata": { "name": "a", "finalizers": "x" } })),
+        (CM, json!({ "metadata": { "name": ["a"] } })),
+        (namespaces, json!({ "metadata": { "name": "n" }, "spec": "x" })),
+        (namespaces, json!({ "metadata": { "name": "n" }, "status": [] })),
+        (crds, json!({ "metadata": { "name": "a.b" }, "spec": { "names": [], "versions": {} } })),
+        (
+            crds,
+            json!({ "metadata": { "name": "xs.b" }, "spec": { "group": "b", "names": { "plural": "xs", "kind": "X" }, "scope": "Cluster", "versions": [{ "name": 1, "storage": true, "schema": { "openAPIV3Schema": "x" } }] } }),
+        ),
+    ];
+    for (path, body) in cases {
+        let answer = call(&kube, "POST", path, Some(&body));
+        assert!(
+            (400..500).contains(&answer.status) || answer.status == 201,
+            "{body} → {} {}",
+            answer.status,
+            answer.body
+        );
+    }
+    call(&kube, "GET", CM, None).ok();
+}
+
+#[test]
 fn lists_filter_by_label_and_field_selectors() {
     let kube = FakeKube::start_for_test();
     for (name, labels) in [("a", json!({ "app": "x", "tier": "db" })), ("b", json!({ "app": "y" })), ("c", json!({}))] {
