@@ -69,10 +69,6 @@ impl Shared {
     pub fn changed(&self) {
         self.changes.send_modify(|n| *n += 1);
     }
-
-    pub fn subscribe(&self) -> tokio::sync::watch::Receiver<u64> {
-        self.changes.subscribe()
-    }
 }
 
 pub(super) fn lock(state: &Mutex<State>) -> MutexGuard<'_, State> {
