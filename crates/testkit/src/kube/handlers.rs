@@ -1,5 +1,5 @@
 //! Answers one request: the bearer token, faults armed by tests, then discovery or the verbs
-//! on a resource — get, list, create, replace, merge patch, server-side apply, delete — and
+//! on a resource — get, list, create, replace, merge and JSON patch, server-side apply, delete — and
 //! watches, which [`watch`](super::watch) streams.
 
 use serde_json::{Value, json};
@@ -8,6 +8,7 @@ use super::crd;
 use super::discovery;
 use super::errors::{KubeError, json_response};
 use super::fields::{self, Scope, Writer};
+use super::patch;
 use super::resources::{self, ResourceType};
 use super::routes::{self, Route, Target};
 use super::selectors::Selector;
@@ -230,6 +231,9 @@ impl Handler<'_> {
 
     /// Checks what the body says it is against where it was sent, filling in what it leaves out.
     fn check_identity(&self, body: &mut Value, name: Option<&str>) -> Result<(), KubeError> {
+        if !body.is_object() {
+            return Err(KubeError::bad_request("the object must be a JSON object"));
+        }
         let api_version = self.t.api_version();
         for (field, expected) in [("apiVersion", api_version.as_str()), ("kind", self.t.kind.as_str())] {
             match body[field].as_str() {
@@ -354,17 +358,26 @@ impl Handler<'_> {
         match content_type.split(';').next().unwrap_or_default().trim() {
             "application/apply-patch+yaml" => self.apply(),
             // Strategic merge patches are taken as merge patches: lists are replaced, not merged by key.
-            "application/merge-patch+json" | "application/strategic-merge-patch+json" => self.merge_patch(),
+            "application/merge-patch+json" | "application/strategic-merge-patch+json" => self.patch_with(false),
+            "application/json-patch+json" => self.patch_with(true),
             other => Err(KubeError::unsupported_media_type(other)),
         }
     }
 
-    fn merge_patch(self) -> Result<Response, KubeError> {
-        let patch = self.body()?;
+    /// A merge patch, or a JSON patch (`json`).
+    fn patch_with(self, json: bool) -> Result<Response, KubeError> {
         let current = self.current()?;
-        self.check_resource_version(&patch, &current)?;
-        let mut patched = current.clone();
-        fields::merge_patch(&mut patched, &patch);
+        let patched = if json {
+            let operations = serde_json::from_slice(self.request.body)
+                .map_err(|e| KubeError::bad_request(format!("the request body could not be decoded: {e}")))?;
+            patch::json_patch(&current, &operations).map_err(|e| KubeError::new(422, "Invalid", e))?
+        } else {
+            let patch = self.body()?;
+            let mut patched = current.clone();
+            patch::merge_patch(&mut patched, &patch);
+            patched
+        };
+        self.check_resource_version(&patched, &current)?;
         let mut identity = patched.clone();
         self.check_identity(&mut identity, Some(self.name()))?;
         let object = self.within_scope(&current, patched);

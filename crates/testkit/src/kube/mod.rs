@@ -9,7 +9,7 @@
 //! field validation to the server); the built-in types (see `resources.rs`) and those of every
 //! applied CustomResourceDefinition, whose custom resources are validated against its
 //! `openAPIV3Schema`; get, list and watch with label and field selectors; create, replace
-//! (resourceVersion conflicts), JSON merge patch and server-side apply with per-manager field
+//! (resourceVersion conflicts), JSON merge patch, JSON patch and server-side apply with per-manager field
 //! ownership and conflicts; the `status` subresource; finalizers and namespace deletion; errors
 //! as `Status` objects. Simulated controllers act after delays scaled by the options' time scale
 //! (Deployments become Available). Tests read and change the stored objects behind the clients'
@@ -17,8 +17,8 @@
 //! throttling, watches that drop.
 //!
 //! Simplifications against a real API server: lists are atomic for field ownership (no merge
-//! keys), strategic merge patches are taken as merge patches, JSON patches and protobuf bodies
-//! are refused (415), lists come in one page, built-in types are not
+//! keys), strategic merge patches are taken as merge patches, protobuf bodies are refused (415),
+//! lists come in one page, built-in types are not
 //! validated, custom resources get no defaults and no CEL rules, there are no admission
 //! webhooks, no garbage collection of owned objects, no `scale` subresource, and `kubectl get`
 //! gets objects rather than server-side tables (its columns are NAME and AGE).
@@ -30,6 +30,7 @@ mod discovery;
 mod errors;
 mod fields;
 mod handlers;
+mod patch;
 mod resources;
 mod routes;
 mod selectors;
