@@ -26,15 +26,23 @@ pub const EKS_COREFILE: &str = ".:53 {
 }
 ";
 
-/// A Namespace as the API server creates it (the name label is set by the server).
-pub(super) fn namespace(name: &str) -> Value {
-    json!({
-        "apiVersion": "v1",
-        "kind": "Namespace",
-        "metadata": { "name": name, "labels": { "kubernetes.io/metadata.name": name } },
-        "spec": { "finalizers": ["kubernetes"] },
-        "status": { "phase": "Active" }
-    })
+/// A Namespace as the API server creates it.
+fn namespace(name: &str) -> Value {
+    let mut namespace = json!({ "apiVersion": "v1", "kind": "Namespace", "metadata": { "name": name } });
+    namespace_fields(&mut namespace, name);
+    namespace
+}
+
+/// What the API server sets on every Namespace written: the name label, and on a new one the
+/// `kubernetes` finalizer and phase Active.
+pub(super) fn namespace_fields(namespace: &mut Value, name: &str) {
+    namespace["metadata"]["labels"]["kubernetes.io/metadata.name"] = name.into();
+    if namespace["spec"]["finalizers"].is_null() {
+        namespace["spec"]["finalizers"] = json!(["kubernetes"]);
+    }
+    if namespace["status"]["phase"].is_null() {
+        namespace["status"]["phase"] = "Active".into();
+    }
 }
 
 pub(super) fn objects() -> Vec<(ObjectKey, Value)> {

@@ -1,4 +1,4 @@
-//! Field ownership, server-side apply and JSON merge patches. An object's
+//! Field ownership and server-side apply. An object's
 //! `metadata.managedFields` says, per manager, operation (`Apply` or `Update`) and subresource,
 //! which fields it owns, in FieldsV1 form. Here a field is the path to a leaf: a scalar, an
 //! empty map, or a whole list — lists are atomic, even those the real server merges by key
@@ -156,25 +156,6 @@ pub(super) fn merge(target: &mut Value, source: &Value) {
             }
         }
         (target, source) => *target = source.clone(),
-    }
-}
-
-/// RFC 7386 JSON merge patch: `null` removes a key.
-pub(super) fn merge_patch(target: &mut Value, patch: &Value) {
-    let Value::Object(patch) = patch else {
-        *target = patch.clone();
-        return;
-    };
-    if !target.is_object() {
-        *target = Value::Object(Map::new());
-    }
-    let Value::Object(target) = target else { return };
-    for (key, value) in patch {
-        if value.is_null() {
-            target.remove(key);
-        } else {
-            merge_patch(target.entry(key.clone()).or_insert(Value::Null), value);
-        }
     }
 }
 

@@ -1,5 +1,5 @@
 //! Answers one request: the bearer token, faults armed by tests, then discovery or the verbs
-//! on a resource — get, list, create, replace, merge patch, server-side apply, delete — and
+//! on a resource — get, list, create, replace, merge and JSON patch, server-side apply, delete — and
 //! watches, which [`watch`](super::watch) streams.
 
 use serde_json::{Value, json};
@@ -8,13 +8,14 @@ use super::crd;
 use super::discovery;
 use super::errors::{KubeError, json_response};
 use super::fields::{self, Scope, Writer};
+use super::patch;
 use super::resources::{self, ResourceType};
 use super::routes::{self, Route, Target};
 use super::selectors::Selector;
 use super::server::{Shared, State};
 use super::store::{Cluster, ObjectKey, namespace_key, now};
 use super::watch;
-use super::{Fault, StoredObject};
+use super::{Fault, defaults};
 use crate::http::{Request, Response};
 
 pub(super) fn handle(shared: &Shared, request: &Request<'_>) -> Response {
@@ -89,14 +90,8 @@ fn authenticate(shared: &Shared, request: &Request<'_>) -> Result<(), KubeError>
 
 /// `GET /__objects`: every object of every cluster, as `[{"cluster": …, "object": …}]`.
 fn objects(state: &State) -> Response {
-    let all: Vec<StoredObject> = state
-        .clusters
-        .iter()
-        .flat_map(|(name, cluster)| {
-            cluster.iter().map(|(_, o)| StoredObject { cluster: name.clone(), object: o.clone() })
-        })
-        .collect();
-    let listed: Vec<Value> = all.into_iter().map(|s| json!({ "cluster": s.cluster, "object": s.object })).collect();
+    let listed: Vec<Value> =
+        state.all_objects().into_iter().map(|s| json!({ "cluster": s.cluster, "object": s.object })).collect();
     json_response(200, &Value::Array(listed))
 }
 
@@ -236,6 +231,9 @@ impl Handler<'_> {
 
     /// Checks what the body says it is against where it was sent, filling in what it leaves out.
     fn check_identity(&self, body: &mut Value, name: Option<&str>) -> Result<(), KubeError> {
+        if !body.is_object() {
+            return Err(KubeError::bad_request("the object must be a JSON object"));
+        }
         let api_version = self.t.api_version();
         for (field, expected) in [("apiVersion", api_version.as_str()), ("kind", self.t.kind.as_str())] {
             match body[field].as_str() {
@@ -248,7 +246,8 @@ impl Handler<'_> {
                 }
             }
         }
-        if !body["metadata"].is_object() {
+        check_shape(body)?;
+        if body["metadata"].is_null() {
             body["metadata"] = json!({});
         }
         let namespace = self.target.namespace.as_deref().unwrap_or_default();
@@ -318,13 +317,7 @@ impl Handler<'_> {
         if self.cluster().get(&self.key(&name)).is_some() {
             return Err(KubeError::already_exists(&self.t, &name));
         }
-        let mut object = self.scope().part(&body);
-        if self.t.is("", "namespaces") {
-            let written = object;
-            object = json!({ "status": { "phase": "Active" }, "spec": { "finalizers": ["kubernetes"] } });
-            fields::merge(&mut object, &written);
-            object["metadata"]["labels"]["kubernetes.io/metadata.name"] = name.clone().into();
-        }
+        let object = self.scope().part(&body);
         let manager = self.manager();
         self.write(None, object, &manager, 201)
     }
@@ -365,17 +358,26 @@ impl Handler<'_> {
         match content_type.split(';').next().unwrap_or_default().trim() {
             "application/apply-patch+yaml" => self.apply(),
             // Strategic merge patches are taken as merge patches: lists are replaced, not merged by key.
-            "application/merge-patch+json" | "application/strategic-merge-patch+json" => self.merge_patch(),
+            "application/merge-patch+json" | "application/strategic-merge-patch+json" => self.patch_with(false),
+            "application/json-patch+json" => self.patch_with(true),
             other => Err(KubeError::unsupported_media_type(other)),
         }
     }
 
-    fn merge_patch(self) -> Result<Response, KubeError> {
-        let patch = self.body()?;
+    /// A merge patch, or a JSON patch (`json`).
+    fn patch_with(self, json: bool) -> Result<Response, KubeError> {
         let current = self.current()?;
-        self.check_resource_version(&patch, &current)?;
-        let mut patched = current.clone();
-        fields::merge_patch(&mut patched, &patch);
+        let patched = if json {
+            let operations = serde_json::from_slice(self.request.body)
+                .map_err(|e| KubeError::bad_request(format!("the request body could not be decoded: {e}")))?;
+            patch::json_patch(&current, &operations).map_err(|e| KubeError::new(422, "Invalid", e))?
+        } else {
+            let patch = self.body()?;
+            let mut patched = current.clone();
+            patch::merge_patch(&mut patched, &patch);
+            patched
+        };
+        self.check_resource_version(&patched, &current)?;
         let mut identity = patched.clone();
         self.check_identity(&mut identity, Some(self.name()))?;
         let object = self.within_scope(&current, patched);
@@ -388,7 +390,7 @@ impl Handler<'_> {
         self.check_identity(&mut config, Some(self.name()))?;
         let Some(manager) = self.query("fieldManager").filter(|m| !m.is_empty()).map(str::to_string) else {
             let cause = ("fieldManager".to_string(), "Required value: is required for apply patch".to_string());
-            return Err(KubeError { code: 422, ..KubeError::invalid(&self.t, self.name(), &[cause]) });
+            return Err(KubeError::invalid(&self.t, self.name(), &[cause]));
         };
         let current = self.cluster().get(&self.key(self.name())).cloned();
         match &current {
@@ -398,12 +400,8 @@ impl Handler<'_> {
         }
         let api_version = self.t.api_version();
         let writer = Writer { manager: &manager, api_version: &api_version, scope: self.scope() };
-        let mut object = fields::apply(current.as_ref(), &config, &writer, self.query("force") == Some("true"))
+        let object = fields::apply(current.as_ref(), &config, &writer, self.query("force") == Some("true"))
             .map_err(|conflicts| conflict(&self.t, self.name(), &conflicts))?;
-        if current.is_none() && self.t.is("", "namespaces") {
-            object["metadata"]["labels"]["kubernetes.io/metadata.name"] = self.name().into();
-            object["status"] = json!({ "phase": "Active" });
-        }
         let status = if current.is_some() { 200 } else { 201 };
         self.store(object, status)
     }
@@ -436,7 +434,9 @@ impl Handler<'_> {
                 }
             }
         }
-        if self.t.is("apiextensions.k8s.io", "customresourcedefinitions") {
+        if self.t.is("", "namespaces") {
+            defaults::namespace_fields(&mut object, self.name());
+        } else if self.t.is("apiextensions.k8s.io", "customresourcedefinitions") {
             let causes = crd::check(&object);
             if !causes.is_empty() {
                 return Err(KubeError::invalid(&self.t, self.name(), &causes));
@@ -499,6 +499,29 @@ impl Handler<'_> {
         }
         let answer = cluster.get(&key).cloned().unwrap_or(current);
         Ok(json_response(200, &answer))
+    }
+}
+
+/// What the real server's decoding refuses in the fields the fake itself reads and writes.
+fn check_shape(body: &Value) -> Result<(), KubeError> {
+    let strings = |v: &Value| v.as_str().is_some();
+    let metadata = &body["metadata"];
+    let shaped = (metadata.is_null() || metadata.is_object())
+        && ["labels", "annotations"]
+            .iter()
+            .all(|f| metadata[f].is_null() || metadata[f].as_object().is_some_and(|m| m.values().all(strings)))
+        && (metadata["finalizers"].is_null()
+            || metadata["finalizers"].as_array().is_some_and(|l| l.iter().all(strings)))
+        && ["name", "namespace", "generateName", "resourceVersion"]
+            .iter()
+            .all(|f| metadata[f].is_null() || strings(&metadata[f]))
+        && ["spec", "status"].iter().all(|f| body[f].is_null() || body[f].is_object());
+    if shaped {
+        Ok(())
+    } else {
+        Err(KubeError::bad_request(
+            "the request body could not be decoded: metadata must be an object with string labels, annotations, finalizers and names, spec and status objects",
+        ))
     }
 }
 

@@ -1,27 +1,27 @@
-//! A fake Kubernetes API server: an HTTP/1.1 server on 127.0.0.1 that serves any number of
-//! clusters on one port (`/<cluster>/api/...`, `/<cluster>/apis/...`), closely enough for
-//! the real `kubectl` (tested) and kube-rs (the requests its client and watcher make) to run
-//! against it unchanged. A cluster springs into existence on
-//! first use with what a fresh EKS cluster holds (namespaces `default`, `kube-system`,
-//! `kube-public`; CoreDNS's `coredns` ConfigMap and `kube-dns` Service). Every request needs
-//! the bearer token. It serves discovery (legacy per-group documents, and the OpenAPI v3 index
-//! kubectl checks for server-side field validation), the built-in types of
-//! [`resources`](resources) and the types of every applied CustomResourceDefinition, with
-//! get, list and watch (label and field selectors), create, replace (resourceVersion
-//! conflicts), JSON merge patch, server-side apply with per-manager field ownership and
-//! conflicts, the `status` subresource, finalizers and namespace deletion. Custom resources
-//! are validated against their CRD's `openAPIV3Schema`. Errors are `Status` objects.
+//! A fake Kubernetes API server: one port on 127.0.0.1 serves any number of clusters
+//! (`/<cluster>/api/...`, `/<cluster>/apis/...`), over plain HTTP and over HTTPS (client-go
+//! sends no token over plain HTTP), closely enough for the real `kubectl` and kube-rs's client
+//! and watcher to run against it unchanged. A cluster springs into existence on first use with
+//! what a fresh EKS cluster holds (namespaces `default`, `kube-system`, `kube-public`; CoreDNS's
+//! `coredns` ConfigMap and `kube-dns` Service). Every request needs the bearer token.
 //!
-//! Simulated [`controllers`] act after scaled delays: Deployments become Available. Tests read
-//! and change the stored objects behind the client's back (drift), count requests from the log,
-//! and arm faults: Conflict, throttling, watches that drop.
+//! Served: discovery (the per-group documents, and the OpenAPI v3 index kubectl reads to leave
+//! field validation to the server); the built-in types (see `resources.rs`) and those of every
+//! applied CustomResourceDefinition, whose custom resources are validated against its
+//! `openAPIV3Schema`; get, list and watch with label and field selectors; create, replace
+//! (resourceVersion conflicts), JSON merge patch, JSON patch and server-side apply with per-manager field
+//! ownership and conflicts; the `status` subresource; finalizers and namespace deletion; errors
+//! as `Status` objects. Simulated controllers act after delays scaled by the options' time scale
+//! (Deployments become Available). Tests read and change the stored objects behind the clients'
+//! backs (drift; also `GET /__objects`), count requests from the log, and arm faults: Conflict,
+//! throttling, watches that drop.
 //!
 //! Simplifications against a real API server: lists are atomic for field ownership (no merge
-//! keys), strategic merge patches are taken as merge patches, JSON patches are refused (415),
-//! lists come in one page, watches filter each event's object by the selectors (an object
-//! that stops matching sends no DELETED), no defaulting or CEL rules for custom resources, no
-//! admission webhooks, no controllers but the simulated ones (no ReplicaSets or Pods are
-//! made), and `kubectl get` gets objects rather than server-side tables.
+//! keys), strategic merge patches are taken as merge patches, protobuf bodies are refused (415),
+//! lists come in one page, built-in types are not
+//! validated, custom resources get no defaults and no CEL rules, there are no admission
+//! webhooks, no garbage collection of owned objects, no `scale` subresource, and `kubectl get`
+//! gets objects rather than server-side tables (its columns are NAME and AGE).
 
 mod controllers;
 mod crd;
@@ -30,6 +30,7 @@ mod discovery;
 mod errors;
 mod fields;
 mod handlers;
+mod patch;
 mod resources;
 mod routes;
 mod selectors;
@@ -132,6 +133,7 @@ pub struct FakeKube {
 }
 
 impl FakeKube {
+    /// Starts serving on 127.0.0.1, plain HTTP and HTTPS on one port.
     pub fn start(options: FakeKubeOptions) -> Result<FakeKube, FakeKubeError> {
         let token = options.token.unwrap_or_else(|| uuid::Uuid::new_v4().simple().to_string());
         let (server, shared) = Server::start("fake-kube", options.port, Some(tls::config()?), |endpoint| {
@@ -172,8 +174,8 @@ impl FakeKube {
     }
 
     /// A kubeconfig (YAML) with one context per cluster, named after it (the first is
-    /// current), over HTTPS with the server's certificate as CA: client-go only sends
-    /// credentials over TLS, so this is the one kubectl works with.
+    /// current), over HTTPS with the fake's [`ca`](Self::ca): client-go only sends credentials
+    /// over TLS, so this is the one kubectl works with (kube-rs works with it too).
     pub fn kubeconfig(&self, clusters: &[&str]) -> String {
         use base64::Engine;
         let ca = base64::engine::general_purpose::STANDARD.encode(tls::CA);
@@ -185,7 +187,8 @@ impl FakeKube {
             );
         }
         text += "users:\n- name: fake-kube\n  user:\n";
-        text += &format!("    token: {}\ncontexts:\n", self.token());
+        // A JSON string is a YAML scalar, whatever the token holds.
+        text += &format!("    token: {}\ncontexts:\n", Value::from(self.token()));
         for c in clusters {
             text += &format!("- name: {c}\n  context:\n    cluster: {c}\n    user: fake-kube\n");
         }
@@ -209,11 +212,7 @@ impl FakeKube {
 
     /// Every object of every cluster (what `GET /__objects` answers).
     pub fn all_objects(&self) -> Vec<StoredObject> {
-        let state = self.settled();
-        let each = |(name, cluster): (&String, &store::Cluster)| {
-            cluster.iter().map(|(_, o)| StoredObject { cluster: name.clone(), object: o.clone() }).collect::<Vec<_>>()
-        };
-        state.clusters.iter().flat_map(each).collect()
+        self.settled().all_objects()
     }
 
     /// Every object in one cluster (none if it does not exist).
@@ -224,9 +223,9 @@ impl FakeKube {
 
     /// One stored object, as a GET would answer it.
     pub fn get(&self, cluster: &str, object: ObjectRef<'_>) -> Option<Value> {
-        let mut state = self.settled();
-        let key = key(state.cluster(cluster), cluster, object).ok()?;
-        state.clusters[cluster].get(&key).cloned()
+        let state = self.settled();
+        let c = state.clusters.get(cluster)?;
+        c.get(&key(c, cluster, object).ok()?).cloned()
     }
 
     /// Creates or replaces an object behind the clients' backs (no validation, no field
@@ -248,10 +247,11 @@ impl FakeKube {
     /// Edits a stored object behind the clients' backs (drift). Returns whether it exists.
     pub fn edit(&self, cluster: &str, object: ObjectRef<'_>, edit: impl FnOnce(&mut Value)) -> bool {
         let mut state = self.settled();
-        let Ok(key) = key(state.cluster(cluster), cluster, object) else { return false };
-        let Some(mut value) = state.clusters[cluster].get(&key).cloned() else { return false };
+        let Some(c) = state.clusters.get_mut(cluster) else { return false };
+        let Ok(key) = key(c, cluster, object) else { return false };
+        let Some(mut value) = c.get(&key).cloned() else { return false };
         edit(&mut value);
-        state.cluster(cluster).put(key.clone(), value);
+        c.put(key.clone(), value);
         state.schedule(cluster, &key);
         drop(state);
         self.shared.changed();
@@ -261,8 +261,9 @@ impl FakeKube {
     /// Removes an object at once, finalizers or not. Returns whether it existed.
     pub fn delete(&self, cluster: &str, object: ObjectRef<'_>) -> bool {
         let mut state = self.settled();
-        let Ok(key) = key(state.cluster(cluster), cluster, object) else { return false };
-        let removed = state.cluster(cluster).remove(&key).is_some();
+        let Some(c) = state.clusters.get_mut(cluster) else { return false };
+        let Ok(key) = key(c, cluster, object) else { return false };
+        let removed = c.remove(&key).is_some();
         drop(state);
         self.shared.changed();
         removed

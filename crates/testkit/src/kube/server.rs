@@ -11,7 +11,7 @@ use serde_json::Value;
 
 use super::errors::KubeError;
 use super::store::{Cluster, ObjectKey};
-use super::{Fault, RecordedRequest, controllers, crd, handlers};
+use super::{Fault, RecordedRequest, StoredObject, controllers, crd, handlers};
 use crate::http;
 
 pub(super) struct Shared {
@@ -69,10 +69,6 @@ impl Shared {
     pub fn changed(&self) {
         self.changes.send_modify(|n| *n += 1);
     }
-
-    pub fn subscribe(&self) -> tokio::sync::watch::Receiver<u64> {
-        self.changes.subscribe()
-    }
 }
 
 pub(super) fn lock(state: &Mutex<State>) -> MutexGuard<'_, State> {
@@ -120,6 +116,14 @@ impl State {
     /// When the next controller is due to act.
     pub fn next_due(&self) -> Option<Instant> {
         self.scheduled.iter().map(|s| s.due).min()
+    }
+
+    /// Every object of every cluster, by cluster.
+    pub fn all_objects(&self) -> Vec<StoredObject> {
+        let each = |(name, cluster): (&String, &Cluster)| {
+            cluster.iter().map(|(_, o)| StoredObject { cluster: name.clone(), object: o.clone() }).collect::<Vec<_>>()
+        };
+        self.clusters.iter().flat_map(each).collect()
     }
 
     pub fn arm(&mut self, fragment: &str, times: u32, fault: Fault) {

@@ -43,6 +43,8 @@ pub(super) struct Event {
     pub r#type: EventType,
     pub key: ObjectKey,
     pub object: Value,
+    /// What a MODIFIED object was before, so that a selective watch can tell it entered or left.
+    pub previous: Option<Value>,
 }
 
 pub(super) struct Cluster {
@@ -91,6 +93,9 @@ impl Cluster {
     /// object being deleted whose last finalizer went is removed instead.
     pub fn put(&mut self, key: ObjectKey, mut object: Value) -> Value {
         let previous = self.objects.get(&key);
+        if !object.is_object() {
+            object = json!({});
+        }
         if !object["metadata"].is_object() {
             object["metadata"] = json!({});
         }
@@ -129,9 +134,9 @@ impl Cluster {
         }
         self.revision += 1;
         object["metadata"]["resourceVersion"] = self.revision.to_string().into();
+        let previous = self.objects.insert(key.clone(), object.clone());
         let r#type = if previous.is_some() { EventType::Modified } else { EventType::Added };
-        self.objects.insert(key.clone(), object.clone());
-        self.record(r#type, key, object.clone());
+        self.record(r#type, key, object.clone(), previous);
         object
     }
 
@@ -142,7 +147,7 @@ impl Cluster {
         let mut object = self.objects.remove(key)?;
         self.revision += 1;
         object["metadata"]["resourceVersion"] = self.revision.to_string().into();
-        self.record(EventType::Deleted, key.clone(), object.clone());
+        self.record(EventType::Deleted, key.clone(), object.clone(), None);
         if key.group == "apiextensions.k8s.io" {
             let (group, plural) = (&object["spec"]["group"], &object["spec"]["names"]["plural"]);
             let gone: Vec<ObjectKey> = self
@@ -166,8 +171,8 @@ impl Cluster {
         Some(object)
     }
 
-    fn record(&mut self, r#type: EventType, key: ObjectKey, object: Value) {
-        self.history.push_back(Event { revision: self.revision, r#type, key, object });
+    fn record(&mut self, r#type: EventType, key: ObjectKey, object: Value, previous: Option<Value>) {
+        self.history.push_back(Event { revision: self.revision, r#type, key, object, previous });
         while self.history.len() > HISTORY {
             if let Some(event) = self.history.pop_front() {
                 self.forgotten = event.revision;

@@ -4,6 +4,7 @@
 //! `sendInitialEvents=true`), or with the cluster's history after the given resourceVersion —
 //! an ERROR event with a 410 `Expired` Status when that history is forgotten. It then follows
 //! every change until `timeoutSeconds`, the client hangs up, or a test-armed fault drops it.
+//! With a selector, an object that comes into or leaves the selection is ADDED or DELETED.
 
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -16,7 +17,7 @@ use super::errors::KubeError;
 use super::resources::ResourceType;
 use super::selectors::Selector;
 use super::server::{Shared, State, lock};
-use super::store::{Cluster, ObjectKey};
+use super::store::{Cluster, Event, EventType};
 use crate::http::{Body, Response};
 
 pub(super) struct Options {
@@ -32,10 +33,22 @@ pub(super) struct Options {
 }
 
 impl Options {
-    fn matches(&self, key: &ObjectKey, object: &Value) -> bool {
-        self.t.is(&key.group, &key.plural)
-            && self.namespace.as_deref().is_none_or(|ns| ns == key.namespace)
-            && self.selector.matches(object)
+    /// The event this watch sends for a change, if any: a modified object that came into the
+    /// selection is ADDED, one that left it is DELETED, as the real server has it.
+    fn translate(&self, e: &Event) -> Option<Value> {
+        if !self.t.is(&e.key.group, &e.key.plural) || self.namespace.as_deref().is_some_and(|ns| ns != e.key.namespace)
+        {
+            return None;
+        }
+        let now = self.selector.matches(&e.object);
+        let before = e.previous.as_ref().is_some_and(|p| self.selector.matches(p));
+        let kind = match (e.r#type, before, now) {
+            (EventType::Modified, false, true) => "ADDED",
+            (EventType::Modified, true, false) => "DELETED",
+            (kind, _, true) => kind.as_str(),
+            _ => return None,
+        };
+        Some(event(kind, &e.object))
     }
 
     fn bookmark(&self, revision: u64, initial_end: bool) -> Value {
@@ -73,7 +86,7 @@ pub(super) fn start(shared: &Shared, cluster: &Cluster, options: Options, since:
     };
     let (sender, receiver) = mpsc::channel(256);
     let stream = Stream { sender, sent: 0, drop_after: options.drop_after };
-    let changes = Changes { sender: shared.changes.clone(), receiver: shared.subscribe() };
+    let changes = Changes { sender: shared.changes.clone(), receiver: shared.changes.subscribe() };
     tokio::spawn(follow(shared.state.clone(), changes, options, first, cursor, stream));
     Response {
         status: 200,
@@ -132,10 +145,7 @@ async fn follow(
             }
             let Some(cluster) = state.clusters.get(&options.cluster) else { return };
             let Some(events) = cluster.events_after(cursor) else { return };
-            let events: Vec<Value> = events
-                .filter(|e| options.matches(&e.key, &e.object))
-                .map(|e| event(e.r#type.as_str(), &e.object))
-                .collect();
+            let events: Vec<Value> = events.filter_map(|e| options.translate(e)).collect();
             cursor = cluster.revision();
             (events, state.next_due())
         };

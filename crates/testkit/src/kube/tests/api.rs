@@ -141,8 +141,13 @@ fn garbage_gets_a_400_status_and_the_server_carries_on() {
     let target = format!("{CM}/a?fieldManager=m");
     raw(&kube, "PATCH", &target, "application/apply-patch+yaml", b"a: [b\n  c: }", Some(&token))
         .expect(400, "BadRequest");
-    raw(&kube, "PATCH", &target, "application/json-patch+json", b"[]", Some(&token))
-        .expect(415, "UnsupportedMediaType");
+    raw(&kube, "PATCH", &target, "text/plain", b"[]", Some(&token)).expect(415, "UnsupportedMediaType");
+    call(&kube, "POST", CM, Some(&configmap("a", json!({})))).expect(201, "");
+    let json_patch =
+        |body: &[u8]| raw(&kube, "PATCH", &format!("{CM}/a"), "application/json-patch+json", body, Some(&token));
+    json_patch(b"{}").expect(422, "Invalid");
+    json_patch(br#"[{"op": "add", "path": "", "value": 3}]"#).expect(400, "BadRequest");
+    json_patch(br#"[{"op": "test", "path": "/data", "value": 1}]"#).expect(422, "Invalid");
     raw(&kube, "POST", CM, "application/vnd.kubernetes.protobuf", b"k8s\0", Some(&token))
         .expect(415, "UnsupportedMediaType");
     call(&kube, "GET", &format!("{CM}?labelSelector=a%20in%20b"), None).expect(400, "BadRequest");
@@ -151,6 +156,37 @@ fn garbage_gets_a_400_status_and_the_server_carries_on() {
     call(&kube, "GET", "/east/api/v1/namespaces/default/namespaces/x", None).expect(404, "NotFound");
     call(&kube, "GET", "/east/api/v1/configmaps/x", None).expect(404, "NotFound");
     call(&kube, "GET", "/east/api", None).ok();
+}
+
+#[test]
+fn misshapen_objects_are_refused_not_choked_on() {
+    let kube = FakeKube::start_for_test();
+    let namespaces = "/east/api/v1/namespaces";
+    let crds = "/east/apis/apiextensions.k8s.io/v1/customresourcedefinitions";
+    let cases = [
+        (CM, json!({ "metadata": "x" })),
+        (CM, json!({ "metadata": { "name": "a", "labels": "x" } })),
+        (CM, json!({ "metadata": { "name": "a", "labels": { "n": 1 } } })),
+        (CM, json!({ "metadata": { "name": "a", "finalizers": "x" } })),
+        (CM, json!({ "metadata": { "name": ["a"] } })),
+        (namespaces, json!({ "metadata": { "name": "n" }, "spec": "x" })),
+        (namespaces, json!({ "metadata": { "name": "n" }, "status": [] })),
+        (crds, json!({ "metadata": { "name": "a.b" }, "spec": { "names": [], "versions": {} } })),
+        (
+            crds,
+            json!({ "metadata": { "name": "xs.b" }, "spec": { "group": "b", "names": { "plural": "xs", "kind": "X" }, "scope": "Cluster", "versions": [{ "name": 1, "storage": true, "schema": { "openAPIV3Schema": "x" } }] } }),
+        ),
+    ];
+    for (path, body) in cases {
+        let answer = call(&kube, "POST", path, Some(&body));
+        assert!(
+            (400..500).contains(&answer.status) || answer.status == 201,
+            "{body} → {} {}",
+            answer.status,
+            answer.body
+        );
+    }
+    call(&kube, "GET", CM, None).ok();
 }
 
 #[test]
@@ -300,10 +336,12 @@ fn finalizers_hold_deletion_and_a_namespace_takes_its_contents() {
     assert_eq!(namespace["status"]["phase"], "Terminating");
     call(&kube, "GET", &format!("{in_app}/plain"), None).expect(404, "NotFound");
     call(&kube, "POST", in_app, Some(&plain)).expect(403, "Forbidden");
-    // The last finalizer going lets the object, then its namespace, go.
+    // The last finalizer going (a JSON patch, as kube-rs's finalizer helper sends) lets the
+    // object, then its namespace, go.
     let token = kube.token();
-    let clear = br#"{"metadata": {"finalizers": null}}"#;
-    raw(&kube, "PATCH", &format!("{in_app}/held"), "application/merge-patch+json", clear, Some(&token)).ok();
+    let clear = br#"[{"op": "test", "path": "/metadata/finalizers/0", "value": "example.com/cleanup"},
+                     {"op": "remove", "path": "/metadata/finalizers/0"}]"#;
+    raw(&kube, "PATCH", &format!("{in_app}/held"), "application/json-patch+json", clear, Some(&token)).ok();
     call(&kube, "GET", &format!("{in_app}/held"), None).expect(404, "NotFound");
     call(&kube, "GET", "/east/api/v1/namespaces/app", None).expect(404, "NotFound");
     call(&kube, "DELETE", "/east/api/v1/namespaces/kube-system", None).expect(403, "Forbidden");

@@ -47,16 +47,23 @@ fn a_watch_follows_changes_made_while_it_runs() {
     let kube = FakeKube::start_for_test();
     let target = format!("{CM}?watch=1&labelSelector=app%3Dx&timeoutSeconds=5");
     let events = std::thread::scope(|scope| {
-        let watching = scope.spawn(|| watch(&kube, &target, 2));
+        let watching = scope.spawn(|| watch(&kube, &target, 4));
         std::thread::sleep(std::time::Duration::from_millis(200));
         let mut unlabelled = configmap("quiet", "1");
         unlabelled["metadata"]["labels"] = json!({});
         call(&kube, "POST", CM, Some(&unlabelled)).expect(201, "");
         call(&kube, "POST", CM, Some(&configmap("a", "1"))).expect(201, "");
         assert!(kube.edit("east", ("v1", "ConfigMap", Some("default"), "a"), |o| o["data"]["v"] = "drift".into()));
+        // Relabelled, objects leave and enter the selection.
+        assert!(
+            kube.edit("east", ("v1", "ConfigMap", Some("default"), "a"), |o| o["metadata"]["labels"]["app"] =
+                "z".into())
+        );
+        assert!(kube.edit("east", ("v1", "ConfigMap", Some("default"), "quiet"), |o| o["metadata"]["labels"]["app"] =
+            "x".into()));
         watching.join().expect("the watch")
     });
-    assert_eq!(summary(&events), pairs(&[("ADDED", "a"), ("MODIFIED", "a")]));
+    assert_eq!(summary(&events), pairs(&[("ADDED", "a"), ("MODIFIED", "a"), ("DELETED", "a"), ("ADDED", "quiet")]));
     assert_eq!(events[1]["object"]["data"]["v"], "drift");
 }
 
