@@ -1,9 +1,13 @@
-//! What a fresh cluster holds before anyone writes to it, modelled on a new EKS cluster: the
-//! `default`, `kube-system` and `kube-public` namespaces, and CoreDNS's `coredns` ConfigMap
-//! (EKS's default Corefile) and `kube-dns` Service in `kube-system`.
+//! What a fresh cluster holds before anyone writes to it, modelled on a new EKS or AKS cluster:
+//! the `default`, `kube-system` and `kube-public` namespaces; CoreDNS's `coredns` ConfigMap
+//! (the flavour's default Corefile; AKS adds the `coredns-custom` ConfigMap it imports) and
+//! `kube-dns` Service in `kube-system`; and the StorageClasses the flavour ships. EKS has only
+//! `gp2` (no `gp3`: whoever wants it creates it); AKS has `default`, `managed-csi` and
+//! `managed-csi-premium` (Azure Disk CSI) and the Azure Files classes.
 
 use serde_json::{Value, json};
 
+use super::Flavor;
 use super::store::{ObjectKey, namespace_key};
 
 /// The Corefile of the `coredns` ConfigMap EKS creates (its CoreDNS add-on's default).
@@ -26,6 +30,31 @@ pub const EKS_COREFILE: &str = ".:53 {
 }
 ";
 
+/// The Corefile of the `coredns` ConfigMap AKS creates: the same plugins, and imports of what
+/// the `coredns-custom` ConfigMap holds (`*.override` inside the server block, `*.server`
+/// beside it).
+pub const AKS_COREFILE: &str = ".:53 {
+    errors
+    ready
+    health {
+      lameduck 5s
+    }
+    kubernetes cluster.local in-addr.arpa ip6.arpa {
+      pods insecure
+      fallthrough in-addr.arpa ip6.arpa
+      ttl 30
+    }
+    prometheus :9153
+    forward . /etc/resolv.conf
+    cache 30
+    loop
+    reload
+    loadbalance
+    import custom/*.override
+}
+import custom/*.server
+";
+
 /// A Namespace as the API server creates it.
 fn namespace(name: &str) -> Value {
     let mut namespace = json!({ "apiVersion": "v1", "kind": "Namespace", "metadata": { "name": name } });
@@ -45,14 +74,27 @@ pub(super) fn namespace_fields(namespace: &mut Value, name: &str) {
     }
 }
 
-pub(super) fn objects() -> Vec<(ObjectKey, Value)> {
+pub(super) fn objects(flavor: Flavor) -> Vec<(ObjectKey, Value)> {
     let in_kube_system = |plural: &str, name: &str| ObjectKey {
         group: String::new(),
         plural: plural.into(),
         namespace: "kube-system".into(),
         name: name.into(),
     };
-    let dns_labels = json!({ "k8s-app": "kube-dns", "eks.amazonaws.com/component": "coredns" });
+    let (corefile, dns_labels, service_labels, dns_ip) = match flavor {
+        Flavor::Eks => (
+            EKS_COREFILE,
+            json!({ "k8s-app": "kube-dns", "eks.amazonaws.com/component": "coredns" }),
+            json!({ "k8s-app": "kube-dns", "kubernetes.io/cluster-service": "true", "kubernetes.io/name": "CoreDNS", "eks.amazonaws.com/component": "kube-dns" }),
+            "10.100.0.10",
+        ),
+        Flavor::Aks => (
+            AKS_COREFILE,
+            json!({ "k8s-app": "kube-dns", "addonmanager.kubernetes.io/mode": "Reconcile" }),
+            json!({ "k8s-app": "kube-dns", "kubernetes.io/cluster-service": "true", "kubernetes.io/name": "CoreDNS", "addonmanager.kubernetes.io/mode": "Reconcile" }),
+            "10.0.0.10",
+        ),
+    };
     let mut objects: Vec<(ObjectKey, Value)> =
         ["default", "kube-system", "kube-public"].into_iter().map(|n| (namespace_key(n), namespace(n))).collect();
     objects.push((
@@ -61,23 +103,29 @@ pub(super) fn objects() -> Vec<(ObjectKey, Value)> {
             "apiVersion": "v1",
             "kind": "ConfigMap",
             "metadata": { "name": "coredns", "namespace": "kube-system", "labels": dns_labels },
-            "data": { "Corefile": EKS_COREFILE }
+            "data": { "Corefile": corefile }
         }),
     ));
+    if flavor == Flavor::Aks {
+        objects.push((
+            in_kube_system("configmaps", "coredns-custom"),
+            json!({
+                "apiVersion": "v1",
+                "kind": "ConfigMap",
+                "metadata": { "name": "coredns-custom", "namespace": "kube-system", "labels": { "k8s-app": "kube-dns", "addonmanager.kubernetes.io/mode": "EnsureExists" } }
+            }),
+        ));
+    }
     objects.push((
         in_kube_system("services", "kube-dns"),
         json!({
             "apiVersion": "v1",
             "kind": "Service",
-            "metadata": {
-                "name": "kube-dns",
-                "namespace": "kube-system",
-                "labels": { "k8s-app": "kube-dns", "kubernetes.io/cluster-service": "true", "kubernetes.io/name": "CoreDNS", "eks.amazonaws.com/component": "kube-dns" }
-            },
+            "metadata": { "name": "kube-dns", "namespace": "kube-system", "labels": service_labels },
             "spec": {
                 "type": "ClusterIP",
-                "clusterIP": "10.100.0.10",
-                "clusterIPs": ["10.100.0.10"],
+                "clusterIP": dns_ip,
+                "clusterIPs": [dns_ip],
                 "selector": { "k8s-app": "kube-dns" },
                 "ports": [
                     { "name": "dns", "port": 53, "protocol": "UDP", "targetPort": 53 },
@@ -88,5 +136,48 @@ pub(super) fn objects() -> Vec<(ObjectKey, Value)> {
             "status": { "loadBalancer": {} }
         }),
     ));
+    objects.extend(storage_classes(flavor));
     objects
+}
+
+/// (name, provisioner, parameters, default class)
+type Class = (&'static str, &'static str, Value, bool);
+
+fn storage_classes(flavor: Flavor) -> Vec<(ObjectKey, Value)> {
+    let classes: Vec<Class> = match flavor {
+        // In-tree EBS, no longer the default class since EKS 1.30.
+        Flavor::Eks => vec![("gp2", "kubernetes.io/aws-ebs", json!({ "type": "gp2", "fsType": "ext4" }), false)],
+        Flavor::Aks => vec![
+            ("default", "disk.csi.azure.com", json!({ "skuname": "StandardSSD_LRS" }), true),
+            ("managed-csi", "disk.csi.azure.com", json!({ "skuname": "StandardSSD_LRS" }), false),
+            ("managed-csi-premium", "disk.csi.azure.com", json!({ "skuname": "Premium_LRS" }), false),
+            ("azurefile-csi", "file.csi.azure.com", json!({ "skuName": "Standard_LRS" }), false),
+            ("azurefile-csi-premium", "file.csi.azure.com", json!({ "skuName": "Premium_LRS" }), false),
+        ],
+    };
+    classes
+        .into_iter()
+        .map(|(name, provisioner, parameters, default)| {
+            let mut class = json!({
+                "apiVersion": "storage.k8s.io/v1",
+                "kind": "StorageClass",
+                "metadata": { "name": name },
+                "provisioner": provisioner,
+                "parameters": parameters,
+                "reclaimPolicy": "Delete",
+                "volumeBindingMode": "WaitForFirstConsumer",
+                "allowVolumeExpansion": flavor == Flavor::Aks,
+            });
+            if default {
+                class["metadata"]["annotations"] = json!({ "storageclass.kubernetes.io/is-default-class": "true" });
+            }
+            let key = ObjectKey {
+                group: "storage.k8s.io".into(),
+                plural: "storageclasses".into(),
+                namespace: String::new(),
+                name: name.into(),
+            };
+            (key, class)
+        })
+        .collect()
 }

@@ -2,14 +2,19 @@
 //! on a resource — get, list, create, replace, merge and JSON patch, server-side apply, delete — and
 //! watches, which [`watch`](super::watch) streams.
 
+use std::time::Instant;
+
 use serde_json::{Value, json};
 
+use super::admission;
+use super::controllers;
 use super::crd;
 use super::discovery;
 use super::errors::{KubeError, json_response};
 use super::fields::{self, Scope, Writer};
 use super::patch;
 use super::resources::{self, ResourceType};
+use super::ring;
 use super::routes::{self, Route, Target};
 use super::selectors::Selector;
 use super::server::{Shared, State};
@@ -23,14 +28,15 @@ pub(super) fn handle(shared: &Shared, request: &Request<'_>) -> Response {
 }
 
 fn answer(shared: &Shared, request: &Request<'_>) -> Result<Response, KubeError> {
-    authenticate(shared, request)?;
-    let (cluster, route) = routes::parse(request.path)?;
+    let parsed = routes::parse(request.path);
     let watching =
         request.method == "GET" && matches!(request.query.get("watch").map(String::as_str), Some("true" | "1"));
     let mut state = shared.lock();
     if state.settle() {
         shared.changed();
     }
+    authenticate(shared, &state, parsed.as_ref().ok().and_then(|(c, _)| c.as_deref()), request)?;
+    let (cluster, route) = parsed?;
     let drop_after = match state.take_fault(request.path, watching) {
         Some(Fault::Conflict) => {
             return Err(KubeError::new(
@@ -61,6 +67,9 @@ fn answer(shared: &Shared, request: &Request<'_>) -> Result<Response, KubeError>
         ("GET", Route::Resources { group, version }) => found(discovery::resources(&types, &group, &version)),
         ("GET", Route::OpenApiRoot) => Ok(json_response(200, &discovery::openapi_root(&types))),
         ("GET", Route::OpenApi { group, version }) => found(discovery::openapi(&types, &group, &version)),
+        ("GET", Route::PodProxy { namespace, pod, port, path }) => {
+            ring::proxy(&state, &cluster, &namespace, &pod, &port, &path)
+        }
         (method, Route::Resource(target)) => {
             let t = resolve(&types, &target)?;
             let handler = Handler { state: &mut state, cluster: &cluster, request, t, target };
@@ -79,13 +88,16 @@ fn answer(shared: &Shared, request: &Request<'_>) -> Result<Response, KubeError>
     }
 }
 
-fn authenticate(shared: &Shared, request: &Request<'_>) -> Result<(), KubeError> {
+/// The server's own token opens every cluster; a service-account token only its own.
+fn authenticate(shared: &Shared, state: &State, cluster: Option<&str>, request: &Request<'_>) -> Result<(), KubeError> {
     let token = request
         .header("authorization")
         .and_then(|h| h.split_once(' '))
         .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("Bearer"))
         .map(|(_, token)| token.trim());
-    if token == Some(shared.token.as_str()) { Ok(()) } else { Err(KubeError::unauthorized()) }
+    let Some(token) = token else { return Err(KubeError::unauthorized()) };
+    let issued = || cluster.and_then(|c| state.clusters.get(c)).is_some_and(|c| controllers::accepts(c, token));
+    if token == shared.token || issued() { Ok(()) } else { Err(KubeError::unauthorized()) }
 }
 
 /// `GET /__objects`: every object of every cluster, as `[{"cluster": …, "object": …}]`.
@@ -445,11 +457,15 @@ impl Handler<'_> {
         } else if !resources::builtin().contains(&self.t) {
             self.validate_custom(&object)?;
         }
+        if !self.target.status {
+            let current = self.cluster().get(&key);
+            admission::review(self.state, self.cluster, &self.t, current, &object)?;
+        }
         if self.dry_run() {
             return Ok(json_response(status, &object));
         }
         let stored = self.state.cluster(self.cluster).put(key.clone(), object);
-        self.state.schedule(self.cluster, &key);
+        self.state.resync(Instant::now());
         Ok(json_response(status, &stored))
     }
 
@@ -498,6 +514,7 @@ impl Handler<'_> {
             mark_deleted(cluster, key.clone(), current.clone());
         }
         let answer = cluster.get(&key).cloned().unwrap_or(current);
+        self.state.resync(Instant::now());
         Ok(json_response(200, &answer))
     }
 }
@@ -527,7 +544,7 @@ fn check_shape(body: &Value) -> Result<(), KubeError> {
 
 /// Deletes an object the way the API server does: it goes at once unless finalizers hold it,
 /// in which case it gets a deletionTimestamp and waits for them to be removed.
-fn mark_deleted(cluster: &mut Cluster, key: ObjectKey, mut object: Value) {
+pub(super) fn mark_deleted(cluster: &mut Cluster, key: ObjectKey, mut object: Value) {
     if object["metadata"]["deletionTimestamp"].is_null() {
         object["metadata"]["deletionTimestamp"] = now().into();
         object["metadata"]["deletionGracePeriodSeconds"] = 0.into();

@@ -3,7 +3,12 @@
 //! sends no token over plain HTTP), closely enough for the real `kubectl` and kube-rs's client
 //! and watcher to run against it unchanged. A cluster springs into existence on first use with
 //! what a fresh EKS cluster holds (namespaces `default`, `kube-system`, `kube-public`; CoreDNS's
-//! `coredns` ConfigMap and `kube-dns` Service). Every request needs the bearer token.
+//! `coredns` ConfigMap and `kube-dns` Service; StorageClass `gp2`), or, made with
+//! [`FakeKube::add_cluster_of`] and [`Flavor::Aks`], what a fresh AKS cluster holds (CoreDNS
+//! importing the `coredns-custom` ConfigMap; `default`, `managed-csi`, `managed-csi-premium`…).
+//! Every request needs a bearer token: the server's own, or, for one cluster, the token a
+//! service-account token Secret of that cluster holds (so a kubeconfig made from such a Secret
+//! works as it would against the real cluster).
 //!
 //! Served: discovery (the per-group documents, and the OpenAPI v3 index kubectl reads to leave
 //! field validation to the server); the built-in types (see `resources.rs`) and those of every
@@ -11,18 +16,29 @@
 //! `openAPIV3Schema`; get, list and watch with label and field selectors; create, replace
 //! (resourceVersion conflicts), JSON merge patch, JSON patch and server-side apply with per-manager field
 //! ownership and conflicts; the `status` subresource; finalizers and namespace deletion; errors
-//! as `Status` objects. Simulated controllers act after delays scaled by the options' time scale
-//! (Deployments become Available). Tests read and change the stored objects behind the clients'
-//! backs (drift; also `GET /__objects`), count requests from the log, and arm faults: Conflict,
-//! throttling, watches that drop.
+//! as `Status` objects; the pod proxy, behind which Cassandra pods answer as the Management API
+//! (see `ring.rs`). Tests read and change the stored objects behind the clients' backs (drift;
+//! also `GET /__objects`), count requests from the log, arm faults (Conflict, throttling,
+//! watches that drop) and cut the network between clusters ([`FakeKube::partition`]).
+//!
+//! Simulated controllers (see `controllers.rs`) act after the real durations times the
+//! options' time scale: Deployments become Available (once the Secrets they mount exist);
+//! service-account token Secrets get their token; cert-manager readies Issuers and issues
+//! Certificates; claims bind when their StorageClass exists; cass-operator brings
+//! CassandraDatacenters up; the k8ssandra-operator control plane loads ClientConfigs when it
+//! (re)starts and brings a K8ssandraCluster's datacenters up, in order, in the clusters their
+//! contexts reach on this server. The operators' validating webhooks (see `admission.rs`)
+//! judge writes once their configurations are applied.
 //!
 //! Simplifications against a real API server: lists are atomic for field ownership (no merge
 //! keys), strategic merge patches are taken as merge patches, protobuf bodies are refused (415),
 //! lists come in one page, built-in types are not
 //! validated, custom resources get no defaults and no CEL rules, there are no admission
-//! webhooks, no garbage collection of owned objects, no `scale` subresource, and `kubectl get`
-//! gets objects rather than server-side tables (its columns are NAME and AGE).
+//! webhooks but the operators' own, no garbage collection of owned objects, no `scale`
+//! subresource, and `kubectl get` gets objects rather than server-side tables (its columns are
+//! NAME and AGE). Each controller's module says what it leaves out.
 
+mod admission;
 mod controllers;
 mod crd;
 mod defaults;
@@ -32,6 +48,7 @@ mod fields;
 mod handlers;
 mod patch;
 mod resources;
+mod ring;
 mod routes;
 mod selectors;
 mod server;
@@ -44,6 +61,7 @@ mod tests;
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, MutexGuard};
+use std::time::Instant;
 
 use serde_json::Value;
 
@@ -51,7 +69,18 @@ use crate::http::Server;
 use server::Shared;
 use store::ObjectKey;
 
-pub use defaults::EKS_COREFILE;
+pub use defaults::{AKS_COREFILE, EKS_COREFILE};
+
+/// Which cloud's fresh cluster a cluster starts as: its CoreDNS configuration and StorageClasses.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Flavor {
+    /// EKS: the `coredns` ConfigMap with EKS's Corefile; StorageClass `gp2` only.
+    #[default]
+    Eks,
+    /// AKS: `coredns` importing the `coredns-custom` ConfigMap; StorageClasses `default`,
+    /// `managed-csi`, `managed-csi-premium`, `azurefile-csi`, `azurefile-csi-premium`.
+    Aks,
+}
 
 /// How to start a [`FakeKube`].
 #[derive(Clone, Debug, Default)]
@@ -195,14 +224,30 @@ impl FakeKube {
         text + &format!("current-context: {}\n", clusters.first().copied().unwrap_or_default())
     }
 
-    /// Creates a cluster with its default objects unless it exists; clients create one on first
-    /// use anyway.
+    /// Creates an EKS-like cluster with its default objects unless it exists; clients create
+    /// one on first use anyway.
     pub fn add_cluster(&self, cluster: &str) -> Result<(), FakeKubeError> {
+        self.add_cluster_of(cluster, Flavor::Eks)
+    }
+
+    /// Creates a cluster of `flavor` with its default objects unless it exists (whatever its
+    /// flavour). Its pods get addresses from `10.<200 + n>.0.0/16` for the n-th cluster made.
+    pub fn add_cluster_of(&self, cluster: &str, flavor: Flavor) -> Result<(), FakeKubeError> {
         if !routes::valid_cluster(cluster) {
             return Err(FakeKubeError::ClusterName(cluster.to_string()));
         }
-        self.shared.lock().cluster(cluster);
+        self.shared.lock().cluster_of(cluster, flavor);
         Ok(())
+    }
+
+    /// Cuts the network between two clusters: their Cassandra nodes see each other down.
+    pub fn partition(&self, a: &str, b: &str) {
+        self.shared.lock().partitions.insert(pair(a, b));
+    }
+
+    /// Undoes [`partition`](Self::partition).
+    pub fn heal(&self, a: &str, b: &str) {
+        self.shared.lock().partitions.remove(&pair(a, b));
     }
 
     /// The clusters that exist, by name.
@@ -238,7 +283,7 @@ impl FakeKube {
         let mut state = self.add_and_lock(cluster)?;
         let key = key(state.cluster(cluster), cluster, (api_version, kind, namespace, name))?;
         let stored = state.cluster(cluster).put(key.clone(), object);
-        state.schedule(cluster, &key);
+        state.resync(Instant::now());
         drop(state);
         self.shared.changed();
         Ok(stored)
@@ -252,7 +297,7 @@ impl FakeKube {
         let Some(mut value) = c.get(&key).cloned() else { return false };
         edit(&mut value);
         c.put(key.clone(), value);
-        state.schedule(cluster, &key);
+        state.resync(Instant::now());
         drop(state);
         self.shared.changed();
         true
@@ -264,6 +309,7 @@ impl FakeKube {
         let Some(c) = state.clusters.get_mut(cluster) else { return false };
         let Ok(key) = key(c, cluster, object) else { return false };
         let removed = c.remove(&key).is_some();
+        state.resync(Instant::now());
         drop(state);
         self.shared.changed();
         removed
@@ -321,6 +367,10 @@ impl std::fmt::Debug for FakeKube {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("FakeKube").field("endpoint", &self.endpoint()).finish_non_exhaustive()
     }
+}
+
+fn pair(a: &str, b: &str) -> (String, String) {
+    if a <= b { (a.to_string(), b.to_string()) } else { (b.to_string(), a.to_string()) }
 }
 
 /// Where an object named by apiVersion, kind, namespace and name is stored.

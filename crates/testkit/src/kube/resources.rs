@@ -48,6 +48,7 @@ const BUILTIN: &[Row] = &[
     ("", "v1", "serviceaccounts", "ServiceAccount", true, &["sa"], false),
     ("", "v1", "services", "Service", true, &["svc"], true),
     ("", "v1", "endpoints", "Endpoints", true, &["ep"], false),
+    ("discovery.k8s.io", "v1", "endpointslices", "EndpointSlice", true, &[], false),
     ("", "v1", "pods", "Pod", true, &["po"], true),
     ("", "v1", "persistentvolumeclaims", "PersistentVolumeClaim", true, &["pvc"], true),
     ("", "v1", "events", "Event", true, &["ev"], false),

@@ -46,6 +46,13 @@ pub(super) enum Route {
         version: String,
     },
     Resource(Target),
+    /// `/<cluster>/api/v1/namespaces/<ns>/pods/<[scheme:]pod[:port]>/proxy/<path>`.
+    PodProxy {
+        namespace: String,
+        pod: String,
+        port: String,
+        path: String,
+    },
 }
 
 /// The cluster a path addresses (`None` for `/__objects`) and what in it.
@@ -69,6 +76,19 @@ pub(super) fn parse(path: &str) -> Result<(Option<String>, Route), KubeError> {
         ["openapi", "v3", "api", version] => Route::OpenApi { group: String::new(), version: version.to_string() },
         ["openapi", "v3", "apis", group, version] => {
             Route::OpenApi { group: group.to_string(), version: version.to_string() }
+        }
+        ["api", "v1", "namespaces", namespace, "pods", target, "proxy", path @ ..] => {
+            let parts: Vec<&str> = target.split(':').collect();
+            let (pod, port) = match parts.as_slice() {
+                [_, pod, port] | [pod, port] => (pod, port),
+                _ => (target, &"80"),
+            };
+            Route::PodProxy {
+                namespace: namespace.to_string(),
+                pod: pod.to_string(),
+                port: port.to_string(),
+                path: path.join("/"),
+            }
         }
         ["api", version, tail @ ..] => resource("", version, tail)?,
         ["apis", group, version, tail @ ..] => resource(group, version, tail)?,

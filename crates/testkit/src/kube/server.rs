@@ -2,16 +2,17 @@
 //! the compiled CRD schemas behind one mutex (handlers are synchronous and never hold it across
 //! an await), and a counter bumped on every change that wakes the watches.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Instant;
 
 use jsonschema::Validator;
 use serde_json::Value;
 
+use super::controllers::Write;
 use super::errors::KubeError;
 use super::store::{Cluster, ObjectKey};
-use super::{Fault, RecordedRequest, StoredObject, controllers, crd, handlers};
+use super::{Fault, Flavor, RecordedRequest, StoredObject, controllers, crd, handlers, patch};
 use crate::http;
 
 pub(super) struct Shared {
@@ -28,7 +29,8 @@ struct Armed {
     fault: Fault,
 }
 
-/// A controller due to act on an object, if its generation is still this one by then.
+/// A controller due to act on an object, if its generation is still this one by then and it
+/// still has something to do.
 struct Scheduled {
     cluster: String,
     key: ObjectKey,
@@ -37,7 +39,13 @@ struct Scheduled {
 }
 
 pub(super) struct State {
+    /// `127.0.0.1:PORT`: how kubeconfigs name this server.
+    pub host: String,
+    /// The token every cluster accepts.
+    pub token: String,
     pub clusters: BTreeMap<String, Cluster>,
+    /// Pairs of clusters (in name order) between which no packet passes.
+    pub partitions: BTreeSet<(String, String)>,
     pub requests: Vec<RecordedRequest>,
     faults: Vec<Armed>,
     /// Keyed by CRD uid, generation and version.
@@ -49,7 +57,10 @@ pub(super) struct State {
 impl Shared {
     pub fn new(endpoint: String, token: String, time_scale: f64) -> Shared {
         let state = State {
+            host: endpoint.trim_start_matches("http://").to_string(),
+            token: token.clone(),
             clusters: BTreeMap::new(),
+            partitions: BTreeSet::new(),
             requests: Vec::new(),
             faults: Vec::new(),
             validators: HashMap::new(),
@@ -76,38 +87,118 @@ pub(super) fn lock(state: &Mutex<State>) -> MutexGuard<'_, State> {
 }
 
 impl State {
-    /// The cluster of that name, created fresh on first use.
+    /// The cluster of that name, created fresh (EKS-like) on first use.
     pub fn cluster(&mut self, name: &str) -> &mut Cluster {
-        self.clusters.entry(name.to_string()).or_insert_with(Cluster::new)
+        self.cluster_of(name, Flavor::Eks)
     }
 
-    /// Schedules the controller of an object just written, if its type has one with work to do.
-    pub fn schedule(&mut self, cluster: &str, key: &ObjectKey) {
-        let Some(controller) = controllers::controller(key) else { return };
-        let Some(object) = self.clusters.get(cluster).and_then(|c| c.get(key)) else { return };
-        let Some(delay) = controller.delay(object) else { return };
-        let due = Instant::now() + delay.mul_f64(self.time_scale.max(0.0));
-        let generation = object["metadata"]["generation"].clone();
-        self.scheduled.push(Scheduled { cluster: cluster.to_string(), key: key.clone(), generation, due });
+    /// The cluster of that name, created fresh with the objects of `flavor` on first use.
+    pub fn cluster_of(&mut self, name: &str, flavor: Flavor) -> &mut Cluster {
+        let index = self.clusters.len();
+        self.clusters.entry(name.to_string()).or_insert_with(|| Cluster::new(flavor, index))
     }
 
-    /// Lets the controllers whose time has come act; returns whether any object changed.
+    /// Schedules every controller that has work to do and is not yet scheduled for it, as if
+    /// it had noticed at `since` (a write's time, or the time a controller's action was due).
+    pub fn resync(&mut self, since: Instant) {
+        let mut found = Vec::new();
+        for (name, cluster) in &self.clusters {
+            for (key, object) in cluster.iter() {
+                let Some(controller) = controllers::controller(key) else { continue };
+                let generation = &object["metadata"]["generation"];
+                let pending =
+                    self.scheduled.iter().any(|s| s.cluster == *name && s.key == *key && s.generation == *generation);
+                if pending {
+                    continue;
+                }
+                if let Some((delay, _)) = self.plan(controller, name, key, object) {
+                    let due = since + delay.mul_f64(self.time_scale.max(0.0));
+                    found.push(Scheduled {
+                        cluster: name.clone(),
+                        key: key.clone(),
+                        generation: generation.clone(),
+                        due,
+                    });
+                }
+            }
+        }
+        self.scheduled.extend(found);
+    }
+
+    /// What a controller would write about an object, and after how long; `None` when none of
+    /// it would change anything.
+    fn plan(
+        &self,
+        controller: &dyn controllers::Controller,
+        cluster: &str,
+        key: &ObjectKey,
+        object: &serde_json::Value,
+    ) -> Option<(std::time::Duration, Vec<Write>)> {
+        let (delay, writes) = controller.plan(self, cluster, key, object)?;
+        let writes: Vec<Write> = writes.into_iter().filter(|w| self.changes(w)).collect();
+        (!writes.is_empty()).then_some((delay, writes))
+    }
+
+    /// Whether a write would change anything.
+    fn changes(&self, write: &Write) -> bool {
+        match write {
+            Write::Merge { cluster, key, object } => {
+                let Some(current) = self.clusters.get(cluster).and_then(|c| c.get(key)) else { return true };
+                let mut merged = current.clone();
+                patch::merge_patch(&mut merged, object);
+                merged != *current
+            }
+            Write::Delete { cluster, key } => self
+                .clusters
+                .get(cluster)
+                .and_then(|c| c.get(key))
+                .is_some_and(|o| o["metadata"]["deletionTimestamp"].is_null()),
+        }
+    }
+
+    /// Carries out a controller's write as the API server would store it.
+    fn write(&mut self, write: Write) {
+        match write {
+            Write::Merge { cluster, key, object } => {
+                let cluster = self.cluster(&cluster);
+                let mut merged = cluster.get(&key).cloned().unwrap_or_else(|| serde_json::json!({}));
+                patch::merge_patch(&mut merged, &object);
+                cluster.put(key, merged);
+            }
+            Write::Delete { cluster, key } => {
+                let Some(cluster) = self.clusters.get_mut(&cluster) else { return };
+                if let Some(object) = cluster.get(&key).cloned() {
+                    handlers::mark_deleted(cluster, key, object);
+                }
+            }
+        }
+    }
+
+    /// Lets the controllers whose time has come act, earliest first, each seeing what those
+    /// before it wrote; returns whether any object changed.
     pub fn settle(&mut self) -> bool {
         let now = Instant::now();
-        let (due, later): (Vec<Scheduled>, Vec<Scheduled>) = self.scheduled.drain(..).partition(|s| s.due <= now);
-        self.scheduled = later;
         let mut changed = false;
-        for s in due {
-            let (Some(controller), Some(cluster)) =
-                (controllers::controller(&s.key), self.clusters.get_mut(&s.cluster))
+        // A bound on the rounds, should a controller never be content.
+        for _ in 0..100_000 {
+            let Some(next) = (0..self.scheduled.len())
+                .filter(|&i| self.scheduled[i].due <= now)
+                .min_by_key(|&i| self.scheduled[i].due)
             else {
-                continue;
+                break;
             };
-            let Some(mut object) = cluster.get(&s.key).cloned() else { continue };
-            if object["metadata"]["generation"] == s.generation && controller.delay(&object).is_some() {
-                controller.reconcile(&mut object);
-                cluster.put(s.key, object);
+            let s = self.scheduled.swap_remove(next);
+            let Some(controller) = controllers::controller(&s.key) else { continue };
+            let Some(object) = self.clusters.get(&s.cluster).and_then(|c| c.get(&s.key)).cloned() else { continue };
+            if object["metadata"]["generation"] != s.generation {
+                continue;
+            }
+            if let Some((_, writes)) = self.plan(controller, &s.cluster, &s.key, &object) {
+                for write in writes {
+                    self.write(write);
+                }
                 changed = true;
+                self.resync(s.due);
             }
         }
         changed

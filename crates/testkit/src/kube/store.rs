@@ -6,6 +6,7 @@ use std::collections::{BTreeMap, VecDeque};
 
 use serde_json::{Value, json};
 
+use super::Flavor;
 use super::defaults;
 
 /// How many events a cluster remembers for watches that resume; older ones answer 410 Gone.
@@ -48,6 +49,8 @@ pub(super) struct Event {
 }
 
 pub(super) struct Cluster {
+    /// The cluster's place in creation order: which pod address range it draws from.
+    pub index: usize,
     objects: BTreeMap<ObjectKey, Value>,
     revision: u64,
     history: VecDeque<Event>,
@@ -56,10 +59,11 @@ pub(super) struct Cluster {
 }
 
 impl Cluster {
-    /// A fresh cluster with the objects a new EKS cluster has.
-    pub fn new() -> Cluster {
-        let mut cluster = Cluster { objects: BTreeMap::new(), revision: 0, history: VecDeque::new(), forgotten: 0 };
-        for (key, object) in defaults::objects() {
+    /// A fresh cluster with the objects a new cluster of its flavour has.
+    pub fn new(flavor: Flavor, index: usize) -> Cluster {
+        let mut cluster =
+            Cluster { index, objects: BTreeMap::new(), revision: 0, history: VecDeque::new(), forgotten: 0 };
+        for (key, object) in defaults::objects(flavor) {
             cluster.put(key, object);
         }
         cluster

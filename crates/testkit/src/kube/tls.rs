@@ -13,8 +13,8 @@ use tokio_rustls::rustls::pki_types::{CertificateDer, PrivateKeyDer};
 
 /// The CA certificate, PEM: what a kubeconfig's `certificate-authority-data` carries.
 pub(super) const CA: &str = include_str!("tls/ca.pem");
-const CERTIFICATE: &str = include_str!("tls/cert.pem");
-const KEY: &str = include_str!("tls/key.pem");
+pub(super) const CERTIFICATE: &str = include_str!("tls/cert.pem");
+pub(super) const KEY: &str = include_str!("tls/key.pem");
 
 pub(super) fn config() -> std::io::Result<Arc<ServerConfig>> {
     let invalid = |e: &dyn std::fmt::Display| std::io::Error::new(std::io::ErrorKind::InvalidData, e.to_string());

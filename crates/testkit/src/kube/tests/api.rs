@@ -3,7 +3,7 @@
 use serde_json::{Value, json};
 
 use super::{apply, call, raw};
-use crate::kube::{EKS_COREFILE, FakeKube, FakeKubeOptions, Fault};
+use crate::kube::{AKS_COREFILE, EKS_COREFILE, FakeKube, FakeKubeOptions, Fault, Flavor};
 
 const CM: &str = "/east/api/v1/namespaces/default/configmaps";
 
@@ -32,7 +32,21 @@ fn a_cluster_springs_into_existence_with_what_eks_starts_with() {
     assert_eq!(kube.clusters(), ["east", "west"]);
     kube.add_cluster("north").expect("a valid name");
     assert!(kube.add_cluster("North_1").is_err());
-    assert_eq!(kube.objects("north").len(), 5);
+    assert_eq!(kube.objects("north").len(), 6);
+    // EKS ships no gp3 class; AKS ships its disk classes and the CoreDNS ConfigMap it imports.
+    let classes = call(&kube, "GET", "/north/apis/storage.k8s.io/v1/storageclasses", None).ok();
+    assert_eq!(names(&classes), ["gp2"]);
+    kube.add_cluster_of("azure", Flavor::Aks).expect("a valid name");
+    let classes = call(&kube, "GET", "/azure/apis/storage.k8s.io/v1/storageclasses", None).ok();
+    assert_eq!(
+        names(&classes),
+        ["azurefile-csi", "azurefile-csi-premium", "default", "managed-csi", "managed-csi-premium"]
+    );
+    let coredns = call(&kube, "GET", "/azure/api/v1/namespaces/kube-system/configmaps/coredns", None).ok();
+    assert_eq!(coredns["data"]["Corefile"], AKS_COREFILE);
+    call(&kube, "GET", "/azure/api/v1/namespaces/kube-system/configmaps/coredns-custom", None).ok();
+    let dns = call(&kube, "GET", "/azure/api/v1/namespaces/kube-system/services/kube-dns", None).ok();
+    assert_eq!(dns["spec"]["clusterIP"], "10.0.0.10");
 }
 
 #[test]
@@ -348,19 +362,9 @@ fn finalizers_hold_deletion_and_a_namespace_takes_its_contents() {
 }
 
 pub(super) fn crd() -> Value {
-    let path = crate::fixtures_dir().join("crds/k8ssandracluster.schema.json");
-    let schema: Value = serde_json::from_str(&std::fs::read_to_string(&path).expect("the fixture")).expect("JSON");
-    json!({
-        "apiVersion": "apiextensions.k8s.io/v1",
-        "kind": "CustomResourceDefinition",
-        "metadata": { "name": "k8ssandraclusters.k8ssandra.io" },
-        "spec": {
-            "group": "k8ssandra.io",
-            "names": { "kind": "K8ssandraCluster", "listKind": "K8ssandraClusterList", "plural": "k8ssandraclusters", "singular": "k8ssandracluster", "shortNames": ["k8c"] },
-            "scope": "Namespaced",
-            "versions": [{ "name": "v1alpha1", "served": true, "storage": true, "schema": { "openAPIV3Schema": schema }, "subresources": { "status": {} } }]
-        }
-    })
+    let mut crd = super::crd("k8ssandra.io", "v1alpha1", "K8ssandraCluster", Some("k8ssandracluster"));
+    crd["spec"]["names"]["shortNames"] = json!(["k8c"]);
+    crd
 }
 
 pub(super) fn k8ssandra_cluster(version_field: &str) -> Value {
@@ -425,9 +429,9 @@ fn tests_inspect_and_change_objects_behind_the_clients_back() {
     call(&kube, "GET", "/west/api", None).ok();
     let all = call(&kube, "GET", "/__objects", None).ok();
     let all = all.as_array().expect("a list");
-    assert_eq!(all.len(), 11, "five defaults per cluster, and one");
+    assert_eq!(all.len(), 13, "six defaults per cluster, and one");
     assert!(all.iter().any(|o| o["cluster"] == "east" && o["object"]["metadata"]["name"] == "a"));
-    assert_eq!(kube.all_objects().len(), 11);
+    assert_eq!(kube.all_objects().len(), 13);
 
     let a = ("v1", "ConfigMap", Some("default"), "a");
     assert!(kube.edit("east", a, |o| o["data"]["k"] = "drifted".into()));

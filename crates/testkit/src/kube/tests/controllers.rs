@@ -1,12 +1,13 @@
 //! Simulated controllers: a Deployment becomes Available after its scaled rollout time, seen by
-//! the next request or by a watch that is waiting.
+//! the next request or by a watch that is waiting; service-account tokens, cert-manager and
+//! volume claims.
 
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 
-use super::{apply, call, watch};
-use crate::kube::{FakeKube, FakeKubeOptions};
+use super::{apply, call, crd, raw, watch};
+use crate::kube::{FakeKube, FakeKubeOptions, Flavor};
 
 const WEB: &str = "/east/apis/apps/v1/namespaces/default/deployments/web";
 
@@ -18,7 +19,7 @@ fn deployment(replicas: u32) -> Value {
     })
 }
 
-fn available(object: &Value) -> bool {
+pub(super) fn available(object: &Value) -> bool {
     let conditions = object["status"]["conditions"].as_array().cloned().unwrap_or_default();
     conditions.iter().any(|c| c["type"] == "Available" && c["status"] == "True")
 }
@@ -60,4 +61,121 @@ fn a_waiting_watch_sees_the_rollout_end_after_the_scaled_delay() {
     assert!(available(&events[0]["object"]), "{}", events[0]);
     let waited = started.elapsed();
     assert!(waited >= Duration::from_millis(450) && waited < Duration::from_secs(4), "{waited:?}");
+}
+
+/// A Deployment `name` in `namespace` whose pods carry label `app: <name>` and `env`.
+pub(super) fn operator(namespace: &str, name: &str, env: Value) -> Value {
+    json!({
+        "apiVersion": "apps/v1", "kind": "Deployment", "metadata": { "name": name, "namespace": namespace },
+        "spec": { "replicas": 1, "selector": { "matchLabels": { "app": name } },
+                  "template": { "metadata": { "labels": { "app": name } }, "spec": { "containers": [{ "name": "manager", "image": "op", "env": env }] } } }
+    })
+}
+
+pub(super) fn ready(object: &Value) -> bool {
+    let conditions = object["status"]["conditions"].as_array().cloned().unwrap_or_default();
+    conditions.iter().any(|c| c["type"] == "Ready" && c["status"] == "True")
+}
+
+fn decoded(secret: &Value, key: &str) -> String {
+    use base64::Engine;
+    let text = secret["data"][key].as_str().unwrap_or_else(|| panic!("no {key} in {secret}"));
+    String::from_utf8(base64::engine::general_purpose::STANDARD.decode(text).expect("base64")).expect("UTF-8")
+}
+
+#[test]
+fn a_service_account_token_secret_gets_a_token_that_opens_its_cluster_only() {
+    let kube = FakeKube::start_for_test();
+    let account = json!({ "apiVersion": "v1", "kind": "ServiceAccount", "metadata": { "name": "robot", "namespace": "default" } });
+    kube.put("west", account).expect("a ServiceAccount");
+    let secret = |name: &str, account: &str| {
+        json!({
+            "apiVersion": "v1", "kind": "Secret", "metadata": { "name": name, "annotations": { "kubernetes.io/service-account.name": account } },
+            "type": "kubernetes.io/service-account-token"
+        })
+    };
+    call(&kube, "POST", "/west/api/v1/namespaces/default/secrets", Some(&secret("robot-token", "robot")))
+        .expect(201, "");
+    call(&kube, "POST", "/west/api/v1/namespaces/default/secrets", Some(&secret("ghost-token", "ghost")))
+        .expect(201, "");
+    let filled = call(&kube, "GET", "/west/api/v1/namespaces/default/secrets/robot-token", None).ok();
+    assert_eq!((decoded(&filled, "ca.crt").as_str(), decoded(&filled, "namespace").as_str()), (kube.ca(), "default"));
+    // The real controller deletes a token Secret whose ServiceAccount does not exist.
+    call(&kube, "GET", "/west/api/v1/namespaces/default/secrets/ghost-token", None).expect(404, "NotFound");
+
+    let token = decoded(&filled, "token");
+    let as_robot = |path: &str| raw(&kube, "GET", path, "application/json", b"", Some(&token)).status;
+    assert_eq!(as_robot("/west/api/v1/namespaces"), 200);
+    assert_eq!(as_robot("/east/api/v1/namespaces"), 401, "another cluster's token");
+    kube.delete("west", ("v1", "Secret", Some("default"), "robot-token"));
+    assert_eq!(as_robot("/west/api/v1/namespaces"), 401, "deleting the Secret revokes its token");
+}
+
+#[test]
+fn certificates_wait_for_cert_manager_and_their_issuer_then_are_issued_after_the_scaled_delay() {
+    let kube = FakeKube::start(FakeKubeOptions { time_scale: 0.02, ..FakeKubeOptions::default() }).expect("a server");
+    for kind in ["Certificate", "Issuer"] {
+        kube.put("east", crd("cert-manager.io", "v1", kind, None)).expect("a CRD");
+    }
+    let issuer = json!({ "apiVersion": "cert-manager.io/v1", "kind": "Issuer", "metadata": { "name": "selfsigned", "namespace": "default" }, "spec": { "selfSigned": {} } });
+    kube.put("east", issuer).expect("an Issuer");
+    let certificate = json!({ "apiVersion": "cert-manager.io/v1", "kind": "Certificate", "metadata": { "name": "serving", "namespace": "default" },
+        "spec": { "secretName": "serving-cert", "dnsNames": ["svc.default.svc"], "issuerRef": { "kind": "Issuer", "name": "selfsigned" } } });
+    kube.put("east", certificate).expect("a Certificate");
+    // An operator mounting the Secret cannot start before it exists.
+    let mut webhook = operator("default", "webhook", json!([]));
+    webhook["spec"]["template"]["spec"]["volumes"] =
+        json!([{ "name": "cert", "secret": { "secretName": "serving-cert" } }]);
+    kube.put("east", webhook).expect("a Deployment");
+    let certificate = ("cert-manager.io/v1", "Certificate", Some("default"), "serving");
+    let deployment = ("apps/v1", "Deployment", Some("default"), "webhook");
+    std::thread::sleep(Duration::from_millis(400));
+    assert!(!ready(&kube.get("east", certificate).expect("stored")), "no cert-manager yet");
+    assert!(!available(&kube.get("east", deployment).expect("stored")));
+
+    for name in ["cert-manager", "cert-manager-webhook", "cert-manager-cainjector"] {
+        kube.put("east", operator("cert-manager", name, json!([]))).expect("a Deployment");
+    }
+    let started = Instant::now();
+    while !available(&kube.get("east", deployment).expect("stored")) {
+        assert!(started.elapsed() < Duration::from_secs(5), "never issued");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    // Rollout (10 s), the Issuer (1 s), issuing (5 s), the operator's rollout (10 s), at 1/50.
+    assert!(started.elapsed() >= Duration::from_millis(500), "{:?}", started.elapsed());
+    assert!(ready(&kube.get("east", certificate).expect("stored")));
+    let secret = kube.get("east", ("v1", "Secret", Some("default"), "serving-cert")).expect("the Secret");
+    assert_eq!(secret["type"], "kubernetes.io/tls");
+    assert!(decoded(&secret, "tls.crt").starts_with("-----BEGIN CERTIFICATE-----"));
+    assert!(decoded(&secret, "tls.key").contains("PRIVATE KEY"));
+}
+
+#[test]
+fn a_claim_binds_only_once_its_storage_class_exists_and_a_pod_uses_it() {
+    let kube = FakeKube::start_for_test();
+    kube.add_cluster_of("azure", Flavor::Aks).expect("a cluster");
+    let claim = |class: &str| {
+        json!({ "apiVersion": "v1", "kind": "PersistentVolumeClaim", "metadata": { "name": "data", "namespace": "default" },
+        "spec": { "storageClassName": class, "accessModes": ["ReadWriteOnce"], "resources": { "requests": { "storage": "10Gi" } } } })
+    };
+    let pod = json!({ "apiVersion": "v1", "kind": "Pod", "metadata": { "name": "user", "namespace": "default" },
+        "spec": { "containers": [{ "name": "c", "image": "i" }], "volumes": [{ "name": "d", "persistentVolumeClaim": { "claimName": "data" } }] } });
+    let data = ("v1", "PersistentVolumeClaim", Some("default"), "data");
+    let phase = |cluster: &str| kube.get(cluster, data).expect("the claim")["status"]["phase"].clone();
+    for (cluster, class) in [("east", "gp3"), ("azure", "managed-csi-premium")] {
+        kube.put(cluster, claim(class)).expect("a claim");
+        assert_eq!(phase(cluster), "Pending", "WaitForFirstConsumer: no pod yet");
+        kube.put(cluster, pod.clone()).expect("a pod");
+    }
+    assert_eq!(phase("azure"), "Bound");
+    assert_eq!(phase("east"), "Pending", "EKS has no gp3 class");
+    let gp3 = json!({ "apiVersion": "storage.k8s.io/v1", "kind": "StorageClass", "metadata": { "name": "gp3" },
+        "provisioner": "ebs.csi.aws.com", "parameters": { "type": "gp3" }, "volumeBindingMode": "WaitForFirstConsumer" });
+    call(&kube, "POST", "/east/apis/storage.k8s.io/v1/storageclasses", Some(&gp3)).expect(201, "");
+    let bound = kube.get("east", data).expect("the claim");
+    assert_eq!(
+        (bound["status"]["phase"].as_str(), bound["status"]["capacity"]["storage"].as_str()),
+        (Some("Bound"), Some("10Gi"))
+    );
+    assert_eq!(bound["metadata"]["annotations"]["volume.kubernetes.io/storage-provisioner"], "ebs.csi.aws.com");
 }

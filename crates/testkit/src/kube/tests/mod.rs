@@ -4,6 +4,7 @@
 mod api;
 mod controllers;
 mod kubectl;
+mod operators;
 mod watches;
 
 use std::io::{BufRead, BufReader};
@@ -43,6 +44,42 @@ impl Response {
         assert!(self.status < 300, "status {}: {}", self.status, self.body);
         self.body
     }
+}
+
+/// A namespaced CRD serving `kind` (plural: lower-case with `s`) in `group`/`version` with a
+/// status subresource, and the schema of `tests/fixtures/crds/<fixture>.schema.json` if given.
+pub(super) fn crd(group: &str, version: &str, kind: &str, fixture: Option<&str>) -> Value {
+    let schema = match fixture {
+        Some(name) => {
+            let path = crate::fixtures_dir().join(format!("crds/{name}.schema.json"));
+            serde_json::from_str(&std::fs::read_to_string(&path).expect("the fixture")).expect("JSON")
+        }
+        None => serde_json::json!({ "type": "object", "x-kubernetes-preserve-unknown-fields": true }),
+    };
+    let singular = kind.to_lowercase();
+    let plural = format!("{singular}s");
+    serde_json::json!({
+        "apiVersion": "apiextensions.k8s.io/v1",
+        "kind": "CustomResourceDefinition",
+        "metadata": { "name": format!("{plural}.{group}") },
+        "spec": {
+            "group": group,
+            "names": { "kind": kind, "listKind": format!("{kind}List"), "plural": plural, "singular": singular },
+            "scope": "Namespaced",
+            "versions": [{ "name": version, "served": true, "storage": true, "schema": { "openAPIV3Schema": schema }, "subresources": { "status": {} } }]
+        }
+    })
+}
+
+/// Waits (up to 5 s) until `done`, and says how long that took.
+#[track_caller]
+pub(super) fn wait_for(what: &str, mut done: impl FnMut() -> bool) -> std::time::Duration {
+    let started = std::time::Instant::now();
+    while !done() {
+        assert!(started.elapsed() < std::time::Duration::from_secs(5), "{what}: not within 5 s");
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+    started.elapsed()
 }
 
 /// One request with `token`; `content_type` says how `body` is encoded.

@@ -1,0 +1,442 @@
+//! cass-operator: a CassandraDatacenter gets, within seconds, cass-operator's finalizer, its
+//! Services (`<cluster>-seed-service`, `<cluster>-<dc>-service`, `<cluster>-<dc>-all-pods-service`,
+//! `<cluster>-<dc>-additional-seed-service`, with EndpointSlices `…-ipv4`/`-ipv6`/`-fqdn` for
+//! `additionalSeeds`), and per rack a StatefulSet `<cluster>-<dc>-<rack>-sts` with its Pods
+//! `…-sts-<i>` and their claims `server-data-<pod>`, named and labelled as cass-operator does.
+//! Once every claim is Bound, Cassandra starts: after about two and a half minutes per rack the
+//! Pods are Running and Ready with addresses from the cluster's pod range
+//! (`10.<200 + n>.0.0/16` for the n-th cluster made), the first pods of each rack are labelled
+//! seeds (three per datacenter, one per rack beyond three racks, split over the racks), and the
+//! datacenter is Ready. Deleting it removes its Pods, StatefulSets, Services, EndpointSlices and
+//! (unless annotated `cassandra.datastax.com/delete-pvc: "false"`) claims, then the finalizer.
+//! Only while a `cass-operator-controller-manager` Deployment is Available in the cluster.
+//! Not modelled: scaling down, decommission, rolling restarts beyond one wait, per-node
+//! start-up order, the superuser Secret cass-operator generates.
+
+use std::collections::BTreeSet;
+use std::time::Duration;
+
+use serde_json::{Value, json};
+
+use super::{Controller, Plan, Write, deleting, deployment_available, get, has_condition, key, list, merge};
+use crate::kube::server::State;
+use crate::kube::store::{ObjectKey, now};
+
+pub(in crate::kube) const GROUP: &str = "cassandra.datastax.com";
+const FINALIZER: &str = "finalizer.cassandra.datastax.com";
+pub(in crate::kube) const CLUSTER_LABEL: &str = "cassandra.datastax.com/cluster";
+pub(in crate::kube) const DATACENTER_LABEL: &str = "cassandra.datastax.com/datacenter";
+pub(in crate::kube) const RACK_LABEL: &str = "cassandra.datastax.com/rack";
+pub(in crate::kube) const SEED_LABEL: &str = "cassandra.datastax.com/seed-node";
+const STATE_LABEL: &str = "cassandra.datastax.com/node-state";
+const MANAGED_BY: (&str, &str) = ("app.kubernetes.io/managed-by", "cass-operator");
+/// What cass-operator takes to make the objects of a datacenter.
+const REACT: Duration = Duration::from_secs(3);
+/// Bootstrapping Cassandra on one rack's nodes.
+const START_PER_RACK: Duration = Duration::from_secs(150);
+
+/// Whether cass-operator runs in `cluster`.
+pub(in crate::kube) fn cass_operator_available(state: &State, cluster: &str) -> bool {
+    deployment_available(state, cluster, |k, _| k.name == "cass-operator-controller-manager")
+}
+
+/// One CassandraDatacenter as cass-operator reads it.
+#[derive(Clone)]
+pub(in crate::kube) struct Datacenter {
+    pub namespace: String,
+    /// `spec.clusterName`: the Cassandra cluster's name.
+    pub cluster_name: String,
+    /// The name Cassandra knows: `spec.datacenterName`, else the object's name.
+    pub name: String,
+    /// The object's name cleaned for resource names.
+    resource_name: String,
+    /// Label values of the cluster and datacenter.
+    cluster_label: String,
+    datacenter_label: String,
+    /// (rack, nodes, seeds)
+    racks: Vec<(String, usize, usize)>,
+    pub server_version: String,
+}
+
+impl Datacenter {
+    pub fn of(at: &ObjectKey, object: &Value) -> Datacenter {
+        let spec = &object["spec"];
+        let text = |v: &Value| v.as_str().unwrap_or_default().to_string();
+        let cluster_name = text(&spec["clusterName"]);
+        let mut racks: Vec<String> = spec["racks"].as_array().into_iter().flatten().map(|r| text(&r["name"])).collect();
+        if racks.is_empty() {
+            racks.push("default".into());
+        }
+        let size = spec["size"].as_u64().unwrap_or(0) as usize;
+        // Three seeds per datacenter; all nodes when fewer; one per rack beyond three racks.
+        let seeds = if size < 3 { size } else { 3.max(racks.len()) };
+        let (nodes, seeds) = (split(size, racks.len()), split(seeds, racks.len()));
+        Datacenter {
+            namespace: at.namespace.clone(),
+            cluster_label: clean_label(&cluster_name),
+            datacenter_label: clean_label(&at.name),
+            resource_name: cleanup(&at.name),
+            name: spec["datacenterName"].as_str().filter(|n| !n.is_empty()).unwrap_or(&at.name).to_string(),
+            cluster_name,
+            racks: racks.into_iter().zip(nodes).zip(seeds).map(|((r, n), s)| (r, n, s)).collect(),
+            server_version: text(&spec["serverVersion"]),
+        }
+    }
+
+    fn prefix(&self) -> String {
+        format!("{}-{}", cleanup(&self.cluster_name), self.resource_name)
+    }
+
+    pub fn additional_seed_service(&self) -> String {
+        format!("{}-additional-seed-service", self.prefix())
+    }
+
+    fn statefulset(&self, rack: &str) -> String {
+        format!("{}-{}-sts", self.prefix(), cleanup_subdomain(rack))
+    }
+
+    fn labels(&self, rack: Option<&str>) -> Value {
+        let mut labels = json!({ CLUSTER_LABEL: self.cluster_label, DATACENTER_LABEL: self.datacenter_label, MANAGED_BY.0: MANAGED_BY.1 });
+        if let Some(rack) = rack {
+            labels[RACK_LABEL] = clean_label(rack).into();
+        }
+        labels
+    }
+
+    /// Whether `object` (a Pod, claim, Service…) belongs to this datacenter.
+    fn owns(&self, object: &Value) -> bool {
+        let labels = &object["metadata"]["labels"];
+        labels[CLUSTER_LABEL] == self.cluster_label.as_str()
+            && labels[DATACENTER_LABEL] == self.datacenter_label.as_str()
+    }
+
+    /// (rack, pod name) of every pod, rack by rack.
+    fn pods(&self) -> Vec<(String, String)> {
+        let mut pods = Vec::new();
+        for (rack, nodes, _) in &self.racks {
+            pods.extend((0..*nodes).map(|i| (rack.clone(), format!("{}-{i}", self.statefulset(rack)))));
+        }
+        pods
+    }
+}
+
+pub(in crate::kube) struct Datacenters;
+
+impl Controller for Datacenters {
+    fn watches(&self, key: &ObjectKey) -> bool {
+        key.group == GROUP && key.plural == "cassandradatacenters"
+    }
+
+    fn plan(&self, state: &State, cluster: &str, at: &ObjectKey, object: &Value) -> Plan {
+        if !cass_operator_available(state, cluster) {
+            return None;
+        }
+        let dc = Datacenter::of(at, object);
+        if deleting(object) {
+            return remove(state, cluster, at, object, &dc);
+        }
+        let made = make(state, cluster, at, object, &dc);
+        if !made.is_empty() {
+            return Some((REACT, made));
+        }
+        start(state, cluster, at, object, &dc)
+    }
+}
+
+/// The objects cass-operator makes that do not exist yet, and its finalizer.
+fn make(state: &State, cluster: &str, at: &ObjectKey, object: &Value, dc: &Datacenter) -> Vec<Write> {
+    let mut writes = Vec::new();
+    let mut create = |key: ObjectKey, object: Value| {
+        if get(state, cluster, &key).is_none() {
+            writes.push(merge(cluster, &key, object));
+        }
+    };
+    let ns = dc.namespace.as_str();
+    let service = |name: String, labels: Value, selector: Value| {
+        let spec = if selector.is_null() {
+            json!({ "type": "ClusterIP", "clusterIP": "None", "publishNotReadyAddresses": true })
+        } else {
+            json!({ "type": "ClusterIP", "clusterIP": "None", "selector": selector, "ports": [
+                { "name": "native", "port": 9042, "targetPort": 9042 },
+                { "name": "mgmt-api", "port": 8080, "targetPort": 8080 },
+            ]})
+        };
+        (
+            key("", "services", ns, &name),
+            json!({ "apiVersion": "v1", "kind": "Service", "metadata": { "name": name, "namespace": ns, "labels": labels }, "spec": spec }),
+        )
+    };
+    let cluster_labels = json!({ CLUSTER_LABEL: dc.cluster_label, MANAGED_BY.0: MANAGED_BY.1 });
+    let dc_selector = json!({ CLUSTER_LABEL: dc.cluster_label, DATACENTER_LABEL: dc.datacenter_label });
+    let services = [
+        service(
+            format!("{}-seed-service", cleanup(&dc.cluster_name)),
+            cluster_labels,
+            json!({ CLUSTER_LABEL: dc.cluster_label, SEED_LABEL: "true" }),
+        ),
+        service(format!("{}-service", dc.prefix()), dc.labels(None), dc_selector.clone()),
+        service(format!("{}-all-pods-service", dc.prefix()), dc.labels(None), dc_selector),
+        service(dc.additional_seed_service(), dc.labels(None), Value::Null),
+    ];
+    for (key, service) in services {
+        create(key, service);
+    }
+    let seeds: Vec<&str> =
+        object["spec"]["additionalSeeds"].as_array().into_iter().flatten().filter_map(Value::as_str).collect();
+    for (kind, addresses) in address_types(&seeds) {
+        let name = format!("{}-{}", dc.additional_seed_service(), kind.to_lowercase());
+        let mut labels = dc.labels(None);
+        labels["kubernetes.io/service-name"] = dc.additional_seed_service().into();
+        labels["endpointslice.kubernetes.io/managed-by"] = "cass-operator".into();
+        create(
+            key("discovery.k8s.io", "endpointslices", ns, &name),
+            json!({ "apiVersion": "discovery.k8s.io/v1", "kind": "EndpointSlice", "metadata": { "name": name, "namespace": ns, "labels": labels },
+                    "addressType": kind, "endpoints": [{ "addresses": addresses }] }),
+        );
+    }
+    let claim_spec = &object["spec"]["storageConfig"]["cassandraDataVolumeClaimSpec"];
+    for (rack, nodes, _) in &dc.racks {
+        let name = dc.statefulset(rack);
+        create(
+            key("apps", "statefulsets", ns, &name),
+            json!({ "apiVersion": "apps/v1", "kind": "StatefulSet", "metadata": { "name": name, "namespace": ns, "labels": dc.labels(Some(rack)) },
+                    "spec": { "replicas": nodes, "serviceName": format!("{}-all-pods-service", dc.prefix()), "podManagementPolicy": "Parallel",
+                              "selector": { "matchLabels": dc.labels(Some(rack)) } },
+                    "status": { "replicas": nodes, "readyReplicas": 0 } }),
+        );
+    }
+    for (rack, pod) in dc.pods() {
+        let claim = format!("server-data-{pod}");
+        create(
+            key("", "persistentvolumeclaims", ns, &claim),
+            json!({ "apiVersion": "v1", "kind": "PersistentVolumeClaim", "metadata": { "name": claim, "namespace": ns, "labels": dc.labels(Some(&rack)) }, "spec": claim_spec }),
+        );
+        let mut labels = dc.labels(Some(&rack));
+        labels[STATE_LABEL] = "Ready-to-Start".into();
+        labels["statefulset.kubernetes.io/pod-name"] = pod.clone().into();
+        create(
+            key("", "pods", ns, &pod),
+            json!({ "apiVersion": "v1", "kind": "Pod", "metadata": { "name": pod, "namespace": ns, "labels": labels },
+                    "spec": { "hostname": pod, "subdomain": format!("{}-all-pods-service", dc.prefix()),
+                              "containers": [{ "name": "cassandra", "image": format!("k8ssandra/cass-management-api:{}", dc.server_version),
+                                               "ports": [{ "name": "native", "containerPort": 9042 }, { "name": "internode", "containerPort": 7000 }, { "name": "mgmt-api-http", "containerPort": 8080 }] }],
+                              "volumes": [{ "name": "server-data", "persistentVolumeClaim": { "claimName": claim } }] },
+                    "status": { "phase": "Pending" } }),
+        );
+    }
+    let finalizers = object["metadata"]["finalizers"].as_array().cloned().unwrap_or_default();
+    if !finalizers.iter().any(|f| f == FINALIZER) || object["status"]["cassandraOperatorProgress"].is_null() {
+        let mut finalizers = finalizers;
+        finalizers.retain(|f| f != FINALIZER);
+        finalizers.push(FINALIZER.into());
+        let progress = object["status"]["cassandraOperatorProgress"].as_str().unwrap_or("Updating");
+        writes.push(merge(
+            cluster,
+            at,
+            json!({ "metadata": { "finalizers": finalizers }, "status": { "cassandraOperatorProgress": progress, "nodeStatuses": {} } }),
+        ));
+    }
+    writes
+}
+
+/// Additional seeds by EndpointSlice address type, types without addresses left out.
+fn address_types<'a>(seeds: &[&'a str]) -> Vec<(&'static str, Vec<&'a str>)> {
+    let mut types: Vec<(&'static str, Vec<&'a str>)> = vec![("IPv4", vec![]), ("IPv6", vec![]), ("FQDN", vec![])];
+    for seed in seeds {
+        let slot = match seed.parse::<std::net::IpAddr>() {
+            Ok(std::net::IpAddr::V4(_)) => 0,
+            Ok(std::net::IpAddr::V6(_)) => 1,
+            Err(_) => 2,
+        };
+        types[slot].1.push(seed);
+    }
+    types.retain(|(_, a)| !a.is_empty());
+    types
+}
+
+/// Cassandra starting once every claim is Bound: the Pods Running and Ready with addresses,
+/// seeds labelled, the datacenter Ready.
+fn start(state: &State, cluster: &str, at: &ObjectKey, object: &Value, dc: &Datacenter) -> Plan {
+    let ns = dc.namespace.as_str();
+    let pods = dc.pods();
+    let bound = pods.iter().all(|(_, pod)| {
+        get(state, cluster, &key("", "persistentvolumeclaims", ns, &format!("server-data-{pod}")))
+            .is_some_and(|c| c["status"]["phase"] == "Bound")
+    });
+    let stored: Vec<&Value> =
+        pods.iter().filter_map(|(_, pod)| get(state, cluster, &key("", "pods", ns, pod))).collect();
+    let ready = stored.iter().all(|p| has_condition(p, "Ready"))
+        && has_condition(object, "Ready")
+        && object["status"]["observedGeneration"] == object["metadata"]["generation"];
+    if !bound || ready || stored.len() != pods.len() {
+        return None;
+    }
+    let mut addresses = free_addresses(state, cluster);
+    let mut writes = Vec::new();
+    let mut statuses = serde_json::Map::new();
+    for (rack, nodes, seeds) in &dc.racks {
+        let rack_pods: Vec<&(String, String)> = pods.iter().filter(|(r, _)| r == rack).collect();
+        for (i, (_, pod)) in rack_pods.iter().enumerate() {
+            let stored = get(state, cluster, &key("", "pods", ns, pod)).cloned().unwrap_or_default();
+            let ip = stored["status"]["podIP"]
+                .as_str()
+                .map(str::to_string)
+                .unwrap_or_else(|| addresses.next().unwrap_or_default());
+            let seed = if i < *seeds { json!("true") } else { Value::Null };
+            let condition = |kind: &str| json!({ "type": kind, "status": "True", "lastTransitionTime": now() });
+            writes.push(merge(
+                cluster,
+                &key("", "pods", ns, pod),
+                json!({
+                    "metadata": { "labels": { STATE_LABEL: "Started", SEED_LABEL: seed } },
+                    "status": {
+                        "phase": "Running", "podIP": ip, "podIPs": [{ "ip": ip }], "startTime": now(),
+                        "conditions": [condition("PodScheduled"), condition("Initialized"), condition("ContainersReady"), condition("Ready")],
+                        "containerStatuses": [{ "name": "cassandra", "ready": true, "started": true, "restartCount": 0, "image": format!("k8ssandra/cass-management-api:{}", dc.server_version) }],
+                    },
+                }),
+            ));
+            statuses.insert(pod.clone(), json!({ "hostID": stored["metadata"]["uid"], "ip": ip, "rack": rack }));
+        }
+        writes.push(merge(
+            cluster,
+            &key("apps", "statefulsets", ns, &dc.statefulset(rack)),
+            json!({ "status": { "replicas": nodes, "readyReplicas": nodes, "currentReplicas": nodes, "updatedReplicas": nodes } }),
+        ));
+    }
+    let condition = |kind: &str| json!({ "type": kind, "status": "True", "reason": "", "message": "", "lastTransitionTime": now() });
+    writes.push(merge(
+        cluster,
+        at,
+        json!({ "status": {
+            "cassandraOperatorProgress": "Ready",
+            "observedGeneration": object["metadata"]["generation"],
+            "conditions": [condition("Healthy"), condition("Valid"), condition("Initialized"), condition("Ready")],
+            "lastServerNodeStarted": now(),
+            "usersUpserted": now(),
+            "superUserUpserted": now(),
+            "nodeStatuses": statuses,
+        }}),
+    ));
+    Some((START_PER_RACK * dc.racks.len() as u32, writes))
+}
+
+/// The addresses of the cluster's pod range no Pod has, lowest first.
+fn free_addresses(state: &State, cluster: &str) -> impl Iterator<Item = String> {
+    let used: BTreeSet<String> = list(state, cluster, "", "pods", None)
+        .into_iter()
+        .filter_map(|(_, p)| p["status"]["podIP"].as_str().map(str::to_string))
+        .collect();
+    let second = 200 + state.clusters.get(cluster).map_or(0, |c| c.index) % 56;
+    (10..65_534u32).map(move |n| format!("10.{second}.{}.{}", n / 256, n % 256)).filter(move |ip| !used.contains(ip))
+}
+
+/// What cass-operator deletes with a datacenter, then its finalizer.
+fn remove(state: &State, cluster: &str, at: &ObjectKey, object: &Value, dc: &Datacenter) -> Plan {
+    let keep_claims = object["metadata"]["annotations"]["cassandra.datastax.com/delete-pvc"] == "false";
+    let mut writes = Vec::new();
+    let owned = [
+        ("", "pods"),
+        ("apps", "statefulsets"),
+        ("", "services"),
+        ("discovery.k8s.io", "endpointslices"),
+        ("", "persistentvolumeclaims"),
+    ];
+    for (group, plural) in owned {
+        if plural == "persistentvolumeclaims" && keep_claims {
+            continue;
+        }
+        for (key, _) in list(state, cluster, group, plural, Some(&dc.namespace)).into_iter().filter(|(_, o)| dc.owns(o))
+        {
+            writes.push(Write::Delete { cluster: cluster.into(), key: key.clone() });
+        }
+    }
+    // The seed service is the cluster's: it goes with the last datacenter of that cluster.
+    let others = list(state, cluster, GROUP, "cassandradatacenters", Some(&dc.namespace))
+        .into_iter()
+        .any(|(k, o)| k != at && o["spec"]["clusterName"] == dc.cluster_name.as_str());
+    if !others {
+        let seed_service = key("", "services", &dc.namespace, &format!("{}-seed-service", cleanup(&dc.cluster_name)));
+        writes.push(Write::Delete { cluster: cluster.into(), key: seed_service });
+    }
+    let mut finalizers = object["metadata"]["finalizers"].as_array().cloned().unwrap_or_default();
+    finalizers.retain(|f| f != FINALIZER);
+    writes.push(merge(cluster, at, json!({ "metadata": { "finalizers": finalizers } })));
+    Some((REACT, writes))
+}
+
+/// `SplitRacks`: `n` spread over `racks`, the first racks taking the remainder.
+fn split(n: usize, racks: usize) -> Vec<usize> {
+    (0..racks).map(|i| n / racks + usize::from(i < n % racks)).collect()
+}
+
+/// `CleanupForKubernetes`: a DNS-1035 label as is, else lower-cased, `_` as `-`, and only the
+/// runs that make valid labels kept.
+pub(in crate::kube) fn cleanup(input: &str) -> String {
+    let valid = input.len() <= 63
+        && input.starts_with(|c: char| c.is_ascii_lowercase())
+        && !input.ends_with('-')
+        && input.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
+    if valid {
+        return input.to_string();
+    }
+    runs(
+        &input.to_lowercase().replace('_', "-"),
+        |c| c.is_ascii_lowercase(),
+        |c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-',
+    )
+}
+
+/// `CleanupSubdomain`, for rack names (approximated: runs of DNS-1123 subdomain characters).
+fn cleanup_subdomain(input: &str) -> String {
+    let word = |c: char| c.is_ascii_lowercase() || c.is_ascii_digit();
+    runs(&input.to_lowercase().replace('_', "-"), word, |c| word(c) || c == '-' || c == '.')
+}
+
+/// `CleanLabelValue`: spaces dropped, runs of label characters kept.
+pub(in crate::kube) fn clean_label(input: &str) -> String {
+    let alnum = |c: char| c.is_ascii_alphanumeric();
+    runs(&input.replace(' ', ""), alnum, |c| alnum(c) || matches!(c, '-' | '_' | '.'))
+}
+
+/// The concatenated runs that start with a `first` character, go on over `inner` characters
+/// and end (trimmed back) on an alphanumeric one, as Go's `FindAllString` finds them.
+fn runs(input: &str, first: impl Fn(char) -> bool, inner: impl Fn(char) -> bool) -> String {
+    let mut out = String::new();
+    let mut rest = input;
+    while let Some(start) = rest.find(&first) {
+        let run: String = rest[start..].chars().take_while(|&c| inner(c)).collect();
+        out.push_str(run.trim_end_matches(|c: char| !c.is_ascii_alphanumeric()));
+        rest = &rest[start + run.len().max(1)..];
+    }
+    out
+}
+
+/// Every Cassandra node of every cluster: (cluster, Pod, the datacenter it belongs to).
+pub(in crate::kube) fn nodes_of(state: &State) -> Vec<(String, Value, Datacenter)> {
+    let mut nodes = Vec::new();
+    for (name, c) in &state.clusters {
+        for (at, object) in c.list(GROUP, "cassandradatacenters", None) {
+            let dc = Datacenter::of(at, object);
+            for (_, pod) in c.list("", "pods", Some(&at.namespace)).filter(|(_, p)| dc.owns(p)) {
+                nodes.push((name.clone(), pod.clone(), dc.clone()));
+            }
+        }
+    }
+    nodes
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{clean_label, cleanup, split};
+
+    #[test]
+    fn names_are_cleaned_and_nodes_split_as_cass_operator_does() {
+        assert_eq!(cleanup("Demo_Cluster"), "demo-cluster");
+        assert_eq!(cleanup("dc1"), "dc1");
+        assert_eq!(cleanup("1st DC"), "stdc");
+        assert_eq!(clean_label("My Cluster"), "MyCluster");
+        assert_eq!(split(7, 3), [3, 2, 2]);
+        assert_eq!(split(3, 3), [1, 1, 1]);
+    }
+}
