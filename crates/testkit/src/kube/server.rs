@@ -140,7 +140,7 @@ impl State {
     }
 
     /// Whether a write would change anything.
-    fn changes(&self, write: &Write) -> bool {
+    pub fn changes(&self, write: &Write) -> bool {
         match write {
             Write::Merge { cluster, key, object } => {
                 let Some(current) = self.clusters.get(cluster).and_then(|c| c.get(key)) else { return true };

@@ -135,7 +135,7 @@ impl Controller for Datacenters {
         if deleting(object) {
             return remove(state, cluster, at, object, &dc);
         }
-        let made = make(state, cluster, at, object, &dc);
+        let made: Vec<Write> = make(state, cluster, at, object, &dc).into_iter().filter(|w| state.changes(w)).collect();
         if !made.is_empty() {
             return Some((REACT, made));
         }
@@ -143,12 +143,14 @@ impl Controller for Datacenters {
     }
 }
 
-/// The objects cass-operator makes that do not exist yet, and its finalizer.
+/// The objects cass-operator makes that do not exist yet, the additional-seed EndpointSlices
+/// in step with `additionalSeeds`, its finalizer, and progress Updating while it makes pods.
 fn make(state: &State, cluster: &str, at: &ObjectKey, object: &Value, dc: &Datacenter) -> Vec<Write> {
     let mut writes = Vec::new();
+    let mut created = Vec::new();
     let mut create = |key: ObjectKey, object: Value| {
         if get(state, cluster, &key).is_none() {
-            writes.push(merge(cluster, &key, object));
+            created.push(merge(cluster, &key, object));
         }
     };
     let ns = dc.namespace.as_str();
@@ -185,14 +187,20 @@ fn make(state: &State, cluster: &str, at: &ObjectKey, object: &Value, dc: &Datac
         object["spec"]["additionalSeeds"].as_array().into_iter().flatten().filter_map(Value::as_str).collect();
     for (kind, addresses) in address_types(&seeds) {
         let name = format!("{}-{}", dc.additional_seed_service(), kind.to_lowercase());
+        let slice = key("discovery.k8s.io", "endpointslices", ns, &name);
+        if addresses.is_empty() {
+            writes.push(Write::Delete { cluster: cluster.into(), key: slice });
+            continue;
+        }
         let mut labels = dc.labels(None);
         labels["kubernetes.io/service-name"] = dc.additional_seed_service().into();
         labels["endpointslice.kubernetes.io/managed-by"] = "cass-operator".into();
-        create(
-            key("discovery.k8s.io", "endpointslices", ns, &name),
+        writes.push(merge(
+            cluster,
+            &slice,
             json!({ "apiVersion": "discovery.k8s.io/v1", "kind": "EndpointSlice", "metadata": { "name": name, "namespace": ns, "labels": labels },
                     "addressType": kind, "endpoints": [{ "addresses": addresses }] }),
-        );
+        ));
     }
     let claim_spec = &object["spec"]["storageConfig"]["cassandraDataVolumeClaimSpec"];
     for (rack, nodes, _) in &dc.racks {
@@ -225,21 +233,23 @@ fn make(state: &State, cluster: &str, at: &ObjectKey, object: &Value, dc: &Datac
         );
     }
     let finalizers = object["metadata"]["finalizers"].as_array().cloned().unwrap_or_default();
-    if !finalizers.iter().any(|f| f == FINALIZER) || object["status"]["cassandraOperatorProgress"].is_null() {
+    let progress = &object["status"]["cassandraOperatorProgress"];
+    if !finalizers.iter().any(|f| f == FINALIZER) || progress.is_null() || !created.is_empty() {
         let mut finalizers = finalizers;
         finalizers.retain(|f| f != FINALIZER);
         finalizers.push(FINALIZER.into());
-        let progress = object["status"]["cassandraOperatorProgress"].as_str().unwrap_or("Updating");
-        writes.push(merge(
-            cluster,
-            at,
-            json!({ "metadata": { "finalizers": finalizers }, "status": { "cassandraOperatorProgress": progress, "nodeStatuses": {} } }),
-        ));
+        let progress = if created.is_empty() { progress.as_str().unwrap_or("Updating") } else { "Updating" };
+        let mut status = json!({ "cassandraOperatorProgress": progress });
+        if object["status"]["nodeStatuses"].is_null() {
+            status["nodeStatuses"] = json!({});
+        }
+        writes.push(merge(cluster, at, json!({ "metadata": { "finalizers": finalizers }, "status": status })));
     }
-    writes
+    created.extend(writes);
+    created
 }
 
-/// Additional seeds by EndpointSlice address type, types without addresses left out.
+/// Additional seeds by EndpointSlice address type.
 fn address_types<'a>(seeds: &[&'a str]) -> Vec<(&'static str, Vec<&'a str>)> {
     let mut types: Vec<(&'static str, Vec<&'a str>)> = vec![("IPv4", vec![]), ("IPv6", vec![]), ("FQDN", vec![])];
     for seed in seeds {
@@ -250,7 +260,6 @@ fn address_types<'a>(seeds: &[&'a str]) -> Vec<(&'static str, Vec<&'a str>)> {
         };
         types[slot].1.push(seed);
     }
-    types.retain(|(_, a)| !a.is_empty());
     types
 }
 

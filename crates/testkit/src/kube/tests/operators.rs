@@ -215,6 +215,14 @@ fn each_node_sees_the_datacenters_its_seeds_joined_and_a_partition_marks_them_do
     );
     kube.heal("east", "west");
     assert_eq!(endpoints(&kube, "east", "ring-dc1-default-sts-0"), ring);
+    // Without its additional seeds dc2's EndpointSlice goes: the rings come apart.
+    let dc2 = ("cassandra.datastax.com/v1beta1", "CassandraDatacenter", Some("db"), "dc2");
+    kube.edit("west", dc2, |dc| dc["spec"]["additionalSeeds"] = json!([]));
+    assert!(
+        kube.get("west", ("discovery.k8s.io/v1", "EndpointSlice", Some("db"), "ring-dc2-additional-seed-service-ipv4"))
+            .is_none()
+    );
+    assert_eq!(endpoints(&kube, "east", "ring-dc1-default-sts-0"), [up("dc1", "10.200.0.10", "true")]);
 
     let authorization = format!("Bearer {}", kube.token());
     let localdc = crate::http::client::request(
