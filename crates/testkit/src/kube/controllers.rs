@@ -11,12 +11,14 @@
 //!
 //! Served: Deployments become Available once the Secrets and ConfigMaps their pods mount exist
 //! (`tokens`: service-account token Secrets; `certificates`: cert-manager; `storage`: PVCs;
+//! `load_balancers`: the cloud's load balancers for Services of type LoadBalancer;
 //! `cassandra`: cass-operator's CassandraDatacenters; `k8ssandra`: the k8ssandra-operator
 //! control plane's ClientConfigs and K8ssandraClusters).
 
 mod cassandra;
 mod certificates;
 mod k8ssandra;
+mod load_balancers;
 mod storage;
 mod tokens;
 
@@ -55,6 +57,7 @@ pub(super) fn controller(key: &ObjectKey) -> Option<&'static dyn Controller> {
         &certificates::Certificates,
         &certificates::Issuers,
         &storage::Claims,
+        &load_balancers::LoadBalancers,
         &cassandra::Datacenters,
         &k8ssandra::Clusters,
     ];

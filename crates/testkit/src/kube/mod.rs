@@ -24,7 +24,8 @@
 //! Simulated controllers (see `controllers.rs`) act after the real durations times the
 //! options' time scale: Deployments become Available (once the Secrets they mount exist);
 //! service-account token Secrets get their token; cert-manager readies Issuers and issues
-//! Certificates; claims bind when their StorageClass exists; cass-operator brings
+//! Certificates; claims bind when their StorageClass exists; LoadBalancer Services get a
+//! hostname (EKS) or an IP (AKS); cass-operator brings
 //! CassandraDatacenters up; the k8ssandra-operator control plane loads ClientConfigs when it
 //! (re)starts and brings a K8ssandraCluster's datacenters up, in order, in the clusters their
 //! contexts reach on this server. The operators' validating webhooks (see `admission.rs`)

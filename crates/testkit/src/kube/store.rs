@@ -49,6 +49,7 @@ pub(super) struct Event {
 }
 
 pub(super) struct Cluster {
+    pub flavor: Flavor,
     /// The cluster's place in creation order: which pod address range it draws from.
     pub index: usize,
     objects: BTreeMap<ObjectKey, Value>,
@@ -62,7 +63,7 @@ impl Cluster {
     /// A fresh cluster with the objects a new cluster of its flavour has.
     pub fn new(flavor: Flavor, index: usize) -> Cluster {
         let mut cluster =
-            Cluster { index, objects: BTreeMap::new(), revision: 0, history: VecDeque::new(), forgotten: 0 };
+            Cluster { flavor, index, objects: BTreeMap::new(), revision: 0, history: VecDeque::new(), forgotten: 0 };
         for (key, object) in defaults::objects(flavor) {
             cluster.put(key, object);
         }

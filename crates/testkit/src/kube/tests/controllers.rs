@@ -179,3 +179,33 @@ fn a_claim_binds_only_once_its_storage_class_exists_and_a_pod_uses_it() {
     );
     assert_eq!(bound["metadata"]["annotations"]["volume.kubernetes.io/storage-provisioner"], "ebs.csi.aws.com");
 }
+
+#[test]
+fn a_load_balancer_gets_a_hostname_on_eks_and_an_ip_on_aks() {
+    let kube = FakeKube::start_for_test();
+    kube.add_cluster_of("aks", Flavor::Aks).expect("a cluster");
+    let service = |name: &str, annotations: Value| {
+        json!({ "apiVersion": "v1", "kind": "Service",
+        "metadata": { "name": name, "namespace": "kube-system", "annotations": annotations },
+        "spec": { "type": "LoadBalancer", "selector": { "k8s-app": "kube-dns" }, "ports": [{ "port": 53, "protocol": "UDP" }] } })
+    };
+    let ingress = |cluster: &str, name: &str| {
+        kube.get(cluster, ("v1", "Service", Some("kube-system"), name)).expect("the Service")["status"]["loadBalancer"]
+            ["ingress"][0]
+            .clone()
+    };
+    let internal = json!({ "service.beta.kubernetes.io/azure-load-balancer-internal": "true" });
+    kube.put("aks", service("dns-lb", internal.clone())).expect("a Service");
+    kube.put("aks", service("dns-lb-2", internal)).expect("a Service");
+    kube.put("aks", service("public", json!({}))).expect("a Service");
+    assert_eq!(
+        (ingress("aks", "dns-lb")["ip"].as_str(), ingress("aks", "dns-lb-2")["ip"].as_str()),
+        (Some("10.224.0.4"), Some("10.224.0.5"))
+    );
+    assert!(ingress("aks", "public")["ip"].as_str().expect("an IP").starts_with("20."));
+    let internal = json!({ "service.beta.kubernetes.io/aws-load-balancer-scheme": "internal" });
+    kube.put("eks", service("dns-lb", internal)).expect("a Service");
+    let hostname = ingress("eks", "dns-lb")["hostname"].as_str().expect("a hostname").to_string();
+    assert!(hostname.starts_with("internal-a") && hostname.ends_with(".elb.amazonaws.com"), "{hostname}");
+    assert!(ingress("eks", "dns-lb")["ip"].is_null());
+}
