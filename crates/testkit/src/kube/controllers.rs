@@ -27,17 +27,19 @@ use std::time::Duration;
 use serde_json::{Value, json};
 
 use super::server::State;
-use super::store::{ObjectKey, now};
+use super::store::{Cluster, ObjectKey, now};
 
 pub(super) use cassandra::nodes_of;
 pub(super) use k8ssandra::loaded_contexts;
 pub(super) use tokens::accepts;
 
 /// What a controller stores: `object` merged into the stored one (JSON merge patch; created if
-/// absent), or a deletion as a client's (finalizers hold it).
+/// absent), a deletion as a client's (finalizers hold it), or what a process read when it
+/// started (kept by the server, not an object).
 pub(super) enum Write {
     Merge { cluster: String, key: ObjectKey, object: Value },
     Delete { cluster: String, key: ObjectKey },
+    Started { cluster: String, process: &'static str, read: Value },
 }
 
 /// How long the real controller takes, and what it writes then; `None` when it has nothing to do.
@@ -90,6 +92,13 @@ impl Controller for Deployments {
             return None;
         }
         let mut writes = vec![merge(cluster, key, rolled_out(object))];
+        if (key.namespace.as_str(), key.name.as_str()) == ("kube-system", "coredns") {
+            writes.push(Write::Started {
+                cluster: cluster.into(),
+                process: "coredns",
+                read: coredns_read(state.clusters.get(cluster)?),
+            });
+        }
         if k8ssandra::is_control_plane(object) {
             // It starts only if it can load every ClientConfig; otherwise it crash-loops.
             writes.extend(k8ssandra::load(state, cluster)?);
@@ -142,6 +151,18 @@ fn mounts_exist(state: &State, cluster: &str, namespace: &str, object: &Value) -
         source["optional"] == true
             || get(state, cluster, &key("", plural, namespace, name.as_str().unwrap_or_default())).is_some()
     })
+}
+
+/// What CoreDNS reads when it starts: the data of the `coredns` ConfigMap and, on AKS, of
+/// `coredns-custom` (which it imports only then).
+pub(super) fn coredns_read(cluster: &Cluster) -> Value {
+    let mut read = serde_json::Map::new();
+    for name in ["coredns", "coredns-custom"] {
+        if let Some(map) = cluster.get(&key("", "configmaps", "kube-system", name)) {
+            read.extend(map["data"].as_object().cloned().unwrap_or_default());
+        }
+    }
+    Value::Object(read)
 }
 
 pub(super) fn key(group: &str, plural: &str, namespace: &str, name: &str) -> ObjectKey {

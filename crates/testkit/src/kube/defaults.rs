@@ -1,7 +1,7 @@
 //! What a fresh cluster holds before anyone writes to it, modelled on a new EKS or AKS cluster:
 //! the `default`, `kube-system` and `kube-public` namespaces; CoreDNS's `coredns` ConfigMap
 //! (the flavour's default Corefile; AKS adds the `coredns-custom` ConfigMap it imports) and
-//! `kube-dns` Service in `kube-system`; and the StorageClasses the flavour ships. EKS has only
+//! `kube-dns` Service and `coredns` Deployment in `kube-system`; and the StorageClasses the flavour ships. EKS has only
 //! `gp2` (no `gp3`: whoever wants it creates it); AKS has `default`, `managed-csi` and
 //! `managed-csi-premium` (Azure Disk CSI) and the Azure Files classes.
 
@@ -136,8 +136,40 @@ pub(super) fn objects(flavor: Flavor) -> Vec<(ObjectKey, Value)> {
             "status": { "loadBalancer": {} }
         }),
     ));
+    objects.push((
+        ObjectKey {
+            group: "apps".into(),
+            plural: "deployments".into(),
+            namespace: "kube-system".into(),
+            name: "coredns".into(),
+        },
+        coredns_deployment(),
+    ));
     objects.extend(storage_classes(flavor));
     objects
+}
+
+/// CoreDNS's Deployment, running: it reads its ConfigMaps when its pods start, so a change to
+/// what it only imports at start (AKS's `coredns-custom`) needs `kubectl rollout restart`.
+fn coredns_deployment() -> Value {
+    let available = |kind: &str, reason: &str| json!({ "type": kind, "status": "True", "reason": reason });
+    json!({
+        "apiVersion": "apps/v1",
+        "kind": "Deployment",
+        "metadata": { "name": "coredns", "namespace": "kube-system", "labels": { "k8s-app": "kube-dns" } },
+        "spec": {
+            "replicas": 2,
+            "selector": { "matchLabels": { "k8s-app": "kube-dns" } },
+            "template": {
+                "metadata": { "labels": { "k8s-app": "kube-dns" } },
+                "spec": { "containers": [{ "name": "coredns", "image": "coredns/coredns", "args": ["-conf", "/etc/coredns/Corefile"] }] }
+            }
+        },
+        "status": {
+            "observedGeneration": 1, "replicas": 2, "readyReplicas": 2, "availableReplicas": 2, "updatedReplicas": 2,
+            "conditions": [available("Available", "MinimumReplicasAvailable"), available("Progressing", "NewReplicaSetAvailable")]
+        }
+    })
 }
 
 /// (name, provisioner, parameters, default class)

@@ -25,7 +25,8 @@
 //! options' time scale: Deployments become Available (once the Secrets they mount exist);
 //! service-account token Secrets get their token; cert-manager readies Issuers and issues
 //! Certificates; claims bind when their StorageClass exists; LoadBalancer Services get a
-//! hostname (EKS) or an IP (AKS); cass-operator brings
+//! hostname (EKS) or an IP (AKS); CoreDNS reads AKS's `coredns-custom` only when it restarts
+//! ([`FakeKube::coredns_config`]); cass-operator brings
 //! CassandraDatacenters up; the k8ssandra-operator control plane loads ClientConfigs when it
 //! (re)starts and brings a K8ssandraCluster's datacenters up, in order, in the clusters their
 //! contexts reach on this server. The operators' validating webhooks (see `admission.rs`)
@@ -239,6 +240,20 @@ impl FakeKube {
         }
         self.shared.lock().cluster_of(cluster, flavor);
         Ok(())
+    }
+
+    /// The configuration CoreDNS of `cluster` runs with: the data of its `coredns` ConfigMap
+    /// and, on AKS, `coredns-custom`. EKS's Corefile has the `reload` plugin, so that is what
+    /// the ConfigMap holds now; AKS imports `coredns-custom` only when CoreDNS starts, so that
+    /// is what it held at the last restart of the `coredns` Deployment (`kubectl rollout
+    /// restart`) or at the cluster's creation.
+    pub fn coredns_config(&self, cluster: &str) -> Option<Value> {
+        let state = self.settled();
+        let c = state.clusters.get(cluster)?;
+        match c.flavor {
+            Flavor::Eks => Some(controllers::coredns_read(c)),
+            Flavor::Aks => state.started.get(&(cluster.to_string(), "coredns")).cloned(),
+        }
     }
 
     /// Cuts the network between two clusters: their Cassandra nodes see each other down.

@@ -46,6 +46,8 @@ pub(super) struct State {
     pub clusters: BTreeMap<String, Cluster>,
     /// Pairs of clusters (in name order) between which no packet passes.
     pub partitions: BTreeSet<(String, String)>,
+    /// What a process of a cluster read when it last started (see [`Write::Started`]).
+    pub started: BTreeMap<(String, &'static str), serde_json::Value>,
     pub requests: Vec<RecordedRequest>,
     faults: Vec<Armed>,
     /// Keyed by CRD uid, generation and version.
@@ -61,6 +63,7 @@ impl Shared {
             token: token.clone(),
             clusters: BTreeMap::new(),
             partitions: BTreeSet::new(),
+            started: BTreeMap::new(),
             requests: Vec::new(),
             faults: Vec::new(),
             validators: HashMap::new(),
@@ -95,7 +98,13 @@ impl State {
     /// The cluster of that name, created fresh with the objects of `flavor` on first use.
     pub fn cluster_of(&mut self, name: &str, flavor: Flavor) -> &mut Cluster {
         let index = self.clusters.len();
-        self.clusters.entry(name.to_string()).or_insert_with(|| Cluster::new(flavor, index))
+        let started = &mut self.started;
+        self.clusters.entry(name.to_string()).or_insert_with(|| {
+            let cluster = Cluster::new(flavor, index);
+            // CoreDNS started with the cluster's default configuration.
+            started.insert((name.to_string(), "coredns"), controllers::coredns_read(&cluster));
+            cluster
+        })
     }
 
     /// Schedules every controller that has work to do and is not yet scheduled for it, as if
@@ -153,6 +162,7 @@ impl State {
                 .get(cluster)
                 .and_then(|c| c.get(key))
                 .is_some_and(|o| o["metadata"]["deletionTimestamp"].is_null()),
+            Write::Started { cluster, process, read } => self.started.get(&(cluster.clone(), *process)) != Some(read),
         }
     }
 
@@ -170,6 +180,9 @@ impl State {
                 if let Some(object) = cluster.get(&key).cloned() {
                     handlers::mark_deleted(cluster, key, object);
                 }
+            }
+            Write::Started { cluster, process, read } => {
+                self.started.insert((cluster, process), read);
             }
         }
     }

@@ -209,3 +209,24 @@ fn a_load_balancer_gets_a_hostname_on_eks_and_an_ip_on_aks() {
     assert!(hostname.starts_with("internal-a") && hostname.ends_with(".elb.amazonaws.com"), "{hostname}");
     assert!(ingress("eks", "dns-lb")["ip"].is_null());
 }
+
+#[test]
+fn aks_coredns_takes_coredns_custom_only_when_restarted_and_eks_reloads_its_corefile() {
+    let kube = FakeKube::start_for_test();
+    kube.add_cluster_of("aks", Flavor::Aks).expect("a cluster");
+    let custom = ("v1", "ConfigMap", Some("kube-system"), "coredns-custom");
+    let stub = "west.svc.cluster.local:53 {\n  forward . 10.1.0.4\n}\n";
+    assert!(kube.edit("aks", custom, |c| c["data"] = json!({ "west.server": stub })));
+    assert!(kube.coredns_config("aks").expect("AKS")["west.server"].is_null(), "not before a restart");
+    // What `kubectl rollout restart deployment coredns` sends.
+    let restart = json!({ "spec": { "template": { "metadata": { "annotations": { "kubectl.kubernetes.io/restartedAt": "2026-01-01T00:00:00Z" } } } } });
+    let target = "/aks/apis/apps/v1/namespaces/kube-system/deployments/coredns";
+    let body = serde_json::to_vec(&restart).expect("JSON");
+    raw(&kube, "PATCH", target, "application/strategic-merge-patch+json", &body, Some(&kube.token())).ok();
+    assert_eq!(kube.coredns_config("aks").expect("AKS")["west.server"], stub);
+
+    let corefile = ("v1", "ConfigMap", Some("kube-system"), "coredns");
+    kube.add_cluster("eks").expect("a cluster");
+    assert!(kube.edit("eks", corefile, |c| c["data"]["Corefile"] = "changed".into()));
+    assert_eq!(kube.coredns_config("eks").expect("EKS")["Corefile"], "changed");
+}
