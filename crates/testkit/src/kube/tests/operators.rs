@@ -395,3 +395,19 @@ fn the_control_plane_is_unavailable_for_a_few_seconds_while_it_restarts() {
     let down = wait(true);
     assert!(down >= Duration::from_millis(80), "{down:?}");
 }
+
+#[test]
+fn a_client_config_whose_kubeconfig_lacks_its_context_keeps_the_control_plane_from_starting() {
+    let kube = FakeKube::start_for_test();
+    k8ssandra(&kube);
+    remote_access(&kube);
+    // The kubeconfig's context is `west`; this ClientConfig asks for `far`.
+    let config = json!({ "apiVersion": "config.k8ssandra.io/v1beta1", "kind": "ClientConfig", "metadata": { "name": "far", "namespace": "k8ssandra-operator" },
+        "spec": { "kubeConfigSecret": { "name": "west-kubeconfig" } } });
+    kube.put("east", config).expect("a ClientConfig");
+    assert!(!available(&kube.get("east", K8SSANDRA_OPERATOR).expect("stored")), "crash-looping");
+    kube.edit("east", ("config.k8ssandra.io/v1beta1", "ClientConfig", Some("k8ssandra-operator"), "far"), |c| {
+        c["spec"]["contextName"] = "west".into();
+    });
+    assert!(available(&kube.get("east", K8SSANDRA_OPERATOR).expect("stored")));
+}
