@@ -1,21 +1,23 @@
-//! `fake-kube --port 0 [--token T] [--time-scale F] [--kubeconfig FILE --cluster NAME...]`:
+//! `fake-kube --port 0 [--token T] [--time-scale F] [--aks NAME...] [--kubeconfig FILE --cluster NAME...]`:
 //! serves the fake Kubernetes API server ([`ringform_testkit::kube`]) on 127.0.0.1, prints its
 //! base URL (`http://127.0.0.1:PORT`; HTTPS on the same port) as the first line of stdout, then
-//! serves until killed. Clusters are paths under it: `<base>/<cluster>`. `--kubeconfig` writes a
-//! kubeconfig (HTTPS, the fake's CA, the token) with a context per `--cluster`, for kubectl.
+//! serves until killed. Clusters are paths under it: `<base>/<cluster>`, EKS-like unless named
+//! by `--aks`. `--kubeconfig` writes a kubeconfig (HTTPS, the fake's CA, the token) with a
+//! context per `--cluster`, for kubectl.
 
 use std::io::Write;
 use std::process::ExitCode;
 
-use ringform_testkit::kube::{FakeKube, FakeKubeOptions};
+use ringform_testkit::kube::{FakeKube, FakeKubeOptions, Flavor};
 
-const USAGE: &str =
-    "usage: fake-kube [--port PORT] [--token TOKEN] [--time-scale FACTOR] [--kubeconfig FILE --cluster NAME...]";
+const USAGE: &str = "usage: fake-kube [--port PORT] [--token TOKEN] [--time-scale FACTOR] [--aks NAME...] [--kubeconfig FILE --cluster NAME...]";
 
 struct Args {
     options: FakeKubeOptions,
     kubeconfig: Option<String>,
     clusters: Vec<String>,
+    /// Clusters made AKS-like before serving.
+    aks: Vec<String>,
 }
 
 fn main() -> ExitCode {
@@ -33,6 +35,12 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
+    for name in &args.aks {
+        if let Err(error) = kube.add_cluster_of(name, Flavor::Aks) {
+            eprintln!("fake-kube: {error}");
+            return ExitCode::from(2);
+        }
+    }
     if let Some(path) = &args.kubeconfig {
         let clusters: Vec<&str> = args.clusters.iter().map(String::as_str).collect();
         if let Err(error) = std::fs::write(path, kube.kubeconfig(&clusters)) {
@@ -51,7 +59,7 @@ fn main() -> ExitCode {
 
 fn parse(mut args: impl Iterator<Item = String>) -> Result<Args, String> {
     let mut options = FakeKubeOptions::default();
-    let (mut kubeconfig, mut clusters) = (None, Vec::new());
+    let (mut kubeconfig, mut clusters, mut aks) = (None, Vec::new(), Vec::new());
     while let Some(flag) = args.next() {
         let mut value = || args.next().ok_or_else(|| format!("{flag} needs a value"));
         match flag.as_str() {
@@ -62,6 +70,7 @@ fn parse(mut args: impl Iterator<Item = String>) -> Result<Args, String> {
             }
             "--kubeconfig" => kubeconfig = Some(value()?),
             "--cluster" => clusters.push(value()?),
+            "--aks" => aks.push(value()?),
             "-h" | "--help" => return Err("help".into()),
             other => return Err(format!("unknown argument {other}")),
         }
@@ -69,5 +78,5 @@ fn parse(mut args: impl Iterator<Item = String>) -> Result<Args, String> {
     if kubeconfig.is_some() && clusters.is_empty() {
         return Err("--kubeconfig needs at least one --cluster".into());
     }
-    Ok(Args { options, kubeconfig, clusters })
+    Ok(Args { options, kubeconfig, clusters, aks })
 }
