@@ -17,7 +17,7 @@ pub enum Access {
     /// A whole kubeconfig, as ARM returns for AKS.
     Kubeconfig(String),
     /// An EKS cluster: its endpoint and certificate authority, with a token ringform makes.
-    Eks { cluster_name: String, endpoint: String },
+    Eks { cluster_name: String, endpoint: String, certificate_authority: String },
 }
 
 impl Access {
@@ -32,8 +32,43 @@ impl Access {
             _ => Access::Eks {
                 cluster_name: access.str("eks_cluster_name")?.to_owned(),
                 endpoint: access.str("endpoint")?.to_owned(),
+                certificate_authority: access.str("certificate_authority")?.to_owned(),
             },
         })
+    }
+
+    /// The API server's URL and, when it has its own, the base64 PEM of the CA that signed its
+    /// certificate: what a kubeconfig for another party (the k8ssandra control plane) names.
+    pub fn server(&self, cluster: &str) -> KubeResult<(String, Option<String>)> {
+        match self {
+            Access::Endpoint { url, .. } => Ok((url.clone(), None)),
+            Access::Eks { endpoint, certificate_authority, .. } => {
+                Ok((endpoint.clone(), Some(certificate_authority.clone())))
+            }
+            Access::Kubeconfig(text) => {
+                let unusable = || {
+                    ProviderError::fatal(format!(
+                        "cluster {cluster}: the kubeconfig its cloud returned names no server"
+                    ))
+                };
+                let kubeconfig = Kubeconfig::from_yaml(text).map_err(|e| unusable().with_source(e))?;
+                let current = kubeconfig.current_context.as_deref();
+                let context = kubeconfig
+                    .contexts
+                    .iter()
+                    .find(|c| Some(c.name.as_str()) == current)
+                    .and_then(|c| c.context.as_ref());
+                let named = context.map(|c| c.cluster.as_str());
+                let entry = kubeconfig
+                    .clusters
+                    .iter()
+                    .find(|c| named.is_none_or(|n| c.name == n))
+                    .and_then(|c| c.cluster.as_ref());
+                let entry = entry.ok_or_else(unusable)?;
+                let server = entry.server.clone().ok_or_else(unusable)?;
+                Ok((server, entry.certificate_authority_data.clone()))
+            }
+        }
     }
 
     /// A client for the cluster. Built once per cluster and shared by every call.
@@ -57,7 +92,7 @@ impl Access {
                         .with_source(e)
                 })?
             }
-            Access::Eks { cluster_name, endpoint } => {
+            Access::Eks { cluster_name, endpoint, .. } => {
                 return Err(ProviderError::fatal(format!(
                     "cluster {cluster}: reaching EKS cluster {cluster_name} at {endpoint} needs the IAM token ringform makes, which this build does not make yet"
                 ))

@@ -3,6 +3,10 @@
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD;
 
 use ringform_core::provider::{
     Applied, BoxFuture, CreateRequest, DeleteRequest, FindRequest, Observed, ProviderError, ProviderResult,
@@ -15,10 +19,20 @@ use ringform_schema::kubernetes;
 use crate::access::Access;
 use crate::cluster::{Cluster, ObjectRef};
 use crate::error::KubeResult;
-use crate::kinds::{Ctx, spec};
+use crate::kinds::{Ctx, Settle, spec};
 use crate::labels;
 use crate::settings::KubeSettings;
 use crate::wait;
+
+/// How long the token controller takes to fill a token Secret.
+const TOKEN_WAIT: Duration = Duration::from_secs(60);
+/// How long the k8ssandra control plane takes to restart and load a ClientConfig.
+const LOAD_WAIT: Duration = Duration::from_secs(5 * 60);
+/// What k8ssandra-operator annotates on a ClientConfig when it loads it at start-up.
+const LOADED_ANNOTATIONS: [&str; 2] = ["k8ssandra.io/resource-hash", "k8ssandra.io/secret-hash"];
+/// cass-operator's labels on a datacenter's pods, and on the seeds among them.
+const DATACENTER_LABEL: &str = "cassandra.datastax.com/datacenter";
+const SEED_LABEL: &str = "cassandra.datastax.com/seed-node";
 
 pub struct KubeProvider {
     settings: KubeSettings,
@@ -58,7 +72,63 @@ impl KubeProvider {
             .iter()
             .find(|o| (o["apiVersion"].as_str(), o["kind"].as_str()) == (Some(spec.marker.0), Some(spec.marker.1)))
             .ok_or_else(|| ProviderError::fatal(format!("{address}: made no {}", spec.marker.1)))?;
-        Ok(Applied { provider_id: provider_id(&ObjectRef::of(marker)?), outputs: outputs(marker) })
+        let target = ObjectRef::of(marker)?;
+        let mut outputs = outputs(marker);
+        outputs.extend(self.settle(spec.settle, &cluster, &target, &ctx.inputs).await?);
+        Ok(Applied { provider_id: provider_id(&target), outputs })
+    }
+
+    /// Waits for what `settle` asks of the resource whose marker is `target`, and returns the
+    /// outputs only the cluster knows.
+    async fn settle(
+        &self,
+        settle: Settle,
+        cluster: &Cluster,
+        target: &ObjectRef,
+        inputs: &Inputs<'_>,
+    ) -> KubeResult<Attributes> {
+        let mut outputs = Attributes::new();
+        match settle {
+            Settle::Stored => {}
+            Settle::Token => {
+                let has_token = |o: &serde_json::Value| o["data"]["token"].as_str().is_some_and(|t| !t.is_empty());
+                let what = "get its service-account token";
+                let secret = wait::until(cluster, target, what, has_token, self.settings.timeout(TOKEN_WAIT)).await?;
+                let token = secret["data"]["token"].as_str().and_then(|t| STANDARD.decode(t).ok());
+                let token = token.and_then(|t| String::from_utf8(t).ok()).ok_or_else(|| {
+                    ProviderError::fatal(format!(
+                        "cluster {}: {target} holds a token that is not base64 text",
+                        cluster.name
+                    ))
+                })?;
+                let (server, ca) = Access::of(&self.settings, &cluster.name, inputs)?.server(&cluster.name)?;
+                outputs.insert(
+                    "kubeconfig".to_owned(),
+                    Value::secret(kubeconfig(&cluster.name, &server, ca, &token).into()),
+                );
+            }
+            Settle::Loaded => {
+                let loaded = |o: &serde_json::Value| {
+                    LOADED_ANNOTATIONS.iter().all(|a| o["metadata"]["annotations"][*a].is_string())
+                };
+                let what = "be loaded by the k8ssandra control plane (it restarts to load a new ClientConfig)";
+                let config = wait::until(cluster, target, what, loaded, self.settings.timeout(LOAD_WAIT)).await?;
+                outputs.insert(
+                    "context_name".to_owned(),
+                    config["spec"]["contextName"].as_str().unwrap_or_default().into(),
+                );
+            }
+            Settle::Seeds => {
+                let namespace = target.namespace.as_deref();
+                let selector = format!("{DATACENTER_LABEL}={},{SEED_LABEL}=true", target.name);
+                let pods = cluster.list("v1", "Pod", namespace, &selector).await?;
+                let mut ips: Vec<String> =
+                    pods.iter().filter_map(|p| p["status"]["podIP"].as_str()).map(str::to_owned).collect();
+                ips.sort();
+                outputs.insert("seed_ips".to_owned(), Value::List(ips.into_iter().map(Value::from).collect()));
+            }
+        }
+        Ok(outputs)
     }
 
     /// Deletes the resource's objects, last applied first.
@@ -116,6 +186,24 @@ impl KubeProvider {
             outputs: outputs(object),
         }))
     }
+}
+
+/// A kubeconfig whose cluster, user and context are all named `cluster`, reaching `server` with
+/// `token` (JSON, which is YAML too).
+fn kubeconfig(cluster: &str, server: &str, ca: Option<String>, token: &str) -> String {
+    let mut entry = serde_json::json!({"server": server});
+    if let Some(ca) = ca {
+        entry["certificate-authority-data"] = ca.into();
+    }
+    serde_json::json!({
+        "apiVersion": "v1",
+        "kind": "Config",
+        "clusters": [{"name": cluster, "cluster": entry}],
+        "users": [{"name": cluster, "user": {"token": token}}],
+        "contexts": [{"name": cluster, "context": {"cluster": cluster, "user": cluster}}],
+        "current-context": cluster,
+    })
+    .to_string()
 }
 
 /// The marker object's identity, as state records it: `apiVersion/kind/namespace/name`.

@@ -197,3 +197,59 @@ async fn a_wait_that_runs_out_says_what_it_waited_for_and_where_to_look() {
         Some("see why with `kubectl --context east -n cert-manager describe deployment cert-manager-cainjector`")
     );
 }
+
+/// Every ClientConfig, K8ssandraCluster and CassandraDatacenter the graph plans for the
+/// examples, as this provider would send it, fits the operators' own CRD schemas (the
+/// repository's fixtures, draft 4, unknown fields refused).
+#[test]
+fn every_custom_resource_ringform_sends_fits_the_operators_schemas() {
+    let examples = concat!(env!("CARGO_MANIFEST_DIR"), "/../../examples");
+    let schemas = [
+        (kubernetes::CLIENT_CONFIG, "clientconfig.schema.json"),
+        (kubernetes::K8SSANDRA_CLUSTER, "k8ssandracluster.schema.json"),
+        (kubernetes::CASSANDRA_DATACENTER, "cassandradatacenter.schema.json"),
+    ];
+    let mut checked = std::collections::BTreeMap::new();
+    for entry in std::fs::read_dir(examples).unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().is_none_or(|e| e != "toml") {
+            continue;
+        }
+        let topology = ringform_topology::parse(&std::fs::read_to_string(&path).unwrap()).unwrap();
+        let graph = ringform_graph::ResourceGraph::build(&topology).unwrap();
+        for resource in graph.resources() {
+            let Some((kind, file)) = schemas.iter().find(|(k, _)| *k == resource.address.kind()) else { continue };
+            // What apply resolves references to: a name, or an address list for seeds.
+            let resolved: Attributes = resource
+                .attributes
+                .iter()
+                .map(|(k, v)| {
+                    let value = v.resolve(&|r| {
+                        Some(if r.output == "seed_ips" {
+                            Value::from(vec!["10.1.0.4"])
+                        } else {
+                            Value::from("resolved")
+                        })
+                    });
+                    (k.clone(), value)
+                })
+                .collect();
+            let ctx = crate::kinds::Ctx {
+                address: &resource.address,
+                inputs: ringform_core::Inputs::new(&resource.address, &resolved),
+            };
+            for object in (crate::kinds::spec(*kind).unwrap().objects)(&ctx).unwrap() {
+                let violations = ringform_testkit::kube::fixture_violations(file, &object);
+                assert_eq!(violations, Vec::<String>::new(), "{}: {} in {}", path.display(), resource.address, object);
+            }
+            *checked.entry(kind.to_string()).or_insert(0) += 1;
+        }
+    }
+    assert_eq!(checked.len(), 3, "each kind is planned by some example: {checked:?}");
+
+    // The check itself refuses a misspelt field.
+    let typo = serde_json::json!({"apiVersion": "k8ssandra.io/v1alpha1", "kind": "K8ssandraCluster",
+        "metadata": {"name": "x"}, "spec": {"cassandra": {"serverVerison": "4.1.5", "datacenters": []}}});
+    let found = ringform_testkit::kube::fixture_violations("k8ssandracluster.schema.json", &typo);
+    assert!(found.iter().any(|v| v.contains("serverVerison")), "{found:?}");
+}

@@ -51,6 +51,7 @@ use crate::http::Server;
 use server::Shared;
 use store::ObjectKey;
 
+pub use crd::fixture_violations;
 pub use defaults::EKS_COREFILE;
 
 /// How to start a [`FakeKube`].
