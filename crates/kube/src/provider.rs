@@ -1,7 +1,7 @@
 //! [`KubeProvider`]: the engine's calls carried out as server-side applies, label-selected
 //! lists and deletes in each cluster. One client per cluster, made on first use.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -19,7 +19,7 @@ use ringform_schema::kubernetes;
 use crate::access::Access;
 use crate::cluster::{Cluster, ObjectRef};
 use crate::error::KubeResult;
-use crate::kinds::{Ctx, Settle, spec};
+use crate::kinds::{Ctx, Settle, coredns, spec};
 use crate::labels;
 use crate::settings::KubeSettings;
 use crate::wait;
@@ -30,6 +30,8 @@ const TOKEN_WAIT: Duration = Duration::from_secs(60);
 const LOAD_WAIT: Duration = Duration::from_secs(5 * 60);
 /// What k8ssandra-operator annotates on a ClientConfig when it loads it at start-up.
 const LOADED_ANNOTATIONS: [&str; 2] = ["k8ssandra.io/resource-hash", "k8ssandra.io/secret-hash"];
+/// How long a cloud takes to give a load balancer an address.
+const LOAD_BALANCER_WAIT: Duration = Duration::from_secs(10 * 60);
 /// cass-operator's labels on a datacenter's pods, and on the seeds among them.
 const DATACENTER_LABEL: &str = "cassandra.datastax.com/datacenter";
 const SEED_LABEL: &str = "cassandra.datastax.com/seed-node";
@@ -62,10 +64,19 @@ impl KubeProvider {
         let spec = spec(address.kind())?;
         let cluster = self.cluster(address, inputs).await?;
         let ctx = Ctx { address, inputs: Inputs::new(address, inputs) };
+        let mut objects = (spec.objects)(&ctx)?;
+        let mut restart_dns = false;
+        if address.kind() == kubernetes::COREDNS_STUB_DOMAINS {
+            let (edited, restart) = coredns::edit(&cluster, &ctx, &stub_domains(&ctx)?).await?;
+            (objects, restart_dns) = (vec![edited], restart);
+        }
         let mut applied = Vec::new();
-        for mut object in (spec.objects)(&ctx)? {
+        for mut object in objects {
             labels::own(&mut object, deployment, &address.to_string());
             applied.push(cluster.apply(&object).await?);
+        }
+        if restart_dns {
+            cluster.apply(&coredns::restart(&now())).await?;
         }
         wait::ready(&cluster, &self.settings, &applied).await?;
         let marker = applied
@@ -118,6 +129,33 @@ impl KubeProvider {
                     config["spec"]["contextName"].as_str().unwrap_or_default().into(),
                 );
             }
+            Settle::LoadBalancer => {
+                let has_address = |o: &serde_json::Value| {
+                    let ingress = &o["status"]["loadBalancer"]["ingress"][0];
+                    ingress["ip"].is_string() || ingress["hostname"].is_string()
+                };
+                let what = "get a load balancer address";
+                let service =
+                    wait::until(cluster, target, what, has_address, self.settings.timeout(LOAD_BALANCER_WAIT)).await?;
+                let ingress = &service["status"]["loadBalancer"]["ingress"][0];
+                let ip = match (ingress["ip"].as_str(), ingress["hostname"].as_str()) {
+                    (Some(ip), _) => ip.to_owned(),
+                    (None, Some(host)) => resolve(host).await.map_err(|e| {
+                        ProviderError::retryable(format!(
+                            "cluster {}: {target}'s load balancer {host} has no address yet",
+                            cluster.name
+                        ))
+                        .with_source(e)
+                    })?,
+                    (None, None) => {
+                        return Err(ProviderError::retryable(format!(
+                            "cluster {}: {target} lost its load balancer address",
+                            cluster.name
+                        )));
+                    }
+                };
+                outputs.insert("ip".to_owned(), ip.into());
+            }
             Settle::Seeds => {
                 let namespace = target.namespace.as_deref();
                 let selector = format!("{DATACENTER_LABEL}={},{SEED_LABEL}=true", target.name);
@@ -136,6 +174,15 @@ impl KubeProvider {
         let spec = spec(request.address.kind())?;
         let cluster = self.cluster(&request.address, &request.inputs).await?;
         let ctx = Ctx { address: &request.address, inputs: Inputs::new(&request.address, &request.inputs) };
+        if request.address.kind() == kubernetes::COREDNS_STUB_DOMAINS {
+            // Applied without ringform's stubs and labels: the edit is undone, the ConfigMap stays.
+            let (restored, restart) = coredns::edit(&cluster, &ctx, &BTreeMap::new()).await?;
+            cluster.apply(&restored).await?;
+            if restart {
+                cluster.apply(&coredns::restart(&now())).await?;
+            }
+            return Ok(());
+        }
         for object in (spec.objects)(&ctx)?.iter().rev() {
             cluster.delete(&ObjectRef::of(object)?).await?;
         }
@@ -186,6 +233,28 @@ impl KubeProvider {
             outputs: outputs(object),
         }))
     }
+}
+
+/// The stub domains input: `zone → address`.
+fn stub_domains(ctx: &Ctx<'_>) -> KubeResult<BTreeMap<String, String>> {
+    let Some(Value::Map(stubs)) = ctx.inputs.attrs.get("stub_domains") else { return Ok(BTreeMap::new()) };
+    let stubs_inputs = Inputs::new(ctx.address, stubs);
+    stubs.keys().map(|zone| Ok((zone.clone(), stubs_inputs.str(zone)?.to_owned()))).collect()
+}
+
+/// The first IPv4 address `host` resolves to (an NLB's addresses are fixed per zone).
+async fn resolve(host: &str) -> std::io::Result<String> {
+    let mut addresses = tokio::net::lookup_host((host, 53)).await?;
+    addresses
+        .find(std::net::SocketAddr::is_ipv4)
+        .map(|a| a.ip().to_string())
+        .ok_or_else(|| std::io::Error::other("no IPv4 address"))
+}
+
+/// Seconds since the Unix epoch: a different annotation value on every restart.
+fn now() -> String {
+    let seconds = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs());
+    format!("{seconds}")
 }
 
 /// A kubeconfig whose cluster, user and context are all named `cluster`, reaching `server` with

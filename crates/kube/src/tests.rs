@@ -253,3 +253,50 @@ fn every_custom_resource_ringform_sends_fits_the_operators_schemas() {
     let found = ringform_testkit::kube::fixture_violations("k8ssandracluster.schema.json", &typo);
     assert!(found.iter().any(|v| v.contains("serverVerison")), "{found:?}");
 }
+
+#[tokio::test]
+async fn stub_domains_are_an_edit_of_ekss_corefile_read_back_and_undone_exactly() {
+    let kube = FakeKube::start_for_test();
+    let provider = provider(&kube);
+    let coredns = ("v1", "ConfigMap", Some("kube-system"), "coredns");
+    let corefile =
+        |kube: &FakeKube| kube.get("east", coredns).unwrap()["data"]["Corefile"].as_str().unwrap().to_owned();
+    let address = address(kubernetes::COREDNS_STUB_DOMAINS, "east/coredns");
+    let stubs = Value::from_iter([("azure-1.svc.cluster.local", Value::from("10.2.0.10"))]);
+    let mut stub_inputs = inputs(&[("stub_domains", stubs)]);
+    stub_inputs.insert("kubernetes".into(), Value::from_iter([("provider", Value::from("aws"))]));
+    let applied = create(&provider, &address, &stub_inputs).await;
+    let edited = corefile(&kube);
+    assert!(edited.starts_with(ringform_testkit::kube::EKS_COREFILE), "{edited}");
+    assert!(edited.contains("forward . 10.2.0.10"), "{edited}");
+
+    let read = ReadRequest {
+        deployment: DEPLOYMENT.into(),
+        kind: kubernetes::COREDNS_STUB_DOMAINS,
+        scope: scope_of(&provider, &address, &stub_inputs),
+        resources: vec![tracked(&address, &stub_inputs, &applied)],
+    };
+    let schema = kubernetes::SCHEMA.kind(kubernetes::COREDNS_STUB_DOMAINS);
+    let found = provider.read(read.clone()).await.unwrap().found;
+    assert!(ringform_core::inputs::changed(schema, &stub_inputs, &found[0].inputs).is_empty(), "{:?}", found[0].inputs);
+
+    // Someone edits ringform's block by hand: drift names the stub domains.
+    kube.edit("east", coredns, |c| {
+        let text = c["data"]["Corefile"].as_str().unwrap().replace("10.2.0.10", "10.9.9.9");
+        c["data"]["Corefile"] = text.into();
+    });
+    let found = provider.read(read).await.unwrap().found;
+    assert_eq!(ringform_core::inputs::changed(schema, &stub_inputs, &found[0].inputs), ["stub_domains"]);
+
+    let request = DeleteRequest {
+        deployment: DEPLOYMENT.into(),
+        address: address.clone(),
+        provider_id: applied.provider_id.clone(),
+        inputs: stub_inputs.clone(),
+        outputs: applied.outputs.clone(),
+    };
+    provider.delete(request).await.unwrap();
+    assert_eq!(corefile(&kube), ringform_testkit::kube::EKS_COREFILE, "EKS's Corefile is back byte for byte");
+    let labels = kube.get("east", coredns).unwrap()["metadata"]["labels"].clone();
+    assert!(labels.get("ringform.io/address").is_none(), "ringform's labels are gone: {labels}");
+}

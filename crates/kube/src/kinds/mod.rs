@@ -3,6 +3,7 @@
 //! are the same server-side apply; deleting removes the objects in reverse order.
 
 mod cassandra;
+pub mod coredns;
 mod install;
 mod namespace;
 mod remote_access;
@@ -47,6 +48,9 @@ pub enum Settle {
     Loaded,
     /// The datacenter is Ready; output `seed_ips` holds its seed pods' addresses.
     Seeds,
+    /// The load balancer has an address; output `ip` is it (an AWS load balancer's host name
+    /// resolved to the address it stands for).
+    LoadBalancer,
 }
 
 pub fn spec(kind: Kind) -> KubeResult<&'static Spec> {
@@ -60,6 +64,8 @@ pub fn spec(kind: Kind) -> KubeResult<&'static Spec> {
         kubernetes::CLIENT_CONFIG => &remote_access::CLIENT_CONFIG,
         kubernetes::CASSANDRA_DATACENTER => &cassandra::DATACENTER,
         kubernetes::K8SSANDRA_CLUSTER => &cassandra::K8SSANDRA_CLUSTER,
+        kubernetes::DNS_ENDPOINT => &coredns::DNS_ENDPOINT,
+        kubernetes::COREDNS_STUB_DOMAINS => &coredns::STUB_DOMAINS,
         other if kubernetes::SCHEMA.kind(other).is_some() => {
             return Err(ProviderError::fatal(format!("this build of ringform cannot make {other} objects yet")));
         }
