@@ -184,7 +184,12 @@ impl KubeProvider {
             return Ok(());
         }
         for object in (spec.objects)(&ctx)?.iter().rev() {
-            cluster.delete(&ObjectRef::of(object)?).await?;
+            let target = ObjectRef::of(object)?;
+            cluster.delete(&target).await?;
+            // What holds cloud objects must be gone before the cluster or network it uses goes.
+            if let Some(real) = wait::teardown(&target.kind) {
+                wait::gone(&cluster, &target, self.settings.timeout(real)).await?;
+            }
         }
         Ok(())
     }

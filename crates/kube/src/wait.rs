@@ -73,6 +73,33 @@ pub async fn until(
     }
 }
 
+/// How long deleting an object of `kind` takes at most when what it stands for must go first:
+/// a datacenter's pods and volumes, a load balancer in the cloud, a namespace's contents.
+/// `None` for objects that are gone when the API says so.
+pub fn teardown(kind: &str) -> Option<Duration> {
+    const MINUTE: Duration = Duration::from_secs(60);
+    match kind {
+        "CassandraDatacenter" | "K8ssandraCluster" => Some(20 * MINUTE),
+        // Load balancers and disks block the network's deletion, and bill, until they are gone.
+        "Service" | "PersistentVolumeClaim" => Some(10 * MINUTE),
+        "Namespace" => Some(10 * MINUTE),
+        _ => None,
+    }
+}
+
+/// Watches `target` until it no longer exists, for at most `timeout`.
+pub async fn gone(cluster: &Cluster, target: &ObjectRef, timeout: Duration) -> KubeResult<()> {
+    let api = cluster.api(target).await?;
+    let absent = |object: Option<&DynamicObject>| object.is_none();
+    match tokio::time::timeout(timeout, await_condition(api, &target.name, absent)).await {
+        Ok(Ok(_)) => Ok(()),
+        Ok(Err(e)) => {
+            Err(ProviderError::retryable(format!("cluster {}: watching {target}", cluster.name)).with_source(e))
+        }
+        Err(_) => Err(timed_out(&cluster.name, target, "go away (its finalizers still run)", timeout)),
+    }
+}
+
 /// What a wait that ran out of time says.
 pub fn timed_out(cluster: &str, target: &ObjectRef, what: &str, timeout: Duration) -> ProviderError {
     let namespace = target.namespace.as_ref().map(|ns| format!(" -n {ns}")).unwrap_or_default();
