@@ -224,7 +224,7 @@ impl TokenSource {
             .await;
         let credentials = config.credentials_provider().ok_or_else(|| {
             ProviderError::fatal(format!(
-                "cluster {cluster_name}: no AWS credentials provider is configured to sign its EKS token"
+                "no AWS credentials provider is configured to sign a token for EKS cluster {cluster_name}"
             ))
         })?;
         Ok(TokenSource::new(region, cluster_name, credentials, Arc::new(SystemTime::now)))
@@ -242,7 +242,7 @@ impl TokenSource {
         let now = (self.clock)();
         let token = token(&credentials, &self.region, &self.cluster_name, now)?;
         let mut header = HeaderValue::try_from(format!("Bearer {token}")).map_err(|_| {
-            ProviderError::fatal(format!("cluster {}: its EKS token is not a valid header value", self.cluster_name))
+            ProviderError::fatal(format!("the token for EKS cluster {} is not a valid header value", self.cluster_name))
         })?;
         header.set_sensitive(true);
         let mut renew_at = now + REFRESH_AFTER;
@@ -262,7 +262,7 @@ impl TokenSource {
     }
 
     fn credentials_error(&self, error: CredentialsError) -> ProviderError {
-        let message = format!("cluster {}: cannot get AWS credentials to sign its EKS token", self.cluster_name);
+        let message = format!("cannot get AWS credentials to sign a token for EKS cluster {}", self.cluster_name);
         let hint = "ringform signs EKS tokens with aws-config's default credential chain: AWS_ACCESS_KEY_ID and \
                     AWS_SECRET_ACCESS_KEY, AWS_PROFILE (including SSO, after `aws sso login`), web identity \
                     (AWS_WEB_IDENTITY_TOKEN_FILE and AWS_ROLE_ARN), or an instance role";
@@ -394,7 +394,14 @@ mod tests {
     //! by replacing `botocore.auth.get_current_datetime` with one returning
     //! 2026-01-02T03:04:05 (UTC). botocore presigned for the regional endpoint
     //! `sts.eu-west-1.amazonaws.com` on its own (its default `sts_regional_endpoints` is
-    //! `regional`), which is also what aws-iam-authenticator's Go SDK v2 client does.
+    //! `regional`), which is also what aws-iam-authenticator's Go SDK v2 client does. In short:
+    //!
+    //! ```text
+    //! botocore.auth.get_current_datetime = lambda remove_tzinfo=True: datetime(2026, 1, 2, 3, 4, 5)
+    //! session = botocore.session.Session(); session.set_credentials(KEY, SECRET, SESSION_TOKEN or None)
+    //! sts = STSClientFactory(session).get_sts_client(region_name="eu-west-1")
+    //! print(TokenGenerator(sts).get_token("ring-eu-west"))
+    //! ```
 
     use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 

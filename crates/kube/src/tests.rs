@@ -209,7 +209,8 @@ mod eks_access {
     use std::time::{Duration, SystemTime};
 
     use aws_credential_types::Credentials;
-    use aws_credential_types::provider::SharedCredentialsProvider;
+    use aws_credential_types::provider::error::CredentialsError;
+    use aws_credential_types::provider::{ProvideCredentials, SharedCredentialsProvider, future};
     use base64::Engine;
     use base64::engine::general_purpose::STANDARD;
     use ringform_core::provider::ErrorClass;
@@ -299,6 +300,53 @@ rlKvmOz/4Vq8EowDHHx0z5KRGPgy1jevtQ==
         assert_eq!(error.class, ErrorClass::Fatal, "{error:?}");
         assert!(error.message.contains("401"), "{error:?}");
         // A clock set back makes a new token too; signed at AT again, the fake accepts it.
+        now.store(AT, Ordering::SeqCst);
+        assert!(!cluster.list("v1", "Namespace", None, "").await.unwrap().is_empty());
+    }
+
+    /// Credentials until `gone`, then none (an SSO session that ended).
+    #[derive(Debug)]
+    struct Ending {
+        gone: Arc<std::sync::atomic::AtomicBool>,
+    }
+
+    impl ProvideCredentials for Ending {
+        fn provide_credentials<'a>(&'a self) -> future::ProvideCredentials<'a>
+        where
+            Self: 'a,
+        {
+            future::ProvideCredentials::ready(match self.gone.load(Ordering::SeqCst) {
+                false => Ok(credentials()),
+                true => Err(CredentialsError::provider_error("the SSO session has expired")),
+            })
+        }
+    }
+
+    #[tokio::test]
+    async fn credentials_lost_mid_run_fail_the_request_with_the_reason_not_the_client() {
+        let kube = fake();
+        let now = Arc::new(AtomicU64::new(AT));
+        let gone = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let clock_now = now.clone();
+        let clock: eks::Clock = Arc::new(move || at(clock_now.load(Ordering::SeqCst)));
+        let provider = SharedCredentialsProvider::new(Ending { gone: gone.clone() });
+        let tokens = Arc::new(TokenSource::new(REGION, EKS_NAME, provider, clock));
+        let cluster = Cluster::new("east", access(&kube, kube.ca()).eks_client("east", tokens).await.unwrap());
+        assert!(!cluster.list("v1", "Namespace", None, "").await.unwrap().is_empty());
+
+        gone.store(true, Ordering::SeqCst);
+        now.store(AT + 15 * 60, Ordering::SeqCst);
+        let error = cluster.list("v1", "Namespace", None, "").await.unwrap_err();
+        assert_eq!(error.class, ErrorClass::Retryable, "{error:?}");
+        assert_eq!(
+            error.message,
+            "cluster east: listing Namespace: cannot get AWS credentials to sign a token for EKS cluster ring-eu-west"
+        );
+        assert!(error.hint.as_deref().is_some_and(|h| h.contains("aws sso login")), "{error:?}");
+
+        // The client is not broken by it (kube buffers its service, and a service that failed
+        // to get ready would be closed for good): with the clock back where the kept token is
+        // fresh, the next request goes through.
         now.store(AT, Ordering::SeqCst);
         assert!(!cluster.list("v1", "Namespace", None, "").await.unwrap().is_empty());
     }
