@@ -139,6 +139,15 @@ impl Cluster {
         to_json(applied)
     }
 
+    /// The object, or `None` when it does not exist.
+    pub async fn get(&self, target: &ObjectRef) -> KubeResult<Option<Value>> {
+        let api = self.api(target).await?;
+        match api.get_opt(&target.name).await {
+            Ok(found) => found.map(to_json).transpose(),
+            Err(e) => Err(api_error(format!("cluster {}: reading {target}", self.name), e)),
+        }
+    }
+
     /// Every object of a type matching `selector`, in `namespace` or, when `None`, everywhere.
     pub async fn list(
         &self,

@@ -21,6 +21,11 @@ pub fn api_error(what: impl Display, error: kube::Error) -> ProviderError {
                 _ => ProviderError::fatal(message),
             }
         }
+        // A request that could not be authenticated: making its EKS token failed (see
+        // `eks::Bearer`), and that error says why, without the token.
+        kube::Error::Service(inner) if let Some(cause) = inner.downcast_ref::<ProviderError>() => {
+            ProviderError { message: format!("{what}: {}", cause.message), ..cause.clone() }
+        }
         kube::Error::HyperError(_) | kube::Error::Service(_) => {
             ProviderError::retryable(format!("{what}: the cluster's API did not answer")).with_source(error)
         }

@@ -9,6 +9,7 @@
 
 mod access;
 mod cluster;
+pub mod eks;
 mod error;
 mod kinds;
 mod labels;

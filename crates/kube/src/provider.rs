@@ -1,8 +1,12 @@
 //! [`KubeProvider`]: the engine's calls carried out as server-side applies, label-selected
 //! lists and deletes in each cluster. One client per cluster, made on first use.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD;
 
 use ringform_core::provider::{
     Applied, BoxFuture, CreateRequest, DeleteRequest, FindRequest, Observed, ProviderError, ProviderResult,
@@ -15,10 +19,22 @@ use ringform_schema::kubernetes;
 use crate::access::Access;
 use crate::cluster::{Cluster, ObjectRef};
 use crate::error::KubeResult;
-use crate::kinds::{Ctx, spec};
+use crate::kinds::{Ctx, Settle, coredns, spec};
 use crate::labels;
 use crate::settings::KubeSettings;
 use crate::wait;
+
+/// How long the token controller takes to fill a token Secret.
+const TOKEN_WAIT: Duration = Duration::from_secs(60);
+/// How long the k8ssandra control plane takes to restart and load a ClientConfig.
+const LOAD_WAIT: Duration = Duration::from_secs(5 * 60);
+/// What k8ssandra-operator annotates on a ClientConfig when it loads it at start-up.
+const LOADED_ANNOTATIONS: [&str; 2] = ["k8ssandra.io/resource-hash", "k8ssandra.io/secret-hash"];
+/// How long a cloud takes to give a load balancer an address.
+const LOAD_BALANCER_WAIT: Duration = Duration::from_secs(10 * 60);
+/// cass-operator's labels on a datacenter's pods, and on the seeds among them.
+const DATACENTER_LABEL: &str = "cassandra.datastax.com/datacenter";
+const SEED_LABEL: &str = "cassandra.datastax.com/seed-node";
 
 pub struct KubeProvider {
     settings: KubeSettings,
@@ -48,17 +64,109 @@ impl KubeProvider {
         let spec = spec(address.kind())?;
         let cluster = self.cluster(address, inputs).await?;
         let ctx = Ctx { address, inputs: Inputs::new(address, inputs) };
+        let mut objects = (spec.objects)(&ctx)?;
+        let mut restart_dns = false;
+        if address.kind() == kubernetes::COREDNS_STUB_DOMAINS {
+            let (edited, restart) = coredns::edit(&cluster, &ctx, &stub_domains(&ctx)?).await?;
+            (objects, restart_dns) = (vec![edited], restart);
+        }
         let mut applied = Vec::new();
-        for mut object in (spec.objects)(&ctx)? {
+        for mut object in objects {
             labels::own(&mut object, deployment, &address.to_string());
             applied.push(cluster.apply(&object).await?);
+        }
+        if restart_dns {
+            cluster.apply(&coredns::restart(&now())).await?;
         }
         wait::ready(&cluster, &self.settings, &applied).await?;
         let marker = applied
             .iter()
             .find(|o| (o["apiVersion"].as_str(), o["kind"].as_str()) == (Some(spec.marker.0), Some(spec.marker.1)))
             .ok_or_else(|| ProviderError::fatal(format!("{address}: made no {}", spec.marker.1)))?;
-        Ok(Applied { provider_id: provider_id(&ObjectRef::of(marker)?), outputs: outputs(marker) })
+        let target = ObjectRef::of(marker)?;
+        let mut outputs = outputs(marker);
+        outputs.extend(self.settle(spec.settle, &cluster, &target, &ctx.inputs).await?);
+        Ok(Applied { provider_id: provider_id(&target), outputs })
+    }
+
+    /// Waits for what `settle` asks of the resource whose marker is `target`, and returns the
+    /// outputs only the cluster knows.
+    async fn settle(
+        &self,
+        settle: Settle,
+        cluster: &Cluster,
+        target: &ObjectRef,
+        inputs: &Inputs<'_>,
+    ) -> KubeResult<Attributes> {
+        let mut outputs = Attributes::new();
+        match settle {
+            Settle::Stored => {}
+            Settle::Token => {
+                let has_token = |o: &serde_json::Value| o["data"]["token"].as_str().is_some_and(|t| !t.is_empty());
+                let what = "get its service-account token";
+                let secret = wait::until(cluster, target, what, has_token, self.settings.timeout(TOKEN_WAIT)).await?;
+                let token = secret["data"]["token"].as_str().and_then(|t| STANDARD.decode(t).ok());
+                let token = token.and_then(|t| String::from_utf8(t).ok()).ok_or_else(|| {
+                    ProviderError::fatal(format!(
+                        "cluster {}: {target} holds a token that is not base64 text",
+                        cluster.name
+                    ))
+                })?;
+                let (server, ca) = Access::of(&self.settings, &cluster.name, inputs)?.server(&cluster.name)?;
+                outputs.insert(
+                    "kubeconfig".to_owned(),
+                    Value::secret(kubeconfig(&cluster.name, &server, ca, &token).into()),
+                );
+            }
+            Settle::Loaded => {
+                let loaded = |o: &serde_json::Value| {
+                    LOADED_ANNOTATIONS.iter().all(|a| o["metadata"]["annotations"][*a].is_string())
+                };
+                let what = "be loaded by the k8ssandra control plane (it restarts to load a new ClientConfig)";
+                let config = wait::until(cluster, target, what, loaded, self.settings.timeout(LOAD_WAIT)).await?;
+                outputs.insert(
+                    "context_name".to_owned(),
+                    config["spec"]["contextName"].as_str().unwrap_or_default().into(),
+                );
+            }
+            Settle::LoadBalancer => {
+                let has_address = |o: &serde_json::Value| {
+                    let ingress = &o["status"]["loadBalancer"]["ingress"][0];
+                    ingress["ip"].is_string() || ingress["hostname"].is_string()
+                };
+                let what = "get a load balancer address";
+                let service =
+                    wait::until(cluster, target, what, has_address, self.settings.timeout(LOAD_BALANCER_WAIT)).await?;
+                let ingress = &service["status"]["loadBalancer"]["ingress"][0];
+                let ip = match (ingress["ip"].as_str(), ingress["hostname"].as_str()) {
+                    (Some(ip), _) => ip.to_owned(),
+                    (None, Some(host)) => resolve(host).await.map_err(|e| {
+                        ProviderError::retryable(format!(
+                            "cluster {}: {target}'s load balancer {host} has no address yet",
+                            cluster.name
+                        ))
+                        .with_source(e)
+                    })?,
+                    (None, None) => {
+                        return Err(ProviderError::retryable(format!(
+                            "cluster {}: {target} lost its load balancer address",
+                            cluster.name
+                        )));
+                    }
+                };
+                outputs.insert("ip".to_owned(), ip.into());
+            }
+            Settle::Seeds => {
+                let namespace = target.namespace.as_deref();
+                let selector = format!("{DATACENTER_LABEL}={},{SEED_LABEL}=true", target.name);
+                let pods = cluster.list("v1", "Pod", namespace, &selector).await?;
+                let mut ips: Vec<String> =
+                    pods.iter().filter_map(|p| p["status"]["podIP"].as_str()).map(str::to_owned).collect();
+                ips.sort();
+                outputs.insert("seed_ips".to_owned(), Value::List(ips.into_iter().map(Value::from).collect()));
+            }
+        }
+        Ok(outputs)
     }
 
     /// Deletes the resource's objects, last applied first.
@@ -66,8 +174,22 @@ impl KubeProvider {
         let spec = spec(request.address.kind())?;
         let cluster = self.cluster(&request.address, &request.inputs).await?;
         let ctx = Ctx { address: &request.address, inputs: Inputs::new(&request.address, &request.inputs) };
+        if request.address.kind() == kubernetes::COREDNS_STUB_DOMAINS {
+            // Applied without ringform's stubs and labels: the edit is undone, the ConfigMap stays.
+            let (restored, restart) = coredns::edit(&cluster, &ctx, &BTreeMap::new()).await?;
+            cluster.apply(&restored).await?;
+            if restart {
+                cluster.apply(&coredns::restart(&now())).await?;
+            }
+            return Ok(());
+        }
         for object in (spec.objects)(&ctx)?.iter().rev() {
-            cluster.delete(&ObjectRef::of(object)?).await?;
+            let target = ObjectRef::of(object)?;
+            cluster.delete(&target).await?;
+            // What holds cloud objects must be gone before the cluster or network it uses goes.
+            if let Some(real) = wait::teardown(&target.kind) {
+                wait::gone(&cluster, &target, self.settings.timeout(real)).await?;
+            }
         }
         Ok(())
     }
@@ -116,6 +238,46 @@ impl KubeProvider {
             outputs: outputs(object),
         }))
     }
+}
+
+/// The stub domains input: `zone → address`.
+fn stub_domains(ctx: &Ctx<'_>) -> KubeResult<BTreeMap<String, String>> {
+    let Some(Value::Map(stubs)) = ctx.inputs.attrs.get("stub_domains") else { return Ok(BTreeMap::new()) };
+    let stubs_inputs = Inputs::new(ctx.address, stubs);
+    stubs.keys().map(|zone| Ok((zone.clone(), stubs_inputs.str(zone)?.to_owned()))).collect()
+}
+
+/// The first IPv4 address `host` resolves to (an NLB's addresses are fixed per zone).
+async fn resolve(host: &str) -> std::io::Result<String> {
+    let mut addresses = tokio::net::lookup_host((host, 53)).await?;
+    addresses
+        .find(std::net::SocketAddr::is_ipv4)
+        .map(|a| a.ip().to_string())
+        .ok_or_else(|| std::io::Error::other("no IPv4 address"))
+}
+
+/// Seconds since the Unix epoch: a different annotation value on every restart.
+fn now() -> String {
+    let seconds = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs());
+    format!("{seconds}")
+}
+
+/// A kubeconfig whose cluster, user and context are all named `cluster`, reaching `server` with
+/// `token` (JSON, which is YAML too).
+fn kubeconfig(cluster: &str, server: &str, ca: Option<String>, token: &str) -> String {
+    let mut entry = serde_json::json!({"server": server});
+    if let Some(ca) = ca {
+        entry["certificate-authority-data"] = ca.into();
+    }
+    serde_json::json!({
+        "apiVersion": "v1",
+        "kind": "Config",
+        "clusters": [{"name": cluster, "cluster": entry}],
+        "users": [{"name": cluster, "user": {"token": token}}],
+        "contexts": [{"name": cluster, "context": {"cluster": cluster, "user": cluster}}],
+        "current-context": cluster,
+    })
+    .to_string()
 }
 
 /// The marker object's identity, as state records it: `apiVersion/kind/namespace/name`.

@@ -197,3 +197,288 @@ async fn a_wait_that_runs_out_says_what_it_waited_for_and_where_to_look() {
         Some("see why with `kubectl --context east -n cert-manager describe deployment cert-manager-cainjector`")
     );
 }
+
+/// Every ClientConfig, K8ssandraCluster and CassandraDatacenter the graph plans for the
+/// examples, as this provider would send it, fits the operators' own CRD schemas (the
+/// repository's fixtures, draft 4, unknown fields refused).
+#[test]
+fn every_custom_resource_ringform_sends_fits_the_operators_schemas() {
+    let examples = concat!(env!("CARGO_MANIFEST_DIR"), "/../../examples");
+    let schemas = [
+        (kubernetes::CLIENT_CONFIG, "clientconfig.schema.json"),
+        (kubernetes::K8SSANDRA_CLUSTER, "k8ssandracluster.schema.json"),
+        (kubernetes::CASSANDRA_DATACENTER, "cassandradatacenter.schema.json"),
+    ];
+    let mut checked = std::collections::BTreeMap::new();
+    for entry in std::fs::read_dir(examples).unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().is_none_or(|e| e != "toml") {
+            continue;
+        }
+        let topology = ringform_topology::parse(&std::fs::read_to_string(&path).unwrap()).unwrap();
+        let graph = ringform_graph::ResourceGraph::build(&topology).unwrap();
+        for resource in graph.resources() {
+            let Some((kind, file)) = schemas.iter().find(|(k, _)| *k == resource.address.kind()) else { continue };
+            // What apply resolves references to: a name, or an address list for seeds.
+            let resolved: Attributes = resource
+                .attributes
+                .iter()
+                .map(|(k, v)| {
+                    let value = v.resolve(&|r| {
+                        Some(if r.output == "seed_ips" {
+                            Value::from(vec!["10.1.0.4"])
+                        } else {
+                            Value::from("resolved")
+                        })
+                    });
+                    (k.clone(), value)
+                })
+                .collect();
+            let ctx = crate::kinds::Ctx {
+                address: &resource.address,
+                inputs: ringform_core::Inputs::new(&resource.address, &resolved),
+            };
+            for object in (crate::kinds::spec(*kind).unwrap().objects)(&ctx).unwrap() {
+                let violations = ringform_testkit::kube::fixture_violations(file, &object);
+                assert_eq!(violations, Vec::<String>::new(), "{}: {} in {}", path.display(), resource.address, object);
+            }
+            *checked.entry(kind.to_string()).or_insert(0) += 1;
+        }
+    }
+    assert_eq!(checked.len(), 3, "each kind is planned by some example: {checked:?}");
+
+    // The check itself refuses a misspelt field.
+    let typo = serde_json::json!({"apiVersion": "k8ssandra.io/v1alpha1", "kind": "K8ssandraCluster",
+        "metadata": {"name": "x"}, "spec": {"cassandra": {"serverVerison": "4.1.5", "datacenters": []}}});
+    let found = ringform_testkit::kube::fixture_violations("k8ssandracluster.schema.json", &typo);
+    assert!(found.iter().any(|v| v.contains("serverVerison")), "{found:?}");
+}
+
+#[tokio::test]
+async fn stub_domains_are_an_edit_of_ekss_corefile_read_back_and_undone_exactly() {
+    let kube = FakeKube::start_for_test();
+    let provider = provider(&kube);
+    let coredns = ("v1", "ConfigMap", Some("kube-system"), "coredns");
+    let corefile =
+        |kube: &FakeKube| kube.get("east", coredns).unwrap()["data"]["Corefile"].as_str().unwrap().to_owned();
+    let address = address(kubernetes::COREDNS_STUB_DOMAINS, "east/coredns");
+    let stubs = Value::from_iter([("azure-1.svc.cluster.local", Value::from("10.2.0.10"))]);
+    let mut stub_inputs = inputs(&[("stub_domains", stubs)]);
+    stub_inputs.insert("kubernetes".into(), Value::from_iter([("provider", Value::from("aws"))]));
+    let applied = create(&provider, &address, &stub_inputs).await;
+    let edited = corefile(&kube);
+    assert!(edited.starts_with(ringform_testkit::kube::EKS_COREFILE), "{edited}");
+    assert!(edited.contains("forward . 10.2.0.10"), "{edited}");
+
+    let read = ReadRequest {
+        deployment: DEPLOYMENT.into(),
+        kind: kubernetes::COREDNS_STUB_DOMAINS,
+        scope: scope_of(&provider, &address, &stub_inputs),
+        resources: vec![tracked(&address, &stub_inputs, &applied)],
+    };
+    let schema = kubernetes::SCHEMA.kind(kubernetes::COREDNS_STUB_DOMAINS);
+    let found = provider.read(read.clone()).await.unwrap().found;
+    assert!(ringform_core::inputs::changed(schema, &stub_inputs, &found[0].inputs).is_empty(), "{:?}", found[0].inputs);
+
+    // Someone edits ringform's block by hand: drift names the stub domains.
+    kube.edit("east", coredns, |c| {
+        let text = c["data"]["Corefile"].as_str().unwrap().replace("10.2.0.10", "10.9.9.9");
+        c["data"]["Corefile"] = text.into();
+    });
+    let found = provider.read(read).await.unwrap().found;
+    assert_eq!(ringform_core::inputs::changed(schema, &stub_inputs, &found[0].inputs), ["stub_domains"]);
+
+    let request = DeleteRequest {
+        deployment: DEPLOYMENT.into(),
+        address: address.clone(),
+        provider_id: applied.provider_id.clone(),
+        inputs: stub_inputs.clone(),
+        outputs: applied.outputs.clone(),
+    };
+    provider.delete(request).await.unwrap();
+    assert_eq!(corefile(&kube), ringform_testkit::kube::EKS_COREFILE, "EKS's Corefile is back byte for byte");
+    let labels = kube.get("east", coredns).unwrap()["metadata"]["labels"].clone();
+    assert!(labels.get("ringform.io/address").is_none(), "ringform's labels are gone: {labels}");
+}
+
+mod eks_access {
+    //! An EKS cluster reached the way a real one is: over TLS trusting only the
+    //! `certificate_authority` from the cluster's outputs, with the token ringform makes. The
+    //! fake accepts exactly one token, the one signed at a fixed time, so the client's clock
+    //! and credentials are fixed too.
+
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicU64, Ordering};
+    use std::time::{Duration, SystemTime};
+
+    use aws_credential_types::Credentials;
+    use aws_credential_types::provider::error::CredentialsError;
+    use aws_credential_types::provider::{ProvideCredentials, SharedCredentialsProvider, future};
+    use base64::Engine;
+    use base64::engine::general_purpose::STANDARD;
+    use ringform_core::provider::ErrorClass;
+    use ringform_core::{Address, Attributes, Inputs, Value};
+    use ringform_schema::kubernetes;
+    use ringform_testkit::kube::{FakeKube, FakeKubeOptions};
+    use serde_json::json;
+
+    use crate::KubeSettings;
+    use crate::access::Access;
+    use crate::cluster::Cluster;
+    use crate::eks::{self, TokenSource};
+
+    /// 2026-01-02T03:04:05Z.
+    const AT: u64 = 1_767_323_045;
+    const REGION: &str = "eu-west-1";
+    const EKS_NAME: &str = "ring-eu-west";
+    /// A CA that did not sign the fake's certificate (made with `openssl req -x509 -newkey ec`).
+    const OTHER_CA: &str = "-----BEGIN CERTIFICATE-----
+MIIBlTCCATugAwIBAgIUK5/wesF8hHMpFS4QvQBstOx/J/EwCgYIKoZIzj0EAwIw
+HzEdMBsGA1UEAwwUbm90LXRoZS1mYWtlLWt1YmUtY2EwIBcNMjYxMTI2MTYzODAw
+WhgPMjEyNjExMDIxNjM4MDBaMB8xHTAbBgNVBAMMFG5vdC10aGUtZmFrZS1rdWJl
+LWNhMFkwEwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAE3zdNSOIQK4KWoZj57sxvQ6wk
+PudpK7l1OQvGQ1BU8ar0WhYB1D5kVfyUmBNK0iS23BUbPrcn7Zbb/kEdrZYxTaNT
+MFEwHQYDVR0OBBYEFDjalyKjlw+OL38wFTuyCZDF2hSNMB8GA1UdIwQYMBaAFDja
+lyKjlw+OL38wFTuyCZDF2hSNMA8GA1UdEwEB/wQFMAMBAf8wCgYIKoZIzj0EAwID
+SAAwRQIhAPLiGwOZvTnaNFImWh7fp38TJ50cKhP7rXaTn8trgg1tAiAvUot0RG0h
+rlKvmOz/4Vq8EowDHHx0z5KRGPgy1jevtQ==
+-----END CERTIFICATE-----
+";
+
+    fn credentials() -> Credentials {
+        Credentials::new("AKIDEXAMPLE", "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY", None, None, "test")
+    }
+
+    fn at(seconds: u64) -> SystemTime {
+        SystemTime::UNIX_EPOCH + Duration::from_secs(seconds)
+    }
+
+    /// The fake, accepting the token signed at [`AT`].
+    fn fake() -> FakeKube {
+        let token = eks::token(&credentials(), REGION, EKS_NAME, at(AT)).unwrap();
+        FakeKube::start(FakeKubeOptions { token: Some(token), ..FakeKubeOptions::default() }).unwrap()
+    }
+
+    /// The `kubernetes` input the graph gives an EKS cluster's objects.
+    fn access(kube: &FakeKube, ca_pem: &str) -> Access {
+        let address = Address::new(kubernetes::NAMESPACE, "east/cassandra").unwrap();
+        let mut inputs = Attributes::new();
+        inputs.insert(
+            "kubernetes".into(),
+            Value::from_iter([
+                ("provider", Value::from("aws")),
+                ("region", REGION.into()),
+                ("eks_cluster_name", EKS_NAME.into()),
+                ("endpoint", format!("{}/east", kube.https_endpoint()).into()),
+                ("certificate_authority", STANDARD.encode(ca_pem).into()),
+            ]),
+        );
+        Access::of(&KubeSettings::default(), "east", &Inputs::new(&address, &inputs)).unwrap()
+    }
+
+    fn tokens(now: &Arc<AtomicU64>) -> Arc<TokenSource> {
+        let now = now.clone();
+        let clock: eks::Clock = Arc::new(move || at(now.load(Ordering::SeqCst)));
+        Arc::new(TokenSource::new(REGION, EKS_NAME, SharedCredentialsProvider::new(credentials()), clock))
+    }
+
+    #[tokio::test]
+    async fn an_eks_cluster_is_reached_over_tls_with_the_token_ringform_makes() {
+        let kube = fake();
+        let access = access(&kube, kube.ca());
+        assert!(
+            matches!(&access, Access::Eks { region, cluster_name, .. } if region == REGION && cluster_name == EKS_NAME)
+        );
+        let now = Arc::new(AtomicU64::new(AT));
+        let cluster = Cluster::new("east", access.eks_client("east", tokens(&now)).await.unwrap());
+
+        let namespace = json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "cassandra"}});
+        cluster.apply(&namespace).await.unwrap_or_else(|e| panic!("{e:?}"));
+        assert!(kube.objects("east").iter().any(|o| o["kind"] == "Namespace" && o["metadata"]["name"] == "cassandra"));
+
+        // 14 minutes on, the same client sends a new token, which this fake (knowing only the
+        // first) refuses: the renewal reaches the wire.
+        now.store(AT + 14 * 60, Ordering::SeqCst);
+        let error = cluster.list("v1", "Namespace", None, "").await.unwrap_err();
+        assert_eq!(error.class, ErrorClass::Fatal, "{error:?}");
+        assert!(error.message.contains("401"), "{error:?}");
+        // A clock set back makes a new token too; signed at AT again, the fake accepts it.
+        now.store(AT, Ordering::SeqCst);
+        assert!(!cluster.list("v1", "Namespace", None, "").await.unwrap().is_empty());
+    }
+
+    /// Credentials until `gone`, then none (an SSO session that ended).
+    #[derive(Debug)]
+    struct Ending {
+        gone: Arc<std::sync::atomic::AtomicBool>,
+    }
+
+    impl ProvideCredentials for Ending {
+        fn provide_credentials<'a>(&'a self) -> future::ProvideCredentials<'a>
+        where
+            Self: 'a,
+        {
+            future::ProvideCredentials::ready(match self.gone.load(Ordering::SeqCst) {
+                false => Ok(credentials()),
+                true => Err(CredentialsError::provider_error("the SSO session has expired")),
+            })
+        }
+    }
+
+    #[tokio::test]
+    async fn credentials_lost_mid_run_fail_the_request_with_the_reason_not_the_client() {
+        let kube = fake();
+        let now = Arc::new(AtomicU64::new(AT));
+        let gone = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let clock_now = now.clone();
+        let clock: eks::Clock = Arc::new(move || at(clock_now.load(Ordering::SeqCst)));
+        let provider = SharedCredentialsProvider::new(Ending { gone: gone.clone() });
+        let tokens = Arc::new(TokenSource::new(REGION, EKS_NAME, provider, clock));
+        let cluster = Cluster::new("east", access(&kube, kube.ca()).eks_client("east", tokens).await.unwrap());
+        assert!(!cluster.list("v1", "Namespace", None, "").await.unwrap().is_empty());
+
+        gone.store(true, Ordering::SeqCst);
+        now.store(AT + 15 * 60, Ordering::SeqCst);
+        let error = cluster.list("v1", "Namespace", None, "").await.unwrap_err();
+        assert_eq!(error.class, ErrorClass::Retryable, "{error:?}");
+        assert_eq!(
+            error.message,
+            "cluster east: listing Namespace: cannot get AWS credentials to sign a token for EKS cluster ring-eu-west"
+        );
+        assert!(error.hint.as_deref().is_some_and(|h| h.contains("aws sso login")), "{error:?}");
+
+        // The client is not broken by it (kube buffers its service, and a service that failed
+        // to get ready would be closed for good): with the clock back where the kept token is
+        // fresh, the next request goes through.
+        now.store(AT, Ordering::SeqCst);
+        assert!(!cluster.list("v1", "Namespace", None, "").await.unwrap().is_empty());
+    }
+
+    #[tokio::test]
+    async fn an_eks_cluster_whose_certificate_another_ca_signed_is_not_trusted() {
+        let kube = fake();
+        let now = Arc::new(AtomicU64::new(AT));
+        let client = access(&kube, OTHER_CA).eks_client("east", tokens(&now)).await.unwrap();
+        let cluster = Cluster::new("east", client);
+        let namespace = json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "cassandra"}});
+        cluster.apply(&namespace).await.unwrap_err();
+        assert!(kube.objects("east").iter().all(|o| o["metadata"]["name"] != "cassandra"));
+        assert_eq!(kube.requests().len(), 0, "nothing was sent before the server was trusted");
+    }
+
+    #[tokio::test]
+    async fn an_unusable_certificate_authority_says_so_without_a_request() {
+        let kube = fake();
+        let now = Arc::new(AtomicU64::new(AT));
+        let mut access = access(&kube, kube.ca());
+        if let Access::Eks { certificate_authority, .. } = &mut access {
+            *certificate_authority = "not base64!".into();
+        }
+        let Err(error) = access.eks_client("east", tokens(&now)).await else { panic!("a client") };
+        assert_eq!(error.class, ErrorClass::Fatal);
+        assert_eq!(
+            error.message,
+            "cluster east: EKS cluster ring-eu-west's certificate_authority cannot be used: it is not base64"
+        );
+    }
+}

@@ -5,7 +5,7 @@
 use ringform_core::provider::ProviderError;
 use ringform_core::{Attributes, Value};
 
-use super::{Ctx, Spec, text_at};
+use super::{Ctx, Settle, Spec, text_at};
 use crate::error::KubeResult;
 use crate::manifests::{self, Manifest};
 
@@ -16,6 +16,7 @@ pub static CERT_MANAGER: Spec = Spec {
     objects: |ctx| annotated(ctx, &manifests::CERT_MANAGER, manifests::CERT_MANAGER.objects()),
     marker: ("apps/v1", "Deployment"),
     observe: |object| Ok(installed(object)),
+    settle: Settle::Stored,
 };
 
 pub static K8SSANDRA_OPERATOR: Spec = Spec {
@@ -38,12 +39,14 @@ pub static K8SSANDRA_OPERATOR: Spec = Spec {
         }
         Ok(inputs)
     },
+    settle: Settle::Stored,
 };
 
 pub static CASS_OPERATOR: Spec = Spec {
     objects: |ctx| annotated(ctx, &manifests::CASS_OPERATOR, manifests::CASS_OPERATOR.objects()),
     marker: ("apps/v1", "Deployment"),
     observe: |object| Ok(installed(object)),
+    settle: Settle::Stored,
 };
 
 /// The manifest's objects, refused unless the plan asks for the release this build embeds.

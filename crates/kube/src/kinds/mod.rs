@@ -2,8 +2,11 @@
 //! it again, and how its inputs read back from what the cluster holds. Creating and updating
 //! are the same server-side apply; deleting removes the objects in reverse order.
 
+mod cassandra;
+pub mod coredns;
 mod install;
 mod namespace;
+mod remote_access;
 mod secret;
 
 use ringform_core::provider::ProviderError;
@@ -27,6 +30,27 @@ pub struct Spec {
     pub marker: (&'static str, &'static str),
     /// The inputs that object shows.
     pub observe: fn(&Value) -> KubeResult<Attributes>,
+    /// What else must hold before the resource is made.
+    pub settle: Settle,
+}
+
+/// What makes a resource done once its objects are stored and show their conditions, and the
+/// outputs only the cluster knows.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Settle {
+    /// Nothing more.
+    Stored,
+    /// The token controller has filled the service-account token Secret; output `kubeconfig`
+    /// reaches the cluster with that token.
+    Token,
+    /// The k8ssandra control plane has loaded the ClientConfig (it annotates the hashes of what
+    /// it loaded); output `context_name`.
+    Loaded,
+    /// The datacenter is Ready; output `seed_ips` holds its seed pods' addresses.
+    Seeds,
+    /// The load balancer has an address; output `ip` is it (an AWS load balancer's host name
+    /// resolved to the address it stands for).
+    LoadBalancer,
 }
 
 pub fn spec(kind: Kind) -> KubeResult<&'static Spec> {
@@ -36,6 +60,12 @@ pub fn spec(kind: Kind) -> KubeResult<&'static Spec> {
         kubernetes::CERT_MANAGER => &install::CERT_MANAGER,
         kubernetes::K8SSANDRA_OPERATOR => &install::K8SSANDRA_OPERATOR,
         kubernetes::CASS_OPERATOR => &install::CASS_OPERATOR,
+        kubernetes::SERVICE_ACCOUNT => &remote_access::SERVICE_ACCOUNT_TOKEN,
+        kubernetes::CLIENT_CONFIG => &remote_access::CLIENT_CONFIG,
+        kubernetes::CASSANDRA_DATACENTER => &cassandra::DATACENTER,
+        kubernetes::K8SSANDRA_CLUSTER => &cassandra::K8SSANDRA_CLUSTER,
+        kubernetes::DNS_ENDPOINT => &coredns::DNS_ENDPOINT,
+        kubernetes::COREDNS_STUB_DOMAINS => &coredns::STUB_DOMAINS,
         other if kubernetes::SCHEMA.kind(other).is_some() => {
             return Err(ProviderError::fatal(format!("this build of ringform cannot make {other} objects yet")));
         }
@@ -46,6 +76,11 @@ pub fn spec(kind: Kind) -> KubeResult<&'static Spec> {
 /// `name=value` pairs as attributes.
 fn attributes<const N: usize>(pairs: [(&str, ringform_core::Value); N]) -> Attributes {
     pairs.into_iter().map(|(k, v)| (k.to_owned(), v)).collect()
+}
+
+/// The integer at `pointer` in `object`, as a value; null when absent.
+fn int_at(object: &Value, pointer: &str) -> ringform_core::Value {
+    object.pointer(pointer).and_then(Value::as_i64).map_or(ringform_core::Value::Null, ringform_core::Value::Int)
 }
 
 /// The text at `pointer` in `object` (`/metadata/name`), as a value; null when absent.

@@ -2,7 +2,7 @@
 
 use serde_json::json;
 
-use super::{Spec, attributes, text_at};
+use super::{Settle, Spec, attributes, text_at};
 
 pub static SPEC: Spec = Spec {
     objects: |ctx| {
@@ -10,4 +10,5 @@ pub static SPEC: Spec = Spec {
     },
     marker: ("v1", "Namespace"),
     observe: |object| Ok(attributes([("name", text_at(object, "/metadata/name"))])),
+    settle: Settle::Stored,
 };

@@ -7,7 +7,7 @@ use ringform_core::Value;
 use ringform_core::provider::ProviderError;
 use serde_json::json;
 
-use super::{Spec, attributes, text_at};
+use super::{Settle, Spec, attributes, text_at};
 
 pub static SPEC: Spec = Spec {
     objects: |ctx| {
@@ -43,4 +43,5 @@ pub static SPEC: Spec = Spec {
             ("data", Value::Map(data)),
         ]))
     },
+    settle: Settle::Stored,
 };

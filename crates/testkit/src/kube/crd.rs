@@ -232,6 +232,17 @@ fn convert(schema: &Value, closable: bool) -> Value {
     Value::Object(out)
 }
 
+/// The violations of `object` against the CRD schema `file` of the repository's fixtures
+/// (`tests/fixtures/crds/`, an `openAPIV3Schema` as JSON), as `field: message` lines: how
+/// tests check what ringform sends against the real operators' schemas, unknown fields refused.
+pub fn fixture_violations(file: &str, object: &Value) -> Vec<String> {
+    let path = crate::fixtures_dir().join("crds").join(file);
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let schema: Value = serde_json::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let validator = compile(&schema).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    validate(&validator, object).into_iter().map(|(field, message)| format!("{field}: {message}")).collect()
+}
+
 #[cfg(test)]
 mod tests {
     use serde_json::json;

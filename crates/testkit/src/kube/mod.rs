@@ -71,6 +71,7 @@ use crate::http::Server;
 use server::Shared;
 use store::ObjectKey;
 
+pub use crd::fixture_violations;
 pub use defaults::{AKS_COREFILE, EKS_COREFILE};
 
 /// Which cloud's fresh cluster a cluster starts as: its CoreDNS configuration and StorageClasses.
