@@ -26,7 +26,9 @@ pub enum Value {
     Map(BTreeMap<String, Value>),
     Unknown,
     Secret(Box<Value>),
-    Reference(Reference),
+    /// Boxed: the rarest variant is also the largest, and a `Value` is in every attribute map
+    /// (a large state holds hundreds of thousands), so it is kept to the size of a `String`.
+    Reference(Box<Reference>),
 }
 
 /// Output `output` of the resource at `address`.
@@ -44,7 +46,7 @@ impl fmt::Display for Reference {
 
 impl Value {
     pub fn reference(address: &Address, output: &str) -> Value {
-        Value::Reference(Reference { address: address.clone(), output: output.to_owned() })
+        Value::Reference(Box::new(Reference { address: address.clone(), output: output.to_owned() }))
     }
 
     pub fn secret(inner: Value) -> Value {
@@ -288,7 +290,7 @@ impl<'de> Visitor<'de> for ValueVisitor {
                     SECRET_KEY => return Ok(Value::secret(access.next_value()?)),
                     REF_KEY => {
                         let (address, output) = access.next_value::<(Address, String)>()?;
-                        return Ok(Value::Reference(Reference { address, output }));
+                        return Ok(Value::Reference(Box::new(Reference { address, output })));
                     }
                     _ => {}
                 }
@@ -302,6 +304,11 @@ impl<'de> Visitor<'de> for ValueVisitor {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn a_value_is_no_larger_than_a_string_and_its_tag() {
+        assert_eq!(std::mem::size_of::<super::Value>(), 32);
+    }
+
     use super::*;
     use proptest::prelude::*;
 

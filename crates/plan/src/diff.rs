@@ -19,7 +19,9 @@ pub fn plan(graph: &ResourceGraph, state: &Snapshot, topology_hash: String, sche
     let order = graph.topological_order();
     // Index into `changes` of each resource planned so far.
     let mut planned: HashMap<&Address, usize> = HashMap::with_capacity(order.len());
-    let mut changes: Vec<Change> = Vec::with_capacity(order.len() + state.records.len());
+    // Deletions (records the graph no longer has) are few: they grow the vector when there are
+    // any, rather than every plan reserving room for the whole state twice over.
+    let mut changes: Vec<Change> = Vec::with_capacity(order.len());
     for address in order {
         let Some(resource) = graph.get(address) else { continue };
         let lookup = |reference: &ringform_core::Reference| {
