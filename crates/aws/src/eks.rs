@@ -44,7 +44,7 @@ pub(crate) static NODE_GROUP: Spec = Spec {
     delete: |ctx, _, id| Box::pin(delete_node_group(ctx, id)),
 };
 
-fn eks_tags(ctx: &Ctx<'_>, inputs: Inputs<'_>) -> HashMap<String, String> {
+pub(crate) fn eks_tags(ctx: &Ctx<'_>, inputs: Inputs<'_>) -> HashMap<String, String> {
     ctx.tags(inputs.address, None).into_iter().collect()
 }
 
@@ -52,7 +52,7 @@ fn strings(items: &[String]) -> Value {
     Value::List(items.iter().map(|s| Value::from(s.as_str())).collect())
 }
 
-fn tag_map(tags: Option<&HashMap<String, String>>) -> std::collections::BTreeMap<String, String> {
+pub(crate) fn tag_map(tags: Option<&HashMap<String, String>>) -> std::collections::BTreeMap<String, String> {
     tags.map(|t| t.iter().map(|(k, v)| (k.clone(), v.clone())).collect()).unwrap_or_default()
 }
 
@@ -171,8 +171,8 @@ async fn read_clusters(ctx: &Ctx<'_>, tracked: &[Tracked]) -> ProviderResult<Vec
     Ok(found)
 }
 
-/// A node group's provider id: `<cluster>:<node group>`.
-fn split_id(id: &str) -> (&str, &str) {
+/// A node group's (or add-on's) provider id: `<cluster>:<name>`.
+pub(crate) fn split_id(id: &str) -> (&str, &str) {
     id.split_once(':').unwrap_or((id, ""))
 }
 
@@ -196,7 +196,12 @@ fn node_group_object(group: &Nodegroup) -> Option<Object> {
         ("min_size", size(NodegroupScalingConfig::min_size)),
         ("max_size", size(NodegroupScalingConfig::max_size)),
     ]);
-    Some(Object { outputs: attributes([("id", id.as_str().into())]), id, tags: tag_map(group.tags()), observed })
+    Some(Object { outputs: node_group_outputs(&id), id, tags: tag_map(group.tags()), observed })
+}
+
+/// A node group's outputs: its id, and its cluster's name for what must wait for the nodes.
+fn node_group_outputs(id: &str) -> Attributes {
+    attributes([("id", id.into()), ("cluster_name", split_id(id).0.into())])
 }
 
 async fn node_group(ctx: &Ctx<'_>, cluster: &str, name: &str) -> ProviderResult<Option<Nodegroup>> {
@@ -218,24 +223,26 @@ async fn wait_node_group(ctx: &Ctx<'_>, cluster: &str, name: &str) -> ProviderRe
         match status.as_str() {
             "ACTIVE" => Ok(Poll::Ready(())),
             "CREATE_FAILED" | "DEGRADED" | "DELETE_FAILED" => {
-                let issues: Vec<String> = found
-                    .health()
-                    .map(|h| h.issues())
-                    .unwrap_or_default()
-                    .iter()
-                    .map(|i| format!("{}: {}", i.code().map_or("?", |c| c.as_str()), i.message().unwrap_or_default()))
-                    .collect();
+                let issues = found.health().map(|h| h.issues()).unwrap_or_default();
+                let issues = issues.iter().map(|i| (i.code().map(|c| c.as_str()), i.message()));
                 Err(ProviderError::fatal(format!(
                     "{}: EKS node group {cluster}/{name} is {status}: {}; fix the cause (often subnets without a route \
                      to the internet, or the node role's policies), delete the node group and apply again",
                     ctx.subject,
-                    if issues.is_empty() { "AWS reported no health issues".to_owned() } else { issues.join("; ") }
+                    health_issues(issues)
                 )))
             }
             _ => Ok(Poll::Pending(status)),
         }
     })
     .await
+}
+
+/// The health issues EKS reports for a node group or add-on, as `code: message; …`.
+pub(crate) fn health_issues<'a>(issues: impl Iterator<Item = (Option<&'a str>, Option<&'a str>)>) -> String {
+    let issues: Vec<String> =
+        issues.map(|(code, message)| format!("{}: {}", code.unwrap_or("?"), message.unwrap_or_default())).collect();
+    if issues.is_empty() { "AWS reported no health issues".to_owned() } else { issues.join("; ") }
 }
 
 fn scaling(inputs: Inputs<'_>) -> ProviderResult<NodegroupScalingConfig> {
@@ -278,7 +285,7 @@ async fn create_node_group(ctx: &Ctx<'_>, inputs: Inputs<'_>) -> ProviderResult<
 async fn settle_node_group(ctx: &Ctx<'_>, group: Object) -> ProviderResult<Applied> {
     let (cluster, name) = split_id(&group.id);
     wait_node_group(ctx, cluster, name).await?;
-    Ok(group.applied())
+    Ok(Applied { outputs: node_group_outputs(&group.id), provider_id: group.id })
 }
 
 async fn update_node_group(ctx: &Ctx<'_>, change: Change<'_>) -> ProviderResult<Applied> {
@@ -297,7 +304,7 @@ async fn update_node_group(ctx: &Ctx<'_>, change: Change<'_>) -> ProviderResult<
         request.send().await.map_err(ctx.fail("rolling the EKS node group to the new launch template version"))?;
         wait_node_group(ctx, cluster, name).await?;
     }
-    Ok(Object::new(change.id).applied())
+    Ok(Applied { provider_id: change.id.to_owned(), outputs: node_group_outputs(change.id) })
 }
 
 /// Deletes the node group and waits until it is gone: its cluster cannot be deleted before.

@@ -13,7 +13,7 @@ use ringform_core::{Address, Inputs, Kind, inputs};
 use crate::attrs::schema;
 use crate::context::{Ctx, Object};
 use crate::errors::ApiError;
-use crate::{ec2, eks, iam, tags};
+use crate::{addon, ec2, eks, iam, tags};
 
 pub(crate) type Fut<'a, T> = BoxFuture<'a, ProviderResult<T>>;
 
@@ -83,6 +83,7 @@ static SPECS: &[&Spec] = &[
     &iam::ROLE,
     &eks::CLUSTER,
     &eks::NODE_GROUP,
+    &addon::ADDON,
 ];
 
 /// The spec of an AWS kind; a fatal error for any other.

@@ -1,11 +1,12 @@
 //! ringform's AWS provider: it owns every `aws_*` resource kind — VPC networking (VPCs, subnets,
 //! internet gateways, route tables, routes, security groups and their rules), cross-region VPC
-//! peering and transit gateways, site-to-site VPN, IAM roles, and EKS clusters and node groups —
-//! and implements the engine's [`ResourceProvider`] contract for them on aws-sdk-rust: idempotent
-//! create and delete, in-place update, batched tag-filtered reads, and adoption by ownership
-//! tags. Credentials, region chain and endpoint come from aws-config (`AWS_ENDPOINT_URL` points
-//! it at an emulator such as moto); clients are built per region on first use.
+//! peering and transit gateways, site-to-site VPN, IAM roles, and EKS clusters, node groups and
+//! add-ons — and implements the engine's [`ResourceProvider`] contract for them on aws-sdk-rust:
+//! idempotent create and delete, in-place update, batched tag-filtered reads, and adoption by
+//! ownership tags. Credentials, region chain and endpoint come from aws-config (`AWS_ENDPOINT_URL`
+//! points it at an emulator such as moto); clients are built per region on first use.
 
+mod addon;
 mod attrs;
 mod clients;
 mod context;

@@ -15,6 +15,9 @@ pub struct AwsSettings {
     pub eks_cluster_timeout: Duration,
     /// Managed node groups typically take 3–10 minutes, longer with many nodes.
     pub eks_node_group_timeout: Duration,
+    /// EKS add-ons become ACTIVE within minutes once their pods run on the nodes; one that
+    /// cannot schedule or lacks permissions stays DEGRADED.
+    pub eks_addon_timeout: Duration,
     /// Cross-region VPC peering reaches pending-acceptance, then active, within a minute or two.
     pub peering_timeout: Duration,
     /// Transit gateways, their attachments and peerings take a few minutes each.
@@ -40,6 +43,7 @@ impl Default for AwsSettings {
             poll_interval: Duration::from_secs(10),
             eks_cluster_timeout: minutes(25),
             eks_node_group_timeout: minutes(25),
+            eks_addon_timeout: minutes(15),
             peering_timeout: minutes(5),
             transit_gateway_timeout: minutes(15),
             vpn_timeout: minutes(20),

@@ -76,6 +76,7 @@ impl Canned {
             dependency_timeout: Duration::from_millis(30),
             eks_cluster_timeout: Duration::from_secs(2),
             eks_node_group_timeout: Duration::from_secs(2),
+            eks_addon_timeout: Duration::from_secs(2),
             peering_timeout: Duration::from_secs(2),
             transit_gateway_timeout: Duration::from_secs(2),
             vpn_timeout: Duration::from_secs(2),

@@ -1,5 +1,6 @@
 //! Unit tests, against canned AWS answers, of what moto cannot show: objects that take time to
-//! settle, DependencyViolation on delete, and throttling.
+//! settle (EKS clusters and add-ons, which moto lacks), DependencyViolation on delete, and
+//! throttling.
 
 use ringform_core::provider::{
     CreateRequest, DeleteRequest, ErrorClass, ReadRequest, ResourceProvider, Scope, Tracked,
@@ -416,4 +417,113 @@ async fn a_kind_the_provider_does_not_have_is_one_fatal_error() {
     assert_eq!(error.class, ErrorClass::Fatal);
     assert_eq!(error.message, "the AWS provider has no resource kind aws_nonsense");
     assert!(aws.calls().is_empty());
+}
+
+const ADDON_PATH: &str = "/clusters/d-eu-west/addons/aws-ebs-csi-driver";
+
+fn addon_json(status: &str, deployment: &str, issues: serde_json::Value) -> String {
+    serde_json::json!({"addon": {
+        "addonName": "aws-ebs-csi-driver", "clusterName": "d-eu-west", "status": status,
+        "addonVersion": "v1.35.0-eksbuild.1", "health": {"issues": issues},
+        "tags": {"ringform:deployment": deployment, "ringform:address": "aws_eks_addon.eu-west/aws-ebs-csi-driver"}
+    }})
+    .to_string()
+}
+
+fn addon_inputs() -> Attributes {
+    attributes([
+        ("region", "eu-west-1".into()),
+        ("cluster_name", "d-eu-west".into()),
+        ("addon_name", "aws-ebs-csi-driver".into()),
+        ("addon_version", Value::Null),
+    ])
+}
+
+fn addon_address() -> Address {
+    address("aws_eks_addon.eu-west/aws-ebs-csi-driver")
+}
+
+#[tokio::test]
+async fn eks_addon_create_waits_from_creating_to_active() {
+    let aws = Canned::default();
+    let get = format!("GET {ADDON_PATH}");
+    aws.answer("POST /clusters/d-eu-west/addons", 200, addon_json("CREATING", "d", serde_json::json!([])))
+        .answer(&get, 404, r#"{"__type":"ResourceNotFoundException","message":"No addon: aws-ebs-csi-driver found"}"#)
+        .answer(&get, 200, addon_json("CREATING", "d", serde_json::json!([])))
+        .answer(&get, 200, addon_json("CREATING", "d", serde_json::json!([])))
+        .answer(&get, 200, addon_json("ACTIVE", "d", serde_json::json!([])));
+    let applied = aws.provider().create(create(&addon_address(), addon_inputs())).await.unwrap();
+    assert_eq!(applied.provider_id, "d-eu-west:aws-ebs-csi-driver");
+    assert_eq!(applied.outputs["id"], Value::from("d-eu-west:aws-ebs-csi-driver"));
+    assert_eq!(aws.count(&get), 4, "one look for an add-on to adopt, three while it settles");
+    let sent: serde_json::Value = serde_json::from_str(&aws.bodies("POST /clusters/d-eu-west/addons")[0]).unwrap();
+    assert_eq!(sent["addonName"], "aws-ebs-csi-driver");
+    assert_eq!(sent["resolveConflicts"], "OVERWRITE");
+    assert_eq!(sent["tags"]["ringform:address"], "aws_eks_addon.eu-west/aws-ebs-csi-driver");
+    assert_eq!(sent["tags"]["ringform:deployment"], "d");
+    assert!(sent.get("addonVersion").is_none(), "EKS picks the default version: {sent}");
+}
+
+#[tokio::test]
+async fn eks_addon_tagged_as_this_deployments_is_adopted_and_anothers_is_not_taken_over() {
+    let aws = Canned::default();
+    aws.answer(&format!("GET {ADDON_PATH}"), 200, addon_json("ACTIVE", "d", serde_json::json!([])));
+    let applied = aws.provider().create(create(&addon_address(), addon_inputs())).await.unwrap();
+    assert_eq!(applied.provider_id, "d-eu-west:aws-ebs-csi-driver");
+    assert_eq!(aws.count("POST /clusters/d-eu-west/addons"), 0, "{:?}", aws.calls());
+
+    // Installed by someone else: EKS refuses a second one, and ringform says whose it is not.
+    let other = Canned::default();
+    other
+        .answer(&format!("GET {ADDON_PATH}"), 200, addon_json("ACTIVE", "someone-else", serde_json::json!([])))
+        .answer(
+            "POST /clusters/d-eu-west/addons",
+            409,
+            r#"{"__type":"ResourceInUseException","message":"Addon already exists."}"#,
+        );
+    let error = other.provider().create(create(&addon_address(), addon_inputs())).await.unwrap_err();
+    assert_eq!(error.class, ErrorClass::Fatal);
+    assert!(error.message.contains("already exists and is not tagged as this deployment's"), "{}", error.message);
+}
+
+#[tokio::test]
+async fn eks_addon_that_failed_to_create_is_reported_with_its_health_issues() {
+    let aws = Canned::default();
+    let issues = serde_json::json!([{
+        "code": "InsufficientNumberOfReplicas", "message": "The add-on is unhealthy because it doesn't have the desired number of replicas.",
+        "resourceIds": ["ebs-csi-controller"]
+    }]);
+    aws.answer("POST /clusters/d-eu-west/addons", 200, addon_json("CREATING", "d", serde_json::json!([])))
+        .answer(&format!("GET {ADDON_PATH}"), 404, r#"{"__type":"ResourceNotFoundException","message":"no"}"#)
+        .answer(&format!("GET {ADDON_PATH}"), 200, addon_json("CREATE_FAILED", "d", issues));
+    let error = aws.provider().create(create(&addon_address(), addon_inputs())).await.unwrap_err();
+    assert_eq!(error.class, ErrorClass::Fatal);
+    assert!(
+        error.message.contains("is CREATE_FAILED: InsufficientNumberOfReplicas: The add-on is unhealthy"),
+        "{}",
+        error.message
+    );
+    assert!(error.message.contains("delete the add-on and apply again"), "{}", error.message);
+}
+
+#[tokio::test]
+async fn eks_addon_delete_waits_until_it_is_gone() {
+    let aws = Canned::default();
+    let get = format!("GET {ADDON_PATH}");
+    aws.answer(&format!("DELETE {ADDON_PATH}"), 200, addon_json("DELETING", "d", serde_json::json!([])))
+        .answer(&get, 200, addon_json("DELETING", "d", serde_json::json!([])))
+        .answer(&get, 200, addon_json("DELETING", "d", serde_json::json!([])))
+        .answer(&get, 404, r#"{"__type":"ResourceNotFoundException","message":"No addon found"}"#);
+    let request = DeleteRequest {
+        deployment: "d".into(),
+        address: addon_address(),
+        provider_id: "d-eu-west:aws-ebs-csi-driver".into(),
+        inputs: addon_inputs(),
+        outputs: Attributes::new(),
+    };
+    aws.provider().delete(request.clone()).await.unwrap();
+    assert_eq!(aws.count(&format!("DELETE {ADDON_PATH}")), 1);
+    assert_eq!(aws.count(&get), 3);
+    // Deleting again, once it is gone, is no error.
+    aws.provider().delete(request).await.unwrap();
 }

@@ -21,6 +21,7 @@ fn settings(moto: &Moto) -> AwsSettings {
         // moto makes everything in its final state: a wait that lasts is a bug, so fail fast.
         eks_cluster_timeout: Duration::from_secs(30),
         eks_node_group_timeout: Duration::from_secs(30),
+        eks_addon_timeout: Duration::from_secs(30),
         peering_timeout: Duration::from_secs(30),
         transit_gateway_timeout: Duration::from_secs(30),
         vpn_timeout: Duration::from_secs(30),

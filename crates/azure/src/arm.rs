@@ -68,6 +68,11 @@ pub const MANAGED_CLUSTERS: ResourceType = ResourceType {
     wait: WaitClass::Aks,
 };
 
+/// Role assignments nest under the scope they grant on (any ARM id); create and delete are
+/// synchronous.
+pub const ROLE_ASSIGNMENTS: ResourceType =
+    ResourceType { name: "Microsoft.Authorization/roleAssignments", api_version: "2022-04-01", wait: WaitClass::Other };
+
 impl ArmSettings {
     pub fn max_wait(&self, class: WaitClass) -> Duration {
         match class {

@@ -73,6 +73,14 @@ impl ArmError {
         matches!(self, ArmError::Api { status: 404, .. })
     }
 
+    /// ARM's error code, for errors ARM answered with.
+    pub fn code(&self) -> Option<&str> {
+        match self {
+            ArmError::Api { code, .. } | ArmError::OperationFailed { code, .. } => Some(code),
+            _ => None,
+        }
+    }
+
     /// What the user can do about it, where ringform knows.
     fn hint(&self) -> Option<&'static str> {
         match self {

@@ -1,6 +1,7 @@
 //! [`AzureProvider`]: the engine's provider contract for every Azure kind, on one generic path
 //! (PUT, wait, GET, observe) with the few per-kind exceptions spelled out: an AKS VM size
-//! change, a VNet update keeping what others attached, kubeconfigs, untaggable peerings.
+//! change, a VNet update keeping what others attached, kubeconfigs, untaggable peerings and role
+//! assignments (one made under another name is adopted).
 
 use std::sync::OnceLock;
 
@@ -15,7 +16,7 @@ use ringform_schema::azure;
 use crate::arm::{ArmClient, MANAGED_CLUSTERS, ResourceType, WaitClass};
 use crate::attrs::reconcile;
 use crate::error::{ArmError, ArmResult};
-use crate::kinds::{self, Ctx, Seen, aks, spec};
+use crate::kinds::{self, Ctx, Seen, aks, role_assignment, spec};
 use crate::settings::AzureSettings;
 
 /// AKS node pools, for deleting the old system pool after a VM size change.
@@ -86,7 +87,17 @@ impl AzureProvider {
         let spec = spec(kind)?;
         let ctx = self.ctx(&request.deployment, &request.address, &request.inputs)?;
         let id = ctx.id(kind)?;
-        let resource = self.client()?.put(&id, spec.ty, &(spec.body)(&ctx)?).await?;
+        let client = self.client()?;
+        let resource = match client.put(&id, spec.ty, &(spec.body)(&ctx)?).await {
+            // The same grant under another name (the Azure CLI's, say): that one is adopted.
+            Err(error) if error.code() == Some("RoleAssignmentExists") => {
+                match role_assignment::existing(client, &ctx.inputs).await? {
+                    Some(existing) => existing,
+                    None => return Err(error),
+                }
+            }
+            other => other?,
+        };
         let observed =
             self.observe(kind, &request.address, &resource, &request.inputs, &Attributes::new(), &id).await?;
         Ok(Applied { provider_id: observed.provider_id, outputs: observed.outputs })
@@ -164,6 +175,13 @@ impl AzureProvider {
         };
         let candidates = if spec(kind)?.taggable {
             self.list_owned(kind, &subscription, &request.deployment).await?
+        } else if kind == azure::ROLE_ASSIGNMENT {
+            // Scattered over scopes: each is read at its own id.
+            let mut items = vec![];
+            for tracked in &request.resources {
+                items.extend(self.client()?.get(&tracked.provider_id, spec(kind)?.ty).await?);
+            }
+            items
         } else {
             // Untaggable children: one list per parent VNet of the tracked peerings.
             let mut parents: Vec<&str> = request.resources.iter().filter_map(|r| parent_of(&r.provider_id)).collect();
@@ -239,7 +257,7 @@ impl AzureProvider {
             }
             owned.pop()
         } else {
-            // A peering has no tags; the deterministic id is all there is.
+            // Peerings and role assignments have no tags; the deterministic id is all there is.
             self.client()?.get(&id, spec.ty).await?
         };
         match resource {

@@ -88,6 +88,11 @@ pub fn sample_inputs(kind: Kind) -> Attributes {
             ("dns_service_ip", "10.10.0.10".into()),
             ("identity", "SystemAssigned".into()),
         ],
+        azure::ROLE_ASSIGNMENT => vec![
+            ("scope", vnet.clone().into()),
+            ("role_definition_id", "4d97b98b-1d4f-4787-a291-c67834d212e7".into()),
+            ("principal_id", "5bd1d5a9-8a2c-4c33-9c5e-5a0b8a7f3c21".into()),
+        ],
         _ => vec![],
     };
     entries.extend(extra);
@@ -95,10 +100,16 @@ pub fn sample_inputs(kind: Kind) -> Attributes {
     if kind == azure::RESOURCE_GROUP {
         attributes.remove("resource_group");
     }
+    if kind == azure::ROLE_ASSIGNMENT {
+        // Neither a group, a name nor a location: it lives under its scope.
+        for key in ["resource_group", "name", "location"] {
+            attributes.remove(key);
+        }
+    }
     attributes
 }
 
-pub const AZURE_KINDS: [(Kind, &str); 8] = [
+pub const AZURE_KINDS: [(Kind, &str); 9] = [
     (azure::RESOURCE_GROUP, "resourceGroups"),
     (azure::VIRTUAL_NETWORK, "virtualNetworks"),
     (azure::PUBLIC_IP, "publicIPAddresses"),
@@ -107,6 +118,7 @@ pub const AZURE_KINDS: [(Kind, &str); 8] = [
     (azure::VPN_CONNECTION, "connections"),
     (azure::VNET_PEERING, "virtualNetworkPeerings"),
     (azure::AKS_CLUSTER, "managedClusters"),
+    (azure::ROLE_ASSIGNMENT, "roleAssignments"),
 ];
 
 fn body(kind: Kind, inputs: &Attributes) -> Json {
@@ -227,7 +239,7 @@ fn bodies_carry_what_the_graph_says() {
 #[test]
 fn envelope_fields_leave_out_id_and_name_and_read_back_from_a_get() {
     for (kind, ty) in AZURE_KINDS {
-        if kind == azure::VNET_PEERING {
+        if matches!(kind, azure::VNET_PEERING | azure::ROLE_ASSIGNMENT) {
             continue;
         }
         let mut resource = body(kind, &sample_inputs(kind));
@@ -266,4 +278,31 @@ fn bad_inputs_are_errors_that_name_the_attribute_without_secrets() {
     let ctx = Ctx::new("s".to_owned(), "demo", &address, &inputs);
     let error = (spec(azure::VPN_CONNECTION).unwrap().body)(&ctx).unwrap_err().to_string();
     assert!(error.contains("`shared_key`") && !error.contains('3'), "{error}");
+}
+
+#[test]
+fn a_role_assignment_lives_at_a_name_derived_from_what_it_grants() {
+    let inputs = sample_inputs(azure::ROLE_ASSIGNMENT);
+    let address = Address::new(azure::ROLE_ASSIGNMENT, "eastus").unwrap();
+    let id =
+        |inputs: &Attributes| Ctx::new("s".to_owned(), "demo", &address, inputs).id(azure::ROLE_ASSIGNMENT).unwrap();
+    let first = id(&inputs);
+    let (scope, name) = first.rsplit_once("/providers/Microsoft.Authorization/roleAssignments/").unwrap();
+    assert_eq!(scope, inputs["scope"].as_str().unwrap());
+    assert_eq!(uuid::Uuid::parse_str(name).unwrap().get_version_num(), 5, "{name}");
+    // ARM ids compare without case, and so does the name; another principal is another name.
+    let mut shouting = inputs.clone();
+    shouting.insert("scope".into(), inputs["scope"].as_str().unwrap().to_ascii_uppercase().into());
+    assert!(id(&shouting).eq_ignore_ascii_case(&first));
+    let mut other = inputs.clone();
+    other.insert("principal_id".into(), "00000000-0000-0000-0000-000000000009".into());
+    assert_ne!(id(&other).rsplit('/').next(), Some(name));
+
+    let sent = body(azure::ROLE_ASSIGNMENT, &inputs);
+    assert_eq!(
+        sent["properties"]["roleDefinitionId"],
+        "/subscriptions/00000000-0000-0000-0000-000000000001/providers/Microsoft.Authorization/roleDefinitions/4d97b98b-1d4f-4787-a291-c67834d212e7"
+    );
+    assert_eq!(sent["properties"]["principalType"], "ServicePrincipal");
+    assert!(sent.get("tags").is_none() && sent.get("location").is_none(), "{sent}");
 }

@@ -1,7 +1,7 @@
 //! The provider against the fake ARM server (testkit), which validates every PUT body against
 //! the REST API specs' schemas: every Azure kind created, read back without drift, updated,
 //! found by its tags and deleted, for a two-cluster VPN-gateway mesh with a site-to-site link
-//! and a peering.
+//! and a peering; and the role assignment granting AKS's identity Network Contributor on its VNet.
 
 use ringform_schema::azure;
 use std::time::Duration;
@@ -414,4 +414,95 @@ async fn a_vm_size_change_replaces_the_system_pool_instead_of_resizing_it() {
         assert_eq!(found[0].inputs, after, "drift after resizing to {vm_size}");
         assert_eq!(found[0].outputs, aks.outputs);
     }
+}
+
+const NETWORK_CONTRIBUTOR: &str = "4d97b98b-1d4f-4787-a291-c67834d212e7";
+
+/// PUTs `body` at `id` the way another tool would, outside the provider; returns the status.
+async fn put_by_hand(arm: &FakeArm, id: &str, body: serde_json::Value) -> u16 {
+    use std::io::{Read, Write};
+    let (address, token, id) = (arm.endpoint().trim_start_matches("http://").to_owned(), arm.token(), id.to_owned());
+    let exchange = move || {
+        let body = body.to_string();
+        let mut stream = std::net::TcpStream::connect(address).unwrap();
+        let head = format!(
+            "PUT {id}?api-version=2022-04-01 HTTP/1.1\r\nHost: management.azure.com\r\nAuthorization: Bearer {token}\r\n\
+             Content-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+            body.len()
+        );
+        stream.write_all(format!("{head}{body}").as_bytes()).unwrap();
+        let mut answer = String::new();
+        stream.read_to_string(&mut answer).unwrap();
+        answer.split(' ').nth(1).and_then(|status| status.parse().ok()).unwrap_or(0)
+    };
+    tokio::task::spawn_blocking(exchange).await.unwrap()
+}
+
+/// AKS's identity gets Network Contributor on its VNet: at an id derived from the grant, so a
+/// rerun lands on the same one; read and found by that id; one made by hand under another
+/// name is adopted; an unknown principal is ARM's error.
+#[tokio::test]
+async fn aks_identity_is_granted_network_contributor_on_its_vnet_once() {
+    let arm = FakeArm::start_for_test();
+    let provider = provider(&arm);
+    let made = cluster(&provider, "eastus", "eastus", 10).await;
+    let (vnet, aks) = (&made[1], &made[4]);
+    let principal = aks.out("principal_id");
+    let stored = arm.get(&aks.provider_id).unwrap();
+    assert_eq!(principal.as_str(), stored.body["identity"]["principalId"].as_str());
+    let inputs = attrs(vec![
+        ("subscription", Value::Null),
+        ("scope", vnet.out("id")),
+        ("role_definition_id", NETWORK_CONTRIBUTOR.into()),
+        ("principal_id", principal.clone()),
+    ]);
+    let grant = create(&provider, azure::ROLE_ASSIGNMENT, "eastus", inputs.clone()).await;
+    let under_vnet = format!("{}/providers/Microsoft.Authorization/roleAssignments/", vnet.provider_id);
+    assert!(grant.provider_id.starts_with(&under_vnet), "{}", grant.provider_id);
+    assert_eq!(grant.out("id"), Value::from(grant.provider_id.as_str()));
+    let stored = arm.get(&grant.provider_id).unwrap();
+    assert_eq!(stored.body["properties"]["principalType"], "ServicePrincipal");
+    assert!(stored.body["properties"]["roleDefinitionId"].as_str().unwrap().ends_with(NETWORK_CONTRIBUTOR));
+
+    let again = create(&provider, azure::ROLE_ASSIGNMENT, "eastus", inputs.clone()).await;
+    assert_eq!(again.provider_id, grant.provider_id);
+    arm.clear_requests();
+    let found = read(&provider, azure::ROLE_ASSIGNMENT, std::slice::from_ref(&grant)).await;
+    assert_eq!(found.len(), 1);
+    assert_eq!((&found[0].inputs, &found[0].outputs), (&grant.inputs, &grant.outputs), "no drift");
+    assert_eq!(arm.requests().len(), 1, "one GET at its id");
+    let request = FindRequest { deployment: DEPLOYMENT.into(), address: grant.address.clone(), inputs: inputs.clone() };
+    assert_eq!(provider.find(request).await.unwrap().map(|f| f.provider_id), Some(grant.provider_id.clone()));
+
+    let delete = DeleteRequest {
+        deployment: DEPLOYMENT.into(),
+        address: grant.address.clone(),
+        provider_id: grant.provider_id.clone(),
+        inputs: inputs.clone(),
+        outputs: grant.outputs.clone(),
+    };
+    provider.delete(delete.clone()).await.unwrap();
+    provider.delete(delete).await.unwrap();
+    assert!(arm.get(&grant.provider_id).is_none());
+    assert!(read(&provider, azure::ROLE_ASSIGNMENT, std::slice::from_ref(&grant)).await.is_empty());
+
+    // As `az role assignment create` grants it: under a random name, which ringform adopts.
+    let by_hand = format!("{under_vnet}3f2504e0-4f89-41d3-9a0c-0305e82c3301");
+    let body = serde_json::json!({ "properties": {
+        "roleDefinitionId": format!("/subscriptions/{SUB}/providers/Microsoft.Authorization/roleDefinitions/{NETWORK_CONTRIBUTOR}"),
+        "principalId": principal.as_str().unwrap(),
+    }});
+    assert_eq!(put_by_hand(&arm, &by_hand, body).await, 201);
+    let adopted = create(&provider, azure::ROLE_ASSIGNMENT, "eastus", inputs.clone()).await;
+    assert!(adopted.provider_id.eq_ignore_ascii_case(&by_hand), "{}", adopted.provider_id);
+    let assignments = arm.resources().into_iter().filter(|r| r.r#type == "Microsoft.Authorization/roleAssignments");
+    assert_eq!(assignments.count(), 1);
+
+    let mut stranger = inputs;
+    stranger.insert("principal_id".into(), "11111111-2222-3333-4444-555555555555".into());
+    let address = Address::new(azure::ROLE_ASSIGNMENT, "eastus").unwrap();
+    let request = CreateRequest { deployment: DEPLOYMENT.into(), address, inputs: stranger };
+    let error = provider.create(request).await.unwrap_err();
+    assert_eq!(error.class, ErrorClass::Fatal);
+    assert!(error.message.contains("PrincipalNotFound"), "{}", error.message);
 }

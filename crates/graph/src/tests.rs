@@ -73,6 +73,67 @@ fn seeded_datacenters_take_the_seeds_of_the_ones_before() {
 }
 
 #[test]
+fn eks_storage_comes_from_the_ebs_csi_add_on_and_seeded_datacenters_wait_for_it() {
+    let g = example("eks-two-regions");
+    assert_eq!(count(&g, kinds::aws::EKS_ADDON), 2);
+    assert_eq!(count(&g, kinds::kubernetes::STORAGE_CLASS), 2);
+    // The add-on runs on the nodes: it names its cluster through the node group.
+    let addon = address("aws_eks_addon.eu-west/aws-ebs-csi-driver");
+    assert_eq!(
+        attribute(&g, "aws_eks_addon.eu-west/aws-ebs-csi-driver", "cluster_name"),
+        &Value::reference(&address("aws_eks_node_group.eu-west"), "cluster_name")
+    );
+    assert_eq!(
+        attribute(&g, "aws_eks_addon.eu-west/aws-ebs-csi-driver", "addon_name"),
+        &Value::from("aws-ebs-csi-driver")
+    );
+    let class = "k8s_storage_class.eu-west/gp3";
+    assert_eq!(attribute(&g, class, "driver"), &Value::reference(&addon, "id"));
+    assert_eq!(attribute(&g, class, "provisioner"), &Value::from("ebs.csi.aws.com"));
+    assert_eq!(attribute(&g, class, "volume_binding_mode"), &Value::from("WaitForFirstConsumer"));
+    assert_eq!(attribute(&g, class, "allow_volume_expansion"), &Value::Bool(true));
+    assert_eq!(attribute(&g, class, "parameters"), &Value::from_iter([("type", Value::from("gp3"))]));
+    assert_eq!(
+        attribute(&g, "cassandra_datacenter.eu-west/dc-eu-west", "storage_class"),
+        &Value::reference(&address(class), "name")
+    );
+    let needs: Vec<&Address> = g.dependencies(&address("cassandra_datacenter.eu-west/dc-eu-west")).collect();
+    assert!(needs.contains(&&address(class)), "{needs:?}");
+}
+
+#[test]
+fn k8ssandra_datacenters_on_eks_wait_for_gp3_and_those_on_aks_name_its_class() {
+    let g = example("aws-azure-coredns");
+    assert_eq!(count(&g, kinds::aws::EKS_ADDON), 1);
+    assert_eq!(count(&g, kinds::kubernetes::STORAGE_CLASS), 1, "AKS ships managed-csi-premium");
+    let Value::List(datacenters) = attribute(&g, "k8ssandra_cluster.cross-cloud", "datacenters") else { panic!() };
+    let classes: Vec<&Value> = datacenters
+        .iter()
+        .map(|dc| match dc {
+            Value::Map(m) => &m["storage_class"],
+            _ => panic!(),
+        })
+        .collect();
+    assert_eq!(
+        classes,
+        [&Value::reference(&address("k8s_storage_class.aws-1/gp3"), "name"), &Value::from("managed-csi-premium")]
+    );
+}
+
+#[test]
+fn aks_identity_gets_network_contributor_on_its_vnet() {
+    let g = example("aks-vpn-mesh");
+    assert_eq!(count(&g, kinds::azure::ROLE_ASSIGNMENT), 4);
+    let at = "azure_role_assignment.eastus";
+    assert_eq!(attribute(&g, at, "scope"), &Value::reference(&address("azure_virtual_network.eastus"), "id"));
+    assert_eq!(
+        attribute(&g, at, "principal_id"),
+        &Value::reference(&address("azure_aks_cluster.eastus"), "principal_id")
+    );
+    assert_eq!(attribute(&g, at, "role_definition_id"), &Value::from("4d97b98b-1d4f-4787-a291-c67834d212e7"));
+}
+
+#[test]
 fn aks_vpn_mesh_is_a_full_mesh_of_connections_sharing_a_key_per_pair() {
     let g = example("aks-vpn-mesh");
     assert_eq!(count(&g, kinds::azure::VPN_GATEWAY), 4);

@@ -1,5 +1,5 @@
 //! AWS: VPC networking, cross-region peering and transit gateways, site-to-site VPN, IAM roles,
-//! EKS. Calls go to the object's `region`; IAM is global.
+//! EKS and its add-ons. Calls go to the object's `region`; IAM is global.
 
 use std::time::Duration;
 
@@ -30,6 +30,7 @@ pub const IAM_ROLE: Kind = Kind::new("aws_iam_role");
 pub const EKS_CLUSTER: Kind = Kind::new("aws_eks_cluster");
 pub const LAUNCH_TEMPLATE: Kind = Kind::new("aws_launch_template");
 pub const EKS_NODE_GROUP: Kind = Kind::new("aws_eks_node_group");
+pub const EKS_ADDON: Kind = Kind::new("aws_eks_addon");
 
 /// Every regional kind starts like this.
 const fn regional(kind: Kind) -> KindSchema {
@@ -357,7 +358,19 @@ pub static SCHEMA: ProviderSchema = ProviderSchema {
                 input("min_size").rules(&[Rule::Range { min: 0, max: 1000 }]),
                 input("max_size").rules(&[Rule::Range { min: 1, max: 1000 }]),
             ])
-            .outputs(&[ID])
+            // `cluster_name` again, for what must wait for the nodes (add-ons run on them).
+            .outputs(&[ID, output("cluster_name")])
             .takes(minutes(5)),
+        // An EKS add-on (the EBS CSI driver): its pods run on the node group's nodes, so it
+        // becomes ACTIVE a few minutes after it is created.
+        regional(EKS_ADDON)
+            .inputs(&[
+                REGION,
+                input("cluster_name").required().replaces(),
+                input("addon_name").required().replaces(),
+                input("addon_version"),
+            ])
+            .outputs(&[ID])
+            .takes(minutes(3)),
     ],
 };

@@ -1,6 +1,7 @@
 //! Azure Resource Manager: resource groups, virtual networks, VPN gateways and connections,
-//! VNet peering, AKS. Calls are scoped (and rate limited) per subscription. ARM ids, names,
-//! groups compare without case, locations without case and spaces, as ARM does.
+//! VNet peering, AKS and the role assignments it needs. Calls are scoped (and rate limited) per
+//! subscription. ARM ids, names, groups compare without case, locations without case and
+//! spaces, as ARM does.
 
 use ringform_core::schema::{Attribute, KindSchema, ProviderSchema, Quota, Rule, input, minutes, output, seconds};
 use ringform_core::{Kind, Provider};
@@ -15,6 +16,7 @@ pub const LOCAL_NETWORK_GATEWAY: Kind = Kind::new("azure_local_network_gateway")
 pub const VPN_CONNECTION: Kind = Kind::new("azure_vpn_connection");
 pub const VNET_PEERING: Kind = Kind::new("azure_vnet_peering");
 pub const AKS_CLUSTER: Kind = Kind::new("azure_aks_cluster");
+pub const ROLE_ASSIGNMENT: Kind = Kind::new("azure_role_assignment");
 
 const fn in_subscription(kind: Kind) -> KindSchema {
     KindSchema::new(kind).account_from("subscription")
@@ -258,7 +260,19 @@ pub static SCHEMA: ProviderSchema = ProviderSchema {
                 input("node_count").rules(&[Rule::Range { min: 1, max: 1000 }]),
                 input("zones").unordered().rules(&[ZONES]),
             ])
-            .outputs(&[ID, output("kubeconfig").secret()])
+            .outputs(&[ID, output("kubeconfig").secret(), output("principal_id").case_insensitive()])
             .takes(minutes(10)),
+        // A role granted to a principal on a scope (any ARM id). Not taggable: it lives at an
+        // id derived from its scope, role and principal. `role_definition_id` is the role's
+        // GUID (built-in roles have the same one in every subscription).
+        in_subscription(ROLE_ASSIGNMENT)
+            .inputs(&[
+                SUBSCRIPTION,
+                fixed_id("scope"),
+                input("role_definition_id").required().replaces().case_insensitive(),
+                input("principal_id").required().replaces().case_insensitive(),
+            ])
+            .outputs(&[ID])
+            .takes(seconds(10)),
     ],
 };

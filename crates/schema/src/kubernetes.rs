@@ -1,12 +1,13 @@
-//! Kubernetes and Cassandra, inside the clusters: namespaces, cert-manager, the operators,
-//! remote access for the k8ssandra control plane, the datacenters, cross-cluster DNS. Every
-//! object names its `cluster` (the scope its calls are rate limited in) and carries
+//! Kubernetes and Cassandra, inside the clusters: namespaces, storage classes, cert-manager, the
+//! operators, remote access for the k8ssandra control plane, the datacenters, cross-cluster DNS.
+//! Every object names its `cluster` (the scope its calls are rate limited in) and carries
 //! `kubernetes`, how to reach that cluster's API, built from the cluster resources' outputs.
 
 use ringform_core::schema::{Attribute, KindSchema, ProviderSchema, Rule, input, minutes, output};
 use ringform_core::{Kind, Provider};
 
 pub const NAMESPACE: Kind = Kind::new("k8s_namespace");
+pub const STORAGE_CLASS: Kind = Kind::new("k8s_storage_class");
 pub const CERT_MANAGER: Kind = Kind::new("cert_manager");
 pub const K8SSANDRA_OPERATOR: Kind = Kind::new("k8ssandra_operator");
 pub const CASS_OPERATOR: Kind = Kind::new("cass_operator");
@@ -58,6 +59,20 @@ pub static SCHEMA: ProviderSchema = ProviderSchema {
     provider: Provider::Kubernetes,
     kinds: &[
         in_cluster(NAMESPACE).inputs(&[CLUSTER, ACCESS, NAMESPACE_NAME]).outputs(&[ID, output("name")]),
+        // A StorageClass; EKS has none that provisions `gp3` until ringform makes one. `driver`
+        // names what provisions its volumes (the EBS CSI add-on), only so that it is waited for.
+        in_cluster(STORAGE_CLASS)
+            .inputs(&[
+                CLUSTER,
+                ACCESS,
+                NAME,
+                input("provisioner").required().replaces(),
+                input("parameters").replaces(),
+                input("volume_binding_mode").replaces(),
+                input("allow_volume_expansion"),
+                input("driver"),
+            ])
+            .outputs(&[ID, output("name")]),
         in_cluster(CERT_MANAGER).inputs(&[CLUSTER, ACCESS, input("version").required()]).outputs(&[ID]),
         in_cluster(K8SSANDRA_OPERATOR)
             .inputs(&[

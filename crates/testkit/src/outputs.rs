@@ -47,6 +47,10 @@ pub(crate) fn compute(
         aws::LAUNCH_TEMPLATE => computed.push(("version", "1".into())),
         azure::AKS_CLUSTER | kubernetes::SERVICE_ACCOUNT => {
             computed.push(("kubeconfig", Value::secret(kubeconfig(provider_id).into())));
+            if kind == azure::AKS_CLUSTER {
+                // The identity's principal, which role assignments name.
+                computed.push(("principal_id", format!("00000000-0000-4000-8000-{serial:012x}").into()));
+            }
         }
         local::GENERATED_SECRET => computed.push(("value", secret_value(inputs, previous, rng))),
         aws::VPC_PEERING_ACCEPTER => echo("peering_id", format!("pcx-{serial}")),

@@ -1,6 +1,7 @@
 //! `azure_aks_cluster`: a managed cluster with Azure CNI (pods in their own VNet subnet, or an
 //! overlay when there is none), a system-assigned identity and one system node pool. Its
-//! `kubeconfig` output is the admin kubeconfig from `listClusterAdminCredential`.
+//! `kubeconfig` output is the admin kubeconfig from `listClusterAdminCredential`; its
+//! `principal_id` is the identity's, which role assignments name.
 
 use base64::Engine as _;
 use ringform_core::Value;
@@ -30,6 +31,9 @@ pub struct ManagedCluster {
 pub struct Identity {
     #[serde(rename = "type")]
     pub kind: String,
+    /// The system-assigned identity's principal, which role assignments grant roles to.
+    #[serde(rename = "principalId", skip_serializing)]
+    pub principal_id: String,
 }
 
 #[derive(Debug, Default, Serialize, Deserialize)]
@@ -95,7 +99,10 @@ pub fn cluster(ctx: &Ctx, pool_name: &str) -> ArmResult<ManagedCluster> {
     };
     Ok(ManagedCluster {
         envelope: Envelope { location: ctx.location()?, tags: ctx.tags(), ..Default::default() },
-        identity: Identity { kind: inputs.opt_str("identity")?.unwrap_or("SystemAssigned").to_owned() },
+        identity: Identity {
+            kind: inputs.opt_str("identity")?.unwrap_or("SystemAssigned").to_owned(),
+            ..Identity::default()
+        },
         properties: ClusterProperties {
             kubernetes_version: inputs.str("kubernetes_version")?.to_owned(),
             dns_prefix: inputs.str("dns_prefix")?.to_owned(),
@@ -153,6 +160,7 @@ fn observe(resource: &serde_json::Value) -> ArmResult<Seen> {
             ("id", cluster.envelope.id.as_str().into()),
             ("name", cluster.envelope.name.as_str().into()),
             ("fqdn", string_or_null(&properties.fqdn)),
+            ("principal_id", string_or_null(&cluster.identity.principal_id)),
         ]),
         id: cluster.envelope.id,
         tags: cluster.envelope.tags,

@@ -20,12 +20,14 @@ pub mod local_gateway;
 pub mod peering;
 pub mod public_ip;
 pub mod resource_group;
+pub mod role_assignment;
 pub mod vnet;
 
 /// What the provider needs to know about a kind.
 pub struct Spec {
     pub ty: ResourceType,
-    /// Peerings are children without tags: owned by being tracked, listed per parent.
+    /// Peerings and role assignments take no tags: they are owned by being tracked, and live at
+    /// ids their inputs determine.
     pub taggable: bool,
     pub body: fn(&Ctx) -> ArmResult<serde_json::Value>,
     pub observe: fn(&serde_json::Value) -> ArmResult<Seen>,
@@ -42,6 +44,7 @@ pub fn spec(kind: Kind) -> ArmResult<&'static Spec> {
         azure::VPN_CONNECTION => &connection::SPEC,
         azure::VNET_PEERING => &peering::SPEC,
         azure::AKS_CLUSTER => &aks::SPEC,
+        azure::ROLE_ASSIGNMENT => &role_assignment::SPEC,
         other => return Err(not_azure(other)),
     })
 }
@@ -101,6 +104,7 @@ impl<'a> Ctx<'a> {
                 self.inputs.str("virtual_network_name")?,
                 self.inputs.str("name")?
             )),
+            azure::ROLE_ASSIGNMENT => role_assignment::id(&self.inputs),
             _ => Ok(format!("{}/providers/{}/{}", self.group_id()?, spec(kind)?.ty.name, self.inputs.str("name")?)),
         }
     }

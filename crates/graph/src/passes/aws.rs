@@ -1,11 +1,12 @@
 //! AWS: per cluster a VPC with per-zone subnets, internet access, a security group, IAM roles,
-//! EKS and a node launch template carrying the group; between clusters VPC peering (or transit
+//! EKS, a node launch template carrying the group and, where Cassandra runs, the EBS CSI add-on; between clusters VPC peering (or transit
 //! gateways) with routes both ways, and ingress for Cassandra's ports from every other cluster.
 
 use ringform_core::Value;
 use ringform_schema as kinds;
 use ringform_topology::{AwsMesh, CASSANDRA_PORTS, Cloud, Cluster, Subnet};
 
+use super::kubernetes;
 use crate::builder::{Builder, attrs, output, pairs, routed_ranges};
 
 const EKS_CLUSTER_POLICIES: &[&str] = &["arn:aws:iam::aws:policy/AmazonEKSClusterPolicy"];
@@ -169,6 +170,26 @@ fn one_cluster(b: &mut Builder, c: &Cluster) {
         b.locate(&nodes, size, &c.node_pool.count.span);
     }
     b.locate(&nodes, "instance_type", &c.node_pool.machine_type.span);
+    if kubernetes::hosts_datacenter(b.topology, n) {
+        // Cassandra's volumes need a provisioner for gp3, which a new EKS cluster lacks. The
+        // add-on's pods run on the nodes, so it names its cluster through the node group.
+        b.add(
+            kinds::aws::EKS_ADDON,
+            &format!("{n}/{EBS_CSI_DRIVER}"),
+            attrs! {
+                "region" => region,
+                "cluster_name" => output(&nodes, "cluster_name"),
+                "addon_name" => EBS_CSI_DRIVER,
+            },
+        );
+    }
+}
+
+/// The EKS add-on that provisions EBS volumes (the node role carries its policy).
+pub(super) const EBS_CSI_DRIVER: &str = "aws-ebs-csi-driver";
+
+pub(super) fn ebs_csi_driver(b: &mut Builder, cluster: &str) -> ringform_core::Address {
+    b.address(kinds::aws::EKS_ADDON, &format!("{cluster}/{EBS_CSI_DRIVER}"))
 }
 
 pub(super) fn vpc(b: &mut Builder, cluster: &str) -> ringform_core::Address {

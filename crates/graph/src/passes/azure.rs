@@ -1,7 +1,8 @@
 //! Azure: per cluster a resource group, a VNet carrying all its subnets in one body (ARM
 //! replaces the subnet list on every PUT), a route-based VPN gateway with its public IP when
-//! the cluster needs one, and AKS; between clusters a full mesh of Vnet2Vnet connections, one
-//! per direction sharing a generated key, or global VNet peerings both ways.
+//! the cluster needs one, and AKS with Network Contributor on the VNet; between clusters a full
+//! mesh of Vnet2Vnet connections, one per direction sharing a generated key, or global VNet
+//! peerings both ways.
 
 use ringform_core::{Address, Value};
 use ringform_schema as kinds;
@@ -117,7 +118,22 @@ fn one_cluster(b: &mut Builder, c: &Cluster) {
     if let Some(zone) = c.zones.first() {
         b.locate(&aks, "zones", &zone.span);
     }
+    // AKS puts internal load balancers in the VNet only if its identity may manage that VNet
+    // (the Azure CLI grants this silently; an ARM client must do it itself).
+    b.add(
+        kinds::azure::ROLE_ASSIGNMENT,
+        n,
+        attrs! {
+            "subscription" => subscription(c),
+            "scope" => output(&vnet, "id"),
+            "role_definition_id" => NETWORK_CONTRIBUTOR,
+            "principal_id" => output(&aks, "principal_id"),
+        },
+    );
 }
+
+/// The built-in Network Contributor role, the same in every subscription.
+const NETWORK_CONTRIBUTOR: &str = "4d97b98b-1d4f-4787-a291-c67834d212e7";
 
 /// The cluster's subscription, on every Azure object (null: `AZURE_SUBSCRIPTION_ID` at apply time).
 pub(super) fn subscription(c: &Cluster) -> Value {

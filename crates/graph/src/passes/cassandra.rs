@@ -6,7 +6,7 @@ use ringform_core::{Address, Value};
 use ringform_schema as kinds;
 use ringform_topology::{Cassandra, CassandraMode, Datacenter};
 
-use super::kubernetes::{add_in, dns_ready, namespace, operator, operator_namespace};
+use super::kubernetes::{add_in, dns_ready, namespace, operator, operator_namespace, storage_class};
 use crate::builder::{Builder, attrs, output};
 
 pub(super) fn datacenters(b: &mut Builder) {
@@ -49,12 +49,13 @@ fn datacenter_spec(b: &mut Builder, dc: &Datacenter) -> ringform_core::Attribute
             Value::from_iter([("name", Value::from(r.name.value.as_str())), ("zone", r.zone.value.as_str().into())])
         })
         .collect();
+    let storage_class = storage_class(b, dc);
     let mut spec = attrs! {
         "name" => dc.name.value.as_str(),
         "namespace" => output(&ns, "name"),
         "size" => i64::from(dc.size.value),
         "racks" => racks,
-        "storage_class" => dc.storage_class.value.as_str(),
+        "storage_class" => storage_class,
         "storage_size" => dc.storage_size.value.as_str(),
         "heap" => dc.heap.value.as_str(),
     };

@@ -1,13 +1,14 @@
 //! Inside each Kubernetes cluster that runs Cassandra (or the k8ssandra control plane):
-//! namespaces, cert-manager, the operator, remote access for the control plane (a static
-//! service-account token in each data plane, stored as a kubeconfig Secret and named by a
-//! ClientConfig on the control plane), and CoreDNS stub domains for cross-cluster names.
+//! namespaces, EKS's `gp3` StorageClass, cert-manager, the operator, remote access for the
+//! control plane (a static service-account token in each data plane, stored as a kubeconfig
+//! Secret and named by a ClientConfig on the control plane), and CoreDNS stub domains for
+//! cross-cluster names.
 
 use ringform_schema as kinds;
 use std::collections::BTreeMap;
 
 use ringform_core::{Address, Kind, Value};
-use ringform_topology::{CassandraMode, Cloud, Cluster, DnsMode, Topology};
+use ringform_topology::{CassandraMode, Cloud, Cluster, Datacenter, DnsMode, Topology};
 
 use crate::builder::{Builder, attrs, output};
 
@@ -21,6 +22,11 @@ pub(super) fn kubernetes_clusters(t: &Topology) -> Vec<&Cluster> {
                 || cassandra.control_plane.as_ref().is_some_and(|cp| cp.value == c.name.value)
         })
         .collect()
+}
+
+/// Whether cluster `name` hosts a Cassandra datacenter.
+pub(super) fn hosts_datacenter(t: &Topology, name: &str) -> bool {
+    t.cassandra.as_ref().is_some_and(|c| c.datacenters.iter().any(|dc| dc.cluster.value == name))
 }
 
 /// How a provider reaches a cluster's API: built from the cluster resources' outputs, so every
@@ -123,12 +129,50 @@ pub(super) fn add_ons(b: &mut Builder) {
             }
         };
         add_in(b, kind, c, operator_namespace(mode), attributes);
+        if c.provider.value == Cloud::Aws && hosts_datacenter(b.topology, n) {
+            gp3(b, c);
+        }
     }
     if let (CassandraMode::K8ssandraOperator, Some(cp)) = (mode, control_plane) {
         let Some(cp) = b.topology.cluster(cp) else { return };
         for &d in clusters.iter().filter(|d| d.name.value != cp.name.value) {
             remote_access(b, cp, d);
         }
+    }
+}
+
+/// EKS's `gp3` StorageClass, provisioned by the EBS CSI add-on; volumes are made in the zone
+/// of the pod that first claims them, and can grow.
+fn gp3(b: &mut Builder, c: &Cluster) {
+    let driver = super::aws::ebs_csi_driver(b, &c.name.value);
+    add_in(
+        b,
+        kinds::kubernetes::STORAGE_CLASS,
+        c,
+        GP3,
+        attrs! {
+            "name" => GP3,
+            "provisioner" => "ebs.csi.aws.com",
+            "parameters" => Value::from_iter([("type", Value::from("gp3"))]),
+            "volume_binding_mode" => "WaitForFirstConsumer",
+            "allow_volume_expansion" => true,
+            "driver" => output(&driver, "id"),
+        },
+    );
+}
+
+const GP3: &str = "gp3";
+
+/// The storage class a datacenter names: on EKS, `gp3` as the StorageClass ringform makes
+/// (so the datacenter waits for it), otherwise the name as written.
+pub(super) fn storage_class(b: &mut Builder, dc: &Datacenter) -> Value {
+    let class = dc.storage_class.value.as_str();
+    let on_eks = b.topology.cluster(&dc.cluster.value).is_some_and(|c| c.provider.value == Cloud::Aws);
+    if on_eks && class == GP3 {
+        let address = b.address(kinds::kubernetes::STORAGE_CLASS, &format!("{}/{GP3}", dc.cluster.value));
+        output(&address, "name")
+    } else {
+        Value::from(class)
     }
 }
 

@@ -142,6 +142,14 @@ impl Handler<'_, '_> {
         if self.state.store.get(&t.group_key()).is_none() {
             return Err(group_not_found(&t.group));
         }
+        if t.kind == Kind::RoleAssignment {
+            let missing = format!("The role assignment '{}' is not found.", t.name);
+            return self
+                .state
+                .store
+                .get(&t.key())
+                .ok_or_else(|| ArmError::not_found("RoleAssignmentNotFound", missing));
+        }
         self.state.store.get(&t.key()).ok_or_else(|| {
             ArmError::not_found(
                 "ResourceNotFound",
@@ -280,6 +288,10 @@ impl Handler<'_, '_> {
         if t.kind != Kind::ResourceGroup {
             check_cluster_idle(self.state, t)?;
             rules::check_delete(&self.state.store, &entry)?;
+        }
+        if !t.kind.long_running_delete() {
+            self.state.remove(&key);
+            return Ok(Reply::json(200, readonly::present(t.kind, &entry.body)));
         }
         let location = match &t.parent {
             Some(parent) => self

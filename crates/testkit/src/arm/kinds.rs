@@ -14,14 +14,17 @@ pub(super) enum Kind {
     Peering,
     ManagedCluster,
     AgentPool,
+    /// Nested under the scope it grants on, which may be any resource.
+    RoleAssignment,
 }
 
 pub(super) const NETWORK: &str = "Microsoft.Network";
 pub(super) const CONTAINER_SERVICE: &str = "Microsoft.ContainerService";
 pub(super) const RESOURCES: &str = "Microsoft.Resources";
+pub(super) const AUTHORIZATION: &str = "Microsoft.Authorization";
 
 impl Kind {
-    pub const ALL: [Kind; 9] = [
+    pub const ALL: [Kind; 10] = [
         Kind::ResourceGroup,
         Kind::VirtualNetwork,
         Kind::PublicIp,
@@ -31,6 +34,7 @@ impl Kind {
         Kind::Peering,
         Kind::ManagedCluster,
         Kind::AgentPool,
+        Kind::RoleAssignment,
     ];
 
     /// The name used by the fixtures (`<key>.schema.json`, `api-versions.json`) and as the last
@@ -46,6 +50,16 @@ impl Kind {
             Kind::Peering => "virtualNetworkPeerings",
             Kind::ManagedCluster => "managedClusters",
             Kind::AgentPool => "agentPools",
+            Kind::RoleAssignment => "roleAssignments",
+        }
+    }
+
+    /// The api-version of a type whose fixtures are ringform's own rather than copies of the
+    /// shared ones: `api-versions.json` is such a copy, never edited, so it has no entry for them.
+    pub fn own_api_version(self) -> Option<&'static str> {
+        match self {
+            Kind::RoleAssignment => Some("2022-04-01"),
+            _ => None,
         }
     }
 
@@ -62,6 +76,7 @@ impl Kind {
         match self {
             Kind::ResourceGroup => RESOURCES,
             Kind::ManagedCluster | Kind::AgentPool => CONTAINER_SERVICE,
+            Kind::RoleAssignment => AUTHORIZATION,
             _ => NETWORK,
         }
     }
@@ -72,6 +87,14 @@ impl Kind {
             Kind::Peering => Some(Kind::VirtualNetwork),
             Kind::AgentPool => Some(Kind::ManagedCluster),
             _ => None,
+        }
+    }
+
+    /// What a nested resource's id puts between its parent's id and its name.
+    pub fn child_path(self) -> String {
+        match self {
+            Kind::RoleAssignment => format!("providers/{}", self.type_name()),
+            _ => self.key().to_string(),
         }
     }
 
@@ -88,14 +111,19 @@ impl Kind {
         }
     }
 
-    /// Tracked resources carry a location; proxy resources (children) inherit their parent's.
+    /// Tracked resources carry a location; proxy resources (children, role assignments) have none.
     pub fn tracked(self) -> bool {
-        self.parent().is_none()
+        self.parent().is_none() && self != Kind::RoleAssignment
     }
 
-    /// Resource-group PUT is synchronous; every other PUT (and every DELETE) is long-running.
+    /// Resource-group and role-assignment PUTs are synchronous; every other PUT is long-running.
     pub fn long_running_put(self) -> bool {
-        self != Kind::ResourceGroup
+        !matches!(self, Kind::ResourceGroup | Kind::RoleAssignment)
+    }
+
+    /// Role assignments are deleted at once (200); every other DELETE is long-running.
+    pub fn long_running_delete(self) -> bool {
+        self != Kind::RoleAssignment
     }
 
     /// Whether `name` (a full type, a short one, or the fixtures' key) names this kind.

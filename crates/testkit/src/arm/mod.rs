@@ -13,8 +13,11 @@
 //!
 //! Types served: resource groups, `Microsoft.Network` virtual networks (subnets inline), public IP
 //! addresses, virtual network gateways, connections, local network gateways and virtual network
-//! peerings, and `Microsoft.ContainerService` managed clusters with their agent pools (children
-//! at the cluster's api-version, kept in step with the cluster's `agentPoolProfiles`).
+//! peerings, `Microsoft.ContainerService` managed clusters with their agent pools (children
+//! at the cluster's api-version, kept in step with the cluster's `agentPoolProfiles`), and
+//! `Microsoft.Authorization` role assignments on any resource (synchronous, untagged, granted only
+//! to managed clusters' identities; their schema and api-version are ringform's own addition to
+//! the fixtures, see [`kinds::Kind::own_api_version`]).
 
 mod errors;
 mod handlers;
@@ -22,6 +25,7 @@ mod kinds;
 mod lro;
 mod pools;
 mod readonly;
+mod roles;
 mod routes;
 mod rules;
 mod server;

@@ -30,11 +30,16 @@ pub(super) fn fill(body: &mut Value, cx: Context<'_>) {
     resource.insert("id".into(), t.id.clone().into());
     resource.insert("name".into(), t.name.clone().into());
     resource.insert("type".into(), t.kind.type_name().into());
-    if t.kind != Kind::ResourceGroup {
+    if !matches!(t.kind, Kind::ResourceGroup | Kind::RoleAssignment) {
         resource.insert("etag".into(), format!("W/\"{}\"", uuid::Uuid::new_v4()).into());
     }
     let location = resource.get("location").and_then(Value::as_str).unwrap_or_default().to_string();
     let Some(properties) = resource.entry("properties").or_insert_with(|| json!({})).as_object_mut() else { return };
+    if t.kind == Kind::RoleAssignment {
+        // A role assignment has no provisioning state: it exists or it does not.
+        properties.insert("scope".into(), t.parent.clone().unwrap_or_default().into());
+        return;
+    }
     properties.insert("provisioningState".into(), cx.provisioning.into());
     let previous = cx.previous.and_then(|p| p.get("properties"));
     let keep = |properties: &mut Map<String, Value>, name: &str, make: &mut dyn FnMut() -> Value| {
@@ -87,7 +92,7 @@ pub(super) fn fill(body: &mut Value, cx: Context<'_>) {
                 cx.parent.and_then(|c| c.pointer("/properties/currentKubernetesVersion")).filter(|v| v.is_string());
             fill_pool(properties, cx.provisioning, version.unwrap_or(&DEFAULT_KUBERNETES_VERSION.into()));
         }
-        Kind::ResourceGroup | Kind::LocalGateway | Kind::Peering => {}
+        Kind::ResourceGroup | Kind::LocalGateway | Kind::Peering | Kind::RoleAssignment => {}
     }
 }
 

@@ -37,7 +37,7 @@ impl Target {
     }
 
     fn child(parent: Target, kind: Kind, name: &str) -> Target {
-        let id = format!("{}/{}/{}", parent.id, kind.key(), name);
+        let id = format!("{}/{}/{}", parent.id, kind.child_path(), name);
         Target { kind, id, name: name.to_string(), parent: Some(parent.id.clone()), ..parent }
     }
 
@@ -69,7 +69,8 @@ pub(super) enum ListScope {
         group: Target,
         kind: Kind,
     },
-    /// The children of one kind under a resource: a network's peerings, a cluster's pools.
+    /// The children of one kind under a resource: a network's peerings, a cluster's pools, the
+    /// role assignments on a scope.
     Children {
         parent: Target,
         kind: Kind,
@@ -92,7 +93,9 @@ impl ListScope {
                 format!("/subscriptions/{}/", subscription.to_ascii_lowercase())
             }
             ListScope::Group { group, .. } => format!("{}/providers/", group.key()),
-            ListScope::Children { parent, kind } => format!("{}/{}/", parent.key(), kind.key().to_ascii_lowercase()),
+            ListScope::Children { parent, kind } => {
+                format!("{}/{}/", parent.key(), kind.child_path().to_ascii_lowercase())
+            }
         }
     }
 }
@@ -133,6 +136,9 @@ pub(super) fn parse(path: &str) -> Result<Route, ArmError> {
         path.trim_matches('/').split('/').map(|s| percent_decode_str(s).decode_utf8_lossy().into_owned()).collect();
     let segments: Vec<&str> = segments.iter().map(String::as_str).collect();
     let unknown = || ArmError::not_found("NotFound", format!("The fake ARM serves no resource at '{path}'."));
+    if let Some(route) = role_assignments(&segments)? {
+        return Ok(route);
+    }
     let [sub_kw, sub, rest @ ..] = segments.as_slice() else { return Err(unknown()) };
     if !is(sub_kw, "subscriptions") || sub.is_empty() || rest.iter().any(|s| s.is_empty()) {
         return Err(unknown());
@@ -156,6 +162,29 @@ pub(super) fn parse(path: &str) -> Result<Route, ArmError> {
         _ => return Err(unknown()),
     };
     Ok(route)
+}
+
+/// `{scope}/providers/Microsoft.Authorization/roleAssignments[/{name}]`, where the scope is a
+/// resource group or any resource in one; `None` for other paths.
+fn role_assignments(segments: &[&str]) -> Result<Option<Route>, ArmError> {
+    let kind = Kind::RoleAssignment;
+    let at = segments
+        .windows(3)
+        .rposition(|w| is(w[0], "providers") && is(w[1], kinds::AUTHORIZATION) && is(w[2], kind.key()));
+    let Some(at) = at.filter(|at| segments.len() - at <= 4) else { return Ok(None) };
+    let scope = match parse(&segments[..at].join("/")) {
+        Ok(Route::Resource(scope)) => scope,
+        _ => {
+            return Err(ArmError::bad_request(
+                "InvalidScope",
+                "The fake ARM serves role assignments on resource groups and resources in them only.",
+            ));
+        }
+    };
+    Ok(Some(match segments.get(at + 3) {
+        Some(name) => Route::Resource(Target::child(scope, kind, name)),
+        None => Route::List(ListScope::Children { parent: scope, kind }),
+    }))
 }
 
 fn in_group(sub: &str, rg: &str, ns: &str, ty: &str, tail: &[&str]) -> Result<Route, ArmError> {

@@ -1,13 +1,14 @@
 //! What ARM's resource providers enforce beyond the schemas: references must point at existing
 //! resources, gateways sit in a subnet named `GatewaySubnet`, Vnet2Vnet connections need a shared
-//! key, what is referenced cannot be deleted, and AKS's rules for agent pools ([`pools`]).
+//! key, what is referenced cannot be deleted, AKS's rules for agent pools ([`pools`]) and
+//! authorization's for role assignments ([`roles`]).
 
 use serde_json::Value;
 
 use super::errors::ArmError;
 use super::kinds::Kind;
-use super::pools;
 use super::store::{Entry, Store};
+use super::{pools, roles};
 
 /// One id a resource body points at, with where in the body it sits.
 #[derive(Debug)]
@@ -48,7 +49,7 @@ pub(super) fn references(kind: Kind, body: &Value) -> Vec<Reference> {
             add("/properties/vnetSubnetID".to_string());
             add("/properties/podSubnetID".to_string());
         }
-        Kind::ResourceGroup | Kind::VirtualNetwork | Kind::PublicIp | Kind::LocalGateway => {}
+        Kind::ResourceGroup | Kind::VirtualNetwork | Kind::PublicIp | Kind::LocalGateway | Kind::RoleAssignment => {}
     }
     found
 }
@@ -107,6 +108,7 @@ pub(super) fn check_put(store: &Store, kind: Kind, id: &str, body: &Value) -> Re
         Kind::VirtualNetwork => check_kept_subnets(store, id, body),
         Kind::ManagedCluster => pools::check_cluster_put(store, id, body),
         Kind::AgentPool => pools::check_pool_put(store, id, body),
+        Kind::RoleAssignment => roles::check_put(store, id, body),
         _ => Ok(()),
     }
 }

@@ -13,6 +13,7 @@ const SUB: &str = "/subscriptions/00000000-0000-0000-0000-0000000000aa";
 const NETWORK_VERSION: &str = "2024-05-01";
 const GROUP_VERSION: &str = "2021-04-01";
 const AKS_VERSION: &str = "2024-09-01";
+const AUTHORIZATION_VERSION: &str = "2022-04-01";
 const LOCATION: &str = "westeurope";
 
 struct Response {
@@ -56,7 +57,9 @@ fn call(arm: &FakeArm, method: &str, target: &str, body: Option<&Value>) -> Resp
 
 /// `path` with the api-version its type pins.
 fn at(path: &str) -> String {
-    let version = if path.contains("Microsoft.ContainerService") {
+    let version = if path.contains("Microsoft.Authorization") {
+        AUTHORIZATION_VERSION
+    } else if path.contains("Microsoft.ContainerService") {
         AKS_VERSION
     } else if path.contains("/providers/") {
         NETWORK_VERSION
@@ -853,4 +856,55 @@ fn the_agent_pool_schema_has_its_essentials_without_the_cluster_definitions() {
     ] {
         assert!(!validator.is_valid(&invalid), "{invalid}");
     }
+}
+
+#[test]
+fn role_assignments_nest_under_any_resource_and_grant_once_to_a_known_principal() {
+    let arm = FakeArm::start_for_test();
+    aks_site(&arm);
+    let stored = arm.get(&cluster("rg", "aks")).unwrap();
+    let principal = stored.body["identity"]["principalId"].as_str().unwrap().to_string();
+    let vnet = network("rg", "virtualNetworks", "vnet");
+    let assignments = format!("{vnet}/providers/Microsoft.Authorization/roleAssignments");
+    let (first, second) = ("0f8fad5b-d9cb-469f-a165-70867728950e", "7c9e6679-7425-40de-944b-e07fc1f90ae7");
+    let role = |guid: &str| format!("{SUB}/providers/Microsoft.Authorization/roleDefinitions/{guid}");
+    let network_contributor = role("4d97b98b-1d4f-4787-a291-c67834d212e7");
+    let body = |role: &str, principal: &str| json!({ "properties": { "roleDefinitionId": role, "principalId": principal, "principalType": "ServicePrincipal" } });
+    let put = |name: &str, body: &Value| call(&arm, "PUT", &at(&format!("{assignments}/{name}")), Some(body));
+
+    // Synchronous, at an id nested under its scope, with neither location nor provisioning state.
+    let made = put(first, &body(&network_contributor, &principal)).expect(201, "");
+    assert!(made.header("Azure-AsyncOperation").is_none() && made.header("Location").is_none());
+    assert_eq!(made.body["id"], format!("{assignments}/{first}"));
+    assert_eq!(made.body["type"], "Microsoft.Authorization/roleAssignments");
+    assert_eq!(made.body["properties"]["scope"], vnet);
+    assert!(made.body["properties"].get("provisioningState").is_none());
+    put(first, &body(&network_contributor, &principal)).expect(200, "");
+
+    // One assignment per scope, role and principal; what it grants never changes.
+    let exists = put(second, &body(&network_contributor, &principal)).expect(409, "RoleAssignmentExists");
+    assert!(exists.body["error"]["message"].as_str().unwrap().ends_with(&format!("is {}.", first.replace('-', ""))));
+    put(first, &body(&role("b24988ac-6180-42a0-ab88-20f7382dd24c"), &principal))
+        .expect(400, "RoleAssignmentUpdateNotPermitted");
+    // A principal no managed cluster has, a body without one, a scope that does not exist.
+    put(second, &body(&network_contributor, "11111111-2222-3333-4444-555555555555")).expect(400, "PrincipalNotFound");
+    put(second, &json!({ "properties": { "roleDefinitionId": network_contributor } }))
+        .expect(400, "InvalidRequestContent");
+    let nowhere = format!(
+        "{}/providers/Microsoft.Authorization/roleAssignments/{second}",
+        network("rg", "virtualNetworks", "gone")
+    );
+    call(&arm, "PUT", &at(&nowhere), Some(&body(&network_contributor, &principal)))
+        .expect(404, "ParentResourceNotFound");
+    let wrong_version = format!("{assignments}/{second}?api-version={NETWORK_VERSION}");
+    call(&arm, "PUT", &wrong_version, Some(&body(&network_contributor, &principal)))
+        .expect(400, "InvalidApiVersionParameter");
+
+    // Listed at their scope; deleted at once; gone after.
+    let listed = call(&arm, "GET", &at(&assignments), None).expect(200, "");
+    assert_eq!(listed.body["value"].as_array().map(Vec::len), Some(1), "{}", listed.body);
+    let deleted = call(&arm, "DELETE", &at(&format!("{assignments}/{first}")), None).expect(200, "");
+    assert_eq!(deleted.body["properties"]["principalId"], principal.as_str());
+    call(&arm, "DELETE", &at(&format!("{assignments}/{first}")), None).expect(204, "");
+    call(&arm, "GET", &at(&format!("{assignments}/{first}")), None).expect(404, "RoleAssignmentNotFound");
 }

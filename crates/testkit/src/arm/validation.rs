@@ -47,7 +47,8 @@ impl Catalog {
         let mut validators = HashMap::new();
         for kind in Kind::ALL {
             let fixture = kind.fixture().key();
-            let version = versions_json["apiVersions"][fixture].as_str().ok_or_else(|| FakeArmError::Fixture {
+            let listed = versions_json["apiVersions"][fixture].as_str();
+            let version = kind.own_api_version().or(listed).ok_or_else(|| FakeArmError::Fixture {
                 path: versions_path.clone(),
                 message: format!("no api-version for {fixture}"),
             })?;
