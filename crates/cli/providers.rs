@@ -1,5 +1,5 @@
-//! Which providers this build can use: AWS and Azure (configured from the environment, the way
-//! their own CLIs are), and the local provider for generated secrets. A test build (feature
+//! Which providers this build can use: AWS, Azure and Kubernetes (configured from the environment,
+//! the way their own CLIs are), and the local provider for generated secrets. A test build (feature
 //! `test-provider`) can be pointed at the fake cloud instead.
 
 use std::sync::Arc;
@@ -20,8 +20,8 @@ pub(crate) fn registry() -> Result<Registry, Failure> {
     Ok(Registry::new()
         .with(Arc::new(ringform_aws::AwsProvider::new(ringform_aws::AwsSettings::from_env())))
         .with(Arc::new(ringform_azure::AzureProvider::new(ringform_azure::AzureSettings::from_env())))
-        .with(Arc::new(ringform_engine::LocalProvider))
-        .knowing(&ringform_schema::kubernetes::SCHEMA))
+        .with(Arc::new(ringform_kube::KubeProvider::new(ringform_kube::KubeSettings::from_env())))
+        .with(Arc::new(ringform_engine::LocalProvider)))
 }
 
 /// The fake cloud of `ringform-testkit`, file-backed so a killed process leaves its inventory.

@@ -9,6 +9,7 @@ mod azure;
 mod cli;
 mod common;
 mod fixtures;
+mod ring;
 
 /// Without the feature the binary cannot be pointed at the fake cloud, so `apply`'s tests
 /// cannot run: fail, rather than pass having tested nothing.

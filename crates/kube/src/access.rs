@@ -81,6 +81,7 @@ impl Access {
 
     /// A client for the cluster. Built once per cluster and shared by every call.
     pub async fn client(&self, cluster: &str) -> KubeResult<Client> {
+        choose_tls();
         let mut config = match self {
             Access::Endpoint { url, token } => {
                 let uri = url.parse().map_err(|e| {
@@ -117,6 +118,7 @@ impl Access {
     /// a run of any length). The first token is made here, so missing AWS credentials fail
     /// now, with a hint, rather than as the first request's error.
     pub async fn eks_client(&self, cluster: &str, tokens: Arc<TokenSource>) -> KubeResult<Client> {
+        choose_tls();
         let Access::Eks { cluster_name, endpoint, certificate_authority, .. } = self else {
             return Err(ProviderError::fatal(format!("cluster {cluster}: is not an EKS cluster")));
         };
@@ -144,4 +146,14 @@ impl Access {
         })?;
         Ok(builder.with_layer(&BearerLayer::new(tokens)).build())
     }
+}
+
+/// Makes ring the process's TLS provider unless one is chosen already: with two linked (ring and
+/// the AWS SDK's aws-lc-rs), rustls will not pick one and kube's client would panic.
+fn choose_tls() {
+    static CHOSEN: std::sync::Once = std::sync::Once::new();
+    CHOSEN.call_once(|| {
+        // An error means another part of the process chose first; that choice stands.
+        let _ = rustls::crypto::ring::default_provider().install_default();
+    });
 }

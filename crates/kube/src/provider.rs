@@ -79,9 +79,10 @@ impl KubeProvider {
             cluster.apply(&coredns::restart(&now())).await?;
         }
         wait::ready(&cluster, &self.settings, &applied).await?;
-        let marker = applied
-            .iter()
-            .find(|o| (o["apiVersion"].as_str(), o["kind"].as_str()) == (Some(spec.marker.0), Some(spec.marker.1)))
+        let marker =
+            marker(applied.iter().filter(|o| {
+                (o["apiVersion"].as_str(), o["kind"].as_str()) == (Some(spec.marker.0), Some(spec.marker.1))
+            }))
             .ok_or_else(|| ProviderError::fatal(format!("{address}: made no {}", spec.marker.1)))?;
         let target = ObjectRef::of(marker)?;
         let mut outputs = outputs(marker);
@@ -214,7 +215,7 @@ impl KubeProvider {
         let mut found = Vec::new();
         for tracked in &request.resources {
             let address = tracked.address.to_string();
-            if let Some(object) = owned.iter().find(|o| labels::owner(o) == Some(address.as_str())) {
+            if let Some(object) = marker(owned.iter().filter(|o| labels::owner(o) == Some(address.as_str()))) {
                 found.push(Observed {
                     address: tracked.address.clone(),
                     provider_id: tracked.provider_id.clone(),
@@ -230,7 +231,9 @@ impl KubeProvider {
         let cluster = self.cluster(&request.address, &request.inputs).await?;
         let address = request.address.to_string();
         let owned = self.owned(&cluster, &request.deployment, request.address.kind(), Some(&address)).await?;
-        let Some(object) = owned.iter().find(|o| labels::owner(o) == Some(address.as_str())) else { return Ok(None) };
+        let Some(object) = marker(owned.iter().filter(|o| labels::owner(o) == Some(address.as_str()))) else {
+            return Ok(None);
+        };
         Ok(Some(Observed {
             address: request.address.clone(),
             provider_id: provider_id(&ObjectRef::of(object)?),
@@ -278,6 +281,13 @@ fn kubeconfig(cluster: &str, server: &str, ca: Option<String>, token: &str) -> S
         "current-context": cluster,
     })
     .to_string()
+}
+
+/// Of a resource's objects of its marker type (an install has several Deployments), the one
+/// that stands for it: the first by namespace and name, whichever order the cluster lists them
+/// in, so the id recorded at create is the one every refresh finds.
+fn marker<'a>(objects: impl Iterator<Item = &'a serde_json::Value>) -> Option<&'a serde_json::Value> {
+    objects.min_by_key(|o| (o["metadata"]["namespace"].as_str(), o["metadata"]["name"].as_str()))
 }
 
 /// The marker object's identity, as state records it: `apiVersion/kind/namespace/name`.

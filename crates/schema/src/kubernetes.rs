@@ -138,7 +138,9 @@ pub static SCHEMA: ProviderSchema = ProviderSchema {
             .outputs(&[ID, output("seed_ips")])
             .takes(minutes(3)),
         in_cluster(DNS_ENDPOINT)
-            .inputs(&[CLUSTER, ACCESS, input("service_type").required(), input("internal")])
+            // `network_role`: on AKS, the role assignment without which the cloud never gives an
+            // internal load balancer an address in ringform's VNet.
+            .inputs(&[CLUSTER, ACCESS, input("service_type").required(), input("internal"), input("network_role")])
             .outputs(&[ID, output("ip")]),
         in_cluster(COREDNS_STUB_DOMAINS).inputs(&[CLUSTER, ACCESS, input("stub_domains").required()]).outputs(&[ID]),
     ],

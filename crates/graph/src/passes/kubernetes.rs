@@ -234,13 +234,12 @@ pub(super) fn dns(b: &mut Builder) {
         return;
     }
     for &c in &clusters {
-        add_in(
-            b,
-            kinds::kubernetes::DNS_ENDPOINT,
-            c,
-            "kube-dns",
-            attrs! { "service_type" => "LoadBalancer", "internal" => true },
-        );
+        let mut attributes = attrs! { "service_type" => "LoadBalancer", "internal" => true };
+        if c.provider.value == Cloud::Azure {
+            let role = b.address(kinds::azure::ROLE_ASSIGNMENT, &c.name.value);
+            attributes.insert("network_role".into(), output(&role, "id"));
+        }
+        add_in(b, kinds::kubernetes::DNS_ENDPOINT, c, "kube-dns", attributes);
     }
     for &c in &clusters {
         let mut stubs = BTreeMap::new();

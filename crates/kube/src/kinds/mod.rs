@@ -8,6 +8,7 @@ mod install;
 mod namespace;
 mod remote_access;
 mod secret;
+mod storage_class;
 
 use ringform_core::provider::ProviderError;
 use ringform_core::{Address, Attributes, Inputs, Kind};
@@ -57,6 +58,7 @@ pub fn spec(kind: Kind) -> KubeResult<&'static Spec> {
     Ok(match kind {
         kubernetes::NAMESPACE => &namespace::SPEC,
         kubernetes::SECRET => &secret::SPEC,
+        kubernetes::STORAGE_CLASS => &storage_class::SPEC,
         kubernetes::CERT_MANAGER => &install::CERT_MANAGER,
         kubernetes::K8SSANDRA_OPERATOR => &install::K8SSANDRA_OPERATOR,
         kubernetes::CASS_OPERATOR => &install::CASS_OPERATOR,
