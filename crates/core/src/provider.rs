@@ -222,8 +222,7 @@ pub trait ResourceProvider: Send + Sync {
     }
 }
 
-/// The providers the engine dispatches through, and the schemas of every kind ringform knows,
-/// including those of providers this build cannot use yet.
+/// The providers the engine dispatches through, and the schemas of their kinds.
 #[derive(Clone, Default)]
 pub struct Registry {
     providers: BTreeMap<Provider, Arc<dyn ResourceProvider>>,
@@ -241,14 +240,6 @@ impl Registry {
         let schema = implementation.schema();
         self.schemas.add(schema);
         self.providers.insert(schema.provider, implementation);
-        self
-    }
-
-    /// Adds the schema of a provider this build cannot use: its kinds plan, but applying them
-    /// fails before anything starts.
-    #[must_use]
-    pub fn knowing(mut self, schema: &'static ProviderSchema) -> Self {
-        self.schemas.add(schema);
         self
     }
 
