@@ -10,10 +10,9 @@ use ringform_schema::aws;
 
 use crate::attrs::attributes;
 use crate::context::{Ctx, Object};
-use crate::eks::{eks_tags, health_issues, split_id, tag_map};
+use crate::eks::{delete_and_wait, eks_tags, health_issues, owned, read_each, split_id, tag_map};
 use crate::errors::ApiError;
 use crate::kinds::{Change, Lookup, Spec};
-use crate::tags;
 use crate::wait::{self, Poll};
 
 pub(crate) static ADDON: Spec = Spec {
@@ -115,36 +114,25 @@ async fn update_addon(ctx: &Ctx<'_>, change: Change<'_>) -> ProviderResult<Appli
 /// Deletes the add-on and waits until it is gone: its cluster cannot be deleted before.
 async fn delete_addon(ctx: &Ctx<'_>, id: &str) -> ProviderResult<()> {
     let (cluster, name) = split_id(id);
-    match ctx.eks().delete_addon().cluster_name(cluster).addon_name(name).send().await.map_err(ApiError::from) {
-        Err(error) if !error.is_not_found() => return Err(ctx.fail("deleting the EKS add-on")(error)),
-        _ => {}
-    }
-    let what = format!("EKS add-on {name} of cluster {cluster} ({}) to be deleted", ctx.region);
-    wait::until(ctx.settings.poll_interval, ctx.settings.eks_addon_timeout, &what, || async {
-        let out = ctx.eks().describe_addon().cluster_name(cluster).addon_name(name).send().await;
-        match out.map_err(ApiError::from) {
-            Err(error) if error.is_not_found() => Ok(Poll::Ready(())),
-            Err(error) => Err(ctx.fail(&format!("looking at EKS add-on {name} of cluster {cluster}"))(error)),
-            Ok(out) => {
-                Ok(Poll::Pending(out.addon().and_then(|a| a.status()).map_or("DELETING", |s| s.as_str()).to_owned()))
-            }
-        }
+    let what = format!("EKS add-on {name} of cluster {cluster}");
+    let timeout = ctx.settings.eks_addon_timeout;
+    let delete = async {
+        ctx.eks().delete_addon().cluster_name(cluster).addon_name(name).send().await.map(drop).map_err(ApiError::from)
+    };
+    delete_and_wait(ctx, &what, timeout, delete, || async {
+        let out =
+            ctx.eks().describe_addon().cluster_name(cluster).addon_name(name).send().await.map_err(ApiError::from)?;
+        Ok(out.addon().and_then(|a| a.status()).map(|s| s.as_str().to_owned()))
     })
     .await
 }
 
 async fn find_addon(ctx: &Ctx<'_>, inputs: Inputs<'_>) -> ProviderResult<Option<Object>> {
     let found = addon(ctx, inputs.str("cluster_name")?, inputs.str("addon_name")?).await?;
-    Ok(found.as_ref().and_then(addon_object).filter(|o| tags::is_owned(&o.tags, ctx.deployment, inputs.address)))
+    Ok(owned(ctx, inputs, found, addon_object))
 }
 
 async fn read_addons(ctx: &Ctx<'_>, tracked: &[Tracked]) -> ProviderResult<Vec<Observed>> {
-    let mut found = Vec::new();
-    for t in tracked {
-        let (cluster, name) = split_id(&t.provider_id);
-        if let Some(object) = addon(ctx, cluster, name).await?.as_ref().and_then(addon_object) {
-            found.push(object.into_observed(&t.address, &t.inputs, &t.outputs));
-        }
-    }
-    Ok(found)
+    read_each(tracked, |id: String| async move { addon(ctx, split_id(&id).0, split_id(&id).1).await }, addon_object)
+        .await
 }

@@ -139,36 +139,81 @@ async fn update_cluster(ctx: &Ctx<'_>, change: Change<'_>) -> ProviderResult<App
 
 /// Deletes the cluster and waits until it is gone, so the VPC behind it can go next.
 async fn delete_cluster(ctx: &Ctx<'_>, id: &str) -> ProviderResult<()> {
-    match ctx.eks().delete_cluster().name(id).send().await.map_err(ApiError::from) {
-        Err(error) if !error.is_not_found() => return Err(ctx.fail("deleting the EKS cluster")(error)),
+    let what = format!("EKS cluster {id}");
+    let timeout = ctx.settings.eks_cluster_timeout;
+    let delete = async { ctx.eks().delete_cluster().name(id).send().await.map(drop).map_err(ApiError::from) };
+    delete_and_wait(ctx, &what, timeout, delete, || async {
+        let out = ctx.eks().describe_cluster().name(id).send().await.map_err(ApiError::from)?;
+        Ok(out.cluster().and_then(|c| c.status()).map(|s| s.as_str().to_owned()))
+    })
+    .await
+}
+
+/// Deletes an EKS object with `delete` and waits until `status` no longer finds it: what it
+/// belongs to (a cluster, a VPC) cannot be deleted before. Each reports what it found as an
+/// SDK error or the object's status.
+pub(crate) async fn delete_and_wait<F, Fut>(
+    ctx: &Ctx<'_>,
+    what: &str,
+    timeout: std::time::Duration,
+    delete: impl Future<Output = Result<(), ApiError>>,
+    status: F,
+) -> ProviderResult<()>
+where
+    F: Fn() -> Fut,
+    Fut: Future<Output = Result<Option<String>, ApiError>>,
+{
+    match delete.await {
+        Err(error) if !error.is_not_found() => return Err(ctx.fail(&format!("deleting {what}"))(error)),
         _ => {}
     }
-    let what = format!("EKS cluster {id} ({}) to be deleted", ctx.region);
-    wait::until(ctx.settings.poll_interval, ctx.settings.eks_cluster_timeout, &what, || async {
-        match ctx.eks().describe_cluster().name(id).send().await.map_err(ApiError::from) {
+    let waiting = format!("{what} ({}) to be deleted", ctx.region);
+    wait::until(ctx.settings.poll_interval, timeout, &waiting, || async {
+        match status().await {
             Err(error) if error.is_not_found() => Ok(Poll::Ready(())),
-            Err(error) => Err(ctx.fail(&format!("looking at EKS cluster {id}"))(error)),
-            Ok(out) => {
-                Ok(Poll::Pending(out.cluster().and_then(|c| c.status()).map_or("DELETING", |s| s.as_str()).to_owned()))
-            }
+            Err(error) => Err(ctx.fail(&format!("looking at {what}"))(error)),
+            Ok(status) => Ok(Poll::Pending(status.unwrap_or_else(|| "DELETING".to_owned()))),
         }
     })
     .await
 }
 
-async fn find_cluster(ctx: &Ctx<'_>, inputs: Inputs<'_>) -> ProviderResult<Option<Object>> {
-    let found = cluster(ctx, inputs.str("cluster_name")?).await?.as_ref().and_then(cluster_object);
-    Ok(found.filter(|o| tags::is_owned(&o.tags, ctx.deployment, inputs.address)))
-}
-
-async fn read_clusters(ctx: &Ctx<'_>, tracked: &[Tracked]) -> ProviderResult<Vec<Observed>> {
+/// Reads each tracked object with `describe` (of its provider id) as `object` makes it: EKS has
+/// no batch describe, so one call each.
+pub(crate) async fn read_each<T, F, Fut>(
+    tracked: &[Tracked],
+    describe: F,
+    object: fn(&T) -> Option<Object>,
+) -> ProviderResult<Vec<Observed>>
+where
+    F: Fn(String) -> Fut,
+    Fut: Future<Output = ProviderResult<Option<T>>>,
+{
     let mut found = Vec::new();
     for t in tracked {
-        if let Some(object) = cluster(ctx, &t.provider_id).await?.as_ref().and_then(cluster_object) {
+        if let Some(object) = describe(t.provider_id.clone()).await?.as_ref().and_then(object) {
             found.push(object.into_observed(&t.address, &t.inputs, &t.outputs));
         }
     }
     Ok(found)
+}
+
+/// What `described` is, if it carries this deployment's ownership tags for `inputs`' address.
+pub(crate) fn owned<T>(
+    ctx: &Ctx<'_>,
+    inputs: Inputs<'_>,
+    described: Option<T>,
+    object: fn(&T) -> Option<Object>,
+) -> Option<Object> {
+    described.as_ref().and_then(object).filter(|o| tags::is_owned(&o.tags, ctx.deployment, inputs.address))
+}
+
+async fn find_cluster(ctx: &Ctx<'_>, inputs: Inputs<'_>) -> ProviderResult<Option<Object>> {
+    Ok(owned(ctx, inputs, cluster(ctx, inputs.str("cluster_name")?).await?, cluster_object))
+}
+
+async fn read_clusters(ctx: &Ctx<'_>, tracked: &[Tracked]) -> ProviderResult<Vec<Observed>> {
+    read_each(tracked, |id| async move { cluster(ctx, &id).await }, cluster_object).await
 }
 
 /// A node group's (or add-on's) provider id: `<cluster>:<name>`.
@@ -310,12 +355,19 @@ async fn update_node_group(ctx: &Ctx<'_>, change: Change<'_>) -> ProviderResult<
 /// Deletes the node group and waits until it is gone: its cluster cannot be deleted before.
 async fn delete_node_group(ctx: &Ctx<'_>, id: &str) -> ProviderResult<()> {
     let (cluster, name) = split_id(id);
-    match ctx.eks().delete_nodegroup().cluster_name(cluster).nodegroup_name(name).send().await.map_err(ApiError::from) {
-        Err(error) if !error.is_not_found() => return Err(ctx.fail("deleting the EKS node group")(error)),
-        _ => {}
-    }
-    let what = format!("EKS node group {cluster}/{name} ({}) to be deleted", ctx.region);
-    wait::until(ctx.settings.poll_interval, ctx.settings.eks_node_group_timeout, &what, || async {
+    let what = format!("EKS node group {cluster}/{name}");
+    let timeout = ctx.settings.eks_node_group_timeout;
+    let delete = async {
+        ctx.eks()
+            .delete_nodegroup()
+            .cluster_name(cluster)
+            .nodegroup_name(name)
+            .send()
+            .await
+            .map(drop)
+            .map_err(ApiError::from)
+    };
+    delete_and_wait(ctx, &what, timeout, delete, || async {
         let out = ctx
             .eks()
             .describe_nodegroup()
@@ -323,30 +375,18 @@ async fn delete_node_group(ctx: &Ctx<'_>, id: &str) -> ProviderResult<()> {
             .nodegroup_name(name)
             .send()
             .await
-            .map_err(ApiError::from);
-        match out {
-            Err(error) if error.is_not_found() => Ok(Poll::Ready(())),
-            Err(error) => Err(ctx.fail(&format!("looking at EKS node group {cluster}/{name}"))(error)),
-            Ok(out) => Ok(Poll::Pending(
-                out.nodegroup().and_then(|g| g.status()).map_or("DELETING", |s| s.as_str()).to_owned(),
-            )),
-        }
+            .map_err(ApiError::from)?;
+        Ok(out.nodegroup().and_then(|g| g.status()).map(|s| s.as_str().to_owned()))
     })
     .await
 }
 
 async fn find_node_group(ctx: &Ctx<'_>, inputs: Inputs<'_>) -> ProviderResult<Option<Object>> {
     let found = node_group(ctx, inputs.str("cluster_name")?, inputs.str("node_group_name")?).await?;
-    Ok(found.as_ref().and_then(node_group_object).filter(|o| tags::is_owned(&o.tags, ctx.deployment, inputs.address)))
+    Ok(owned(ctx, inputs, found, node_group_object))
 }
 
 async fn read_node_groups(ctx: &Ctx<'_>, tracked: &[Tracked]) -> ProviderResult<Vec<Observed>> {
-    let mut found = Vec::new();
-    for t in tracked {
-        let (cluster, name) = split_id(&t.provider_id);
-        if let Some(object) = node_group(ctx, cluster, name).await?.as_ref().and_then(node_group_object) {
-            found.push(object.into_observed(&t.address, &t.inputs, &t.outputs));
-        }
-    }
-    Ok(found)
+    let describe = |id: String| async move { node_group(ctx, split_id(&id).0, split_id(&id).1).await };
+    read_each(tracked, describe, node_group_object).await
 }
