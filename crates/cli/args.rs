@@ -35,6 +35,8 @@ pub enum Command {
     Graph(GraphArgs),
     /// Add a kubectl context per applied cluster, named after it, to your kubeconfig.
     Kubeconfig(KubeconfigArgs),
+    /// The ring as Cassandra sees it from every datacenter; exit 2 unless every node is Up/Normal.
+    Status(StatusArgs),
     /// Inspect the state ringform keeps of a deployment.
     #[command(subcommand)]
     State(StateCommand),
@@ -155,6 +157,21 @@ pub struct GraphArgs {
     /// Only ADDR and what it depends on (repeatable).
     #[arg(long, value_name = "ADDR")]
     pub target: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct StatusArgs {
+    #[command(flatten)]
+    pub topology: TopologyArg,
+    #[command(flatten)]
+    pub state: StateDirArg,
+    /// JSON output.
+    #[arg(long)]
+    pub json: bool,
+    /// Ask again until every node is Up/Normal everywhere, for at most DURATION (`90s`, `10m`,
+    /// `1h`; 10m when given without a value).
+    #[arg(long, value_name = "DURATION", num_args = 0..=1, default_missing_value = "10m")]
+    pub wait: Option<String>,
 }
 
 #[derive(Debug, Args)]

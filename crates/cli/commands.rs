@@ -38,13 +38,13 @@ pub fn validate(args: &TopologyArg) -> Result<Exit, Failure> {
     Ok(Exit::Success)
 }
 
-fn plural(n: usize) -> &'static str {
+pub(crate) fn plural(n: usize) -> &'static str {
     if n == 1 { "" } else { "s" }
 }
 
 /// The state to plan against: the stored one, or an empty one for a deployment never applied
 /// (planning must not create state).
-fn read_snapshot(dir: &Path, operation: &str) -> Result<Snapshot, Failure> {
+pub(crate) fn read_snapshot(dir: &Path, operation: &str) -> Result<Snapshot, Failure> {
     if !SledStore::exists(dir) {
         return Ok(Snapshot::empty());
     }

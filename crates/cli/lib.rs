@@ -12,6 +12,7 @@ mod load;
 mod progress;
 mod providers;
 mod run;
+mod status;
 
 use std::ffi::OsString;
 use std::io::IsTerminal;
@@ -48,6 +49,7 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> i32 {
         Command::Drift(args) => run::drift(&args),
         Command::Graph(args) => commands::graph(&args),
         Command::Kubeconfig(args) => commands::kubeconfig(&args),
+        Command::Status(args) => status::status(&args),
         Command::State(command) => commands::state(command),
         Command::Schema => commands::schema(),
     };

@@ -15,7 +15,7 @@ use crate::load::{Loaded, resolve_targets};
 use crate::progress::{Progress, summary};
 use crate::{Exit, Failure, colour, commands::print, providers};
 
-fn runtime() -> Result<tokio::runtime::Runtime, Failure> {
+pub(crate) fn runtime() -> Result<tokio::runtime::Runtime, Failure> {
     tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

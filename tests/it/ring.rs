@@ -73,6 +73,29 @@ fn aks_vpn_mesh_brings_the_ring_up_end_to_end_and_tears_it_down() {
         assert_eq!(dc.map(|dc| dc["status"]["cassandraOperatorProgress"].clone()), Some("Ready".into()), "{cluster}");
     }
 
+    // Every datacenter sees every node Up/Normal.
+    let status = ok(&run.ringform(&["status", example]));
+    for dc in ["dc-eastus", "dc-westus", "dc-centralus"] {
+        assert_eq!(status.matches(&format!("{dc} ")).count(), 4, "{dc} reports and is seen by all three:\n{status}");
+    }
+    assert!(status.contains("Every node is Up/Normal as seen from every datacenter."), "{status}");
+    let json: serde_json::Value = serde_json::from_str(&ok(&run.ringform(&["status", "--json", example]))).unwrap();
+    assert_eq!(json["all_up_normal"], true);
+    assert_eq!(json["datacenters"].as_array().map(Vec::len), Some(3));
+
+    // When two clusters cannot reach each other, status says so and names what ringform built
+    // between them.
+    run.kube.partition("eastus", "westus");
+    let broken = run.ringform(&["status", example]);
+    assert_eq!(broken.status.code(), Some(2), "{}", text(&broken.stdout));
+    let broken = text(&broken.stdout);
+    assert!(
+        broken.contains("dc-eastus does not see all of dc-westus: between clusters eastus and westus ringform built "),
+        "{broken}"
+    );
+    assert!(broken.contains("azure_vpn_connection.eastus~westus"), "{broken}");
+    run.kube.heal("eastus", "westus");
+
     let plan = run.ringform(&["plan", "--detailed-exitcode", example]);
     assert_eq!(plan.status.code(), Some(0), "a second plan changes nothing:\n{}", text(&plan.stdout));
     let drift = run.ringform(&["drift", example]);

@@ -183,6 +183,13 @@ impl Cluster {
     }
 }
 
+impl Cluster {
+    /// The client, for requests no typed API covers (the pod proxy).
+    pub fn client(&self) -> &Client {
+        &self.client
+    }
+}
+
 fn to_json(object: DynamicObject) -> KubeResult<Value> {
     serde_json::to_value(object)
         .map_err(|e| ProviderError::fatal("an object the cluster returned does not serialize").with_source(e))

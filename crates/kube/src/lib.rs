@@ -16,6 +16,7 @@ mod labels;
 pub mod manifests;
 mod provider;
 mod settings;
+pub mod status;
 mod wait;
 
 pub use provider::KubeProvider;

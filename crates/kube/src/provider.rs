@@ -47,7 +47,7 @@ impl KubeProvider {
     }
 
     /// The cluster an object with `inputs` lives in, connected on first use.
-    async fn cluster(&self, address: &Address, inputs: &Attributes) -> KubeResult<Arc<Cluster>> {
+    pub(crate) async fn cluster(&self, address: &Address, inputs: &Attributes) -> KubeResult<Arc<Cluster>> {
         let inputs = Inputs::new(address, inputs);
         let name = inputs.str("cluster")?;
         if let Some(cluster) = self.clusters.lock().ok().and_then(|c| c.get(name).cloned()) {
