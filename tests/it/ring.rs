@@ -3,12 +3,14 @@
 //! remote access, the datacenters, DNS) against the fake Kubernetes API server, whose simulated
 //! operators bring the ring up — then re-plans, checks drift and destroys.
 
-use std::process::Output;
+use std::collections::BTreeSet;
+use std::process::{Child, Output};
+use std::time::Instant;
 
 use ringform_testkit::arm::FakeArm;
 use ringform_testkit::kube::{FakeKube, FakeKubeOptions, Flavor};
 
-use crate::common::{self, text};
+use crate::common::{self, KillClock, text};
 
 const SUBSCRIPTION: &str = "5f0e3c1a-0000-4000-8000-00000000c0de";
 
@@ -19,17 +21,54 @@ struct Run {
 }
 
 impl Run {
+    /// The AKS example's four clusters, empty, on the two fakes.
+    fn start() -> Run {
+        let arm = FakeArm::start_for_test();
+        arm.set_poll_rounds(2);
+        // Real durations a thousand times faster: a rack in 150 ms, a certificate in 5 ms.
+        let kube = FakeKube::start(FakeKubeOptions { time_scale: 0.001, ..FakeKubeOptions::default() }).unwrap();
+        for cluster in ["eastus", "westus", "centralus", "canadacentral"] {
+            kube.add_cluster_of(cluster, Flavor::Aks).unwrap();
+        }
+        Run { dir: tempfile::tempdir().unwrap(), arm, kube }
+    }
+
     fn ringform(&self, args: &[&str]) -> Output {
-        common::ringform(args, &self.dir.path().join("state"))
+        self.command(args).output().unwrap()
+    }
+
+    fn spawn(&self, args: &[&str]) -> Child {
+        self.command(args).stdout(std::process::Stdio::null()).stderr(std::process::Stdio::null()).spawn().unwrap()
+    }
+
+    fn command(&self, args: &[&str]) -> std::process::Command {
+        let mut command = common::ringform(args, &self.dir.path().join("state"));
+        command
             .env("RINGFORM_ARM_ENDPOINT", self.arm.endpoint())
             .env("RINGFORM_ARM_TOKEN", self.arm.token())
             .env("RINGFORM_ARM_POLL_MS", "5")
             .env("AZURE_SUBSCRIPTION_ID", SUBSCRIPTION)
             .env("RINGFORM_KUBE_ENDPOINT", self.kube.endpoint())
             .env("RINGFORM_KUBE_TOKEN", self.kube.token())
-            .env_remove("RINGFORM_TEST_INVENTORY")
-            .output()
-            .unwrap()
+            .env_remove("RINGFORM_TEST_INVENTORY");
+        command
+    }
+
+    /// Every object in the fake Kubernetes API that carries this deployment's labels belongs to
+    /// an address state tracks, and each custom resource of the ring is there once.
+    fn assert_nothing_duplicated_or_untracked(&self, example: &str, context: &str) {
+        let tracked: BTreeSet<String> =
+            text(&ok(&self.ringform(&["state", "list", example])).into_bytes()).lines().map(str::to_owned).collect();
+        let objects = self.kube.all_objects();
+        let mine = objects.iter().filter(|o| o.object["metadata"]["labels"]["ringform.io/deployment"].is_string());
+        for object in mine {
+            let address = object.object["metadata"]["annotations"]["ringform.io/address"].as_str().unwrap_or("?");
+            assert!(tracked.contains(address), "{context}: {address} in cluster {} is not tracked", object.cluster);
+        }
+        let count = |kind: &str| objects.iter().filter(|o| o.object["kind"] == kind).count();
+        assert_eq!(count("K8ssandraCluster"), 1, "{context}");
+        assert_eq!(count("ClientConfig"), 3, "{context}");
+        assert_eq!(count("CassandraDatacenter"), 3, "{context}");
     }
 }
 
@@ -53,14 +92,7 @@ fn owned(kube: &FakeKube) -> Vec<String> {
 #[test]
 fn aks_vpn_mesh_brings_the_ring_up_end_to_end_and_tears_it_down() {
     let example = "examples/aks-vpn-mesh.toml";
-    let arm = FakeArm::start_for_test();
-    arm.set_poll_rounds(2);
-    // Real durations a thousand times faster: a rack in 150 ms, a certificate in 5 ms.
-    let kube = FakeKube::start(FakeKubeOptions { time_scale: 0.001, ..FakeKubeOptions::default() }).unwrap();
-    for cluster in ["eastus", "westus", "centralus", "canadacentral"] {
-        kube.add_cluster_of(cluster, Flavor::Aks).unwrap();
-    }
-    let run = Run { dir: tempfile::tempdir().unwrap(), arm, kube };
+    let run = Run::start();
 
     ok(&run.ringform(&["apply", "--auto-approve", example]));
     let k8c = ("k8ssandra.io/v1alpha1", "K8ssandraCluster", Some("k8ssandra-operator"), "azure-ring");
@@ -103,4 +135,51 @@ fn aks_vpn_mesh_brings_the_ring_up_end_to_end_and_tears_it_down() {
 
     ok(&run.ringform(&["destroy", "--auto-approve", example]));
     assert_eq!(owned(&run.kube), Vec::<String>::new(), "destroy leaves nothing of ringform's");
+}
+
+/// SIGKILL `ringform apply` at random instants inside the Kubernetes layer until at least 10 runs
+/// died mid-way; after each, a rerun converges with nothing in the fake Kubernetes API twice or
+/// untracked.
+#[test]
+fn killed_inside_the_kubernetes_layer_a_rerun_converges_with_nothing_duplicated_or_untracked() {
+    let example = "examples/aks-vpn-mesh.toml";
+    let run = Run::start();
+    // The clouds first: what is left of a full apply's time is the Kubernetes layer's.
+    let started = Instant::now();
+    ok(&run.ringform(&["apply", "--auto-approve", "--target", "azure_*", example]));
+    let clouds = started.elapsed();
+    ok(&run.ringform(&["apply", "--auto-approve", example]));
+    let layer = started.elapsed().saturating_sub(clouds * 2);
+    let mut clock = KillClock::from_env();
+    let mut kills = 0;
+    for attempt in 0..60 {
+        if kills == 10 {
+            break;
+        }
+        // Take the ring down (the clusters stay), then kill its apply somewhere inside.
+        ok(&run.ringform(&[
+            "destroy",
+            "--auto-approve",
+            "--target",
+            "k8s_namespace*",
+            "--target",
+            "cert_manager*",
+            example,
+        ]));
+        let mut child = run.spawn(&["apply", "--auto-approve", example]);
+        std::thread::sleep(clock.instant_within(layer));
+        if child.try_wait().unwrap().is_none() {
+            child.kill().unwrap();
+            kills += 1;
+        }
+        if !child.wait().unwrap().success() {
+            ok(&run.ringform(&["state", "unlock", example]));
+        }
+        ok(&run.ringform(&["apply", "--auto-approve", example]));
+        run.assert_nothing_duplicated_or_untracked(example, &format!("after run {attempt} ({})", clock.seed()));
+    }
+    assert!(kills >= 10, "only {kills} runs were killed mid-way ({})", clock.seed());
+    let plan = run.ringform(&["plan", "--detailed-exitcode", example]);
+    assert_eq!(plan.status.code(), Some(0), "converged:\n{}", text(&plan.stdout));
+    ok(&run.ringform(&["destroy", "--auto-approve", example]));
 }
