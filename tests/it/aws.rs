@@ -380,3 +380,30 @@ fn killed_during_apply_at_random_instants_nothing_is_duplicated_or_left_untracke
     run.assert_nothing_duplicated_or_untracked("after the final apply");
     ok(&run.ringform(&["destroy", "--auto-approve", EXAMPLE]));
 }
+
+/// The transit-gateway example's AWS layer (every kind moto implements) applies on moto, plans
+/// no change after, and destroy leaves no transit gateway, VPC or EKS cluster of it behind.
+#[test]
+fn transit_gateway_example_applies_replans_and_destroys_against_moto() {
+    const TGW_EXAMPLE: &str = "examples/aws-transit-gateway.toml";
+    let run = Run::start();
+    let with_transit = |verb: &'static [&'static str]| -> Vec<&'static str> {
+        let mut all = args(verb, TGW_EXAMPLE);
+        all.splice(all.len() - 1..all.len() - 1, ["--target", "aws_transit_gateway*"]);
+        all
+    };
+    ok(&run.ringform(&with_transit(&["apply", "--auto-approve"])));
+    let tracked = run.tracked();
+    assert_eq!(tracked.keys().filter(|a| a.starts_with("aws_transit_gateway_peering_accepter.")).count(), 3);
+    assert_eq!(tracked.keys().filter(|a| a.starts_with("aws_transit_gateway_route.")).count(), 6);
+    let plan = run.ringform(&with_transit(&["plan", "--detailed-exitcode"]));
+    assert_eq!(plan.status.code(), Some(0), "converged:\n{}", text(&plan.stdout));
+    ok(&run.ringform(&["destroy", "--auto-approve", TGW_EXAMPLE]));
+    for region in ["us-east-1", "us-west-2", "eu-west-1"] {
+        let gateways = run.rt.block_on(run.ec2(region).describe_transit_gateways().send()).unwrap();
+        let live = gateways.transit_gateways().iter().filter(|g| g.state().is_some_and(|s| s.as_str() != "deleted"));
+        assert_eq!(live.count(), 0, "{region}");
+        assert_eq!(run.eks_clusters(region), Vec::<String>::new(), "{region}");
+    }
+    assert!(run.tracked().is_empty());
+}
