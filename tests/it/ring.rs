@@ -130,6 +130,35 @@ fn aks_vpn_mesh_brings_the_ring_up_end_to_end_and_tears_it_down() {
 
     let plan = run.ringform(&["plan", "--detailed-exitcode", example]);
     assert_eq!(plan.status.code(), Some(0), "a second plan changes nothing:\n{}", text(&plan.stdout));
+
+    // A no-op apply only reads the clusters: one labelled list per kind and cluster.
+    run.kube.clear_requests();
+    ok(&run.ringform(&["apply", "--auto-approve", example]));
+    let requests = run.kube.requests();
+    let writes: Vec<String> =
+        requests.iter().filter(|r| r.method != "GET").map(|r| format!("{} {}", r.method, r.path)).collect();
+    assert_eq!(writes, Vec::<String>::new(), "a no-op apply writes nothing");
+    // Discovery documents (once per API version and cluster), then labelled lists: never more
+    // than one per kind and cluster (kinds that stand for themselves by the same type share it).
+    let lists: Vec<&str> =
+        requests.iter().filter(|r| r.query.contains_key("labelSelector")).map(|r| r.path.as_str()).collect();
+    let mut distinct = lists.clone();
+    distinct.sort_unstable();
+    distinct.dedup();
+    let kube_resources = text(&ok(&run.ringform(&["state", "list", example])).into_bytes())
+        .lines()
+        .filter(|a| {
+            ["k8s_", "cert_manager", "k8ssandra_", "cass_", "cassandra_", "kube_dns", "coredns"]
+                .iter()
+                .any(|p| a.starts_with(p))
+        })
+        .count();
+    assert!(lists.len() <= 2 * distinct.len() && lists.len() < kube_resources, "{lists:#?}");
+    eprintln!(
+        "no-op apply: {} reads of the Kubernetes API for {kube_resources} resources ({} labelled lists), no writes",
+        requests.len(),
+        lists.len()
+    );
     let drift = run.ringform(&["drift", example]);
     assert_eq!(drift.status.code(), Some(0), "{}\n{}", text(&drift.stdout), text(&drift.stderr));
 
