@@ -162,6 +162,21 @@ fn aks_vpn_mesh_brings_the_ring_up_end_to_end_and_tears_it_down() {
     let drift = run.ringform(&["drift", example]);
     assert_eq!(drift.status.code(), Some(0), "{}\n{}", text(&drift.stdout), text(&drift.stderr));
 
+    // A ClientConfig deleted behind ringform's back is drift, by address; a re-apply restores it
+    // (and the control plane loads it again).
+    let client_config = ("config.k8ssandra.io/v1beta1", "ClientConfig", Some("k8ssandra-operator"), "eastus");
+    assert!(run.kube.delete("canadacentral", client_config));
+    let drift = run.ringform(&["drift", example]);
+    assert_eq!(drift.status.code(), Some(2), "{}", text(&drift.stdout));
+    assert!(
+        text(&drift.stdout).contains("k8ssandra_client_config.canadacentral/k8ssandra-operator/eastus"),
+        "{}",
+        text(&drift.stdout)
+    );
+    ok(&run.ringform(&["apply", "--auto-approve", example]));
+    assert!(run.kube.get("canadacentral", client_config).is_some());
+    assert_eq!(run.ringform(&["drift", example]).status.code(), Some(0));
+
     ok(&run.ringform(&["destroy", "--auto-approve", example]));
     assert_eq!(owned(&run.kube), Vec::<String>::new(), "destroy leaves nothing of ringform's");
 }
