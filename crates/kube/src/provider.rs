@@ -234,11 +234,17 @@ impl KubeProvider {
         let Some(object) = marker(owned.iter().filter(|o| labels::owner(o) == Some(address.as_str()))) else {
             return Ok(None);
         };
+        let inputs = merged(&request.inputs, (spec(request.address.kind())?.observe)(object)?);
+        // A run killed between applying and settling left the resource half made (a datacenter
+        // still starting, a token not issued), and what it outputs comes only once it has
+        // settled: what is found is applied again, which changes nothing already right, and
+        // waited for like a create.
+        let applied = self.apply(&request.deployment, &request.address, &request.inputs).await?;
         Ok(Some(Observed {
             address: request.address.clone(),
-            provider_id: provider_id(&ObjectRef::of(object)?),
-            inputs: merged(&request.inputs, (spec(request.address.kind())?.observe)(object)?),
-            outputs: outputs(object),
+            provider_id: applied.provider_id,
+            inputs,
+            outputs: applied.outputs,
         }))
     }
 }
