@@ -133,6 +133,9 @@ async fn find_addon(ctx: &Ctx<'_>, inputs: Inputs<'_>) -> ProviderResult<Option<
 }
 
 async fn read_addons(ctx: &Ctx<'_>, tracked: &[Tracked]) -> ProviderResult<Vec<Observed>> {
-    read_each(tracked, |id: String| async move { addon(ctx, split_id(&id).0, split_id(&id).1).await }, addon_object)
-        .await
+    let describe = |id: String| async move {
+        let (cluster, name) = split_id(&id);
+        addon(ctx, cluster, name).await
+    };
+    read_each(tracked, describe, addon_object).await
 }

@@ -387,6 +387,9 @@ async fn find_node_group(ctx: &Ctx<'_>, inputs: Inputs<'_>) -> ProviderResult<Op
 }
 
 async fn read_node_groups(ctx: &Ctx<'_>, tracked: &[Tracked]) -> ProviderResult<Vec<Observed>> {
-    let describe = |id: String| async move { node_group(ctx, split_id(&id).0, split_id(&id).1).await };
+    let describe = |id: String| async move {
+        let (cluster, name) = split_id(&id);
+        node_group(ctx, cluster, name).await
+    };
     read_each(tracked, describe, node_group_object).await
 }

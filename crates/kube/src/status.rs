@@ -7,6 +7,7 @@
 use std::collections::BTreeMap;
 
 use ringform_core::Attributes;
+use ringform_core::provider::ProviderError;
 use serde::Serialize;
 
 use crate::KubeProvider;
@@ -112,26 +113,25 @@ impl KubeProvider {
 
     async fn ask(&self, dc: &Datacenter) -> KubeResult<(String, Vec<View>)> {
         let address = ringform_core::Address::new(ringform_schema::kubernetes::CASSANDRA_DATACENTER, &dc.name)
-            .map_err(|e| ringform_core::provider::ProviderError::fatal(e.to_string()))?;
+            .map_err(|e| ProviderError::fatal(e.to_string()))?;
         let cluster = self.cluster(&address, &dc.access).await?;
         let selector = format!("cassandra.datastax.com/datacenter={}", dc.name);
         let pods = cluster.list("v1", "Pod", Some(&dc.namespace), &selector).await?;
         let ready = pods.iter().find(|p| crate::wait::has_condition(p, "Ready")).ok_or_else(|| {
-            ringform_core::provider::ProviderError::retryable(format!(
+            ProviderError::retryable(format!(
                 "cluster {}: no pod of datacenter {} in namespace {} is Ready to ask",
                 dc.cluster, dc.name, dc.namespace
             ))
         })?;
         let pod = ready["metadata"]["name"].as_str().unwrap_or_default().to_owned();
         let path = format!("/api/v1/namespaces/{}/pods/{pod}:8080/proxy/api/v0/metadata/endpoints", dc.namespace);
-        let request = http::Request::get(&path).body(Vec::new()).map_err(|e| {
-            ringform_core::provider::ProviderError::fatal(format!("{path} is not a request path")).with_source(e)
-        })?;
+        let request = http::Request::get(&path)
+            .body(Vec::new())
+            .map_err(|e| ProviderError::fatal(format!("{path} is not a request path")).with_source(e))?;
         let what = format!("cluster {}: asking pod {pod} what it sees of the ring", dc.cluster);
         let text = cluster.client().request_text(request).await.map_err(|e| api_error(&what, e))?;
-        let answer: serde_json::Value = serde_json::from_str(&text).map_err(|e| {
-            ringform_core::provider::ProviderError::retryable(format!("{what}: the answer is not JSON")).with_source(e)
-        })?;
+        let answer: serde_json::Value = serde_json::from_str(&text)
+            .map_err(|e| ProviderError::retryable(format!("{what}: the answer is not JSON")).with_source(e))?;
         Ok((pod, views(&answer)))
     }
 }

@@ -57,15 +57,29 @@ pub async fn until(
     test: impl Fn(&Value) -> bool + Send + 'static,
     timeout: Duration,
 ) -> KubeResult<Value> {
-    let api = cluster.api(target).await?;
     let json = |object: &DynamicObject| serde_json::to_value(object).unwrap_or_default();
     let holds = move |object: Option<&DynamicObject>| object.is_some_and(|o| test(&json(o)));
-    match tokio::time::timeout(timeout, await_condition(api, &target.name, holds)).await {
-        Ok(Ok(Some(object))) => Ok(json(&object)),
-        Ok(Ok(None)) => Err(ProviderError::retryable(format!(
+    match watch(cluster, target, what, holds, timeout).await? {
+        Some(object) => Ok(json(&object)),
+        None => Err(ProviderError::retryable(format!(
             "cluster {}: {target} was deleted while ringform waited for it to {what}",
             cluster.name
         ))),
+    }
+}
+
+/// Watches `target` until `condition` holds for it (or its absence), for at most `timeout`;
+/// the object as it then is, `None` when it is gone.
+async fn watch(
+    cluster: &Cluster,
+    target: &ObjectRef,
+    what: &str,
+    condition: impl Fn(Option<&DynamicObject>) -> bool + Send + 'static,
+    timeout: Duration,
+) -> KubeResult<Option<DynamicObject>> {
+    let api = cluster.api(target).await?;
+    match tokio::time::timeout(timeout, await_condition(api, &target.name, condition)).await {
+        Ok(Ok(object)) => Ok(object),
         Ok(Err(e)) => {
             Err(ProviderError::retryable(format!("cluster {}: watching {target}", cluster.name)).with_source(e))
         }
@@ -89,15 +103,8 @@ pub fn teardown(kind: &str) -> Option<Duration> {
 
 /// Watches `target` until it no longer exists, for at most `timeout`.
 pub async fn gone(cluster: &Cluster, target: &ObjectRef, timeout: Duration) -> KubeResult<()> {
-    let api = cluster.api(target).await?;
-    let absent = |object: Option<&DynamicObject>| object.is_none();
-    match tokio::time::timeout(timeout, await_condition(api, &target.name, absent)).await {
-        Ok(Ok(_)) => Ok(()),
-        Ok(Err(e)) => {
-            Err(ProviderError::retryable(format!("cluster {}: watching {target}", cluster.name)).with_source(e))
-        }
-        Err(_) => Err(timed_out(&cluster.name, target, "go away (its finalizers still run)", timeout)),
-    }
+    let what = "go away (its finalizers still run)";
+    watch(cluster, target, what, |object: Option<&DynamicObject>| object.is_none(), timeout).await.map(drop)
 }
 
 /// What a wait that ran out of time says.

@@ -68,9 +68,6 @@ pub fn spec(kind: Kind) -> KubeResult<&'static Spec> {
         kubernetes::K8SSANDRA_CLUSTER => &cassandra::K8SSANDRA_CLUSTER,
         kubernetes::DNS_ENDPOINT => &coredns::DNS_ENDPOINT,
         kubernetes::COREDNS_STUB_DOMAINS => &coredns::STUB_DOMAINS,
-        other if kubernetes::SCHEMA.kind(other).is_some() => {
-            return Err(ProviderError::fatal(format!("this build of ringform cannot make {other} objects yet")));
-        }
         other => return Err(ProviderError::fatal(format!("{other} is not a Kubernetes kind"))),
     })
 }

@@ -13,9 +13,9 @@ pub static SPEC: Spec = Spec {
     objects: |ctx| {
         let mut data = serde_json::Map::new();
         if let Some(Value::Map(entries)) = ctx.inputs.attrs.get("data") {
+            let values = ringform_core::Inputs::new(ctx.address, entries);
             for key in entries.keys() {
-                let entries = ringform_core::Inputs::new(ctx.address, entries);
-                data.insert(key.clone(), STANDARD.encode(entries.secret_str(key)?).into());
+                data.insert(key.clone(), STANDARD.encode(values.secret_str(key)?).into());
             }
         }
         Ok(vec![json!({
