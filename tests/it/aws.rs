@@ -17,28 +17,9 @@ use crate::common::{self, KillClock, text};
 const EXAMPLE: &str = "examples/eks-two-regions.toml";
 const DEPLOYMENT: &str = "eks-two-regions";
 const REGIONS: [&str; 2] = ["eu-west-1", "eu-central-1"];
-/// Every AWS kind the example has but the EBS CSI add-on, which moto does not implement (the
-/// canned tests in crates/aws cover it).
-const AWS_ONLY: [&str; 18] = [
-    "--target",
-    "aws_vpc*",
-    "--target",
-    "aws_subnet*",
-    "--target",
-    "aws_internet_gateway*",
-    "--target",
-    "aws_route*",
-    "--target",
-    "aws_security_group*",
-    "--target",
-    "aws_iam_role*",
-    "--target",
-    "aws_eks_cluster*",
-    "--target",
-    "aws_launch_template*",
-    "--target",
-    "aws_eks_node_group*",
-];
+/// The example's AWS layer: every AWS kind, the EBS CSI add-on included (moto learns the
+/// add-on API from crates/testkit/moto/moto_server.py). The Kubernetes layer is ring.rs's.
+const AWS_ONLY: [&str; 2] = ["--target", "aws_*"];
 
 struct Run {
     dir: tempfile::TempDir,
@@ -59,16 +40,7 @@ impl Run {
 
     fn command(&self, args: &[&str]) -> Command {
         let mut command = common::ringform(args, &self.state());
-        command
-            .env("AWS_ENDPOINT_URL", self.moto.endpoint())
-            .env("AWS_ACCESS_KEY_ID", "testing")
-            .env("AWS_SECRET_ACCESS_KEY", "testing")
-            .env("AWS_EC2_METADATA_DISABLED", "true")
-            .env("RINGFORM_AWS_POLL_MS", "10")
-            .env("RINGFORM_AWS_MAX_ATTEMPTS", "1")
-            .env("RINGFORM_AWS_DEPENDENCY_TIMEOUT_SECS", "2")
-            .env_remove("RINGFORM_TEST_INVENTORY")
-            .env_remove("AWS_PROFILE");
+        common::on_moto(&mut command, &self.moto).env_remove("RINGFORM_TEST_INVENTORY");
         command
     }
 
@@ -190,6 +162,13 @@ impl Run {
                     tracked.iter().any(|(a, id)| a.starts_with("aws_eks_cluster.") && **id == cluster);
                 let tracked_name = tracked.values().any(|id| id.contains(&cluster));
                 assert!(tracked_cluster || tracked_name, "{context}: EKS cluster {cluster} is not tracked");
+                let addons = self.rt.block_on(self.eks(region).list_addons().cluster_name(&cluster).send()).unwrap();
+                for addon in addons.addons() {
+                    let tracked_addon = tracked
+                        .iter()
+                        .any(|(a, id)| a.starts_with("aws_eks_addon.") && id.contains(&cluster) && id.contains(addon));
+                    assert!(tracked_addon, "{context}: add-on {addon} of EKS cluster {cluster} is not tracked");
+                }
             }
         }
     }
@@ -273,6 +252,14 @@ fn eks_two_regions_applies_replans_scales_drifts_and_destroys_against_moto() {
         assert_eq!(
             group.tags().and_then(|t| t.get("ringform:address")).map(String::as_str),
             Some(&*format!("aws_eks_node_group.{cluster}"))
+        );
+        // Cassandra's volumes get their provisioner: the EBS CSI add-on, active and ringform's.
+        let addon = eks.describe_addon().cluster_name(&name).addon_name("aws-ebs-csi-driver");
+        let addon = run.rt.block_on(addon.send()).unwrap().addon().cloned().unwrap();
+        assert_eq!(addon.status().map(|s| s.as_str()), Some("ACTIVE"));
+        assert_eq!(
+            addon.tags().and_then(|t| t.get("ringform:address")).map(String::as_str),
+            Some(&*format!("aws_eks_addon.{cluster}/aws-ebs-csi-driver"))
         );
     }
     // The peering was requested from eu-west-1 and accepted in eu-central-1: active on both sides.

@@ -21,6 +21,20 @@ pub fn ringform(args: &[&str], state: &Path) -> Command {
     command
 }
 
+/// Points `command`'s AWS provider at `moto`, with test credentials, quick polls and no retries
+/// (the engine retries; a test should see the first failure).
+pub fn on_moto<'c>(command: &'c mut Command, moto: &ringform_testkit::moto::Moto) -> &'c mut Command {
+    command
+        .env("AWS_ENDPOINT_URL", moto.endpoint())
+        .env("AWS_ACCESS_KEY_ID", "testing")
+        .env("AWS_SECRET_ACCESS_KEY", "testing")
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .env("RINGFORM_AWS_POLL_MS", "10")
+        .env("RINGFORM_AWS_MAX_ATTEMPTS", "1")
+        .env("RINGFORM_AWS_DEPENDENCY_TIMEOUT_SECS", "2")
+        .env_remove("AWS_PROFILE")
+}
+
 /// Random kill instants from a seed that is printed, so a failing run can be repeated with
 /// `RINGFORM_KILL_SEED`.
 pub struct KillClock {

@@ -7,30 +7,39 @@ use std::collections::BTreeSet;
 use std::process::{Child, Output};
 use std::time::Instant;
 
+use aws_sdk_ec2::types::Filter;
 use ringform_testkit::arm::FakeArm;
-use ringform_testkit::kube::{FakeKube, FakeKubeOptions, Flavor};
+use ringform_testkit::kube::{FakeKube, FakeKubeOptions, Flavor, ObjectRef};
+use ringform_testkit::moto::Moto;
 
 use crate::common::{self, KillClock, text};
 
 const SUBSCRIPTION: &str = "5f0e3c1a-0000-4000-8000-00000000c0de";
 
+const AKS_VPN_MESH: [(&str, Flavor); 4] =
+    [("eastus", Flavor::Aks), ("westus", Flavor::Aks), ("centralus", Flavor::Aks), ("canadacentral", Flavor::Aks)];
+
 struct Run {
     dir: tempfile::TempDir,
+    /// AWS, when any cluster is on it.
+    moto: Option<Moto>,
     arm: FakeArm,
     kube: FakeKube,
 }
 
 impl Run {
-    /// The AKS example's four clusters, empty, on the two fakes.
-    fn start() -> Run {
+    /// An example's clusters, empty, in the fake Kubernetes API (each of its cloud's flavour),
+    /// with the fake ARM and, when a cluster is on AWS, moto.
+    fn start(clusters: &[(&str, Flavor)]) -> Run {
+        let moto = clusters.iter().any(|(_, f)| *f == Flavor::Eks).then(Moto::start_for_test);
         let arm = FakeArm::start_for_test();
         arm.set_poll_rounds(2);
         // Real durations a thousand times faster: a rack in 150 ms, a certificate in 5 ms.
         let kube = FakeKube::start(FakeKubeOptions { time_scale: 0.001, ..FakeKubeOptions::default() }).unwrap();
-        for cluster in ["eastus", "westus", "centralus", "canadacentral"] {
-            kube.add_cluster_of(cluster, Flavor::Aks).unwrap();
+        for (cluster, flavor) in clusters {
+            kube.add_cluster_of(cluster, *flavor).unwrap();
         }
-        Run { dir: tempfile::tempdir().unwrap(), arm, kube }
+        Run { dir: tempfile::tempdir().unwrap(), moto, arm, kube }
     }
 
     fn ringform(&self, args: &[&str]) -> Output {
@@ -51,6 +60,9 @@ impl Run {
             .env("RINGFORM_KUBE_ENDPOINT", self.kube.endpoint())
             .env("RINGFORM_KUBE_TOKEN", self.kube.token())
             .env_remove("RINGFORM_TEST_INVENTORY");
+        if let Some(moto) = &self.moto {
+            common::on_moto(&mut command, moto);
+        }
         command
     }
 
@@ -69,6 +81,62 @@ impl Run {
         assert_eq!(count("K8ssandraCluster"), 1, "{context}");
         assert_eq!(count("ClientConfig"), 3, "{context}");
         assert_eq!(count("CassandraDatacenter"), 3, "{context}");
+    }
+
+    /// `apply` with no `--target`, then `status`: exit 0, every datacenter reporting and seen
+    /// by all the others, every node Up/Normal. Returns what status said.
+    fn brings_the_ring_up(&self, example: &str, datacenters: &[&str]) -> String {
+        ok(&self.ringform(&["apply", "--auto-approve", example]));
+        let status = ok(&self.ringform(&["status", example]));
+        for dc in datacenters {
+            assert_eq!(
+                status.matches(&format!("{dc} ")).count(),
+                datacenters.len() + 1,
+                "{dc} reports and is seen by every datacenter:\n{status}"
+            );
+        }
+        assert!(status.contains("Every node is Up/Normal as seen from every datacenter."), "{status}");
+        let plan = self.ringform(&["plan", "--detailed-exitcode", example]);
+        assert_eq!(plan.status.code(), Some(0), "a second plan changes nothing:\n{}", text(&plan.stdout));
+        status
+    }
+
+    /// An object deleted behind ringform's back is drift naming its address; a re-apply
+    /// restores it and drift is clean again.
+    fn repairs_drift(&self, example: &str, cluster: &str, object: ObjectRef<'_>, address: &str) {
+        let drift = self.ringform(&["drift", example]);
+        assert_eq!(drift.status.code(), Some(0), "{}\n{}", text(&drift.stdout), text(&drift.stderr));
+        assert!(self.kube.delete(cluster, object), "{object:?} is in {cluster}");
+        let drift = self.ringform(&["drift", example]);
+        assert_eq!(drift.status.code(), Some(2), "{}", text(&drift.stdout));
+        assert!(text(&drift.stdout).contains(address), "{}", text(&drift.stdout));
+        ok(&self.ringform(&["apply", "--auto-approve", example]));
+        assert!(self.kube.get(cluster, object).is_some(), "{object:?} is back in {cluster}");
+        assert_eq!(self.ringform(&["drift", example]).status.code(), Some(0));
+    }
+
+    /// `destroy` leaves nothing: state is empty, no object in the fake Kubernetes API is
+    /// ringform's, and on AWS (`regions`) no tagged VPC or EKS cluster is left.
+    fn destroys_everything(&self, example: &str, deployment: &str, regions: &[&str]) {
+        ok(&self.ringform(&["destroy", "--auto-approve", example]));
+        assert_eq!(ok(&self.ringform(&["state", "list", example])), "", "state is empty");
+        assert_eq!(owned(&self.kube), Vec::<String>::new(), "destroy leaves nothing of ringform's");
+        let Some(moto) = &self.moto else { return };
+        let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+        for region in regions {
+            let settings = ringform_aws::AwsSettings {
+                endpoint_url: Some(moto.endpoint()),
+                static_credentials: Some(("testing".into(), "testing".into())),
+                max_attempts: 1,
+                ..Default::default()
+            };
+            let config = rt.block_on(ringform_aws::sdk_config(&settings, region));
+            let mine = Filter::builder().name("tag:ringform:deployment").values(deployment).build();
+            let vpcs = rt.block_on(aws_sdk_ec2::Client::new(&config).describe_vpcs().filters(mine).send()).unwrap();
+            assert_eq!(vpcs.vpcs().len(), 0, "{region}: {vpcs:?}");
+            let clusters = rt.block_on(aws_sdk_eks::Client::new(&config).list_clusters().send()).unwrap();
+            assert_eq!(clusters.clusters().len(), 0, "{region}: {clusters:?}");
+        }
     }
 }
 
@@ -92,9 +160,9 @@ fn owned(kube: &FakeKube) -> Vec<String> {
 #[test]
 fn aks_vpn_mesh_brings_the_ring_up_end_to_end_and_tears_it_down() {
     let example = "examples/aks-vpn-mesh.toml";
-    let run = Run::start();
+    let run = Run::start(&AKS_VPN_MESH);
 
-    ok(&run.ringform(&["apply", "--auto-approve", example]));
+    run.brings_the_ring_up(example, &["dc-eastus", "dc-westus", "dc-centralus"]);
     let k8c = ("k8ssandra.io/v1alpha1", "K8ssandraCluster", Some("k8ssandra-operator"), "azure-ring");
     let k8c = run.kube.get("canadacentral", k8c).expect("the K8ssandraCluster is on the control plane");
     assert_eq!(k8c["status"]["conditions"][0]["type"], "CassandraInitialized", "{}", k8c["status"]);
@@ -104,13 +172,6 @@ fn aks_vpn_mesh_brings_the_ring_up_end_to_end_and_tears_it_down() {
             run.kube.get(cluster, ("cassandra.datastax.com/v1beta1", "CassandraDatacenter", Some("cassandra"), dc));
         assert_eq!(dc.map(|dc| dc["status"]["cassandraOperatorProgress"].clone()), Some("Ready".into()), "{cluster}");
     }
-
-    // Every datacenter sees every node Up/Normal.
-    let status = ok(&run.ringform(&["status", example]));
-    for dc in ["dc-eastus", "dc-westus", "dc-centralus"] {
-        assert_eq!(status.matches(&format!("{dc} ")).count(), 4, "{dc} reports and is seen by all three:\n{status}");
-    }
-    assert!(status.contains("Every node is Up/Normal as seen from every datacenter."), "{status}");
     let json: serde_json::Value = serde_json::from_str(&ok(&run.ringform(&["status", "--json", example]))).unwrap();
     assert_eq!(json["all_up_normal"], true);
     assert_eq!(json["datacenters"].as_array().map(Vec::len), Some(3));
@@ -127,9 +188,6 @@ fn aks_vpn_mesh_brings_the_ring_up_end_to_end_and_tears_it_down() {
     );
     assert!(broken.contains("azure_vpn_connection.eastus~westus"), "{broken}");
     run.kube.heal("eastus", "westus");
-
-    let plan = run.ringform(&["plan", "--detailed-exitcode", example]);
-    assert_eq!(plan.status.code(), Some(0), "a second plan changes nothing:\n{}", text(&plan.stdout));
 
     // A no-op apply only reads the clusters: one labelled list per kind and cluster.
     run.kube.clear_requests();
@@ -159,26 +217,81 @@ fn aks_vpn_mesh_brings_the_ring_up_end_to_end_and_tears_it_down() {
         requests.len(),
         lists.len()
     );
-    let drift = run.ringform(&["drift", example]);
-    assert_eq!(drift.status.code(), Some(0), "{}\n{}", text(&drift.stdout), text(&drift.stderr));
 
     // A ClientConfig deleted behind ringform's back is drift, by address; a re-apply restores it
     // (and the control plane loads it again).
     let client_config = ("config.k8ssandra.io/v1beta1", "ClientConfig", Some("k8ssandra-operator"), "eastus");
-    assert!(run.kube.delete("canadacentral", client_config));
-    let drift = run.ringform(&["drift", example]);
-    assert_eq!(drift.status.code(), Some(2), "{}", text(&drift.stdout));
-    assert!(
-        text(&drift.stdout).contains("k8ssandra_client_config.canadacentral/k8ssandra-operator/eastus"),
-        "{}",
-        text(&drift.stdout)
+    run.repairs_drift(
+        example,
+        "canadacentral",
+        client_config,
+        "k8ssandra_client_config.canadacentral/k8ssandra-operator/eastus",
     );
-    ok(&run.ringform(&["apply", "--auto-approve", example]));
-    assert!(run.kube.get("canadacentral", client_config).is_some());
-    assert_eq!(run.ringform(&["drift", example]).status.code(), Some(0));
 
-    ok(&run.ringform(&["destroy", "--auto-approve", example]));
-    assert_eq!(owned(&run.kube), Vec::<String>::new(), "destroy leaves nothing of ringform's");
+    run.destroys_everything(example, "aks-vpn-mesh", &[]);
+}
+
+/// Two AKS clusters joined by VNet peering, pods on ranges of their own: the control plane
+/// reaches the other cluster's data plane through its ClientConfig.
+#[test]
+fn separate_address_plans_brings_the_ring_up_end_to_end_and_tears_it_down() {
+    let example = "examples/separate-address-plans.toml";
+    let run = Run::start(&[("east", Flavor::Aks), ("west", Flavor::Aks)]);
+
+    run.brings_the_ring_up(example, &["dc1", "dc2"]);
+    let client_config = ("config.k8ssandra.io/v1beta1", "ClientConfig", Some("k8ssandra-operator"), "west");
+    run.repairs_drift(example, "east", client_config, "k8ssandra_client_config.east/k8ssandra-operator/west");
+    run.destroys_everything(example, "address-plan", &[]);
+}
+
+/// The `gp3` StorageClass ringform makes on EKS, where Cassandra's volumes need it.
+const GP3: ObjectRef<'static> = ("storage.k8s.io/v1", "StorageClass", None, "gp3");
+
+/// Two EKS clusters on moto, the ring in cass-operator mode: the datacenters come up one after
+/// the other, the second seeded with the first one's seed pods.
+#[test]
+fn eks_two_regions_brings_the_ring_up_on_moto_end_to_end_and_tears_it_down() {
+    let example = "examples/eks-two-regions.toml";
+    let run = Run::start(&[("eu-west", Flavor::Eks), ("eu-central", Flavor::Eks)]);
+
+    run.brings_the_ring_up(example, &["dc-eu-west", "dc-eu-central"]);
+    let datacenter = |cluster: &str, dc: &str| {
+        let object = ("cassandra.datastax.com/v1beta1", "CassandraDatacenter", Some("cassandra"), dc);
+        run.kube.get(cluster, object).unwrap_or_else(|| panic!("{dc} is in {cluster}"))
+    };
+    let first = datacenter("eu-west", "dc-eu-west");
+    let first_seeds = first["spec"]["additionalSeeds"].as_array();
+    assert!(first_seeds.is_none_or(Vec::is_empty), "the first datacenter seeds itself: {first_seeds:?}");
+    // Seed pods exist only once a datacenter is Ready: the second was made after the first was.
+    let seed_pods: BTreeSet<String> = run
+        .kube
+        .objects("eu-west")
+        .into_iter()
+        .filter(|o| o["kind"] == "Pod" && o["metadata"]["labels"]["cassandra.datastax.com/seed-node"] == "true")
+        .filter_map(|p| p["status"]["podIP"].as_str().map(str::to_owned))
+        .collect();
+    let seeds: BTreeSet<String> = datacenter("eu-central", "dc-eu-central")["spec"]["additionalSeeds"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|s| s.as_str().map(str::to_owned))
+        .collect();
+    assert!(!seed_pods.is_empty(), "dc-eu-west has seed pods");
+    assert_eq!(seeds, seed_pods, "dc-eu-central is seeded with dc-eu-west's seed pods");
+
+    run.repairs_drift(example, "eu-west", GP3, "k8s_storage_class.eu-west/gp3");
+    run.destroys_everything(example, "eks-two-regions", &["eu-west-1", "eu-central-1"]);
+}
+
+/// The smallest topology: one EKS cluster that is its own k8ssandra control plane.
+#[test]
+fn minimal_brings_the_ring_up_on_moto_end_to_end_and_tears_it_down() {
+    let example = "examples/minimal.toml";
+    let run = Run::start(&[("main", Flavor::Eks)]);
+
+    run.brings_the_ring_up(example, &["dc1"]);
+    run.repairs_drift(example, "main", GP3, "k8s_storage_class.main/gp3");
+    run.destroys_everything(example, "minimal", &["us-east-1"]);
 }
 
 /// SIGKILL `ringform apply` at random instants inside the Kubernetes layer until at least 10 runs
@@ -187,7 +300,7 @@ fn aks_vpn_mesh_brings_the_ring_up_end_to_end_and_tears_it_down() {
 #[test]
 fn killed_inside_the_kubernetes_layer_a_rerun_converges_with_nothing_duplicated_or_untracked() {
     let example = "examples/aks-vpn-mesh.toml";
-    let run = Run::start();
+    let run = Run::start(&AKS_VPN_MESH);
     // The clouds first: what is left of a full apply's time is the Kubernetes layer's.
     let started = Instant::now();
     ok(&run.ringform(&["apply", "--auto-approve", "--target", "azure_*", example]));

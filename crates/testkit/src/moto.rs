@@ -1,9 +1,10 @@
-//! Starts moto (PyPI `moto[server]`, the AWS emulator) for a test: one `moto_server` process per
+//! Starts moto (PyPI `moto[server]`, the AWS emulator) for a test: one moto server process per
 //! [`Moto`] on a free 127.0.0.1 port, killed on drop, with its request recorder writing to a
-//! file of its own so tests can count the API calls ringform makes. `scripts/test` installs moto
-//! into `target/moto-venv` of the workspace, where plain `cargo test` finds it afterwards;
-//! `RINGFORM_MOTO_SERVER` points at another `moto_server`. A test never skips for want of moto:
-//! [`Moto::start_for_test`] fails it with the command that installs moto.
+//! file of its own so tests can count the API calls ringform makes. The server is moto's own,
+//! taught the EKS add-on API it lacks by `moto/moto_server.py` beside this crate. `scripts/test`
+//! installs moto into `target/moto-venv` of the workspace, where plain `cargo test` finds it
+//! afterwards; `RINGFORM_MOTO_PYTHON` points at another Python that has it. A test never skips
+//! for want of moto: [`Moto::start_for_test`] fails it with the command that installs moto.
 
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
@@ -31,7 +32,7 @@ pub struct RecordedCall {
 impl Moto {
     /// Starts moto; the error says why it could not, and how to fix that.
     pub fn start() -> Result<Moto, String> {
-        let program = moto_server()?;
+        let program = moto_python()?;
         let mut last_error = String::new();
         // A freed port can be taken again before moto binds it; a second port almost never is.
         for _ in 0..3 {
@@ -52,6 +53,7 @@ impl Moto {
         let port = TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).map_err(|e| e.to_string())?.port();
         let dir = tempfile::tempdir().map_err(|e| e.to_string())?;
         let child = Command::new(program)
+            .arg(concat!(env!("CARGO_MANIFEST_DIR"), "/moto/moto_server.py"))
             .args(["-H", "127.0.0.1", "-p", &port.to_string()])
             .env("MOTO_RECORDER_FILEPATH", dir.path().join("recording"))
             // EKS roles attach AWS managed policies, which moto only knows when asked to load them.
@@ -65,14 +67,14 @@ impl Moto {
         let deadline = Instant::now() + Duration::from_secs(60);
         while Instant::now() < deadline {
             if let Ok(Some(status)) = moto.child.try_wait() {
-                return Err(format!("moto_server exited with {status}"));
+                return Err(format!("moto's server exited with {status}"));
             }
             if moto.request("GET", "/moto-api/data.json").is_ok_and(|(status, _)| status == 200) {
                 return Ok(moto);
             }
             std::thread::sleep(Duration::from_millis(100));
         }
-        Err("moto_server did not answer within 60 s".to_owned())
+        Err("moto's server did not answer within 60 s".to_owned())
     }
 
     /// The URL to give the AWS SDK (`AWS_ENDPOINT_URL`).
@@ -138,24 +140,28 @@ impl Drop for Moto {
     }
 }
 
-/// `RINGFORM_MOTO_SERVER`, else the venv `scripts/test` makes in the workspace's `target/`. Never
-/// a `moto_server` found on the PATH: that may be another moto release than the one scripts/test
-/// pins, and what moto emulates changes between releases.
-fn moto_server() -> Result<PathBuf, String> {
-    if let Some(path) = std::env::var_os("RINGFORM_MOTO_SERVER") {
+/// `RINGFORM_MOTO_PYTHON`, else the Python of the venv `scripts/test` makes in the workspace's
+/// `target/`. Never a moto found on the PATH: that may be another moto release than the one
+/// scripts/test pins, and what moto emulates (and the add-on extension relies on) changes
+/// between releases.
+fn moto_python() -> Result<PathBuf, String> {
+    if let Some(path) = std::env::var_os("RINGFORM_MOTO_PYTHON") {
         let path = PathBuf::from(path);
         return if path.is_file() {
             Ok(path)
         } else {
-            Err(format!("RINGFORM_MOTO_SERVER={} is not a file: point it at a moto_server", path.display()))
+            Err(format!(
+                "RINGFORM_MOTO_PYTHON={} is not a file: point it at a Python with moto[server] installed",
+                path.display()
+            ))
         };
     }
-    let venv = Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../../target/moto-venv/bin/moto_server"));
-    if venv.is_file() {
-        Ok(venv.to_owned())
+    let venv = Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../../target/moto-venv/bin"));
+    if venv.join("moto_server").is_file() {
+        Ok(venv.join("python"))
     } else {
-        Err("moto_server not found: run scripts/test, which installs moto into target/moto-venv \
-             (or set RINGFORM_MOTO_SERVER)"
+        Err("moto not found: run scripts/test, which installs moto into target/moto-venv \
+             (or set RINGFORM_MOTO_PYTHON)"
             .to_owned())
     }
 }
