@@ -309,9 +309,10 @@ fn launch_template(inputs: Inputs<'_>) -> ProviderResult<LaunchTemplateSpecifica
         .build())
 }
 
-/// The nodes' security groups come from the launch template. `pod_subnet_ids` is not a node
-/// group field (pods get those subnets through the VPC CNI's ENIConfigs, set up inside the
-/// cluster); state keeps it as given.
+/// The nodes' security groups come from the launch template. `pod_networking` is not a node
+/// group field (pods get their subnets through the VPC CNI's ENIConfigs, set up inside the
+/// cluster before the nodes launch; the input only orders the node group after them); state
+/// keeps it as given.
 async fn create_node_group(ctx: &Ctx<'_>, inputs: Inputs<'_>) -> ProviderResult<Object> {
     let (cluster, name) = (inputs.str("cluster_name")?, inputs.str("node_group_name")?);
     let request = ctx.eks().create_nodegroup().cluster_name(cluster).nodegroup_name(name);

@@ -398,7 +398,7 @@ async fn eks_two_regions_with_peering_lifecycle() {
                 ("node_group_name", "cassandra".into()),
                 ("node_role_arn", node_role.output("arn")),
                 ("subnet_ids", subnet_ids.clone()),
-                ("pod_subnet_ids", Value::List(vec![])),
+                ("pod_networking", Value::Null),
                 ("launch_template_id", template.output("id")),
                 ("launch_template_version", template.output("version")),
                 ("instance_type", "m5.xlarge".into()),

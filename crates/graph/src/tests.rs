@@ -121,6 +121,44 @@ fn k8ssandra_datacenters_on_eks_wait_for_gp3_and_those_on_aks_name_its_class() {
 }
 
 #[test]
+fn eks_pods_get_their_subnets_through_custom_networking_set_up_before_the_nodes() {
+    let g = example("aws-azure-coredns");
+    assert_eq!(count(&g, kinds::kubernetes::ENI_CONFIG), 3, "one per zone of aws-1");
+    assert_eq!(count(&g, kinds::kubernetes::CUSTOM_NETWORKING), 1, "none for AKS");
+    let config = "eks_eni_config.aws-1/eu-west-1b";
+    assert_eq!(attribute(&g, config, "name"), &Value::from("eu-west-1b"));
+    assert_eq!(attribute(&g, config, "subnet"), &Value::reference(&address("aws_subnet.aws-1/pods-eu-west-1b"), "id"));
+    let eks = address("aws_eks_cluster.aws-1");
+    assert_eq!(
+        attribute(&g, config, "security_groups"),
+        &Value::List(vec![
+            Value::reference(&address("aws_security_group.aws-1"), "id"),
+            Value::reference(&eks, "cluster_security_group_id"),
+        ])
+    );
+    let networking = address("eks_custom_networking.aws-1/aws-node");
+    assert_eq!(
+        attribute(&g, &networking.to_string(), "env"),
+        &Value::from_iter([
+            ("AWS_VPC_K8S_CNI_CUSTOM_NETWORK_CFG", Value::from("true")),
+            ("ENI_CONFIG_LABEL_DEF", Value::from("topology.kubernetes.io/zone")),
+        ])
+    );
+    // The nodes launch once it is set up; it reaches the cluster without waiting for them.
+    let nodes = address("aws_eks_node_group.aws-1");
+    assert_eq!(attribute(&g, "aws_eks_node_group.aws-1", "pod_networking"), &Value::reference(&networking, "id"));
+    assert!(g.dependencies(&nodes).any(|a| *a == networking));
+    let needed = g.with_dependencies(std::slice::from_ref(&networking)).unwrap();
+    assert!(needed.contains(&eks) && needed.contains(&address(config)));
+    assert!(!needed.contains(&nodes), "pod networking must not wait for the nodes that wait for it");
+
+    // Without a pod range, pods use the node subnets as EKS sets them up.
+    let g = example("eks-two-regions");
+    assert_eq!(count(&g, kinds::kubernetes::ENI_CONFIG) + count(&g, kinds::kubernetes::CUSTOM_NETWORKING), 0);
+    assert_eq!(attribute(&g, "aws_eks_node_group.eu-west", "pod_networking"), &Value::Null);
+}
+
+#[test]
 fn aks_identity_gets_network_contributor_on_its_vnet() {
     let g = example("aks-vpn-mesh");
     assert_eq!(count(&g, kinds::azure::ROLE_ASSIGNMENT), 4);

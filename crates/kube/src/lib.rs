@@ -1,11 +1,12 @@
-//! The `kubernetes` provider: what ringform puts inside each Kubernetes cluster — cert-manager,
-//! the k8ssandra or cass operator, remote access for the k8ssandra control plane, the Cassandra
-//! datacenters and CoreDNS stub domains. Its kinds are declared in
-//! [`ringform_schema::kubernetes`]; this crate knows how to make them: each resource is a set of
-//! Kubernetes objects applied server-side (field manager `ringform`), labelled with the
-//! deployment and address that own them, and waited for by watching their conditions. The
-//! operators' install manifests are rendered once from the pinned upstream releases and
-//! embedded ([`manifests`]), so an apply needs nothing beyond the clusters' API servers.
+//! The `kubernetes` provider: what ringform puts inside each Kubernetes cluster — on EKS the VPC
+//! CNI's custom networking, cert-manager, the k8ssandra or cass operator, remote access for the
+//! k8ssandra control plane, the Cassandra datacenters and CoreDNS stub domains. Its kinds are
+//! declared in [`ringform_schema::kubernetes`]; this crate knows how to make them: each
+//! resource is a set of Kubernetes objects applied server-side (field manager `ringform`),
+//! labelled with the deployment and address that own them, and waited for by watching their
+//! conditions. The operators' install manifests are rendered once from the pinned upstream
+//! releases and embedded ([`manifests`]), so an apply needs nothing beyond the clusters' API
+//! servers.
 
 mod access;
 mod cluster;

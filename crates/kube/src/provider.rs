@@ -19,7 +19,7 @@ use ringform_schema::kubernetes;
 use crate::access::Access;
 use crate::cluster::{Cluster, ObjectRef};
 use crate::error::KubeResult;
-use crate::kinds::{Ctx, Settle, coredns, spec};
+use crate::kinds::{Ctx, Settle, coredns, pod_networking, spec};
 use crate::labels;
 use crate::settings::KubeSettings;
 use crate::wait;
@@ -66,13 +66,20 @@ impl KubeProvider {
         let ctx = Ctx { address, inputs: Inputs::new(address, inputs) };
         let mut objects = (spec.objects)(&ctx)?;
         let mut restart_dns = false;
-        if address.kind() == kubernetes::COREDNS_STUB_DOMAINS {
-            let (edited, restart) = coredns::edit(&cluster, &ctx, &stub_domains(&ctx)?).await?;
-            (objects, restart_dns) = (vec![edited], restart);
+        match address.kind() {
+            kubernetes::COREDNS_STUB_DOMAINS => {
+                let (edited, restart) = coredns::edit(&cluster, &ctx, &stub_domains(&ctx)?).await?;
+                (objects, restart_dns) = (vec![edited], restart);
+            }
+            kubernetes::CUSTOM_NETWORKING => pod_networking::require_aws_node(&cluster).await?,
+            _ => {}
         }
         let mut applied = Vec::new();
         for mut object in objects {
-            labels::own(&mut object, deployment, &address.to_string());
+            // EKS's aws-node DaemonSet gets only the env entries: no labels of ringform's.
+            if address.kind() != kubernetes::CUSTOM_NETWORKING {
+                labels::own(&mut object, deployment, &address.to_string());
+            }
             applied.push(cluster.apply(&object).await?);
         }
         if restart_dns {
@@ -175,14 +182,18 @@ impl KubeProvider {
         let spec = spec(request.address.kind())?;
         let cluster = self.cluster(&request.address, &request.inputs).await?;
         let ctx = Ctx { address: &request.address, inputs: Inputs::new(&request.address, &request.inputs) };
-        if request.address.kind() == kubernetes::COREDNS_STUB_DOMAINS {
-            // Applied without ringform's stubs and labels: the edit is undone, the ConfigMap stays.
-            let (restored, restart) = coredns::edit(&cluster, &ctx, &BTreeMap::new()).await?;
-            cluster.apply(&restored).await?;
-            if restart {
-                cluster.apply(&coredns::restart(&now())).await?;
+        match request.address.kind() {
+            kubernetes::COREDNS_STUB_DOMAINS => {
+                // Applied without ringform's stubs and labels: the edit is undone, the ConfigMap stays.
+                let (restored, restart) = coredns::edit(&cluster, &ctx, &BTreeMap::new()).await?;
+                cluster.apply(&restored).await?;
+                if restart {
+                    cluster.apply(&coredns::restart(&now())).await?;
+                }
+                return Ok(());
             }
-            return Ok(());
+            kubernetes::CUSTOM_NETWORKING => return pod_networking::release(&cluster).await,
+            _ => {}
         }
         for object in (spec.objects)(&ctx)?.iter().rev() {
             let target = ObjectRef::of(object)?;
@@ -203,6 +214,10 @@ impl KubeProvider {
         kind: ringform_core::Kind,
         address: Option<&str>,
     ) -> KubeResult<Vec<serde_json::Value>> {
+        if kind == kubernetes::CUSTOM_NETWORKING {
+            // EKS's DaemonSet carries no labels of ringform's; its field manager's part says.
+            return Ok(pod_networking::applied(cluster).await?.into_iter().collect());
+        }
         let (api_version, marker) = spec(kind)?.marker;
         cluster.list(api_version, marker, None, &labels::selector(deployment, address)).await
     }
@@ -214,8 +229,7 @@ impl KubeProvider {
         let spec = spec(request.kind)?;
         let mut found = Vec::new();
         for tracked in &request.resources {
-            let address = tracked.address.to_string();
-            if let Some(object) = marker(owned.iter().filter(|o| labels::owner(o) == Some(address.as_str()))) {
+            if let Some(object) = standing_for(&owned, &tracked.address) {
                 found.push(Observed {
                     address: tracked.address.clone(),
                     provider_id: tracked.provider_id.clone(),
@@ -231,9 +245,7 @@ impl KubeProvider {
         let cluster = self.cluster(&request.address, &request.inputs).await?;
         let address = request.address.to_string();
         let owned = self.owned(&cluster, &request.deployment, request.address.kind(), Some(&address)).await?;
-        let Some(object) = marker(owned.iter().filter(|o| labels::owner(o) == Some(address.as_str()))) else {
-            return Ok(None);
-        };
+        let Some(object) = standing_for(&owned, &request.address) else { return Ok(None) };
         let inputs = merged(&request.inputs, (spec(request.address.kind())?.observe)(object)?);
         // A run killed between applying and settling left the resource half made (a datacenter
         // still starting, a token not issued), and what it outputs comes only once it has
@@ -294,6 +306,16 @@ fn kubeconfig(cluster: &str, server: &str, ca: Option<String>, token: &str) -> S
 /// in, so the id recorded at create is the one every refresh finds.
 fn marker<'a>(objects: impl Iterator<Item = &'a serde_json::Value>) -> Option<&'a serde_json::Value> {
     objects.min_by_key(|o| (o["metadata"]["namespace"].as_str(), o["metadata"]["name"].as_str()))
+}
+
+/// Of a kind's listed marker objects, the one that stands for `address`. EKS's aws-node
+/// DaemonSet, unlabelled, is listed only when ringform has a part of it: one per cluster.
+fn standing_for<'a>(owned: &'a [serde_json::Value], address: &Address) -> Option<&'a serde_json::Value> {
+    if address.kind() == kubernetes::CUSTOM_NETWORKING {
+        return owned.first();
+    }
+    let address = address.to_string();
+    marker(owned.iter().filter(|o| labels::owner(o) == Some(address.as_str())))
 }
 
 /// The marker object's identity, as state records it: `apiVersion/kind/namespace/name`.

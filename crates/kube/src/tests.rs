@@ -301,6 +301,202 @@ async fn stub_domains_are_an_edit_of_ekss_corefile_read_back_and_undone_exactly(
     assert!(labels.get("ringform.io/address").is_none(), "ringform's labels are gone: {labels}");
 }
 
+mod pod_networking {
+    //! EKS custom networking: ENIConfigs of ringform's, and env entries on EKS's aws-node
+    //! DaemonSet beside EKS's own, as the fake's EKS cluster holds it.
+
+    use std::collections::BTreeMap;
+
+    use ringform_core::provider::{Applied, DeleteRequest, ReadRequest, ResourceProvider};
+    use ringform_core::{Address, Attributes, Value};
+    use ringform_schema::kubernetes;
+    use ringform_testkit::kube::FakeKube;
+    use serde_json::json;
+
+    use super::{DEPLOYMENT, address, create, provider, scope_of, tracked};
+    use crate::KubeProvider;
+
+    const AWS_NODE: ringform_testkit::kube::ObjectRef<'static> =
+        ("apps/v1", "DaemonSet", Some("kube-system"), "aws-node");
+    const CUSTOM_NETWORK: &str = "AWS_VPC_K8S_CNI_CUSTOM_NETWORK_CFG";
+    const LABEL_DEF: &str = "ENI_CONFIG_LABEL_DEF";
+
+    fn eni_config(zone: &str) -> ringform_testkit::kube::ObjectRef<'_> {
+        ("crd.k8s.amazonaws.com/v1alpha1", "ENIConfig", None, zone)
+    }
+
+    /// Inputs of an object in the EKS cluster `east`.
+    fn inputs(more: Vec<(&str, Value)>) -> Attributes {
+        let mut inputs = super::inputs(&more);
+        inputs.insert("kubernetes".into(), Value::from_iter([("provider", Value::from("aws"))]));
+        inputs
+    }
+
+    /// The `aws-node` container's env, by name, each entry as stored.
+    fn env(daemon_set: &serde_json::Value) -> BTreeMap<String, serde_json::Value> {
+        let containers = daemon_set["spec"]["template"]["spec"]["containers"].as_array().unwrap();
+        let container = containers.iter().find(|c| c["name"] == "aws-node").unwrap();
+        let entries = container["env"].as_array().unwrap().iter();
+        entries.map(|e| (e["name"].as_str().unwrap().to_owned(), e.clone())).collect()
+    }
+
+    /// The DaemonSet's spec with the `aws-node` container's env left out (compared by name).
+    fn without_env(daemon_set: &serde_json::Value) -> serde_json::Value {
+        let mut spec = daemon_set["spec"].clone();
+        for container in spec["template"]["spec"]["containers"].as_array_mut().unwrap() {
+            if container["name"] == "aws-node" {
+                container.as_object_mut().unwrap().remove("env");
+            }
+        }
+        spec
+    }
+
+    async fn read(
+        provider: &KubeProvider,
+        kind: ringform_core::Kind,
+        made: &[(Address, Attributes, Applied)],
+    ) -> Vec<ringform_core::provider::Observed> {
+        let (address, inputs, _) = &made[0];
+        let resources = made.iter().map(|(a, i, applied)| tracked(a, i, applied)).collect();
+        let request =
+            ReadRequest { deployment: DEPLOYMENT.into(), kind, scope: scope_of(provider, address, inputs), resources };
+        provider.read(request).await.unwrap().found
+    }
+
+    /// Which inputs of `made` read back differently in `found`.
+    fn drift(made: &(Address, Attributes, Applied), found: &ringform_core::provider::Observed) -> Vec<String> {
+        ringform_core::inputs::changed(kubernetes::SCHEMA.kind(made.0.kind()), &made.1, &found.inputs)
+    }
+
+    async fn delete(provider: &KubeProvider, (address, inputs, applied): &(Address, Attributes, Applied)) {
+        let request = DeleteRequest {
+            deployment: DEPLOYMENT.into(),
+            address: address.clone(),
+            provider_id: applied.provider_id.clone(),
+            inputs: inputs.clone(),
+            outputs: applied.outputs.clone(),
+        };
+        provider.delete(request.clone()).await.unwrap();
+        provider.delete(request).await.expect("deleting what is gone succeeds");
+    }
+
+    #[tokio::test]
+    async fn eni_configs_per_zone_are_ringforms_objects_read_back_by_address_and_field() {
+        let kube = FakeKube::start_for_test();
+        let provider = provider(&kube);
+        let groups = Value::from(vec!["sg-cassandra", "sg-cluster"]);
+        let mut made = Vec::new();
+        for (zone, subnet) in [("eu-west-1a", "subnet-0a"), ("eu-west-1b", "subnet-0b")] {
+            let address = address(kubernetes::ENI_CONFIG, &format!("east/{zone}"));
+            let inputs =
+                inputs(vec![("name", zone.into()), ("subnet", subnet.into()), ("security_groups", groups.clone())]);
+            let applied = create(&provider, &address, &inputs).await;
+            made.push((address, inputs, applied));
+        }
+        assert_eq!(made[1].2.provider_id, "crd.k8s.amazonaws.com/v1alpha1/ENIConfig//eu-west-1b");
+        let stored = kube.get("east", eni_config("eu-west-1b")).unwrap();
+        assert_eq!(stored["spec"], json!({"subnet": "subnet-0b", "securityGroups": ["sg-cassandra", "sg-cluster"]}));
+        assert_eq!(stored["metadata"]["annotations"]["ringform.io/address"], "eks_eni_config.east/eu-west-1b");
+
+        // Applied again, nothing changes.
+        create(&provider, &made[1].0, &made[1].1).await;
+        let again = kube.get("east", eni_config("eu-west-1b")).unwrap();
+        assert_eq!(
+            (&again["spec"], &again["metadata"]["generation"]),
+            (&stored["spec"], &stored["metadata"]["generation"])
+        );
+        let found = read(&provider, kubernetes::ENI_CONFIG, &made).await;
+        assert_eq!(found.len(), 2);
+        assert!(found.iter().zip(&made).all(|(f, m)| drift(m, f).is_empty()), "{found:?}");
+
+        // Behind ringform's back: one deleted is missing by address, one changed differs by field.
+        kube.delete("east", eni_config("eu-west-1a"));
+        kube.edit("east", eni_config("eu-west-1b"), |c| c["spec"]["subnet"] = "subnet-other".into());
+        let found = read(&provider, kubernetes::ENI_CONFIG, &made).await;
+        assert_eq!(found.iter().map(|f| f.address.to_string()).collect::<Vec<_>>(), ["eks_eni_config.east/eu-west-1b"]);
+        assert_eq!(drift(&made[1], &found[0]), ["subnet"]);
+
+        for config in &made {
+            delete(&provider, config).await;
+        }
+        assert!(kube.get("east", eni_config("eu-west-1b")).is_none());
+    }
+
+    #[tokio::test]
+    async fn custom_networking_adds_its_env_to_ekss_aws_node_and_takes_exactly_that_away() {
+        let kube = FakeKube::start_for_test();
+        let provider = provider(&kube);
+        kube.add_cluster("east").unwrap();
+        let eks_made = kube.get("east", AWS_NODE).unwrap();
+        let address = address(kubernetes::CUSTOM_NETWORKING, "east/aws-node");
+        let wanted = Value::from_iter([
+            (CUSTOM_NETWORK, Value::from("true")),
+            (LABEL_DEF, Value::from("topology.kubernetes.io/zone")),
+        ]);
+        let inputs = inputs(vec![("env", wanted)]);
+        let applied = create(&provider, &address, &inputs).await;
+        assert_eq!(applied.provider_id, "apps/v1/DaemonSet/kube-system/aws-node");
+        let edited = kube.get("east", AWS_NODE).unwrap();
+        let (before, after) = (env(&eks_made), env(&edited));
+        assert_eq!(after[CUSTOM_NETWORK]["value"], "true");
+        assert_eq!(after[LABEL_DEF]["value"], "topology.kubernetes.io/zone");
+        assert_eq!(after.len(), before.len() + 1);
+        assert!(
+            before.iter().all(|(name, entry)| name == CUSTOM_NETWORK || after[name] == *entry),
+            "EKS's entries stay"
+        );
+        assert_eq!(without_env(&edited), without_env(&eks_made), "the image and all else are EKS's");
+        assert_eq!(edited["metadata"]["labels"], eks_made["metadata"]["labels"], "no labels of ringform's");
+
+        // Applied again, nothing changes; read back, nothing differs.
+        create(&provider, &address, &inputs).await;
+        let again = kube.get("east", AWS_NODE).unwrap();
+        assert_eq!(
+            (&again["spec"], &again["metadata"]["generation"]),
+            (&edited["spec"], &edited["metadata"]["generation"])
+        );
+        let made = [(address.clone(), inputs.clone(), applied)];
+        let found = read(&provider, kubernetes::CUSTOM_NETWORKING, &made).await;
+        assert_eq!(found.len(), 1);
+        assert!(drift(&made[0], &found[0]).is_empty(), "{:?}", found[0].inputs);
+
+        // Its env entries removed behind ringform's back: drift. (Put back as it was after.)
+        kube.edit("east", AWS_NODE, |d| {
+            let env = d["spec"]["template"]["spec"]["containers"][0]["env"].as_array_mut().unwrap();
+            env.retain(|e| e["name"] != CUSTOM_NETWORK && e["name"] != LABEL_DEF);
+        });
+        let found = read(&provider, kubernetes::CUSTOM_NETWORKING, &made).await;
+        assert_eq!(drift(&made[0], &found[0]), ["env"]);
+        kube.edit("east", AWS_NODE, |d| *d = edited.clone());
+
+        // Deleted: ringform's entry goes, and the value it took over from EKS with it (nobody
+        // owns it any more; the CNI reads an empty value as false). The DaemonSet stays EKS's.
+        delete(&provider, &made[0]).await;
+        let released = kube.get("east", AWS_NODE).expect("the DaemonSet stays");
+        let mut expected = before.clone();
+        expected.insert(CUSTOM_NETWORK.into(), json!({"name": CUSTOM_NETWORK}));
+        assert_eq!(env(&released), expected);
+        assert_eq!(without_env(&released), without_env(&eks_made));
+        let managers = released["metadata"]["managedFields"].as_array().unwrap();
+        assert!(managers.iter().all(|m| m["manager"] != "ringform"), "{managers:?}");
+        assert_eq!(read(&provider, kubernetes::CUSTOM_NETWORKING, &made).await, []);
+    }
+
+    #[tokio::test]
+    async fn custom_networking_without_the_vpc_cni_says_so_and_makes_nothing() {
+        let kube = FakeKube::start_for_test();
+        let provider = provider(&kube);
+        kube.add_cluster("east").unwrap();
+        kube.delete("east", AWS_NODE);
+        let address = address(kubernetes::CUSTOM_NETWORKING, "east/aws-node");
+        let inputs = inputs(vec![("env", Value::from_iter([(LABEL_DEF, Value::from("topology.kubernetes.io/zone"))]))]);
+        let request = ringform_core::provider::CreateRequest { deployment: DEPLOYMENT.into(), address, inputs };
+        let error = provider.create(request).await.unwrap_err();
+        assert!(error.message.contains("DaemonSet kube-system/aws-node does not exist"), "{error:?}");
+        assert!(kube.get("east", AWS_NODE).is_none());
+    }
+}
+
 mod eks_access {
     //! An EKS cluster reached the way a real one is: over TLS trusting only the
     //! `certificate_authority` from the cluster's outputs, with the token ringform makes. The

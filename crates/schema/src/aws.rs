@@ -339,7 +339,9 @@ pub static SCHEMA: ProviderSchema = ProviderSchema {
                 ]),
                 input("node_role_arn").required().replaces(),
                 input("subnet_ids").required().replaces().unordered(),
-                input("pod_subnet_ids").unordered(),
+                // The pods' networking inside the cluster, set up before the nodes launch
+                // (they take it up at boot); only so that the node group waits for it.
+                input("pod_networking"),
                 input("instance_type").required().replaces().rules(&[Rule::Check {
                     check: |t| {
                         t.split_once('.').is_some_and(|(family, size)| {

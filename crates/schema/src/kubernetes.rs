@@ -1,11 +1,14 @@
-//! Kubernetes and Cassandra, inside the clusters: namespaces, storage classes, cert-manager, the
-//! operators, remote access for the k8ssandra control plane, the datacenters, cross-cluster DNS.
-//! Every object names its `cluster` (the scope its calls are rate limited in) and carries
-//! `kubernetes`, how to reach that cluster's API, built from the cluster resources' outputs.
+//! Kubernetes and Cassandra, inside the clusters: EKS pod networking, namespaces, storage
+//! classes, cert-manager, the operators, remote access for the k8ssandra control plane, the
+//! datacenters, cross-cluster DNS. Every object names its `cluster` (the scope its calls are
+//! rate limited in) and carries `kubernetes`, how to reach that cluster's API, built from the
+//! cluster resources' outputs.
 
 use ringform_core::schema::{Attribute, KindSchema, ProviderSchema, Rule, input, minutes, output};
 use ringform_core::{Kind, Provider};
 
+pub const ENI_CONFIG: Kind = Kind::new("eks_eni_config");
+pub const CUSTOM_NETWORKING: Kind = Kind::new("eks_custom_networking");
 pub const NAMESPACE: Kind = Kind::new("k8s_namespace");
 pub const STORAGE_CLASS: Kind = Kind::new("k8s_storage_class");
 pub const CERT_MANAGER: Kind = Kind::new("cert_manager");
@@ -58,6 +61,23 @@ const ID: Attribute = output("id");
 pub static SCHEMA: ProviderSchema = ProviderSchema {
     provider: Provider::Kubernetes,
     kinds: &[
+        // EKS pods take addresses from the pod subnets only under the VPC CNI's custom
+        // networking, which nodes pick up when they launch: one ENIConfig per zone, named after
+        // it (its pod subnet, and the security groups of the pods' network interfaces)...
+        in_cluster(ENI_CONFIG)
+            .inputs(&[
+                CLUSTER,
+                ACCESS,
+                NAME,
+                input("subnet").required(),
+                input("security_groups").required().unordered(),
+            ])
+            .outputs(&[ID, output("name")]),
+        // ...and the CNI told to use them: `env` set on the `aws-node` container of EKS's
+        // DaemonSet (an edit of an object EKS owns). `eni_configs` only orders it after them.
+        in_cluster(CUSTOM_NETWORKING)
+            .inputs(&[CLUSTER, ACCESS, input("env").required(), input("eni_configs")])
+            .outputs(&[ID]),
         in_cluster(NAMESPACE).inputs(&[CLUSTER, ACCESS, NAMESPACE_NAME]).outputs(&[ID, output("name")]),
         // A StorageClass; EKS has none that provisions `gp3` until ringform makes one. `driver`
         // names what provisions its volumes (the EBS CSI add-on), only so that it is waited for.

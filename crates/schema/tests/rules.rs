@@ -85,6 +85,7 @@ fn every_documented_constraint_refuses_a_value_the_cloud_refuses() {
         (kubernetes::NAMESPACE, "name", "aws.1".into(), "contains `.`"),
         (kubernetes::SECRET, "name", "superuser-".into(), "must start and end with a lowercase letter or digit"),
         (kubernetes::SECRET, "name", long(254).into(), "may be 1 to 253"),
+        (kubernetes::ENI_CONFIG, "name", "eu_west_1a".into(), "contains `_`"),
     ];
     for (kind, attribute, value, expected) in cases {
         let found = violations(&schemas, kind, attribute, value.clone());
@@ -119,6 +120,7 @@ fn values_the_clouds_accept_pass() {
         (azure::AKS_CLUSTER, "service_cidr", "10.101.0.0/16".into()),
         (azure::AKS_CLUSTER, "zones", vec!["1", "2", "3"].into()),
         (kubernetes::NAMESPACE, "name", "aws-1".into()),
+        (kubernetes::ENI_CONFIG, "name", "eu-west-1a".into()),
         // Values not known until apply are not judged.
         (aws::EKS_CLUSTER, "cluster_name", Value::Unknown),
     ];

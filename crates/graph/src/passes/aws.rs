@@ -1,8 +1,10 @@
 //! AWS: per cluster a VPC with per-zone subnets, internet access, a security group, IAM roles,
-//! EKS, a node launch template carrying the group and, where Cassandra runs, the EBS CSI add-on; between clusters VPC peering (or transit
-//! gateways) with routes both ways, and ingress for Cassandra's ports from every other cluster.
+//! EKS, a node launch template carrying the group, the VPC CNI's custom networking where the
+//! cluster has a pod range and, where Cassandra runs, the EBS CSI add-on; between clusters VPC
+//! peering (or transit gateways) with routes both ways, and ingress for Cassandra's ports from
+//! every other cluster.
 
-use ringform_core::Value;
+use ringform_core::{Address, Value};
 use ringform_schema as kinds;
 use ringform_topology::{AwsMesh, CASSANDRA_PORTS, Cloud, Cluster, Subnet};
 
@@ -91,7 +93,8 @@ fn one_cluster(b: &mut Builder, c: &Cluster) {
         output(&id, "id")
     };
     let node_subnets: Vec<Value> = c.node_subnets.iter().map(|s| subnet(b, s, "nodes")).collect();
-    let pod_subnets: Vec<Value> = c.pod_subnets.iter().map(|s| subnet(b, s, "pods")).collect();
+    let pod_subnets: Vec<(&str, Value)> =
+        c.pod_subnets.iter().map(|s| (s.name.as_str(), subnet(b, s, "pods"))).collect();
 
     let group = b.add(
         kinds::aws::SECURITY_GROUP,
@@ -135,6 +138,7 @@ fn one_cluster(b: &mut Builder, c: &Cluster) {
     );
     b.locate(&eks, "service_cidr", &c.service_cidr.span);
     b.locate(&eks, "kubernetes_version", &c.kubernetes_version.span);
+    let pod_networking = c.pod_cidr.is_some().then(|| pod_networking(b, c, &pod_subnets, &group, &eks));
     // A node group takes no security groups itself: its launch template gives the nodes the
     // Cassandra group, and the cluster group EKS would have given them.
     let template = b.add(
@@ -157,7 +161,7 @@ fn one_cluster(b: &mut Builder, c: &Cluster) {
             "node_group_name" => "cassandra",
             "node_role_arn" => output(&node_role, "arn"),
             "subnet_ids" => node_subnets,
-            "pod_subnet_ids" => pod_subnets,
+            "pod_networking" => pod_networking,
             "launch_template_id" => output(&template, "id"),
             "launch_template_version" => output(&template, "version"),
             "instance_type" => c.node_pool.machine_type.value.as_str(),
@@ -185,18 +189,51 @@ fn one_cluster(b: &mut Builder, c: &Cluster) {
     }
 }
 
+/// The environment of the VPC CNI's `aws-node` container that gives pods addresses from the
+/// ENIConfig named after their node's zone (the upstream documentation's settings).
+const CUSTOM_NETWORKING_ENV: [(&str, &str); 2] =
+    [("AWS_VPC_K8S_CNI_CUSTOM_NETWORK_CFG", "true"), ("ENI_CONFIG_LABEL_DEF", "topology.kubernetes.io/zone")];
+
+/// EKS pods take addresses from the pod subnets (`(zone, subnet id)`) only under the VPC CNI's
+/// custom networking: an ENIConfig per zone naming its pod subnet and the groups of the pods'
+/// network interfaces (Cassandra's, and the cluster's that the nodes have too), then the CNI
+/// told to use them. Nodes take this up when they launch, so it reaches the cluster without
+/// waiting for them, and the node group waits for it (the reference returned).
+fn pod_networking(b: &mut Builder, c: &Cluster, subnets: &[(&str, Value)], group: &Address, eks: &Address) -> Value {
+    let access = kubernetes::control_plane_access(b, c);
+    let security_groups = vec![output(group, "id"), output(eks, "cluster_security_group_id")];
+    let configs: Vec<Value> = subnets
+        .iter()
+        .map(|(zone, subnet)| {
+            let attributes = attrs! {
+                "name" => *zone,
+                "subnet" => subnet.clone(),
+                "security_groups" => security_groups.clone(),
+            };
+            let config =
+                kubernetes::add_reaching(b, kinds::kubernetes::ENI_CONFIG, c, zone, attributes, access.clone());
+            output(&config, "id")
+        })
+        .collect();
+    let env = Value::from_iter(CUSTOM_NETWORKING_ENV.map(|(name, value)| (name, Value::from(value))));
+    let attributes = attrs! { "env" => env, "eni_configs" => configs };
+    let networking =
+        kubernetes::add_reaching(b, kinds::kubernetes::CUSTOM_NETWORKING, c, "aws-node", attributes, access);
+    output(&networking, "id")
+}
+
 /// The EKS add-on that provisions EBS volumes (the node role carries its policy).
 pub(super) const EBS_CSI_DRIVER: &str = "aws-ebs-csi-driver";
 
-pub(super) fn ebs_csi_driver(b: &mut Builder, cluster: &str) -> ringform_core::Address {
+pub(super) fn ebs_csi_driver(b: &mut Builder, cluster: &str) -> Address {
     b.address(kinds::aws::EKS_ADDON, &format!("{cluster}/{EBS_CSI_DRIVER}"))
 }
 
-pub(super) fn vpc(b: &mut Builder, cluster: &str) -> ringform_core::Address {
+pub(super) fn vpc(b: &mut Builder, cluster: &str) -> Address {
     b.address(kinds::aws::VPC, cluster)
 }
 
-pub(super) fn route_table(b: &mut Builder, cluster: &str) -> ringform_core::Address {
+pub(super) fn route_table(b: &mut Builder, cluster: &str) -> Address {
     b.address(kinds::aws::ROUTE_TABLE, cluster)
 }
 

@@ -32,18 +32,27 @@ pub(super) fn hosts_datacenter(t: &Topology, name: &str) -> bool {
 /// How a provider reaches a cluster's API: built from the cluster resources' outputs, so every
 /// Kubernetes resource also waits for its cluster (and, on EKS, its nodes).
 pub(super) fn access(b: &mut Builder, c: &Cluster) -> Value {
+    let mut access = control_plane_access(b, c);
+    if let (Cloud::Aws, Value::Map(fields)) = (c.provider.value, &mut access) {
+        let nodes = b.address(kinds::aws::EKS_NODE_GROUP, &c.name.value);
+        fields.insert("node_group".into(), output(&nodes, "id"));
+    }
+    access
+}
+
+/// How a provider reaches a cluster's API as soon as the cluster exists: for what its nodes
+/// take up when they launch (EKS pod networking), which must not wait for them.
+pub(super) fn control_plane_access(b: &mut Builder, c: &Cluster) -> Value {
     let n = c.name.value.as_str();
     match c.provider.value {
         Cloud::Aws => {
             let eks = b.address(kinds::aws::EKS_CLUSTER, n);
-            let nodes = b.address(kinds::aws::EKS_NODE_GROUP, n);
             Value::from_iter([
                 ("provider", Value::from("aws")),
                 ("region", c.region.value.as_str().into()),
                 ("eks_cluster_name", output(&eks, "cluster_name")),
                 ("endpoint", output(&eks, "endpoint")),
                 ("certificate_authority", output(&eks, "certificate_authority")),
-                ("node_group", output(&nodes, "id")),
             ])
         }
         Cloud::Azure => {
@@ -62,10 +71,23 @@ pub(super) fn add_in(
     kind: Kind,
     c: &Cluster,
     name: &str,
+    attributes: ringform_core::Attributes,
+) -> Address {
+    let access = access(b, c);
+    add_reaching(b, kind, c, name, attributes, access)
+}
+
+/// As [`add_in`], reaching the cluster through `access`.
+pub(super) fn add_reaching(
+    b: &mut Builder,
+    kind: Kind,
+    c: &Cluster,
+    name: &str,
     mut attributes: ringform_core::Attributes,
+    access: Value,
 ) -> Address {
     attributes.insert("cluster".into(), c.name.value.as_str().into());
-    attributes.insert("kubernetes".into(), access(b, c));
+    attributes.insert("kubernetes".into(), access);
     b.from(&c.name.span);
     b.add(kind, &format!("{}/{name}", c.name.value), attributes)
 }

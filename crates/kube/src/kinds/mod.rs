@@ -6,6 +6,7 @@ mod cassandra;
 pub mod coredns;
 mod install;
 mod namespace;
+pub mod pod_networking;
 mod remote_access;
 mod secret;
 mod storage_class;
@@ -56,6 +57,8 @@ pub enum Settle {
 
 pub fn spec(kind: Kind) -> KubeResult<&'static Spec> {
     Ok(match kind {
+        kubernetes::ENI_CONFIG => &pod_networking::ENI_CONFIG,
+        kubernetes::CUSTOM_NETWORKING => &pod_networking::CUSTOM_NETWORKING,
         kubernetes::NAMESPACE => &namespace::SPEC,
         kubernetes::SECRET => &secret::SPEC,
         kubernetes::STORAGE_CLASS => &storage_class::SPEC,

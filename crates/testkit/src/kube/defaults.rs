@@ -3,11 +3,15 @@
 //! (the flavour's default Corefile; AKS adds the `coredns-custom` ConfigMap it imports) and
 //! `kube-dns` Service and `coredns` Deployment in `kube-system`; and the StorageClasses the flavour ships. EKS has only
 //! `gp2` (no `gp3`: whoever wants it creates it); AKS has `default`, `managed-csi` and
-//! `managed-csi-premium` (Azure Disk CSI) and the Azure Files classes.
+//! `managed-csi-premium` (Azure Disk CSI) and the Azure Files classes. EKS also runs the
+//! Amazon VPC CNI: its `aws-node` DaemonSet, applied by EKS (field manager `eks`), and the
+//! `ENIConfig` CRD it ships.
 
 use serde_json::{Value, json};
 
 use super::Flavor;
+use super::crd;
+use super::fields::{self, Scope, Writer};
 use super::store::{ObjectKey, namespace_key};
 
 /// The Corefile of the `coredns` ConfigMap EKS creates (its CoreDNS add-on's default).
@@ -146,7 +150,165 @@ pub(super) fn objects(flavor: Flavor) -> Vec<(ObjectKey, Value)> {
         coredns_deployment(),
     ));
     objects.extend(storage_classes(flavor));
+    if flavor == Flavor::Eks {
+        objects.push((
+            ObjectKey {
+                group: "apps".into(),
+                plural: "daemonsets".into(),
+                namespace: "kube-system".into(),
+                name: "aws-node".into(),
+            },
+            aws_node(),
+        ));
+        objects.push((
+            ObjectKey {
+                group: "apiextensions.k8s.io".into(),
+                plural: "customresourcedefinitions".into(),
+                namespace: String::new(),
+                name: "eniconfigs.crd.k8s.amazonaws.com".into(),
+            },
+            eni_config_crd(),
+        ));
+    }
     objects
+}
+
+/// The VPC CNI's `aws-node` DaemonSet as EKS makes it (v1.20, trimmed of probes), owned by
+/// field manager `eks` as EKS's server-side apply leaves it. Its image names the region of
+/// the upstream manifest: the fake's clusters have none. No nodes run yet: nothing scheduled.
+fn aws_node() -> Value {
+    let env: Vec<Value> = [
+        ("ADDITIONAL_ENI_TAGS", "{}"),
+        ("AWS_VPC_CNI_NODE_PORT_SUPPORT", "true"),
+        ("AWS_VPC_ENI_MTU", "9001"),
+        ("AWS_VPC_K8S_CNI_CUSTOM_NETWORK_CFG", "false"),
+        ("AWS_VPC_K8S_CNI_EXTERNALSNAT", "false"),
+        ("AWS_VPC_K8S_CNI_LOGLEVEL", "DEBUG"),
+        ("AWS_VPC_K8S_CNI_LOG_FILE", "/host/var/log/aws-routed-eni/ipamd.log"),
+        ("AWS_VPC_K8S_CNI_RANDOMIZESNAT", "prng"),
+        ("AWS_VPC_K8S_CNI_VETHPREFIX", "eni"),
+        ("AWS_VPC_K8S_PLUGIN_LOG_FILE", "/var/log/aws-routed-eni/plugin.log"),
+        ("AWS_VPC_K8S_PLUGIN_LOG_LEVEL", "DEBUG"),
+        ("DISABLE_INTROSPECTION", "false"),
+        ("DISABLE_METRICS", "false"),
+        ("DISABLE_NETWORK_RESOURCE_PROVISIONING", "false"),
+        ("ENABLE_IPv4", "true"),
+        ("ENABLE_IPv6", "false"),
+        ("ENABLE_POD_ENI", "false"),
+        ("ENABLE_PREFIX_DELEGATION", "false"),
+        ("ENABLE_SUBNET_DISCOVERY", "true"),
+        ("VPC_CNI_VERSION", "v1.20.0"),
+        ("WARM_ENI_TARGET", "1"),
+        ("WARM_PREFIX_TARGET", "1"),
+    ]
+    .into_iter()
+    .map(|(name, value)| json!({ "name": name, "value": value }))
+    .chain(["MY_NODE_NAME", "MY_POD_NAME"].into_iter().zip(["spec.nodeName", "metadata.name"]).map(
+        |(name, path)| json!({ "name": name, "valueFrom": { "fieldRef": { "apiVersion": "v1", "fieldPath": path } } }),
+    ))
+    .collect();
+    let registry = "602401143452.dkr.ecr.us-west-2.amazonaws.com";
+    let labels = json!({ "app.kubernetes.io/name": "aws-node", "app.kubernetes.io/instance": "aws-vpc-cni", "k8s-app": "aws-node" });
+    let mount = |name: &str, path: &str| json!({ "name": name, "mountPath": path });
+    let host_path = |name: &str, path: &str| json!({ "name": name, "hostPath": { "path": path } });
+    let created = json!({
+        "apiVersion": "apps/v1",
+        "kind": "DaemonSet",
+        "metadata": { "name": "aws-node", "namespace": "kube-system", "labels": labels },
+        "spec": {
+            "selector": { "matchLabels": { "k8s-app": "aws-node" } },
+            "updateStrategy": { "type": "RollingUpdate", "rollingUpdate": { "maxUnavailable": "10%" } },
+            "template": {
+                "metadata": { "labels": labels },
+                "spec": {
+                    "priorityClassName": "system-node-critical",
+                    "serviceAccountName": "aws-node",
+                    "hostNetwork": true,
+                    "tolerations": [{ "operator": "Exists" }],
+                    "initContainers": [{
+                        "name": "aws-vpc-cni-init",
+                        "image": format!("{registry}/amazon-k8s-cni-init:v1.20.0-eksbuild.1"),
+                        "env": [{ "name": "DISABLE_TCP_EARLY_DEMUX", "value": "false" }, { "name": "ENABLE_IPv6", "value": "false" }],
+                        "securityContext": { "privileged": true },
+                        "volumeMounts": [mount("cni-bin-dir", "/host/opt/cni/bin")]
+                    }],
+                    "containers": [
+                        {
+                            "name": "aws-node",
+                            "image": format!("{registry}/amazon-k8s-cni:v1.20.0-eksbuild.1"),
+                            "ports": [{ "containerPort": 61678, "name": "metrics" }],
+                            "env": env,
+                            "resources": { "requests": { "cpu": "25m" } },
+                            "securityContext": { "capabilities": { "add": ["NET_ADMIN", "NET_RAW"] } },
+                            "volumeMounts": [
+                                mount("cni-bin-dir", "/host/opt/cni/bin"),
+                                mount("cni-net-dir", "/host/etc/cni/net.d"),
+                                mount("log-dir", "/host/var/log/aws-routed-eni"),
+                                mount("run-dir", "/var/run/aws-node"),
+                                mount("xtables-lock", "/run/xtables.lock")
+                            ]
+                        },
+                        {
+                            "name": "aws-eks-nodeagent",
+                            "image": format!("{registry}/amazon/aws-network-policy-agent:v1.2.1-eksbuild.1"),
+                            "args": ["--enable-ipv6=false", "--enable-network-policy=false", "--enable-cloudwatch-logs=false"],
+                            "env": [{ "name": "MY_NODE_NAME", "valueFrom": { "fieldRef": { "apiVersion": "v1", "fieldPath": "spec.nodeName" } } }],
+                            "resources": { "requests": { "cpu": "25m" } },
+                            "volumeMounts": [mount("cni-bin-dir", "/host/opt/cni/bin"), mount("log-dir", "/var/log/aws-routed-eni")]
+                        }
+                    ],
+                    "volumes": [
+                        host_path("cni-bin-dir", "/opt/cni/bin"),
+                        host_path("cni-net-dir", "/etc/cni/net.d"),
+                        host_path("log-dir", "/var/log/aws-routed-eni"),
+                        host_path("run-dir", "/var/run/aws-node"),
+                        host_path("xtables-lock", "/run/xtables.lock")
+                    ]
+                }
+            }
+        }
+    });
+    let eks = Writer { manager: "eks", api_version: "apps/v1", scope: Scope::Main, builtin: true };
+    let mut daemon_set = fields::apply(None, &created, &eks, false).unwrap_or(created);
+    daemon_set["status"] =
+        json!({ "currentNumberScheduled": 0, "desiredNumberScheduled": 0, "numberMisscheduled": 0, "numberReady": 0 });
+    daemon_set
+}
+
+/// The `ENIConfig` CRD the VPC CNI ships (cluster-scoped, one per zone under custom
+/// networking), served at once. The upstream schema preserves unknown fields; this one
+/// declares the two fields of `spec` the CNI reads, so a misspelt one is refused.
+fn eni_config_crd() -> Value {
+    let mut crd = json!({
+        "apiVersion": "apiextensions.k8s.io/v1",
+        "kind": "CustomResourceDefinition",
+        "metadata": { "name": "eniconfigs.crd.k8s.amazonaws.com" },
+        "spec": {
+            "group": "crd.k8s.amazonaws.com",
+            "scope": "Cluster",
+            "names": { "kind": "ENIConfig", "listKind": "ENIConfigList", "plural": "eniconfigs", "singular": "eniconfig" },
+            "versions": [{
+                "name": "v1alpha1",
+                "served": true,
+                "storage": true,
+                "schema": { "openAPIV3Schema": {
+                    "type": "object",
+                    "properties": {
+                        "spec": {
+                            "type": "object",
+                            "properties": {
+                                "subnet": { "type": "string" },
+                                "securityGroups": { "type": "array", "items": { "type": "string" } }
+                            }
+                        },
+                        "status": { "type": "object", "x-kubernetes-preserve-unknown-fields": true }
+                    }
+                } }
+            }]
+        }
+    });
+    crd::establish(&mut crd);
+    crd
 }
 
 /// CoreDNS's Deployment, running: it reads its ConfigMaps when its pods start, so a change to

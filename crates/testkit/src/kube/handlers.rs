@@ -411,11 +411,15 @@ impl Handler<'_> {
             None => self.require_namespace()?,
         }
         let api_version = self.t.api_version();
-        let writer = Writer { manager: &manager, api_version: &api_version, scope: self.scope() };
+        let writer = self.writer(&manager, &api_version);
         let object = fields::apply(current.as_ref(), &config, &writer, self.query("force") == Some("true"))
             .map_err(|conflicts| conflict(&self.t, self.name(), &conflicts))?;
         let status = if current.is_some() { 200 } else { 201 };
         self.store(object, status)
+    }
+
+    fn writer<'w>(&self, manager: &'w str, api_version: &'w str) -> Writer<'w> {
+        Writer { manager, api_version, scope: self.scope(), builtin: resources::builtin().contains(&self.t) }
     }
 
     /// Records who changed what, then checks and stores `object`.
@@ -427,7 +431,7 @@ impl Handler<'_> {
         status: u16,
     ) -> Result<Response, KubeError> {
         let api_version = self.t.api_version();
-        let writer = Writer { manager, api_version: &api_version, scope: self.scope() };
+        let writer = self.writer(manager, &api_version);
         fields::update(current.as_ref(), &mut object, &writer);
         self.store(object, status)
     }

@@ -3,7 +3,8 @@
 //! sends no token over plain HTTP), closely enough for the real `kubectl` and kube-rs's client
 //! and watcher to run against it unchanged. A cluster springs into existence on first use with
 //! what a fresh EKS cluster holds (namespaces `default`, `kube-system`, `kube-public`; CoreDNS's
-//! `coredns` ConfigMap and `kube-dns` Service; StorageClass `gp2`), or, made with
+//! `coredns` ConfigMap and `kube-dns` Service; StorageClass `gp2`; the VPC CNI's `aws-node`
+//! DaemonSet, applied by field manager `eks`, and its `ENIConfig` CRD), or, made with
 //! [`FakeKube::add_cluster_of`] and [`Flavor::Aks`], what a fresh AKS cluster holds (CoreDNS
 //! importing the `coredns-custom` ConfigMap; `default`, `managed-csi`, `managed-csi-premium`…).
 //! Every request needs a bearer token: the server's own, or, for one cluster, the token a
@@ -32,8 +33,9 @@
 //! contexts reach on this server. The operators' validating webhooks (see `admission.rs`)
 //! judge writes once their configurations are applied.
 //!
-//! Simplifications against a real API server: lists are atomic for field ownership (no merge
-//! keys), strategic merge patches are taken as merge patches, protobuf bodies are refused (415),
+//! Simplifications against a real API server: lists are atomic for field ownership except
+//! those of built-in pod templates merged by `name` (see `fields.rs`), strategic merge patches
+//! are taken as merge patches, protobuf bodies are refused (415),
 //! lists come in one page, built-in types are not
 //! validated, custom resources get no defaults and no CEL rules, there are no admission
 //! webhooks but the operators' own, no garbage collection of owned objects, no `scale`
@@ -77,7 +79,8 @@ pub use defaults::{AKS_COREFILE, EKS_COREFILE};
 /// Which cloud's fresh cluster a cluster starts as: its CoreDNS configuration and StorageClasses.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum Flavor {
-    /// EKS: the `coredns` ConfigMap with EKS's Corefile; StorageClass `gp2` only.
+    /// EKS: the `coredns` ConfigMap with EKS's Corefile; StorageClass `gp2` only; the VPC
+    /// CNI's `aws-node` DaemonSet and `ENIConfig` CRD.
     #[default]
     Eks,
     /// AKS: `coredns` importing the `coredns-custom` ConfigMap; StorageClasses `default`,

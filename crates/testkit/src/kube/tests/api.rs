@@ -32,7 +32,7 @@ fn a_cluster_springs_into_existence_with_what_eks_starts_with() {
     assert_eq!(kube.clusters(), ["east", "west"]);
     kube.add_cluster("north").expect("a valid name");
     assert!(kube.add_cluster("North_1").is_err());
-    assert_eq!(kube.objects("north").len(), 7);
+    assert_eq!(kube.objects("north").len(), 9);
     // EKS ships no gp3 class; AKS ships its disk classes and the CoreDNS ConfigMap it imports.
     let classes = call(&kube, "GET", "/north/apis/storage.k8s.io/v1/storageclasses", None).ok();
     assert_eq!(names(&classes), ["gp2"]);
@@ -429,9 +429,9 @@ fn tests_inspect_and_change_objects_behind_the_clients_back() {
     call(&kube, "GET", "/west/api", None).ok();
     let all = call(&kube, "GET", "/__objects", None).ok();
     let all = all.as_array().expect("a list");
-    assert_eq!(all.len(), 15, "seven defaults per cluster, and one");
+    assert_eq!(all.len(), 19, "nine defaults per EKS cluster, and one");
     assert!(all.iter().any(|o| o["cluster"] == "east" && o["object"]["metadata"]["name"] == "a"));
-    assert_eq!(kube.all_objects().len(), 15);
+    assert_eq!(kube.all_objects().len(), 19);
 
     let a = ("v1", "ConfigMap", Some("default"), "a");
     assert!(kube.edit("east", a, |o| o["data"]["k"] = "drifted".into()));

@@ -4,6 +4,7 @@
 mod api;
 mod controllers;
 mod kubectl;
+mod lists;
 mod operators;
 mod watches;
 
