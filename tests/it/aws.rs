@@ -248,7 +248,13 @@ fn eks_two_regions_applies_replans_scales_drifts_and_destroys_against_moto() {
         let versions = ec2.describe_launch_template_versions().launch_template_id(template.id().unwrap());
         let versions = run.rt.block_on(versions.versions(template.version().unwrap()).send()).unwrap();
         let data = versions.launch_template_versions()[0].launch_template_data().unwrap();
-        assert_eq!(data.security_group_ids(), [tracked[&format!("aws_security_group.{cluster}")].clone()]);
+        // With the cluster security group EKS made, which a template with groups of its own must list.
+        let cluster_group = eks_cluster.resources_vpc_config().and_then(|c| c.cluster_security_group_id());
+        let cluster_group = cluster_group.expect("EKS reports the cluster security group").to_owned();
+        assert_eq!(
+            data.security_group_ids(),
+            [tracked[&format!("aws_security_group.{cluster}")].clone(), cluster_group]
+        );
         assert_eq!(
             group.tags().and_then(|t| t.get("ringform:address")).map(String::as_str),
             Some(&*format!("aws_eks_node_group.{cluster}"))

@@ -59,6 +59,7 @@ impl Run {
             .env("AZURE_SUBSCRIPTION_ID", SUBSCRIPTION)
             .env("RINGFORM_KUBE_ENDPOINT", self.kube.endpoint())
             .env("RINGFORM_KUBE_TOKEN", self.kube.token())
+            .env("RINGFORM_KUBE_DNS_SERVER", self.kube.dns_server())
             .env_remove("RINGFORM_TEST_INVENTORY");
         if let Some(moto) = &self.moto {
             common::on_moto(&mut command, moto);
@@ -104,14 +105,26 @@ impl Run {
     /// An object deleted behind ringform's back is drift naming its address; a re-apply
     /// restores it and drift is clean again.
     fn repairs_drift(&self, example: &str, cluster: &str, object: ObjectRef<'_>, address: &str) {
+        self.repairs(
+            example,
+            address,
+            || assert!(self.kube.delete(cluster, object), "{object:?} is in {cluster}"),
+            || self.kube.get(cluster, object).is_some(),
+        );
+    }
+
+    /// `change` made behind ringform's back is drift naming `address`; a re-apply undoes it
+    /// (`undone` says so) and drift is clean again.
+    fn repairs(&self, example: &str, address: &str, change: impl FnOnce(), undone: impl Fn() -> bool) {
         let drift = self.ringform(&["drift", example]);
         assert_eq!(drift.status.code(), Some(0), "{}\n{}", text(&drift.stdout), text(&drift.stderr));
-        assert!(self.kube.delete(cluster, object), "{object:?} is in {cluster}");
+        change();
         let drift = self.ringform(&["drift", example]);
         assert_eq!(drift.status.code(), Some(2), "{}", text(&drift.stdout));
         assert!(text(&drift.stdout).contains(address), "{}", text(&drift.stdout));
+        assert!(!undone(), "the change is still there before the apply");
         ok(&self.ringform(&["apply", "--auto-approve", example]));
-        assert!(self.kube.get(cluster, object).is_some(), "{object:?} is back in {cluster}");
+        assert!(undone(), "{address} is as ringform made it again");
         assert_eq!(self.ringform(&["drift", example]).status.code(), Some(0));
     }
 
@@ -242,6 +255,66 @@ fn separate_address_plans_brings_the_ring_up_end_to_end_and_tears_it_down() {
     let client_config = ("config.k8ssandra.io/v1beta1", "ClientConfig", Some("k8ssandra-operator"), "west");
     run.repairs_drift(example, "east", client_config, "k8ssandra_client_config.east/k8ssandra-operator/west");
     run.destroys_everything(example, "address-plan", &[]);
+}
+
+/// One ring across clouds: EKS on moto and AKS on the fake ARM joined by a site-to-site VPN,
+/// each datacenter in a namespace of its own and CoreDNS in each cluster forwarding the other's.
+#[test]
+fn aws_azure_coredns_brings_the_ring_up_across_clouds_end_to_end_and_tears_it_down() {
+    let example = "examples/aws-azure-coredns.toml";
+    let run = Run::start(&[("aws-1", Flavor::Eks), ("azure-1", Flavor::Aks)]);
+
+    run.brings_the_ring_up(example, &["aws-1", "azure-1"]);
+
+    // Each cluster's CoreDNS forwards the other's namespace to where the other's DNS answers:
+    // AKS's internal load balancer IP; every address the EKS load balancer's host name resolves
+    // to (through the fake's DNS server).
+    let dns_service = ("v1", "Service", Some("kube-system"), "ringform-dns");
+    let ingress =
+        |cluster: &str| run.kube.get(cluster, dns_service).unwrap()["status"]["loadBalancer"]["ingress"][0].clone();
+    let azure_ip = ingress("azure-1")["ip"].as_str().expect("AKS answers with an IP").to_owned();
+    let aws_host = ingress("aws-1")["hostname"].as_str().expect("EKS answers with a host name").to_owned();
+    let aws_ips: Vec<String> = run.kube.resolve(&aws_host).unwrap().iter().map(ToString::to_string).collect();
+    assert_eq!(aws_ips.len(), 3, "an internal NLB has an address in each zone");
+    // What CoreDNS runs with: every file of its configuration, one after the other.
+    let coredns_config = |cluster: &str| {
+        let data = run.kube.coredns_config(cluster).unwrap();
+        data.as_object().into_iter().flatten().filter_map(|(_, v)| v.as_str()).collect::<Vec<_>>().join("\n")
+    };
+    let forwards = |cluster: &str, zone: &str, to: &[String]| {
+        let config = coredns_config(cluster);
+        let block = config.split_once(&format!("{zone}:53 {{")).map(|(_, b)| b.split('}').next().unwrap_or(""));
+        block.is_some_and(|b| b.contains(&format!("forward . {}\n", to.join(" "))))
+    };
+    assert!(forwards("aws-1", "azure-1.svc.cluster.local", &[azure_ip.clone()]), "{}", coredns_config("aws-1"));
+    assert!(forwards("azure-1", "aws-1.svc.cluster.local", &aws_ips), "{}", coredns_config("azure-1"));
+
+    // Pods on EKS take addresses from the pod subnets: an ENIConfig per zone, custom networking on.
+    let eni_configs: Vec<String> = run
+        .kube
+        .objects("aws-1")
+        .into_iter()
+        .filter(|o| o["kind"] == "ENIConfig" && o["spec"]["subnet"].is_string())
+        .map(|o| o["metadata"]["name"].as_str().unwrap_or_default().to_owned())
+        .collect();
+    assert_eq!(eni_configs, ["eu-west-1a", "eu-west-1b", "eu-west-1c"]);
+
+    let client_config = ("config.k8ssandra.io/v1beta1", "ClientConfig", Some("k8ssandra-operator"), "azure-1");
+    run.repairs_drift(example, "aws-1", client_config, "k8ssandra_client_config.aws-1/k8ssandra-operator/azure-1");
+    // ringform's stub block taken out of EKS's Corefile is drift too, and comes back.
+    let coredns = ("v1", "ConfigMap", Some("kube-system"), "coredns");
+    run.repairs(
+        example,
+        "coredns_stub_domains.aws-1/coredns",
+        || {
+            let edited = run.kube.edit("aws-1", coredns, |map| {
+                map["data"]["Corefile"] = ringform_testkit::kube::EKS_COREFILE.into();
+            });
+            assert!(edited, "EKS's CoreDNS ConfigMap is there");
+        },
+        || forwards("aws-1", "azure-1.svc.cluster.local", &[azure_ip.clone()]),
+    );
+    run.destroys_everything(example, "aws-azure", &["eu-west-1"]);
 }
 
 /// The `gp3` StorageClass ringform makes on EKS, where Cassandra's volumes need it.

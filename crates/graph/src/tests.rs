@@ -226,7 +226,7 @@ fn across_clouds_a_vpn_with_one_key_and_stub_domains_for_the_other_namespace() {
     let Value::Map(stubs) = attribute(&g, "coredns_stub_domains.aws-1/coredns", "stub_domains") else { panic!() };
     assert_eq!(
         stubs["azure-1.svc.cluster.local"],
-        Value::reference(&address("kube_dns_endpoint.azure-1/kube-dns"), "ip")
+        Value::reference(&address("kube_dns_endpoint.azure-1/kube-dns"), "ips")
     );
     // AWS opens Cassandra's ports to the Azure cluster's nodes and pods.
     assert_eq!(

@@ -10,6 +10,7 @@
 
 mod access;
 mod cluster;
+mod dns;
 pub mod eks;
 mod error;
 mod kinds;

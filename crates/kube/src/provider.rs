@@ -18,6 +18,7 @@ use ringform_schema::kubernetes;
 
 use crate::access::Access;
 use crate::cluster::{Cluster, ObjectRef};
+use crate::dns;
 use crate::error::KubeResult;
 use crate::kinds::{Ctx, Settle, coredns, pod_networking, spec};
 use crate::labels;
@@ -145,24 +146,7 @@ impl KubeProvider {
                 let what = "get a load balancer address";
                 let service =
                     wait::until(cluster, target, what, has_address, self.settings.timeout(LOAD_BALANCER_WAIT)).await?;
-                let ingress = &service["status"]["loadBalancer"]["ingress"][0];
-                let ip = match (ingress["ip"].as_str(), ingress["hostname"].as_str()) {
-                    (Some(ip), _) => ip.to_owned(),
-                    (None, Some(host)) => resolve(host).await.map_err(|e| {
-                        ProviderError::retryable(format!(
-                            "cluster {}: {target}'s load balancer {host} has no address yet",
-                            cluster.name
-                        ))
-                        .with_source(e)
-                    })?,
-                    (None, None) => {
-                        return Err(ProviderError::retryable(format!(
-                            "cluster {}: {target} lost its load balancer address",
-                            cluster.name
-                        )));
-                    }
-                };
-                outputs.insert("ip".to_owned(), ip.into());
+                outputs.insert("ips".to_owned(), self.load_balancer_ips(cluster, target, &service).await?);
             }
             Settle::Seeds => {
                 let namespace = target.namespace.as_deref();
@@ -175,6 +159,32 @@ impl KubeProvider {
             }
         }
         Ok(outputs)
+    }
+
+    /// Where the load balancer of `service` (at `target`) answers: its IP (AKS), or every IPv4
+    /// address its host name stands for (AWS), sorted; CoreDNS forwards to them all.
+    async fn load_balancer_ips(
+        &self,
+        cluster: &Cluster,
+        target: &ObjectRef,
+        service: &serde_json::Value,
+    ) -> KubeResult<Value> {
+        let ingress = &service["status"]["loadBalancer"]["ingress"][0];
+        let ips = match (ingress["ip"].as_str(), ingress["hostname"].as_str()) {
+            (Some(ip), _) => vec![ip.to_owned()],
+            (None, Some(host)) => {
+                let what = format!("cluster {}: {target}'s load balancer", cluster.name);
+                let found = dns::resolve(host, self.settings.dns_server.as_deref(), &what).await?;
+                found.iter().map(ToString::to_string).collect()
+            }
+            (None, None) => {
+                return Err(ProviderError::retryable(format!(
+                    "cluster {}: {target} lost its load balancer address",
+                    cluster.name
+                )));
+            }
+        };
+        Ok(Value::from(ips))
     }
 
     /// Deletes the resource's objects, last applied first.
@@ -230,11 +240,20 @@ impl KubeProvider {
         let mut found = Vec::new();
         for tracked in &request.resources {
             if let Some(object) = standing_for(&owned, &tracked.address) {
+                let mut observed = outputs(object);
+                // Where a load balancer answers can change under the same Service (an NLB's
+                // addresses): read anew, so the stub domains forwarding there re-plan.
+                if spec.settle == Settle::LoadBalancer {
+                    observed.insert(
+                        "ips".to_owned(),
+                        self.load_balancer_ips(&cluster, &ObjectRef::of(object)?, object).await?,
+                    );
+                }
                 found.push(Observed {
                     address: tracked.address.clone(),
                     provider_id: tracked.provider_id.clone(),
                     inputs: merged(&tracked.inputs, (spec.observe)(object)?),
-                    outputs: merged_outputs(&tracked.outputs, outputs(object)),
+                    outputs: merged_outputs(&tracked.outputs, observed),
                 });
             }
         }
@@ -261,20 +280,11 @@ impl KubeProvider {
     }
 }
 
-/// The stub domains input: `zone → address`.
-fn stub_domains(ctx: &Ctx<'_>) -> KubeResult<BTreeMap<String, String>> {
+/// The stub domains input: `zone → addresses`.
+fn stub_domains(ctx: &Ctx<'_>) -> KubeResult<BTreeMap<String, Vec<String>>> {
     let Some(Value::Map(stubs)) = ctx.inputs.attrs.get("stub_domains") else { return Ok(BTreeMap::new()) };
     let stubs_inputs = Inputs::new(ctx.address, stubs);
-    stubs.keys().map(|zone| Ok((zone.clone(), stubs_inputs.str(zone)?.to_owned()))).collect()
-}
-
-/// The first IPv4 address `host` resolves to (an NLB's addresses are fixed per zone).
-async fn resolve(host: &str) -> std::io::Result<String> {
-    let mut addresses = tokio::net::lookup_host((host, 53)).await?;
-    addresses
-        .find(std::net::SocketAddr::is_ipv4)
-        .map(|a| a.ip().to_string())
-        .ok_or_else(|| std::io::Error::other("no IPv4 address"))
+    stubs.keys().map(|zone| Ok((zone.clone(), stubs_inputs.strings(zone)?))).collect()
 }
 
 /// Seconds since the Unix epoch: a different annotation value on every restart.

@@ -1,4 +1,5 @@
-//! Where the clusters' APIs are and how long waits may take, from the environment.
+//! Where the clusters' APIs are, how long waits may take, and which DNS server resolves their
+//! load balancers' names, from the environment.
 
 use std::time::Duration;
 
@@ -12,11 +13,15 @@ pub struct KubeSettings {
     pub token: Option<String>,
     /// `RINGFORM_KUBE_WAIT_SCALE`: multiplies every wait's timeout (tests shorten them).
     pub wait_scale: f64,
+    /// `RINGFORM_KUBE_DNS_SERVER` (`IP:PORT`): the DNS server that resolves AWS load balancers'
+    /// host names instead of the system's resolver (the VPC's, in private setups; the fake's in
+    /// tests).
+    pub dns_server: Option<String>,
 }
 
 impl Default for KubeSettings {
     fn default() -> KubeSettings {
-        KubeSettings { endpoint: None, token: None, wait_scale: 1.0 }
+        KubeSettings { endpoint: None, token: None, wait_scale: 1.0, dns_server: None }
     }
 }
 
@@ -26,6 +31,7 @@ impl std::fmt::Debug for KubeSettings {
             .field("endpoint", &self.endpoint)
             .field("token", &self.token.as_ref().map(|_| "(secret)"))
             .field("wait_scale", &self.wait_scale)
+            .field("dns_server", &self.dns_server)
             .finish()
     }
 }
@@ -40,6 +46,7 @@ impl KubeSettings {
                 .and_then(|s| s.parse().ok())
                 .filter(|s: &f64| *s > 0.0)
                 .unwrap_or(1.0),
+            dns_server: var(crate::dns::VARIABLE),
         }
     }
 

@@ -13,7 +13,12 @@ use crate::{KubeProvider, KubeSettings};
 const DEPLOYMENT: &str = "ring";
 
 fn provider(kube: &FakeKube) -> KubeProvider {
-    KubeProvider::new(KubeSettings { endpoint: Some(kube.endpoint()), token: Some(kube.token()), wait_scale: 1.0 })
+    KubeProvider::new(KubeSettings {
+        endpoint: Some(kube.endpoint()),
+        token: Some(kube.token()),
+        dns_server: Some(kube.dns_server()),
+        ..KubeSettings::default()
+    })
 }
 
 fn address(kind: Kind, name: &str) -> Address {
@@ -179,6 +184,7 @@ async fn a_wait_that_runs_out_says_what_it_waited_for_and_where_to_look() {
         endpoint: Some(kube.endpoint()),
         token: Some(kube.token()),
         wait_scale: 0.0005,
+        dns_server: None,
     });
     let cert_manager = address(kubernetes::CERT_MANAGER, "east/cert-manager");
     let request = CreateRequest {
@@ -262,7 +268,7 @@ async fn stub_domains_are_an_edit_of_ekss_corefile_read_back_and_undone_exactly(
     let corefile =
         |kube: &FakeKube| kube.get("east", coredns).unwrap()["data"]["Corefile"].as_str().unwrap().to_owned();
     let address = address(kubernetes::COREDNS_STUB_DOMAINS, "east/coredns");
-    let stubs = Value::from_iter([("azure-1.svc.cluster.local", Value::from("10.2.0.10"))]);
+    let stubs = Value::from_iter([("azure-1.svc.cluster.local", Value::from(vec!["10.2.0.10"]))]);
     let mut stub_inputs = inputs(&[("stub_domains", stubs)]);
     stub_inputs.insert("kubernetes".into(), Value::from_iter([("provider", Value::from("aws"))]));
     let applied = create(&provider, &address, &stub_inputs).await;
@@ -495,6 +501,58 @@ mod pod_networking {
         assert!(error.message.contains("DaemonSet kube-system/aws-node does not exist"), "{error:?}");
         assert!(kube.get("east", AWS_NODE).is_none());
     }
+}
+
+/// An AWS load balancer answers at a host name, resolved to its addresses through the DNS
+/// server the settings name (the fake's here); when AWS moves them, a read sees it.
+#[tokio::test]
+async fn a_dns_endpoint_on_eks_outputs_every_address_its_load_balancer_resolves_to_and_reads_them_anew() {
+    let kube = FakeKube::start_for_test();
+    let provider = provider(&kube);
+    let address = address(kubernetes::DNS_ENDPOINT, "east/kube-dns");
+    let mut endpoint_inputs = inputs(&[("service_type", "LoadBalancer".into()), ("internal", Value::Bool(true))]);
+    endpoint_inputs.insert("kubernetes".into(), Value::from_iter([("provider", Value::from("aws"))]));
+    let applied = create(&provider, &address, &endpoint_inputs).await;
+
+    let service = kube.get("east", ("v1", "Service", Some("kube-system"), "ringform-dns")).expect("the Service");
+    let host = service["status"]["loadBalancer"]["ingress"][0]["hostname"].as_str().expect("a host name");
+    let as_output = |ips: Vec<std::net::Ipv4Addr>| Value::from(ips.iter().map(ToString::to_string).collect::<Vec<_>>());
+    let addresses = kube.resolve(host).expect("the fake's DNS knows it");
+    assert_eq!(addresses.len(), 3, "one address per zone");
+    assert_eq!(applied.outputs["ips"], as_output(addresses));
+
+    let moved = kube.move_load_balancer(host).expect("a load balancer");
+    let read = ReadRequest {
+        deployment: DEPLOYMENT.into(),
+        kind: kubernetes::DNS_ENDPOINT,
+        scope: scope_of(&provider, &address, &endpoint_inputs),
+        resources: vec![tracked(&address, &endpoint_inputs, &applied)],
+    };
+    let found = provider.read(read).await.unwrap().found;
+    assert_eq!(found[0].outputs["ips"], as_output(moved), "the stub domains using it re-plan from this");
+}
+
+#[tokio::test]
+async fn a_host_name_that_does_not_resolve_says_what_was_asked_of_which_server_and_what_to_do() {
+    let kube = FakeKube::start_for_test();
+    let host = "internal-gone-1.us-east-1.elb.amazonaws.com";
+    let error = crate::dns::resolve(host, Some(&kube.dns_server()), "cluster east: Service kube-system/ringform-dns")
+        .await
+        .unwrap_err();
+    assert_eq!(error.class, ErrorClass::Retryable, "a new load balancer's name takes minutes to resolve");
+    assert_eq!(
+        error.message,
+        format!(
+            "cluster east: Service kube-system/ringform-dns: its host name {host} has no IPv4 address at the DNS server {} (RINGFORM_KUBE_DNS_SERVER)",
+            kube.dns_server()
+        )
+    );
+    assert!(error.hint.as_deref().is_some_and(|h| h.contains("set RINGFORM_KUBE_DNS_SERVER")), "{error:?}");
+    assert!(error.source.is_some(), "the resolver's own words are kept as the cause");
+
+    let error = crate::dns::resolve(host, Some("vpc-resolver"), "it").await.unwrap_err();
+    assert_eq!(error.class, ErrorClass::Fatal);
+    assert_eq!(error.message, "RINGFORM_KUBE_DNS_SERVER is `vpc-resolver`, which is not an IP address and port");
 }
 
 mod eks_access {

@@ -247,6 +247,37 @@ mod tests {
         assert_eq!(after["uid"], Value::Unknown);
     }
 
+    /// Refresh stores what a read saw, outputs too: a load balancer AWS gave other addresses
+    /// makes the stub domains forwarding to it update, though neither's inputs drifted.
+    #[test]
+    fn a_dependency_whose_outputs_moved_makes_its_users_update() {
+        let endpoint: Attributes = [("service_type".to_owned(), Value::from("LoadBalancer"))].into();
+        let ips = |ips: &[&str]| -> Attributes { [("ips".to_owned(), Value::from(ips.to_vec()))].into() };
+        let stubs = |to: Value| -> Attributes {
+            [("stub_domains".to_owned(), Value::from_iter([("b.svc.cluster.local", to)]))].into()
+        };
+        let desired = graph(vec![
+            ("kube_dns_endpoint.b/kube-dns", endpoint.clone()),
+            (
+                "coredns_stub_domains.a/coredns",
+                stubs(Value::reference(&address("kube_dns_endpoint.b/kube-dns"), "ips")),
+            ),
+        ]);
+        let state = |now: &[&str]| {
+            Snapshot::empty().with(record("kube_dns_endpoint.b/kube-dns", endpoint.clone(), ips(now))).with(record(
+                "coredns_stub_domains.a/coredns",
+                stubs(Value::from(vec!["10.1.0.4"])),
+                Attributes::new(),
+            ))
+        };
+        let schemas = ringform_schema::all();
+        assert!(!plan(&desired, &state(&["10.1.0.4"]), "h".into(), &schemas).has_changes());
+
+        let moved = plan(&desired, &state(&["10.1.0.6"]), "h".into(), &schemas);
+        assert_eq!(action_of(&moved, "kube_dns_endpoint.b/kube-dns"), Action::NoOp);
+        assert_eq!(action_of(&moved, "coredns_stub_domains.a/coredns"), Action::Update);
+    }
+
     #[test]
     fn in_place_change_is_an_update() {
         let node_group = |size: i64| -> Attributes { [("desired_size".to_owned(), Value::Int(size))].into() };

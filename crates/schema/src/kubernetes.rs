@@ -161,7 +161,9 @@ pub static SCHEMA: ProviderSchema = ProviderSchema {
             // `network_role`: on AKS, the role assignment without which the cloud never gives an
             // internal load balancer an address in ringform's VNet.
             .inputs(&[CLUSTER, ACCESS, input("service_type").required(), input("internal"), input("network_role")])
-            .outputs(&[ID, output("ip")]),
+            // `ips`: where the load balancer answers, sorted: one address on AKS, one per zone
+            // for an AWS NLB.
+            .outputs(&[ID, output("ips")]),
         in_cluster(COREDNS_STUB_DOMAINS).inputs(&[CLUSTER, ACCESS, input("stub_domains").required()]).outputs(&[ID]),
     ],
 };

@@ -1,6 +1,8 @@
-"""moto_server, with the two APIs ringform calls that moto 5.2.5 lacks.
+"""moto_server, with what ringform relies on that moto 5.2.5 lacks.
 
 Runs moto's own server (same arguments as `moto_server`) after teaching it:
+- the cluster security group EKS makes for every cluster in the cluster's VPC, reported as
+  `resourcesVpcConfig.clusterSecurityGroupId` and deleted with the cluster;
 - EKS add-ons (CreateAddon, DescribeAddon, UpdateAddon, DeleteAddon, ListAddons), the way EKS
   answers them: an add-on belongs to an existing cluster, its name must be one EKS offers, a
   second create is ResourceInUseException, it is CREATING until first described and DELETING
@@ -26,6 +28,7 @@ from moto.eks.exceptions import (
 from moto.eks.models import EKSBackend
 from moto.eks.responses import EKSResponse
 from moto.ec2.exceptions import InvalidRouteError, RouteAlreadyExistsError
+from moto.ec2.models import ec2_backends
 from moto.ec2.responses.vpn_connections import VPNConnections
 
 # The add-ons EKS offers every cluster (`aws eks describe-addon-versions`), with a current
@@ -204,6 +207,40 @@ def teach_vpn_routes():
     VPNConnections.delete_vpn_connection_route = delete_vpn_connection_route
 
 
+def teach_cluster_security_groups():
+    create_cluster, delete_cluster = EKSBackend.create_cluster, EKSBackend.delete_cluster
+
+    def with_group(self, **request):
+        cluster = create_cluster(self, **request)
+        subnets = cluster.resources_vpc_config.get("subnetIds") or []
+        if subnets:
+            ec2 = ec2_backends[self.account_id][self.region_name]
+            vpc_id = ec2.get_subnet(subnets[0]).vpc_id
+            group = ec2.create_security_group(
+                name=f"eks-cluster-sg-{cluster.name}-{uuid.uuid4().hex[:10]}",
+                description="EKS created security group applied to ENI that is attached to EKS Control Plane "
+                "master nodes, as well as any managed workloads.",
+                vpc_id=vpc_id,
+                tags={"aws:eks:cluster-name": cluster.name, f"kubernetes.io/cluster/{cluster.name}": "owned"},
+            )
+            cluster.resources_vpc_config = {
+                **cluster.resources_vpc_config,
+                "clusterSecurityGroupId": group.id,
+                "vpcId": vpc_id,
+            }
+        return cluster
+
+    def and_its_group(self, name):
+        cluster = delete_cluster(self, name)
+        group = cluster.resources_vpc_config.get("clusterSecurityGroupId")
+        if group:
+            ec2_backends[self.account_id][self.region_name].delete_security_group(group_id=group)
+        return cluster
+
+    EKSBackend.create_cluster = with_group
+    EKSBackend.delete_cluster = and_its_group
+
+
 def teach_eks_addons():
     for name in ("create_addon", "describe_addon", "update_addon", "delete_addon", "list_addons"):
         setattr(EKSBackend, name, globals()[name])
@@ -215,6 +252,7 @@ def teach_eks_addons():
 
 
 if __name__ == "__main__":
+    teach_cluster_security_groups()
     teach_eks_addons()
     teach_vpn_routes()
     server.main(sys.argv[1:])

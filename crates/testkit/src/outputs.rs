@@ -61,7 +61,7 @@ pub(crate) fn compute(
             computed.push(("tunnel1_address", ip("198.18", serial, 0).into()));
         }
         azure::PUBLIC_IP => computed.push(("ip_address", ip("198.19", serial, 0).into())),
-        kubernetes::DNS_ENDPOINT => computed.push(("ip", ip("10.240", serial, 0).into())),
+        kubernetes::DNS_ENDPOINT => computed.push(("ips", Value::from(vec![ip("10.240", serial, 0)]))),
         azure::VIRTUAL_NETWORK => {
             computed.push(("node_subnet_id", format!("{provider_id}/subnets/nodes").into()));
             computed.push(("pod_subnet_id", format!("{provider_id}/subnets/pods").into()));

@@ -267,7 +267,7 @@ pub(super) fn dns(b: &mut Builder) {
         let mut stubs = BTreeMap::new();
         for dc in cassandra.datacenters.iter().filter(|dc| dc.cluster.value != c.name.value) {
             let endpoint = b.address(kinds::kubernetes::DNS_ENDPOINT, &format!("{}/kube-dns", dc.cluster.value));
-            stubs.insert(format!("{}.svc.cluster.local", dc.namespace.value), output(&endpoint, "ip"));
+            stubs.insert(format!("{}.svc.cluster.local", dc.namespace.value), output(&endpoint, "ips"));
         }
         add_in(
             b,

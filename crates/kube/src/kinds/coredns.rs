@@ -1,6 +1,7 @@
 //! Cross-cluster names: each cluster's DNS exposed on an internal load balancer
 //! ([`DNS_ENDPOINT`]), and CoreDNS told to forward each remote datacenter's namespace there
-//! (stub domains). CoreDNS's `forward` takes IP addresses only.
+//! (stub domains). CoreDNS's `forward` takes IP addresses only, several at once: an AWS load
+//! balancer has one per zone.
 //!
 //! The stub domains live in configuration the cluster's vendor owns, so they are an edit, not
 //! an object of ringform's: on EKS a block between ringform's markers in the `coredns`
@@ -64,7 +65,7 @@ pub static STUB_DOMAINS: Spec = Spec {
     marker: ("v1", "ConfigMap"),
     observe: |object| {
         let text = object["data"][EKS_KEY].as_str().or(object["data"][AKS_KEY].as_str()).unwrap_or_default();
-        let stubs = stubs_in(text).into_iter().map(|(zone, ip)| (zone, ringform_core::Value::from(ip))).collect();
+        let stubs = stubs_in(text).into_iter().map(|(zone, ips)| (zone, ringform_core::Value::from(ips))).collect();
         Ok(attributes([("stub_domains", ringform_core::Value::Map(stubs))]))
     },
     settle: Settle::Stored,
@@ -72,7 +73,11 @@ pub static STUB_DOMAINS: Spec = Spec {
 
 /// The ConfigMap to apply so that CoreDNS forwards `stubs` (none: ringform's edit undone), and
 /// whether CoreDNS must then be restarted to see it.
-pub async fn edit(cluster: &Cluster, ctx: &Ctx<'_>, stubs: &BTreeMap<String, String>) -> KubeResult<(Value, bool)> {
+pub async fn edit(
+    cluster: &Cluster,
+    ctx: &Ctx<'_>,
+    stubs: &BTreeMap<String, Vec<String>>,
+) -> KubeResult<(Value, bool)> {
     let config_map = |name: &str, data: Value| json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": name, "namespace": NAMESPACE}, "data": data});
     if ctx.inputs.map("kubernetes")?.str("provider")? == "azure" {
         // Only the key ringform applies is ringform's: leaving it out of the apply removes it.
@@ -104,11 +109,12 @@ pub fn restart(now: &str) -> Value {
     })
 }
 
-/// `zone → forward-to address` as CoreDNS server blocks between ringform's markers.
-pub fn block(stubs: &BTreeMap<String, String>) -> String {
+/// `zone → forward-to addresses` as CoreDNS server blocks between ringform's markers.
+pub fn block(stubs: &BTreeMap<String, Vec<String>>) -> String {
     let mut text = format!("{BEGIN}\n");
-    for (zone, ip) in stubs {
-        text.push_str(&format!("{zone}:53 {{\n    errors\n    cache 30\n    forward . {ip}\n}}\n"));
+    for (zone, ips) in stubs {
+        let ips = ips.join(" ");
+        text.push_str(&format!("{zone}:53 {{\n    errors\n    cache 30\n    forward . {ips}\n}}\n"));
     }
     text + END + "\n"
 }
@@ -125,14 +131,14 @@ pub fn without_block(corefile: &str) -> String {
 }
 
 /// `corefile` with ringform's block for `stubs` (replacing any earlier one) at its end.
-pub fn with_block(corefile: &str, stubs: &BTreeMap<String, String>) -> String {
+pub fn with_block(corefile: &str, stubs: &BTreeMap<String, Vec<String>>) -> String {
     let kept = without_block(corefile);
     let separator = if kept.ends_with('\n') { "\n" } else { "\n\n" };
     if stubs.is_empty() { kept } else { format!("{kept}{separator}{}", block(stubs)) }
 }
 
-/// The stub domains ringform's block in `text` forwards: `zone → address`.
-pub fn stubs_in(text: &str) -> BTreeMap<String, String> {
+/// The stub domains ringform's block in `text` forwards: `zone → addresses`.
+pub fn stubs_in(text: &str) -> BTreeMap<String, Vec<String>> {
     let Some(start) = text.find(BEGIN) else { return BTreeMap::new() };
     let body = &text[start..text[start..].find(END).map_or(text.len(), |i| start + i)];
     let mut stubs = BTreeMap::new();
@@ -141,7 +147,7 @@ pub fn stubs_in(text: &str) -> BTreeMap<String, String> {
         if let Some(name) = line.strip_suffix(":53 {") {
             zone = Some(name.to_owned());
         } else if let (Some(z), Some(to)) = (&zone, line.strip_prefix("forward . ")) {
-            stubs.insert(z.clone(), to.to_owned());
+            stubs.insert(z.clone(), to.split_whitespace().map(str::to_owned).collect());
         }
     }
     stubs
@@ -151,23 +157,25 @@ pub fn stubs_in(text: &str) -> BTreeMap<String, String> {
 mod tests {
     use super::*;
 
-    fn stubs(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
-        pairs.iter().map(|(z, ip)| ((*z).to_owned(), (*ip).to_owned())).collect()
+    fn stubs(pairs: &[(&str, &[&str])]) -> BTreeMap<String, Vec<String>> {
+        pairs.iter().map(|(z, ips)| ((*z).to_owned(), ips.iter().map(|ip| (*ip).to_owned()).collect())).collect()
     }
 
     #[test]
     fn the_block_is_added_replaced_and_removed_keeping_eks_defaults_exactly() {
         let eks = ringform_testkit::kube::EKS_COREFILE;
-        let one = with_block(eks, &stubs(&[("azure-1.svc.cluster.local", "10.2.0.10")]));
+        let one = with_block(eks, &stubs(&[("azure-1.svc.cluster.local", &["10.2.0.10"])]));
         assert!(one.starts_with(eks), "EKS's Corefile is kept as it was:\n{one}");
         assert!(one.contains("azure-1.svc.cluster.local:53 {\n    errors\n    cache 30\n    forward . 10.2.0.10\n}"));
-        assert_eq!(stubs_in(&one), stubs(&[("azure-1.svc.cluster.local", "10.2.0.10")]));
+        assert_eq!(stubs_in(&one), stubs(&[("azure-1.svc.cluster.local", &["10.2.0.10"])]));
 
-        let two =
-            with_block(&one, &stubs(&[("a.svc.cluster.local", "10.3.0.10"), ("b.svc.cluster.local", "10.4.0.10")]));
+        // An AWS load balancer answers at one address per zone: CoreDNS forwards to them all.
+        let aws = &["10.1.0.5", "10.1.64.7", "10.1.128.9"][..];
+        let two = with_block(&one, &stubs(&[("a.svc.cluster.local", aws), ("b.svc.cluster.local", &["10.4.0.10"])]));
         assert_eq!(two.matches(BEGIN).count(), 1, "replaced, not appended:\n{two}");
         assert!(!two.contains("10.2.0.10"));
-        assert_eq!(stubs_in(&two).len(), 2);
+        assert!(two.contains("forward . 10.1.0.5 10.1.64.7 10.1.128.9\n"), "{two}");
+        assert_eq!(stubs_in(&two), stubs(&[("a.svc.cluster.local", aws), ("b.svc.cluster.local", &["10.4.0.10"])]));
 
         assert_eq!(without_block(&two), eks, "removing gives back EKS's Corefile byte for byte");
         assert_eq!(without_block(eks), eks);
@@ -176,9 +184,9 @@ mod tests {
 
     #[test]
     fn edits_by_others_around_the_block_are_kept() {
-        let mut text = with_block("a {\n}\n", &stubs(&[("x.svc.cluster.local", "10.0.0.1")]));
+        let mut text = with_block("a {\n}\n", &stubs(&[("x.svc.cluster.local", &["10.0.0.1"])]));
         text.push_str("b {\n}\n");
-        let updated = with_block(&text, &stubs(&[("x.svc.cluster.local", "10.0.0.2")]));
+        let updated = with_block(&text, &stubs(&[("x.svc.cluster.local", &["10.0.0.2"])]));
         assert!(updated.starts_with("a {\n}\n") && updated.contains("b {\n}\n") && updated.contains("10.0.0.2"));
         assert_eq!(without_block(&updated), "a {\n}\nb {\n}\n");
     }

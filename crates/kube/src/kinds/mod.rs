@@ -50,8 +50,8 @@ pub enum Settle {
     Loaded,
     /// The datacenter is Ready; output `seed_ips` holds its seed pods' addresses.
     Seeds,
-    /// The load balancer has an address; output `ip` is it (an AWS load balancer's host name
-    /// resolved to the address it stands for).
+    /// The load balancer has an address; output `ips` holds where it answers (an AWS load
+    /// balancer's host name resolved to every address it stands for, one per zone).
     LoadBalancer,
 }
 

@@ -1,7 +1,8 @@
 //! `fake-kube --port 0 [--token T] [--time-scale F] [--aks NAME...] [--kubeconfig FILE --cluster NAME...]`:
 //! serves the fake Kubernetes API server ([`ringform_testkit::kube`]) on 127.0.0.1, prints its
-//! base URL (`http://127.0.0.1:PORT`; HTTPS on the same port) as the first line of stdout, then
-//! serves until killed. Clusters are paths under it: `<base>/<cluster>`, EKS-like unless named
+//! base URL (`http://127.0.0.1:PORT`; HTTPS on the same port) as the first line of stdout and
+//! `RINGFORM_KUBE_DNS_SERVER=127.0.0.1:PORT` (its DNS server, which resolves EKS load
+//! balancers' host names; a line to export) as the second, then serves until killed. Clusters are paths under it: `<base>/<cluster>`, EKS-like unless named
 //! by `--aks`. `--kubeconfig` writes a kubeconfig (HTTPS, the fake's CA, the token) with a
 //! context per `--cluster`, for kubectl.
 
@@ -49,7 +50,8 @@ fn main() -> ExitCode {
         }
     }
     let mut stdout = std::io::stdout();
-    if writeln!(stdout, "{}", kube.endpoint()).and_then(|()| stdout.flush()).is_err() {
+    let printed = writeln!(stdout, "{}\nRINGFORM_KUBE_DNS_SERVER={}", kube.endpoint(), kube.dns_server());
+    if printed.and_then(|()| stdout.flush()).is_err() {
         return ExitCode::FAILURE;
     }
     loop {

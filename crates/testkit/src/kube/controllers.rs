@@ -31,15 +31,18 @@ use super::store::{Cluster, ObjectKey, now};
 
 pub(super) use cassandra::nodes_of;
 pub(super) use k8ssandra::loaded_contexts;
+pub(super) use load_balancers::{move_load_balancer, resolve};
 pub(super) use tokens::accepts;
 
 /// What a controller stores: `object` merged into the stored one (JSON merge patch; created if
-/// absent), a deletion as a client's (finalizers hold it), or what a process read when it
-/// started (kept by the server, not an object).
+/// absent), a deletion as a client's (finalizers hold it), what a process read when it
+/// started, or the DNS record of a load balancer the cloud made (those two kept by the server,
+/// not objects).
 pub(super) enum Write {
     Merge { cluster: String, key: ObjectKey, object: Value },
     Delete { cluster: String, key: ObjectKey },
     Started { cluster: String, process: &'static str, read: Value },
+    LoadBalancer { host: String, addresses: Vec<std::net::Ipv4Addr> },
 }
 
 /// How long the real controller takes, and what it writes then; `None` when it has nothing to do.

@@ -31,10 +31,7 @@ fn answer(shared: &Shared, request: &Request<'_>) -> Result<Response, KubeError>
     let parsed = routes::parse(request.path);
     let watching =
         request.method == "GET" && matches!(request.query.get("watch").map(String::as_str), Some("true" | "1"));
-    let mut state = shared.lock();
-    if state.settle() {
-        shared.changed();
-    }
+    let mut state = shared.settled();
     authenticate(shared, &state, parsed.as_ref().ok().and_then(|(c, _)| c.as_deref()), request)?;
     let (cluster, route) = parsed?;
     let drop_after = match state.take_fault(request.path, watching) {

@@ -26,7 +26,8 @@
 //! options' time scale: Deployments become Available (once the Secrets they mount exist);
 //! service-account token Secrets get their token; cert-manager readies Issuers and issues
 //! Certificates; claims bind when their StorageClass exists; LoadBalancer Services get a
-//! hostname (EKS) or an IP (AKS); CoreDNS reads AKS's `coredns-custom` only when it restarts
+//! hostname (EKS), which the fake's DNS server resolves ([`FakeKube::dns_server`]), or an IP
+//! (AKS); CoreDNS reads AKS's `coredns-custom` only when it restarts
 //! ([`FakeKube::coredns_config`]); cass-operator brings
 //! CassandraDatacenters up; the k8ssandra-operator control plane loads ClientConfigs when it
 //! (re)starts and brings a K8ssandraCluster's datacenters up, in order, in the clusters their
@@ -47,6 +48,7 @@ mod controllers;
 mod crd;
 mod defaults;
 mod discovery;
+mod dns;
 mod errors;
 mod fields;
 mod handlers;
@@ -64,12 +66,14 @@ mod watch;
 mod tests;
 
 use std::collections::BTreeMap;
+use std::net::Ipv4Addr;
 use std::sync::{Arc, MutexGuard};
 use std::time::Instant;
 
 use serde_json::Value;
 
 use crate::http::Server;
+use dns::DnsServer;
 use server::Shared;
 use store::ObjectKey;
 
@@ -165,16 +169,19 @@ pub type ObjectRef<'a> = (&'a str, &'a str, Option<&'a str>, &'a str);
 pub struct FakeKube {
     shared: Arc<Shared>,
     server: Server,
+    dns: DnsServer,
 }
 
 impl FakeKube {
-    /// Starts serving on 127.0.0.1, plain HTTP and HTTPS on one port.
+    /// Starts serving on 127.0.0.1, plain HTTP and HTTPS on one port, and DNS (UDP and TCP)
+    /// on another (see [`dns_server`](Self::dns_server)).
     pub fn start(options: FakeKubeOptions) -> Result<FakeKube, FakeKubeError> {
         let token = options.token.unwrap_or_else(|| uuid::Uuid::new_v4().simple().to_string());
         let (server, shared) = Server::start("fake-kube", options.port, Some(tls::config()?), |endpoint| {
             Shared::new(endpoint, token, options.time_scale)
         })?;
-        Ok(FakeKube { shared, server })
+        let dns = DnsServer::start(shared.clone())?;
+        Ok(FakeKube { shared, server, dns })
     }
 
     /// Starts with the default options; panics, saying why, when it cannot.
@@ -196,6 +203,24 @@ impl FakeKube {
     /// over plain HTTP (kube-rs does; kubectl does not, see [`kubeconfig`](Self::kubeconfig)).
     pub fn cluster_url(&self, cluster: &str) -> String {
         format!("{}/{cluster}", self.endpoint())
+    }
+
+    /// `127.0.0.1:PORT`: the DNS server (UDP and TCP) that resolves the host names of EKS
+    /// load balancers, as a VPC's resolver would; what `RINGFORM_KUBE_DNS_SERVER` names.
+    pub fn dns_server(&self) -> String {
+        self.dns.addr.to_string()
+    }
+
+    /// The addresses the DNS server answers for `host` (an EKS load balancer's host name, one
+    /// address per zone); `None` when it answers NXDOMAIN.
+    pub fn resolve(&self, host: &str) -> Option<Vec<Ipv4Addr>> {
+        controllers::resolve(&self.settled(), host)
+    }
+
+    /// Gives the load balancer named `host` other addresses, as AWS may (drift); returns them,
+    /// or `None` when no load balancer has that name.
+    pub fn move_load_balancer(&self, host: &str) -> Option<Vec<Ipv4Addr>> {
+        controllers::move_load_balancer(&mut self.settled(), host)
     }
 
     /// The certificate (PEM) of the CA that signed the server's certificate.
@@ -375,11 +400,7 @@ impl FakeKube {
 
     /// The state with what the controllers were due to do done, as every request sees it.
     fn settled(&self) -> MutexGuard<'_, server::State> {
-        let mut state = self.shared.lock();
-        if state.settle() {
-            self.shared.changed();
-        }
-        state
+        self.shared.settled()
     }
 }
 

@@ -3,6 +3,7 @@
 //! an await), and a counter bumped on every change that wakes the watches.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::net::Ipv4Addr;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Instant;
 
@@ -48,6 +49,9 @@ pub(super) struct State {
     pub partitions: BTreeSet<(String, String)>,
     /// What a process of a cluster read when it last started (see [`Write::Started`]).
     pub started: BTreeMap<(String, &'static str), serde_json::Value>,
+    /// The cloud's DNS records of the load balancers it made for EKS Services: host name →
+    /// addresses (see [`Write::LoadBalancer`]).
+    pub load_balancers: BTreeMap<String, Vec<Ipv4Addr>>,
     pub requests: Vec<RecordedRequest>,
     faults: Vec<Armed>,
     /// Keyed by CRD uid, generation and version.
@@ -64,6 +68,7 @@ impl Shared {
             clusters: BTreeMap::new(),
             partitions: BTreeSet::new(),
             started: BTreeMap::new(),
+            load_balancers: BTreeMap::new(),
             requests: Vec::new(),
             faults: Vec::new(),
             validators: HashMap::new(),
@@ -77,6 +82,15 @@ impl Shared {
     /// The state, even after a handler panicked while holding it: a test fake must keep serving.
     pub fn lock(&self) -> MutexGuard<'_, State> {
         lock(&self.state)
+    }
+
+    /// The state with what the controllers were due to do done, as every client sees it.
+    pub fn settled(&self) -> MutexGuard<'_, State> {
+        let mut state = self.lock();
+        if state.settle() {
+            self.changed();
+        }
+        state
     }
 
     /// Wakes the watches: something may have changed.
@@ -163,6 +177,7 @@ impl State {
                 .and_then(|c| c.get(key))
                 .is_some_and(|o| o["metadata"]["deletionTimestamp"].is_null()),
             Write::Started { cluster, process, read } => self.started.get(&(cluster.clone(), *process)) != Some(read),
+            Write::LoadBalancer { host, addresses } => self.load_balancers.get(host) != Some(addresses),
         }
     }
 
@@ -183,6 +198,9 @@ impl State {
             }
             Write::Started { cluster, process, read } => {
                 self.started.insert((cluster, process), read);
+            }
+            Write::LoadBalancer { host, addresses } => {
+                self.load_balancers.insert(host, addresses);
             }
         }
     }

@@ -3,6 +3,7 @@
 
 mod api;
 mod controllers;
+mod dns;
 mod kubectl;
 mod lists;
 mod operators;
