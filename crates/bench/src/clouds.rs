@@ -1,6 +1,7 @@
 //! Benchmarks through the real providers against the local stand-ins of the clouds: the
-//! Azure VPN mesh applied to the fake ARM server with real provisioning times scaled down, and
-//! the API calls an AWS refresh makes, counted by moto's request recorder.
+//! Azure VPN mesh applied to the fake ARM server with real provisioning times scaled down, a
+//! whole example (clouds and Kubernetes layer) against moto, the fake ARM and the fake
+//! Kubernetes API, and the API calls an AWS refresh makes, counted by moto's request recorder.
 
 use ringform_schema::azure;
 use std::sync::Arc;
@@ -11,6 +12,8 @@ use ringform_engine::{Engine, Options, RateLimit, Silent};
 use ringform_graph::ResourceGraph;
 use ringform_testkit::MemoryStore;
 use ringform_testkit::arm::{FakeArm, FakeArmOptions};
+use ringform_testkit::kube::{FakeKube, FakeKubeOptions, Flavor};
+use ringform_testkit::moto::Moto;
 
 use crate::engine::{critical_path, real_minutes, runtime, snapshot};
 
@@ -20,12 +23,12 @@ fn fast_options() -> Options {
     options
 }
 
-/// Applies `graph` from nothing; the state it leaves.
+/// Applies `graph` from nothing; how it went and the state it leaves.
 fn apply(
     rt: &tokio::runtime::Runtime,
     graph: &ResourceGraph,
     registry: Registry,
-) -> Result<(Duration, ringform_state::Snapshot), String> {
+) -> Result<(ringform_engine::Outcome, ringform_state::Snapshot), String> {
     let store = Arc::new(MemoryStore::new());
     let plan = ringform_plan::plan(graph, &snapshot(&store), String::new(), &ringform_schema::all());
     let engine = Engine::new(registry, store.clone(), Arc::new(Silent), fast_options());
@@ -34,7 +37,7 @@ fn apply(
     if !outcome.is_complete() {
         return Err(format!("apply incomplete: {:?}", outcome.failed.first()));
     }
-    Ok((outcome.elapsed, snapshot(&store)))
+    Ok((outcome, snapshot(&store)))
 }
 
 fn without_pod_ranges(topology: &str) -> String {
@@ -57,16 +60,8 @@ pub fn aws_refresh() -> Result<(), String> {
         ),
     ];
     for (name, graph) in cases {
-        let moto = ringform_testkit::moto::Moto::start()?;
-        let settings = ringform_aws::AwsSettings {
-            max_attempts: 1,
-            poll_interval: Duration::from_millis(10),
-            endpoint_url: Some(moto.endpoint()),
-            static_credentials: Some(("testing".into(), "testing".into())),
-            ..Default::default()
-        };
-        let aws: Arc<dyn ringform_core::provider::ResourceProvider> =
-            Arc::new(ringform_aws::AwsProvider::new(settings));
+        let moto = Moto::start()?;
+        let aws = aws_on(&moto);
         let registry = Registry::new().with(aws.clone()).with(Arc::new(ringform_engine::LocalProvider));
         let (_, state) = apply(&rt, &graph, registry.clone())?;
         moto.start_recording();
@@ -106,16 +101,59 @@ pub(crate) fn example_graph(example: &str, kinds_prefix: &str) -> Result<Resourc
     graph_of(&source, kinds_prefix)
 }
 
+fn example_topology(example: &str) -> Result<ringform_topology::Topology, String> {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples").join(example);
+    let source = std::fs::read_to_string(&path).map_err(|e| format!("{}: {e}", path.display()))?;
+    ringform_topology::parse(&source).map_err(|d| format!("{:?}", d.first()))
+}
+
 fn graph_of(source: &str, kinds_prefix: &str) -> Result<ResourceGraph, String> {
     let topology = ringform_topology::parse(source).map_err(|d| format!("{:?}", d.first()))?;
     let graph = ResourceGraph::build(&topology).map_err(|e| format!("{e:?}"))?;
-    // moto has no EKS add-ons: the layer measured against it stops at the node groups.
-    let targets: Vec<_> = graph
-        .resources()
-        .map(|r| r.address.clone())
-        .filter(|a| a.kind().as_str().starts_with(kinds_prefix) && a.kind() != ringform_schema::aws::EKS_ADDON)
-        .collect();
+    let targets: Vec<_> =
+        graph.resources().map(|r| r.address.clone()).filter(|a| a.kind().as_str().starts_with(kinds_prefix)).collect();
     graph.with_dependencies(&targets).map_err(|missing| format!("{missing} is not in the graph"))
+}
+
+/// The AWS provider against `moto`.
+fn aws_on(moto: &Moto) -> Arc<dyn ringform_core::provider::ResourceProvider> {
+    let settings = ringform_aws::AwsSettings {
+        max_attempts: 1,
+        poll_interval: Duration::from_millis(10),
+        endpoint_url: Some(moto.endpoint()),
+        static_credentials: Some(("testing".into(), "testing".into())),
+        ..Default::default()
+    };
+    Arc::new(ringform_aws::AwsProvider::new(settings))
+}
+
+/// A fake ARM server holding each long-running operation InProgress for its real provisioning
+/// time, scaled so a real minute lasts `ms_per_minute`.
+fn scaled_arm(ms_per_minute: f64) -> Result<FakeArm, String> {
+    let scaled = |kind| Duration::from_secs_f64(real_minutes(kind) * ms_per_minute / 1000.0);
+    let arm = FakeArm::start(FakeArmOptions::default()).map_err(|e| e.to_string())?;
+    for (r#type, kind) in [
+        ("virtualNetworks", azure::VIRTUAL_NETWORK),
+        ("publicIPAddresses", azure::PUBLIC_IP),
+        ("virtualNetworkGateways", azure::VPN_GATEWAY),
+        ("connections", azure::VPN_CONNECTION),
+        ("managedClusters", azure::AKS_CLUSTER),
+    ] {
+        arm.set_provisioning_delay(r#type, scaled(kind));
+    }
+    Ok(arm)
+}
+
+/// The Azure provider against `arm`, polling often enough for scaled times.
+fn azure_on(arm: &FakeArm) -> Arc<dyn ringform_core::provider::ResourceProvider> {
+    let mut settings = ringform_azure::AzureSettings {
+        endpoint: arm.endpoint(),
+        token: Some(arm.token()),
+        default_subscription: Some("00000000-0000-4000-8000-00000000be4c".into()),
+        ..Default::default()
+    };
+    settings.arm.poll_interval = Duration::from_millis(2);
+    Arc::new(ringform_azure::AzureProvider::new(settings))
 }
 
 /// `examples/aks-vpn-mesh.toml` (4 gateways, 12 connections, 4 AKS clusters) through the real
@@ -123,33 +161,14 @@ fn graph_of(source: &str, kinds_prefix: &str) -> Result<ResourceGraph, String> {
 /// real minute lasts `ms_per_minute`.
 pub fn azure_mesh(ms_per_minute: f64, runs: usize) -> Result<(), String> {
     let graph = example_graph("aks-vpn-mesh.toml", "azure_")?;
-    let scaled = |kind| Duration::from_secs_f64(real_minutes(kind) * ms_per_minute / 1000.0);
     let bound = critical_path(&graph, ms_per_minute);
     let rt = runtime();
     let mut times = Vec::new();
     for _ in 0..runs.max(1) {
-        let arm = FakeArm::start(FakeArmOptions::default()).map_err(|e| e.to_string())?;
-        for (r#type, kind) in [
-            ("virtualNetworks", azure::VIRTUAL_NETWORK),
-            ("publicIPAddresses", azure::PUBLIC_IP),
-            ("virtualNetworkGateways", azure::VPN_GATEWAY),
-            ("connections", azure::VPN_CONNECTION),
-            ("managedClusters", azure::AKS_CLUSTER),
-        ] {
-            arm.set_provisioning_delay(r#type, scaled(kind));
-        }
-        let mut settings = ringform_azure::AzureSettings {
-            endpoint: arm.endpoint(),
-            token: Some(arm.token()),
-            default_subscription: Some("00000000-0000-4000-8000-00000000be4c".into()),
-            ..Default::default()
-        };
-        settings.arm.poll_interval = Duration::from_millis(2);
-        let registry = Registry::new()
-            .with(Arc::new(ringform_azure::AzureProvider::new(settings)))
-            .with(Arc::new(ringform_engine::LocalProvider));
-        let (elapsed, _) = apply(&rt, &graph, registry)?;
-        times.push(elapsed);
+        let arm = scaled_arm(ms_per_minute)?;
+        let registry = Registry::new().with(azure_on(&arm)).with(Arc::new(ringform_engine::LocalProvider));
+        let (outcome, _) = apply(&rt, &graph, registry)?;
+        times.push(outcome.elapsed);
     }
     let elapsed = crate::median(&mut times);
     let count = |kind| graph.resources().filter(|r| r.address.kind() == kind).count() as f64;
@@ -173,4 +192,74 @@ pub fn azure_mesh(ms_per_minute: f64, runs: usize) -> Result<(), String> {
         elapsed.as_secs_f64() / bound.as_secs_f64()
     );
     Ok(())
+}
+
+/// A whole example — its clouds, then its Kubernetes layer — applied through the real AWS, Azure
+/// and Kubernetes providers to moto, the fake ARM (real provisioning times scaled so a real
+/// minute lasts `ms_per_minute`) and the fake Kubernetes API (its controllers on the same
+/// scale). The bound is the longest chain of the run's own operation times through the graph:
+/// what the fakes took is what any schedule must wait for, and the rest is ringform's.
+pub fn ring(example: &str, ms_per_minute: f64, runs: usize) -> Result<(), String> {
+    let topology = example_topology(example)?;
+    let graph = example_graph(example, "")?;
+    let rt = runtime();
+    let (mut walls, mut ratios, mut bounds, mut chain) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    for _ in 0..runs.max(1) {
+        let moto = Moto::start()?;
+        let arm = scaled_arm(ms_per_minute)?;
+        let options = FakeKubeOptions { time_scale: ms_per_minute / 60_000.0, ..FakeKubeOptions::default() };
+        let kube = FakeKube::start(options).map_err(|e| e.to_string())?;
+        for cluster in &topology.clusters {
+            let flavor = match cluster.provider.value {
+                ringform_topology::Cloud::Aws => Flavor::Eks,
+                ringform_topology::Cloud::Azure => Flavor::Aks,
+            };
+            kube.add_cluster_of(&cluster.name.value, flavor).map_err(|e| e.to_string())?;
+        }
+        let settings = ringform_kube::KubeSettings {
+            endpoint: Some(kube.endpoint()),
+            token: Some(kube.token()),
+            dns_server: Some(kube.dns_server()),
+            ..Default::default()
+        };
+        let registry = Registry::new()
+            .with(aws_on(&moto))
+            .with(azure_on(&arm))
+            .with(Arc::new(ringform_kube::KubeProvider::new(settings)))
+            .with(Arc::new(ringform_engine::LocalProvider));
+        let (outcome, _) = apply(&rt, &graph, registry)?;
+        let took: std::collections::HashMap<_, _> = outcome.succeeded.iter().map(|(a, _, d)| (a, *d)).collect();
+        let bound = longest_chain(&graph, |address| took.get(address).copied().unwrap_or_default());
+        walls.push(outcome.elapsed);
+        bounds.push(bound);
+        ratios.push(outcome.elapsed.as_secs_f64() / bound.as_secs_f64());
+        chain = outcome.critical_path;
+    }
+    ratios.sort_by(f64::total_cmp);
+    let schemas = ringform_schema::all();
+    let in_kubernetes = |kind| schemas.provider(kind) == Some(ringform_core::Provider::Kubernetes);
+    let kubernetes = graph.resources().filter(|r| in_kubernetes(r.address.kind())).count();
+    println!(
+        "{example} against moto, the fake ARM and the fake Kubernetes API ({} resources, {kubernetes} in \
+         Kubernetes), 1 real minute = {ms_per_minute} ms, median of {runs}:",
+        graph.len()
+    );
+    println!("  critical-path bound (the run's own times)  {:>9}", crate::ms(crate::median(&mut bounds)));
+    println!("  ringform apply                             {:>9}", crate::ms(crate::median(&mut walls)));
+    println!("  wall time ÷ bound                          {:>9.3}", ratios[ratios.len() / 2]);
+    println!("  the chain that set the last run's length:");
+    for (address, _, took) in chain {
+        println!("    {:>9}  {address}", crate::ms(took));
+    }
+    Ok(())
+}
+
+/// The longest chain of `took` through the graph's dependencies.
+fn longest_chain(graph: &ResourceGraph, took: impl Fn(&ringform_core::Address) -> Duration) -> Duration {
+    let mut finish: std::collections::HashMap<&ringform_core::Address, Duration> = std::collections::HashMap::new();
+    for address in graph.topological_order() {
+        let start = graph.dependencies(address).filter_map(|d| finish.get(d)).max().copied().unwrap_or_default();
+        finish.insert(address, start + took(address));
+    }
+    finish.into_values().max().unwrap_or_default()
 }

@@ -10,7 +10,7 @@ mod engine;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-const USAGE: &str = "usage: ringform-bench plan [--sizes 10,50,100] [--runs N]\n       ringform-bench apply [--clusters 20] [--ms-per-minute 20] [--runs 3]\n       ringform-bench noop [--clusters 100] [--runs 5]\n       ringform-bench azure-mesh [--ms-per-minute 20] [--runs 3]\n       ringform-bench aws-refresh   (needs moto: scripts/test installs it)\n       ringform-bench topology N   (print the generated AWS mesh)";
+const USAGE: &str = "usage: ringform-bench plan [--sizes 10,50,100] [--runs N]\n       ringform-bench apply [--clusters 20] [--ms-per-minute 20] [--runs 3]\n       ringform-bench noop [--clusters 100] [--runs 5]\n       ringform-bench azure-mesh [--ms-per-minute 20] [--runs 3]\n       ringform-bench ring [--example aws-azure-coredns.toml] [--ms-per-minute 20] [--runs 3]   (needs moto)\n       ringform-bench aws-refresh   (needs moto: scripts/test installs it)\n       ringform-bench topology N   (print the generated AWS mesh)";
 
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -35,6 +35,11 @@ fn main() {
             clouds::azure_mesh(number(&args, "--ms-per-minute", 20.0), number(&args, "--runs", 3.0) as usize)
         }
         Some("aws-refresh") => clouds::aws_refresh(),
+        Some("ring") => clouds::ring(
+            flag(&args, "--example").unwrap_or("aws-azure-coredns.toml"),
+            number(&args, "--ms-per-minute", 20.0),
+            number(&args, "--runs", 3.0) as usize,
+        ),
         Some("noop") => {
             engine::noop(number(&args, "--clusters", 100.0) as usize, number(&args, "--runs", 5.0) as usize)
         }
