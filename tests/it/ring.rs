@@ -317,6 +317,19 @@ fn aws_azure_coredns_brings_the_ring_up_across_clouds_end_to_end_and_tears_it_do
     run.destroys_everything(example, "aws-azure", &["eu-west-1"]);
 }
 
+/// Three EKS clusters on two continents joined by peered transit gateways, the k8ssandra
+/// control plane in us-east-1 reaching the other two through ClientConfigs.
+#[test]
+fn aws_transit_gateway_brings_the_ring_up_on_moto_end_to_end_and_tears_it_down() {
+    let example = "examples/aws-transit-gateway.toml";
+    let run = Run::start(&[("us-east", Flavor::Eks), ("us-west", Flavor::Eks), ("eu-west", Flavor::Eks)]);
+
+    run.brings_the_ring_up(example, &["dc-us-east", "dc-us-west", "dc-eu-west"]);
+    let client_config = ("config.k8ssandra.io/v1beta1", "ClientConfig", Some("k8ssandra-operator"), "eu-west");
+    run.repairs_drift(example, "us-east", client_config, "k8ssandra_client_config.us-east/k8ssandra-operator/eu-west");
+    run.destroys_everything(example, "aws-transit-gateway", &["us-east-1", "us-west-2", "eu-west-1"]);
+}
+
 /// The `gp3` StorageClass ringform makes on EKS, where Cassandra's volumes need it.
 const GP3: ObjectRef<'static> = ("storage.k8s.io/v1", "StorageClass", None, "gp3");
 

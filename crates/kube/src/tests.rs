@@ -38,6 +38,24 @@ async fn create(provider: &KubeProvider, address: &Address, inputs: &Attributes)
     provider.create(request).await.unwrap_or_else(|e| panic!("{address}: {e:?}"))
 }
 
+/// Deletes what `applied` made, twice: the second finds it gone, which succeeds too.
+async fn delete(
+    provider: &KubeProvider,
+    address: &Address,
+    inputs: &Attributes,
+    applied: &ringform_core::provider::Applied,
+) {
+    let request = DeleteRequest {
+        deployment: DEPLOYMENT.into(),
+        address: address.clone(),
+        provider_id: applied.provider_id.clone(),
+        inputs: inputs.clone(),
+        outputs: applied.outputs.clone(),
+    };
+    provider.delete(request.clone()).await.unwrap();
+    provider.delete(request).await.expect("deleting what is gone succeeds");
+}
+
 fn tracked(address: &Address, inputs: &Attributes, applied: &ringform_core::provider::Applied) -> Tracked {
     Tracked {
         address: address.clone(),
@@ -107,15 +125,7 @@ async fn namespaces_and_secrets_are_made_owned_read_back_and_removed() {
     assert_eq!(provider.find(find.clone()).await.unwrap().map(|o| o.provider_id), Some(applied.provider_id.clone()));
 
     for (address, inputs, applied) in [(&secret, &secret_inputs, &secret_applied), (&ns, &ns_inputs, &applied)] {
-        let request = DeleteRequest {
-            deployment: DEPLOYMENT.into(),
-            address: address.clone(),
-            provider_id: applied.provider_id.clone(),
-            inputs: inputs.clone(),
-            outputs: applied.outputs.clone(),
-        };
-        provider.delete(request.clone()).await.unwrap();
-        provider.delete(request).await.expect("deleting what is gone succeeds");
+        delete(&provider, address, inputs, applied).await;
     }
     assert_eq!(provider.read(read).await.unwrap().found, []);
     assert_eq!(provider.find(find).await.unwrap(), None);
@@ -313,13 +323,13 @@ mod pod_networking {
 
     use std::collections::BTreeMap;
 
-    use ringform_core::provider::{Applied, DeleteRequest, ReadRequest, ResourceProvider};
+    use ringform_core::provider::{Applied, ReadRequest, ResourceProvider};
     use ringform_core::{Address, Attributes, Value};
     use ringform_schema::kubernetes;
     use ringform_testkit::kube::FakeKube;
     use serde_json::json;
 
-    use super::{DEPLOYMENT, address, create, provider, scope_of, tracked};
+    use super::{DEPLOYMENT, address, create, delete, provider, scope_of, tracked};
     use crate::KubeProvider;
 
     const AWS_NODE: ringform_testkit::kube::ObjectRef<'static> =
@@ -374,18 +384,6 @@ mod pod_networking {
         ringform_core::inputs::changed(kubernetes::SCHEMA.kind(made.0.kind()), &made.1, &found.inputs)
     }
 
-    async fn delete(provider: &KubeProvider, (address, inputs, applied): &(Address, Attributes, Applied)) {
-        let request = DeleteRequest {
-            deployment: DEPLOYMENT.into(),
-            address: address.clone(),
-            provider_id: applied.provider_id.clone(),
-            inputs: inputs.clone(),
-            outputs: applied.outputs.clone(),
-        };
-        provider.delete(request.clone()).await.unwrap();
-        provider.delete(request).await.expect("deleting what is gone succeeds");
-    }
-
     #[tokio::test]
     async fn eni_configs_per_zone_are_ringforms_objects_read_back_by_address_and_field() {
         let kube = FakeKube::start_for_test();
@@ -422,8 +420,8 @@ mod pod_networking {
         assert_eq!(found.iter().map(|f| f.address.to_string()).collect::<Vec<_>>(), ["eks_eni_config.east/eu-west-1b"]);
         assert_eq!(drift(&made[1], &found[0]), ["subnet"]);
 
-        for config in &made {
-            delete(&provider, config).await;
+        for (address, inputs, applied) in &made {
+            delete(&provider, address, inputs, applied).await;
         }
         assert!(kube.get("east", eni_config("eu-west-1b")).is_none());
     }
@@ -477,7 +475,8 @@ mod pod_networking {
 
         // Deleted: ringform's entry goes, and the value it took over from EKS with it (nobody
         // owns it any more; the CNI reads an empty value as false). The DaemonSet stays EKS's.
-        delete(&provider, &made[0]).await;
+        let (address, inputs, applied) = &made[0];
+        delete(&provider, address, inputs, applied).await;
         let released = kube.get("east", AWS_NODE).expect("the DaemonSet stays");
         let mut expected = before.clone();
         expected.insert(CUSTOM_NETWORK.into(), json!({"name": CUSTOM_NETWORK}));
