@@ -664,14 +664,16 @@ async fn transit_gateway_and_vpn_kinds() {
                 ("vpn_gateway_id", vgw.output("id")),
                 ("customer_gateway_id", cgw.output("id")),
                 ("static_routes_only", true.into()),
-                // moto does not implement CreateVpnConnectionRoute (it answers 500).
-                ("destination_cidr_blocks", strings(&[])),
+                // Static routes: moto learns CreateVpnConnectionRoute from moto_server.py.
+                ("destination_cidr_blocks", strings(&["10.20.0.0/16", "100.65.0.0/16"])),
                 ("preshared_key", Value::secret("Shared.Key_123456".into())),
             ]),
         )
         .await;
     assert!(matches!(vpn.output("tunnel1_address"), Value::String(_)), "{:?}", vpn.applied.outputs);
     assert_eq!(vpn.output("vpn_gateway_id"), vgw.output("id"));
+    let routes = &h.read(&[&vpn]).await[0].1["destination_cidr_blocks"];
+    assert_eq!(routes, &strings(&["10.20.0.0/16", "100.65.0.0/16"]), "both routes are on the connection");
     h.assert_unchanged(&[&vgw]).await;
     h.assert_unchanged(&[&cgw]).await;
     h.assert_unchanged(&[&vpn]).await;
