@@ -129,11 +129,14 @@ impl Run {
     }
 
     /// `destroy` leaves nothing: state is empty, no object in the fake Kubernetes API is
-    /// ringform's, and on AWS (`regions`) no tagged VPC or EKS cluster is left.
+    /// ringform's, the fake ARM holds nothing, and on AWS (`regions`) no tagged VPC or EKS
+    /// cluster is left.
     fn destroys_everything(&self, example: &str, deployment: &str, regions: &[&str]) {
         ok(&self.ringform(&["destroy", "--auto-approve", example]));
         assert_eq!(ok(&self.ringform(&["state", "list", example])), "", "state is empty");
         assert_eq!(owned(&self.kube), Vec::<String>::new(), "destroy leaves nothing of ringform's");
+        let left: Vec<String> = self.arm.resources().into_iter().map(|r| r.id).collect();
+        assert_eq!(left, Vec::<String>::new(), "the fake ARM is empty");
         let Some(moto) = &self.moto else { return };
         let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
         for region in regions {
