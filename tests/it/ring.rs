@@ -275,7 +275,7 @@ fn aws_azure_coredns_brings_the_ring_up_across_clouds_end_to_end_and_tears_it_do
     let dns_service = ("v1", "Service", Some("kube-system"), "ringform-dns");
     let ingress =
         |cluster: &str| run.kube.get(cluster, dns_service).unwrap()["status"]["loadBalancer"]["ingress"][0].clone();
-    let azure_ip = ingress("azure-1")["ip"].as_str().expect("AKS answers with an IP").to_owned();
+    let azure_ips = vec![ingress("azure-1")["ip"].as_str().expect("AKS answers with an IP").to_owned()];
     let aws_host = ingress("aws-1")["hostname"].as_str().expect("EKS answers with a host name").to_owned();
     let aws_ips: Vec<String> = run.kube.resolve(&aws_host).unwrap().iter().map(ToString::to_string).collect();
     assert_eq!(aws_ips.len(), 3, "an internal NLB has an address in each zone");
@@ -289,7 +289,7 @@ fn aws_azure_coredns_brings_the_ring_up_across_clouds_end_to_end_and_tears_it_do
         let block = config.split_once(&format!("{zone}:53 {{")).map(|(_, b)| b.split('}').next().unwrap_or(""));
         block.is_some_and(|b| b.contains(&format!("forward . {}\n", to.join(" "))))
     };
-    assert!(forwards("aws-1", "azure-1.svc.cluster.local", &[azure_ip.clone()]), "{}", coredns_config("aws-1"));
+    assert!(forwards("aws-1", "azure-1.svc.cluster.local", &azure_ips), "{}", coredns_config("aws-1"));
     assert!(forwards("azure-1", "aws-1.svc.cluster.local", &aws_ips), "{}", coredns_config("azure-1"));
 
     // Pods on EKS take addresses from the pod subnets: an ENIConfig per zone, custom networking on.
@@ -315,7 +315,7 @@ fn aws_azure_coredns_brings_the_ring_up_across_clouds_end_to_end_and_tears_it_do
             });
             assert!(edited, "EKS's CoreDNS ConfigMap is there");
         },
-        || forwards("aws-1", "azure-1.svc.cluster.local", &[azure_ip.clone()]),
+        || forwards("aws-1", "azure-1.svc.cluster.local", &azure_ips),
     );
     run.destroys_everything(example, "aws-azure", &["eu-west-1"]);
 }
