@@ -52,21 +52,16 @@ impl Run {
         self.command(args).stdout(Stdio::null()).stderr(Stdio::null()).spawn().unwrap()
     }
 
-    fn settings(&self) -> ringform_aws::AwsSettings {
-        ringform_aws::AwsSettings {
-            endpoint_url: Some(self.moto.endpoint()),
-            static_credentials: Some(("testing".into(), "testing".into())),
-            max_attempts: 1,
-            ..Default::default()
-        }
-    }
-
     fn ec2(&self, region: &str) -> aws_sdk_ec2::Client {
-        aws_sdk_ec2::Client::new(&self.rt.block_on(ringform_aws::sdk_config(&self.settings(), region)))
+        aws_sdk_ec2::Client::new(
+            &self.rt.block_on(ringform_aws::sdk_config(&common::moto_settings(&self.moto), region)),
+        )
     }
 
     fn eks(&self, region: &str) -> aws_sdk_eks::Client {
-        aws_sdk_eks::Client::new(&self.rt.block_on(ringform_aws::sdk_config(&self.settings(), region)))
+        aws_sdk_eks::Client::new(
+            &self.rt.block_on(ringform_aws::sdk_config(&common::moto_settings(&self.moto), region)),
+        )
     }
 
     /// Provider ids of everything in state, by address.

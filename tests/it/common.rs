@@ -35,6 +35,16 @@ pub fn on_moto<'c>(command: &'c mut Command, moto: &ringform_testkit::moto::Moto
         .env_remove("AWS_PROFILE")
 }
 
+/// The AWS provider's settings for talking to `moto` from a test, to check what ringform made.
+pub fn moto_settings(moto: &ringform_testkit::moto::Moto) -> ringform_aws::AwsSettings {
+    ringform_aws::AwsSettings {
+        endpoint_url: Some(moto.endpoint()),
+        static_credentials: Some(("testing".into(), "testing".into())),
+        max_attempts: 1,
+        ..Default::default()
+    }
+}
+
 /// Random kill instants from a seed that is printed, so a failing run can be repeated with
 /// `RINGFORM_KILL_SEED`.
 pub struct KillClock {

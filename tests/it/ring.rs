@@ -170,13 +170,7 @@ impl Run {
         let Some(moto) = &self.moto else { return };
         let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
         for region in regions {
-            let settings = ringform_aws::AwsSettings {
-                endpoint_url: Some(moto.endpoint()),
-                static_credentials: Some(("testing".into(), "testing".into())),
-                max_attempts: 1,
-                ..Default::default()
-            };
-            let config = rt.block_on(ringform_aws::sdk_config(&settings, region));
+            let config = rt.block_on(ringform_aws::sdk_config(&common::moto_settings(moto), region));
             let mine = Filter::builder().name("tag:ringform:deployment").values(deployment).build();
             let vpcs = rt.block_on(aws_sdk_ec2::Client::new(&config).describe_vpcs().filters(mine).send()).unwrap();
             assert_eq!(vpcs.vpcs().len(), 0, "{region}: {vpcs:?}");

@@ -12,7 +12,7 @@ use ringform_engine::{Engine, Options, RateLimit, Silent};
 use ringform_graph::ResourceGraph;
 use ringform_testkit::MemoryStore;
 use ringform_testkit::arm::{FakeArm, FakeArmOptions};
-use ringform_testkit::kube::{FakeKube, FakeKubeOptions, Flavor};
+use ringform_testkit::kube::{FakeKube, FakeKubeOptions};
 use ringform_testkit::moto::Moto;
 
 use crate::engine::{critical_path, real_minutes, runtime, snapshot};
@@ -96,20 +96,26 @@ pub fn aws_refresh() -> Result<(), String> {
 
 /// The example's graph cut to what `kinds_prefix` names and everything it depends on.
 pub(crate) fn example_graph(example: &str, kinds_prefix: &str) -> Result<ResourceGraph, String> {
-    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples").join(example);
-    let source = std::fs::read_to_string(&path).map_err(|e| format!("{}: {e}", path.display()))?;
-    graph_of(&source, kinds_prefix)
+    cut(&example_topology(example)?, kinds_prefix)
 }
 
 fn example_topology(example: &str) -> Result<ringform_topology::Topology, String> {
     let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples").join(example);
     let source = std::fs::read_to_string(&path).map_err(|e| format!("{}: {e}", path.display()))?;
-    ringform_topology::parse(&source).map_err(|d| format!("{:?}", d.first()))
+    parse(&source)
+}
+
+fn parse(source: &str) -> Result<ringform_topology::Topology, String> {
+    ringform_topology::parse(source).map_err(|d| format!("{:?}", d.first()))
 }
 
 fn graph_of(source: &str, kinds_prefix: &str) -> Result<ResourceGraph, String> {
-    let topology = ringform_topology::parse(source).map_err(|d| format!("{:?}", d.first()))?;
-    let graph = ResourceGraph::build(&topology).map_err(|e| format!("{e:?}"))?;
+    cut(&parse(source)?, kinds_prefix)
+}
+
+/// The topology's graph cut to what `kinds_prefix` names and everything it depends on.
+fn cut(topology: &ringform_topology::Topology, kinds_prefix: &str) -> Result<ResourceGraph, String> {
+    let graph = ResourceGraph::build(topology).map_err(|e| format!("{e:?}"))?;
     let targets: Vec<_> =
         graph.resources().map(|r| r.address.clone()).filter(|a| a.kind().as_str().starts_with(kinds_prefix)).collect();
     graph.with_dependencies(&targets).map_err(|missing| format!("{missing} is not in the graph"))
@@ -201,7 +207,7 @@ pub fn azure_mesh(ms_per_minute: f64, runs: usize) -> Result<(), String> {
 /// what the fakes took is what any schedule must wait for, and the rest is ringform's.
 pub fn ring(example: &str, ms_per_minute: f64, runs: usize) -> Result<(), String> {
     let topology = example_topology(example)?;
-    let graph = example_graph(example, "")?;
+    let graph = cut(&topology, "")?;
     let rt = runtime();
     let (mut walls, mut ratios, mut bounds, mut chain) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
     for _ in 0..runs.max(1) {
@@ -209,13 +215,7 @@ pub fn ring(example: &str, ms_per_minute: f64, runs: usize) -> Result<(), String
         let arm = scaled_arm(ms_per_minute)?;
         let options = FakeKubeOptions { time_scale: ms_per_minute / 60_000.0, ..FakeKubeOptions::default() };
         let kube = FakeKube::start(options).map_err(|e| e.to_string())?;
-        for cluster in &topology.clusters {
-            let flavor = match cluster.provider.value {
-                ringform_topology::Cloud::Aws => Flavor::Eks,
-                ringform_topology::Cloud::Azure => Flavor::Aks,
-            };
-            kube.add_cluster_of(&cluster.name.value, flavor).map_err(|e| e.to_string())?;
-        }
+        kube.add_clusters_of(&topology).map_err(|e| e.to_string())?;
         let settings = ringform_kube::KubeSettings {
             endpoint: Some(kube.endpoint()),
             token: Some(kube.token()),

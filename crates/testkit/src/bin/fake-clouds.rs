@@ -10,7 +10,7 @@ use std::io::Write;
 use std::process::ExitCode;
 
 use ringform_testkit::arm::{FakeArm, FakeArmOptions};
-use ringform_testkit::kube::{FakeKube, FakeKubeOptions, Flavor};
+use ringform_testkit::kube::{FakeKube, FakeKubeOptions};
 use ringform_testkit::moto::Moto;
 use ringform_topology::Cloud;
 
@@ -84,13 +84,7 @@ fn start(file: &str, time_scale: f64) -> Result<Clouds, String> {
     };
     let kube =
         FakeKube::start(FakeKubeOptions { time_scale, ..FakeKubeOptions::default() }).map_err(|e| e.to_string())?;
-    for cluster in &topology.clusters {
-        let flavor = match cluster.provider.value {
-            Cloud::Aws => Flavor::Eks,
-            Cloud::Azure => Flavor::Aks,
-        };
-        kube.add_cluster_of(&cluster.name.value, flavor).map_err(|e| e.to_string())?;
-    }
+    kube.add_clusters_of(&topology).map_err(|e| e.to_string())?;
     environment.extend([
         ("RINGFORM_KUBE_ENDPOINT", kube.endpoint()),
         ("RINGFORM_KUBE_TOKEN", kube.token()),

@@ -271,6 +271,19 @@ impl FakeKube {
         Ok(())
     }
 
+    /// Creates every cluster of `topology` as its cloud makes it: EKS-like on AWS, AKS-like on
+    /// Azure.
+    pub fn add_clusters_of(&self, topology: &ringform_topology::Topology) -> Result<(), FakeKubeError> {
+        for cluster in &topology.clusters {
+            let flavor = match cluster.provider.value {
+                ringform_topology::Cloud::Aws => Flavor::Eks,
+                ringform_topology::Cloud::Azure => Flavor::Aks,
+            };
+            self.add_cluster_of(&cluster.name.value, flavor)?;
+        }
+        Ok(())
+    }
+
     /// The configuration CoreDNS of `cluster` runs with: the data of its `coredns` ConfigMap
     /// and, on AKS, `coredns-custom`. EKS's Corefile has the `reload` plugin, so that is what
     /// the ConfigMap holds now; AKS imports `coredns-custom` only when CoreDNS starts, so that
