@@ -78,6 +78,9 @@ pub struct PlanArgs {
     /// Read reality first and plan against it (state itself is not changed).
     #[arg(long)]
     pub refresh: bool,
+    /// Record in the saved plan (`-out`) that it may destroy the Cassandra data it names.
+    #[arg(long, requires = "out")]
+    pub allow_data_loss: bool,
 }
 
 /// What apply and destroy share.
@@ -95,6 +98,9 @@ pub struct RunArgs {
     /// `*` matches any text (`--target 'aws_*'`).
     #[arg(long, value_name = "ADDR")]
     pub target: Vec<String>,
+    /// Carry out changes that destroy Cassandra data (the plan marks them `!`); refused without it.
+    #[arg(long)]
+    pub allow_data_loss: bool,
 }
 
 #[derive(Debug, Args)]

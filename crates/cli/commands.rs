@@ -71,7 +71,11 @@ pub fn plan(args: &PlanArgs) -> Result<Exit, Failure> {
         print(&ringform_plan::render(&plan, RenderOptions { color: colour(&std::io::stdout()) }))?;
     }
     if let Some(out) = &args.out {
-        let file = ringform_plan::PlanFile { topology: loaded.path.clone(), plan: plan.clone() };
+        let file = ringform_plan::PlanFile {
+            topology: loaded.path.clone(),
+            plan: plan.clone(),
+            allow_data_loss: args.allow_data_loss,
+        };
         ringform_plan::write_plan_file(out, &file)?;
         if !args.json {
             print(&format!(

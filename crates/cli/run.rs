@@ -123,6 +123,32 @@ fn confirm(question: &str) -> Result<(), Failure> {
     Err(Failure::new("cancelled: nothing was changed").hint(hint))
 }
 
+/// Stops a plan that destroys Cassandra data before any change is made, unless allowed,
+/// listing what would be lost.
+fn refuse_data_loss(plan: &Plan, allowed: bool) -> Result<(), Failure> {
+    if allowed || plan.data_loss().next().is_none() {
+        return Ok(());
+    }
+    let mut list = String::new();
+    for change in plan.data_loss() {
+        for stake in &change.at_stake {
+            list.push_str(&format!(
+                "\n  {}: datacenter {} in {} ({} nodes, {} each): {}",
+                change.address,
+                stake.datacenter,
+                stake.cluster,
+                stake.nodes,
+                stake.storage,
+                stake.because.join("; ")
+            ));
+        }
+    }
+    Err(Failure::new(format!("this plan destroys Cassandra data, so nothing was changed:{list}")).hint(
+        "if that data may go (it is replicated elsewhere, or backed up), run again with --allow-data-loss; \
+         otherwise change the topology so the datacenter keeps its cluster, nodes and volumes",
+    ))
+}
+
 /// A saved plan is a JSON file; a topology is TOML.
 fn is_plan_file(path: &Path) -> bool {
     std::fs::read(path).is_ok_and(|bytes| bytes.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'{'))
@@ -144,6 +170,7 @@ pub fn apply(args: &ApplyArgs) -> Result<Exit, Failure> {
     } else {
         recorded
     };
+    let allow_data_loss = args.run.allow_data_loss || saved.as_ref().is_some_and(|s| s.allow_data_loss);
     let plan = match saved {
         Some(saved) => {
             saved.check_against(&state, &session.loaded.source).map_err(|e| {
@@ -162,6 +189,7 @@ pub fn apply(args: &ApplyArgs) -> Result<Exit, Failure> {
     if !plan.has_changes() {
         return Ok(Exit::Success);
     }
+    refuse_data_loss(&plan, allow_data_loss)?;
     if !args.run.auto_approve && !from_plan_file {
         confirm("\nDo you want to perform these actions?")?;
     }
@@ -180,6 +208,7 @@ pub fn destroy(args: &DestroyArgs) -> Result<Exit, Failure> {
     if !plan.has_changes() {
         return Ok(Exit::Success);
     }
+    refuse_data_loss(&plan, args.run.allow_data_loss)?;
     if !args.run.auto_approve {
         confirm("\nDo you really want to destroy these resources?")?;
     }

@@ -119,10 +119,69 @@ fn apply_then_no_changes_then_drift_then_destroy() {
     assert_eq!(output.status.code(), Some(0), "{}", text(&output.stderr));
     assert_eq!(d.run(&["drift", EXAMPLE]).status.code(), Some(0));
     d.assert_inventory_equals_state();
-    let output = d.run(&["destroy", "--auto-approve", EXAMPLE]);
+    let output = d.run(&["destroy", "--auto-approve", "--allow-data-loss", EXAMPLE]);
     assert_eq!(output.status.code(), Some(0), "{}", text(&output.stderr));
     assert!(Inventory::open(d.inventory()).unwrap().is_empty());
     assert!(d.state_pairs().is_empty());
+}
+
+/// Moving a cluster that hosts a datacenter to another region replaces it, and the data on its
+/// nodes with it: the plan names the data at stake, apply refuses before changing anything (a
+/// saved plan too, unless made with the flag), and `--allow-data-loss` lets it go ahead.
+#[test]
+fn a_plan_that_destroys_cassandra_data_is_refused_unless_allowed() {
+    let d = Deployment::new();
+    let output = d.run(&["apply", "--auto-approve", EXAMPLE]);
+    assert_eq!(output.status.code(), Some(0), "{}", text(&output.stderr));
+    let moved = d.dir.path().join("moved.toml");
+    std::fs::write(&moved, std::fs::read_to_string(EXAMPLE).unwrap().replace("eu-central-1", "eu-north-1")).unwrap();
+    let moved = moved.to_str().unwrap();
+
+    let plan = text(&d.run(&["plan", moved]).stdout);
+    let cluster = "-/+ aws_eks_cluster.eu-central  (`region`, `subnet_ids` force replacement)\n      \
+                   ! destroys the data of datacenter dc-eu-central (3 nodes, 100Gi of gp3 each):\n        \
+                   aws_eks_cluster.eu-central is replaced: its nodes and their volumes go first";
+    assert!(plan.contains(cluster), "{plan}");
+    assert!(plan.contains("\n        rack `r1` moves from `eu-central-1a` to `eu-north-1a`: its volumes stay in `eu-central-1a`\n        rack `r2` moves"), "{plan}");
+    assert!(plan.contains("3 changes destroy Cassandra data (marked !)"), "{plan}");
+    let json: serde_json::Value = serde_json::from_slice(&d.run(&["plan", "--json", moved]).stdout).unwrap();
+    assert_eq!(json["summary"]["data_loss"], 3);
+    let marked: Vec<&str> = json["resource_changes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c["ringform_data_at_stake"][0]["datacenter"] == "dc-eu-central")
+        .map(|c| c["address"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        marked,
+        [
+            "aws_eks_cluster.eu-central",
+            "aws_eks_node_group.eu-central",
+            "cassandra_datacenter.eu-central/dc-eu-central"
+        ]
+    );
+
+    let inventory = std::fs::read(d.inventory()).unwrap();
+    let state = d.state_pairs();
+    let refused = d.run(&["apply", "--auto-approve", moved]);
+    assert_eq!(refused.status.code(), Some(1), "{}", text(&refused.stdout));
+    let error = text(&refused.stderr);
+    assert!(error.contains("error: this plan destroys Cassandra data, so nothing was changed"), "{error}");
+    assert!(error.contains("aws_eks_node_group.eu-central: datacenter dc-eu-central in eu-central"), "{error}");
+    assert!(error.contains("--allow-data-loss"), "{error}");
+    let saved = d.dir.path().join("plan.json");
+    let saved = saved.to_str().unwrap();
+    assert_eq!(d.run(&["plan", "-o", saved, moved]).status.code(), Some(0));
+    assert_eq!(d.run(&["apply", saved]).status.code(), Some(1));
+    assert_eq!(std::fs::read(d.inventory()).unwrap(), inventory, "nothing in the cloud changed");
+    assert_eq!(d.state_pairs(), state, "nothing in state changed");
+
+    assert_eq!(d.run(&["plan", "--allow-data-loss", "-o", saved, moved]).status.code(), Some(0));
+    let output = d.run(&["apply", saved]);
+    assert_eq!(output.status.code(), Some(0), "{}", text(&output.stderr));
+    assert_eq!(d.run(&["plan", "--detailed-exitcode", moved]).status.code(), Some(0));
+    d.assert_inventory_equals_state();
 }
 
 #[test]
@@ -186,7 +245,7 @@ fn killed_at_random_instants_every_rerun_converges() {
         if kills == 20 {
             break;
         }
-        let mut child = d.spawn(&[verb, "--auto-approve", "examples/aks-vpn-mesh.toml"], 20);
+        let mut child = d.spawn(&[verb, "--auto-approve", "--allow-data-loss", "examples/aks-vpn-mesh.toml"], 20);
         std::thread::sleep(clock.instant_within(Duration::from_millis(300)));
         if child.try_wait().unwrap().is_none() {
             child.kill().unwrap();

@@ -161,8 +161,14 @@ impl Run {
     /// `destroy` leaves nothing: state is empty, no object in the fake Kubernetes API is
     /// ringform's, the fake ARM holds nothing, and on AWS (`regions`) no tagged VPC or EKS
     /// cluster is left.
+    /// First it refuses, since the datacenters' data would go, and changes nothing.
     fn destroys_everything(&self, example: &str, deployment: &str, regions: &[&str]) {
-        ok(&self.ringform(&["destroy", "--auto-approve", example]));
+        let before = ok(&self.ringform(&["state", "list", example]));
+        let refused = self.ringform(&["destroy", "--auto-approve", example]);
+        assert_eq!(refused.status.code(), Some(1), "{}", text(&refused.stdout));
+        assert!(text(&refused.stderr).contains("this plan destroys Cassandra data"), "{}", text(&refused.stderr));
+        assert_eq!(ok(&self.ringform(&["state", "list", example])), before, "a refused destroy changes nothing");
+        ok(&self.ringform(&["destroy", "--auto-approve", "--allow-data-loss", example]));
         assert_eq!(ok(&self.ringform(&["state", "list", example])), "", "state is empty");
         assert_eq!(owned(&self.kube), Vec::<String>::new(), "destroy leaves nothing of ringform's");
         let left: Vec<String> = self.arm.resources().into_iter().map(|r| r.id).collect();
@@ -405,6 +411,7 @@ fn killed_inside_the_kubernetes_layer_a_rerun_converges_with_nothing_duplicated_
         ok(&run.ringform(&[
             "destroy",
             "--auto-approve",
+            "--allow-data-loss",
             "--target",
             "k8s_namespace*",
             "--target",
@@ -426,5 +433,5 @@ fn killed_inside_the_kubernetes_layer_a_rerun_converges_with_nothing_duplicated_
     assert!(kills >= 10, "only {kills} runs were killed mid-way ({})", clock.seed());
     let plan = run.ringform(&["plan", "--detailed-exitcode", example]);
     assert_eq!(plan.status.code(), Some(0), "converged:\n{}", text(&plan.stdout));
-    ok(&run.ringform(&["destroy", "--auto-approve", example]));
+    ok(&run.ringform(&["destroy", "--auto-approve", "--allow-data-loss", example]));
 }

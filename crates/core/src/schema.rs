@@ -290,6 +290,22 @@ pub struct Quota {
     pub raise: Option<&'static str>,
 }
 
+/// What an object of a kind has to do with Cassandra's data: the planner marks every change
+/// that would destroy some, and apply refuses those unless data loss is allowed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CassandraData {
+    /// Nothing.
+    None,
+    /// It is, or holds the nodes of, the Kubernetes cluster its address names (`<kind>.<cluster>`):
+    /// replacing or deleting it takes the nodes of every datacenter there, and their volumes.
+    Hosts,
+    /// It is one datacenter: inputs `cluster`, `name`, `size`, `racks` (maps of `name` and
+    /// `zone`), `storage_class`, `storage_size`.
+    Datacenter,
+    /// Input `datacenters` lists datacenters, each a map with the inputs of one.
+    Datacenters,
+}
+
 /// What a provider declares about one kind.
 #[derive(Clone, Copy, Debug)]
 pub struct KindSchema {
@@ -299,6 +315,7 @@ pub struct KindSchema {
     pub scope: ScopeRule,
     pub durations: Durations,
     pub quotas: &'static [Quota],
+    pub cassandra_data: CassandraData,
 }
 
 impl KindSchema {
@@ -311,6 +328,7 @@ impl KindSchema {
             scope: ScopeRule { account: None, region: None },
             durations: seconds(5),
             quotas: &[],
+            cassandra_data: CassandraData::None,
         }
     }
 
@@ -332,6 +350,10 @@ impl KindSchema {
 
     pub const fn quotas(self, quotas: &'static [Quota]) -> KindSchema {
         KindSchema { quotas, ..self }
+    }
+
+    pub const fn cassandra_data(self, cassandra_data: CassandraData) -> KindSchema {
+        KindSchema { cassandra_data, ..self }
     }
 
     pub const fn takes(self, durations: Durations) -> KindSchema {

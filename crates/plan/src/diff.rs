@@ -47,6 +47,7 @@ pub fn plan(graph: &ResourceGraph, state: &Snapshot, topology_hash: String, sche
                 changed: Vec::new(),
                 replace_because: Vec::new(),
                 reason: "not in state yet".into(),
+                at_stake: Vec::new(),
             },
             Some(record) => compare(address, schema, &record.inputs, after),
         };
@@ -62,8 +63,10 @@ pub fn plan(graph: &ResourceGraph, state: &Snapshot, topology_hash: String, sche
             changed: Vec::new(),
             replace_because: Vec::new(),
             reason: "no longer in the topology".into(),
+            at_stake: Vec::new(),
         });
     }
+    crate::stakes::mark(&mut changes, state, schemas);
     sort(&mut changes, schemas);
     Plan { lineage: state.lineage, serial: state.serial, topology_hash, changes }
 }
@@ -103,8 +106,10 @@ pub fn plan_destroy(state: &Snapshot, targets: &[Address], topology_hash: String
             changed: Vec::new(),
             replace_because: Vec::new(),
             reason: "destroy".into(),
+            at_stake: Vec::new(),
         })
         .collect();
+    crate::stakes::mark(&mut changes, state, schemas);
     sort(&mut changes, schemas);
     Plan { lineage: state.lineage, serial: state.serial, topology_hash, changes }
 }
@@ -130,6 +135,7 @@ fn compare(address: &Address, schema: Option<&KindSchema>, before: &Attributes, 
         changed,
         replace_because: forcing,
         reason,
+        at_stake: Vec::new(),
     }
 }
 
@@ -199,7 +205,7 @@ mod tests {
         assert_eq!(action_of(&plan, "aws_vpc.a"), Action::Create);
         let subnet = plan.changes.iter().find(|c| c.address.kind() == aws::SUBNET).unwrap();
         assert_eq!(subnet.after.as_ref().unwrap()["vpc_id"], Value::Unknown);
-        assert_eq!(plan.summary(), crate::Summary { add: 2, change: 0, destroy: 0 });
+        assert_eq!(plan.summary(), crate::Summary { add: 2, change: 0, destroy: 0, data_loss: 0 });
     }
 
     #[test]
@@ -286,7 +292,7 @@ mod tests {
             plan(&graph(vec![("aws_eks_node_group.a", node_group(5))]), &state, "h".into(), &ringform_schema::all());
         assert_eq!(plan.changes[0].action, Action::Update);
         assert_eq!(plan.changes[0].reason, "`desired_size` changed");
-        assert_eq!(plan.summary(), crate::Summary { add: 0, change: 1, destroy: 0 });
+        assert_eq!(plan.summary(), crate::Summary { add: 0, change: 1, destroy: 0, data_loss: 0 });
     }
 
     #[test]

@@ -50,6 +50,9 @@ struct Stored {
     ringform_version: String,
     /// The topology file the plan was made from, as given on the command line.
     topology: PathBuf,
+    /// Made with `--allow-data-loss`: applying it may destroy the Cassandra data it names.
+    #[serde(default)]
+    allow_data_loss: bool,
     plan: Plan,
 }
 
@@ -58,6 +61,8 @@ struct Stored {
 pub struct PlanFile {
     pub topology: PathBuf,
     pub plan: Plan,
+    /// Made with `--allow-data-loss`.
+    pub allow_data_loss: bool,
 }
 
 impl PlanFile {
@@ -95,6 +100,7 @@ pub fn write_plan_file(path: &Path, file: &PlanFile) -> Result<(), PlanFileError
         ringform_plan_format: FORMAT,
         ringform_version: env!("CARGO_PKG_VERSION").into(),
         topology: file.topology.clone(),
+        allow_data_loss: file.allow_data_loss,
         plan: file.plan.clone(),
     };
     let bytes = serde_json::to_vec(&file).map_err(|e| error(e.into()))?;
@@ -113,7 +119,7 @@ pub fn read_plan_file(path: &Path) -> Result<PlanFile, PlanFileError> {
     if file.ringform_plan_format != FORMAT {
         return Err(PlanFileError::Format { path: path.to_owned(), format: file.ringform_plan_format });
     }
-    Ok(PlanFile { topology: file.topology, plan: file.plan })
+    Ok(PlanFile { topology: file.topology, plan: file.plan, allow_data_loss: file.allow_data_loss })
 }
 
 #[cfg(test)]
@@ -130,7 +136,7 @@ mod tests {
             topology_hash: topology_hash("x"),
             changes: vec![],
         };
-        let file = PlanFile { topology: "examples/minimal.toml".into(), plan };
+        let file = PlanFile { topology: "examples/minimal.toml".into(), plan, allow_data_loss: true };
         write_plan_file(&path, &file).unwrap();
         assert_eq!(read_plan_file(&path).unwrap(), file);
         #[cfg(unix)]
@@ -153,7 +159,7 @@ mod tests {
 
     fn saved(lineage: Lineage, serial: u64, source: &str) -> PlanFile {
         let plan = Plan { lineage, serial, topology_hash: topology_hash(source), changes: vec![] };
-        PlanFile { topology: "examples/minimal.toml".into(), plan }
+        PlanFile { topology: "examples/minimal.toml".into(), plan, allow_data_loss: false }
     }
 
     fn state(lineage: Lineage, serial: u64) -> Snapshot {

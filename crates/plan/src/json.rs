@@ -28,7 +28,7 @@ pub fn to_json(plan: &Plan, schemas: &Schemas) -> Json {
             let (before, _, before_sensitive) = split_attributes(change.before());
             let (after, after_unknown, after_sensitive) = split_attributes(change.after.as_ref());
             let replace_paths: Vec<Json> = change.replace_because.iter().map(|k| json!([k])).collect();
-            json!({
+            let mut resource_change = json!({
                 "address": change.address.to_string(),
                 "type": change.address.kind().as_str(),
                 "name": change.address.name(),
@@ -43,7 +43,11 @@ pub fn to_json(plan: &Plan, schemas: &Schemas) -> Json {
                     "replace_paths": replace_paths,
                 },
                 "action_reason": change.reason,
-            })
+            });
+            if !change.at_stake.is_empty() {
+                resource_change["ringform_data_at_stake"] = json!(change.at_stake);
+            }
+            resource_change
         })
         .collect();
     let summary = plan.summary();
@@ -136,6 +140,7 @@ mod tests {
                 after: Some(after),
                 changed: vec![],
                 replace_because: vec![],
+                at_stake: vec![],
                 reason: "not in state yet".into(),
             }],
         };
@@ -146,6 +151,6 @@ mod tests {
         assert_eq!(change["after_unknown"], json!({"id": true, "seeds": [false, true]}));
         assert_eq!(change["after_sensitive"], json!({"key": true}));
         assert!(!json.to_string().contains("hunter2"));
-        assert_eq!(json["summary"], json!({"add": 1, "change": 0, "destroy": 0}));
+        assert_eq!(json["summary"], json!({"add": 1, "change": 0, "destroy": 0, "data_loss": 0}));
     }
 }

@@ -9,6 +9,7 @@ mod diff;
 mod file;
 mod json;
 mod render;
+mod stakes;
 
 use ringform_core::{Address, Attributes};
 use ringform_state::Lineage;
@@ -18,6 +19,7 @@ pub use diff::{plan, plan_destroy};
 pub use file::{PlanFile, PlanFileError, read_plan_file, topology_hash, write_plan_file};
 pub use json::to_json;
 pub use render::{RenderOptions, format_value, render};
+pub use stakes::AtStake;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
@@ -48,6 +50,9 @@ pub struct Change {
     pub replace_because: Vec<String>,
     /// One sentence for people, e.g. "not in state yet".
     pub reason: String,
+    /// The Cassandra data this change destroys (none for most changes).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub at_stake: Vec<AtStake>,
 }
 
 impl Change {
@@ -76,6 +81,8 @@ pub struct Summary {
     pub add: usize,
     pub change: usize,
     pub destroy: usize,
+    /// Changes that destroy Cassandra data.
+    pub data_loss: usize,
 }
 
 impl Plan {
@@ -92,8 +99,14 @@ impl Plan {
                 }
                 Action::Delete => summary.destroy += 1,
             }
+            summary.data_loss += usize::from(!change.at_stake.is_empty());
         }
         summary
+    }
+
+    /// The changes that destroy Cassandra data.
+    pub fn data_loss(&self) -> impl Iterator<Item = &Change> {
+        self.changes.iter().filter(|c| !c.at_stake.is_empty())
     }
 
     pub fn has_changes(&self) -> bool {

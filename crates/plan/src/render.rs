@@ -72,6 +72,16 @@ pub fn render(plan: &Plan, options: RenderOptions) -> String {
         summary.change,
         summary.destroy
     );
+    if summary.data_loss > 0 {
+        let (changes, them) =
+            if summary.data_loss == 1 { ("change destroys", "it") } else { ("changes destroy", "them") };
+        let warning = format!("{} {changes} Cassandra data (marked !)", summary.data_loss);
+        let _ = writeln!(
+            out,
+            "{} apply and destroy refuse to carry {them} out without --allow-data-loss.",
+            paint.paint(&format!("{warning}:"), Style::new().red().bold())
+        );
+    }
     out
 }
 
@@ -88,6 +98,16 @@ fn render_change(out: &mut String, change: &Change, paint: &Paint) {
         paint.paint(symbol, style.bold()),
         paint.paint(&change.address.to_string(), Style::new().bold()),
     );
+    for stake in &change.at_stake {
+        let what = format!(
+            "! destroys the data of datacenter {} ({} nodes, {} each):",
+            stake.datacenter, stake.nodes, stake.storage
+        );
+        let _ = writeln!(out, "      {}", paint.paint(&what, Style::new().red().bold()));
+        for because in &stake.because {
+            let _ = writeln!(out, "        {because}");
+        }
+    }
     let empty = Attributes::new();
     let before = change.before.as_ref().unwrap_or(&empty);
     let after = change.after.as_ref().unwrap_or(&empty);

@@ -3,7 +3,9 @@
 
 use std::time::Duration;
 
-use ringform_core::schema::{Attribute, KindSchema, ProviderSchema, Quota, Rule, input, minutes, output, seconds};
+use ringform_core::schema::{
+    Attribute, CassandraData, KindSchema, ProviderSchema, Quota, Rule, input, minutes, output, seconds,
+};
 use ringform_core::{Kind, Provider};
 
 use crate::chars;
@@ -307,6 +309,7 @@ pub static SCHEMA: ProviderSchema = ProviderSchema {
             ])
             .takes(minutes(10))
             .creating_takes(Duration::from_secs(15 * 60))
+            .cassandra_data(CassandraData::Hosts)
             .quotas(&[Quota {
                 key: "aws_eks_clusters_per_region",
                 name: "Clusters (EKS, per Region)",
@@ -362,7 +365,8 @@ pub static SCHEMA: ProviderSchema = ProviderSchema {
             ])
             // `cluster_name` again, for what must wait for the nodes (add-ons run on them).
             .outputs(&[ID, output("cluster_name")])
-            .takes(minutes(5)),
+            .takes(minutes(5))
+            .cassandra_data(CassandraData::Hosts),
         // An EKS add-on (the EBS CSI driver): its pods run on the node group's nodes, so it
         // becomes ACTIVE a few minutes after it is created.
         regional(EKS_ADDON)

@@ -3,7 +3,9 @@
 //! subscription. ARM ids, names, groups compare without case, locations without case and
 //! spaces, as ARM does.
 
-use ringform_core::schema::{Attribute, KindSchema, ProviderSchema, Quota, Rule, input, minutes, output, seconds};
+use ringform_core::schema::{
+    Attribute, CassandraData, KindSchema, ProviderSchema, Quota, Rule, input, minutes, output, seconds,
+};
 use ringform_core::{Kind, Provider};
 
 use crate::chars;
@@ -261,7 +263,8 @@ pub static SCHEMA: ProviderSchema = ProviderSchema {
                 input("zones").unordered().rules(&[ZONES]),
             ])
             .outputs(&[ID, output("kubeconfig").secret(), output("principal_id").case_insensitive()])
-            .takes(minutes(10)),
+            .takes(minutes(10))
+            .cassandra_data(CassandraData::Hosts),
         // A role granted to a principal on a scope (any ARM id). Not taggable: it lives at an
         // id derived from its scope, role and principal. `role_definition_id` is the role's
         // GUID (built-in roles have the same one in every subscription).

@@ -4,7 +4,7 @@
 //! rate limited in) and carries `kubernetes`, how to reach that cluster's API, built from the
 //! cluster resources' outputs.
 
-use ringform_core::schema::{Attribute, KindSchema, ProviderSchema, Rule, input, minutes, output};
+use ringform_core::schema::{Attribute, CassandraData, KindSchema, ProviderSchema, Rule, input, minutes, output};
 use ringform_core::{Kind, Provider};
 
 pub const ENI_CONFIG: Kind = Kind::new("eks_eni_config");
@@ -136,7 +136,8 @@ pub static SCHEMA: ProviderSchema = ProviderSchema {
                 input("datacenters").required(),
             ])
             .outputs(&[ID])
-            .takes(minutes(3)),
+            .takes(minutes(3))
+            .cassandra_data(CassandraData::Datacenters),
         in_cluster(CASSANDRA_DATACENTER)
             .inputs(&[
                 CLUSTER,
@@ -156,7 +157,8 @@ pub static SCHEMA: ProviderSchema = ProviderSchema {
                 input("additional_seeds"),
             ])
             .outputs(&[ID, output("seed_ips")])
-            .takes(minutes(3)),
+            .takes(minutes(3))
+            .cassandra_data(CassandraData::Datacenter),
         in_cluster(DNS_ENDPOINT)
             // `network_role`: on AKS, the role assignment without which the cloud never gives an
             // internal load balancer an address in ringform's VNet.

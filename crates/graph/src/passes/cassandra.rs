@@ -85,6 +85,8 @@ fn k8ssandra_cluster(b: &mut Builder, cassandra: &Cassandra, password: &Address)
                 output(&config, "context_name")
             };
             spec.insert("k8s_context".into(), context);
+            // Which cluster holds the datacenter's data, for plans to name what is at stake.
+            spec.insert("cluster".into(), dc.cluster.value.as_str().into());
             let dc_operator = operator(b, &dc.cluster.value, CassandraMode::K8ssandraOperator);
             spec.insert("operator".into(), output(&dc_operator, "id"));
             Value::Map(spec)
