@@ -66,16 +66,8 @@ pub(super) fn resolve_cassandra(d: &mut Vec<Diagnostic>, raw: Spanned<RawCassand
                 .hint("add a [[cassandra.datacenters]] table for each datacenter, with name and cluster"),
         );
     }
-    let datacenters: Vec<PDatacenter> = match raw_dcs {
-        Ok(Some(list)) => list
-            .value
-            .into_iter()
-            .enumerate()
-            .filter_map(|(i, field)| {
-                let dc = optional(d, field, &format!("cassandra.datacenters[{i}]"), example)?;
-                Some(resolve_datacenter(d, i, dc))
-            })
-            .collect(),
+    let datacenters = match raw_dcs {
+        Ok(Some(list)) => each_table(d, list.value, "cassandra.datacenters", example, resolve_datacenter),
         _ => Vec::new(),
     };
     PCassandra { cluster_name, server_version, mode, control_plane, superuser_secret, datacenters }
