@@ -1,5 +1,6 @@
 //! The rules that look across tables: unique names, references, address-range overlaps, the
-//! mesh options against the providers used, DNS namespaces, racks and node capacity.
+//! mesh options against the providers used, DNS namespaces, racks, node capacity and keyspace
+//! replication against datacenter sizes.
 
 use std::collections::HashMap;
 
@@ -29,7 +30,9 @@ pub(crate) fn validate(p: &Partial, source: &str, d: &mut Vec<Diagnostic>) {
     }
     if let Some(cassandra) = &p.cassandra {
         unique_datacenter_names(cassandra, source, d);
+        unique_keyspace_names(cassandra, source, d);
         references(p, cassandra, d);
+        replication_within_sizes(cassandra, d);
         racks_and_sizes(p, cassandra, d);
         if p.dns.mode.value == DnsMode::CorednsStubs {
             namespaces_per_cluster(cassandra, d);
@@ -51,6 +54,13 @@ fn unique_datacenter_names(cassandra: &PCassandra, source: &str, d: &mut Vec<Dia
     let names = cassandra.datacenters.iter().filter_map(|dc| Some((dc.key.as_str(), dc.name.as_ref()?)));
     let hint = "give every datacenter its own name: Cassandra identifies datacenters by name";
     unique_names(names, "datacenter", hint, str::to_string, source, d);
+}
+
+/// Cassandra folds unquoted names to lower case, so `Orders` and `orders` are one keyspace.
+fn unique_keyspace_names(cassandra: &PCassandra, source: &str, d: &mut Vec<Diagnostic>) {
+    let names = cassandra.keyspaces.iter().filter_map(|k| Some((k.key.as_str(), k.name.as_ref()?)));
+    let hint = "give every keyspace its own name: Cassandra ignores the case of names that are not quoted";
+    unique_names(names, "keyspace", hint, str::to_ascii_lowercase, source, d);
 }
 
 /// Reports each name already used by an earlier table of its kind (`what`), at the later one,
@@ -262,7 +272,8 @@ impl Defined<'_> {
     }
 }
 
-/// `datacenter.cluster` and `control_plane` must name a defined cluster.
+/// `datacenter.cluster` and `control_plane` must name a defined cluster, and the keys of a
+/// keyspace's replication a defined datacenter.
 fn references(p: &Partial, cassandra: &PCassandra, d: &mut Vec<Diagnostic>) {
     let clusters = Defined {
         what: "cluster",
@@ -278,6 +289,45 @@ fn references(p: &Partial, cassandra: &PCassandra, d: &mut Vec<Diagnostic>) {
     if let Some(control_plane) = &cassandra.control_plane {
         let message = format!("control_plane `{}` is not a defined cluster", control_plane.value);
         clusters.check(d, control_plane, "cassandra.control_plane".to_string(), message);
+    }
+    let datacenters = Defined {
+        what: "datacenter",
+        table: "[[cassandra.datacenters]]",
+        names: cassandra.datacenters.iter().filter_map(|dc| dc.name.as_ref()).map(|n| n.value.as_str()).collect(),
+    };
+    for keyspace in &cassandra.keyspaces {
+        for replicas in &keyspace.replication {
+            let message = format!(
+                "keyspace {} is replicated to datacenter `{}`, which is not defined",
+                keyspace.label, replicas.datacenter.value
+            );
+            datacenters.check(d, &replicas.datacenter, replicas.key.clone(), message);
+        }
+    }
+}
+
+/// Each replica of a keyspace in a datacenter takes a node of its own.
+fn replication_within_sizes(cassandra: &PCassandra, d: &mut Vec<Diagnostic>) {
+    for keyspace in &cassandra.keyspaces {
+        for replicas in &keyspace.replication {
+            let Some(factor) = &replicas.factor else { continue };
+            let Some(dc) = cassandra.datacenter(&replicas.datacenter.value) else { continue };
+            let Some(size) = dc.size.as_ref().filter(|size| factor.value > i64::from(size.value)) else { continue };
+            d.push(
+                Diagnostic::new(
+                    factor.span.clone(),
+                    replicas.key.clone(),
+                    format!(
+                        "keyspace {} wants {} replicas in datacenter {}, which has size {}",
+                        keyspace.label, factor.value, dc.label, size.value
+                    ),
+                )
+                .hint(format!(
+                    "lower it to at most {}, or raise the size of {}: each replica needs a node of its own",
+                    size.value, dc.label
+                )),
+            );
+        }
     }
 }
 
