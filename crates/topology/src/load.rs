@@ -5,7 +5,7 @@ use serde_ignored::Path;
 use toml::de::{DeTable, DeValue};
 
 use crate::diagnostic::Diagnostic;
-use crate::patterns::{closest, is_name};
+use crate::patterns::{closest, is_keyspace_name, is_name};
 use crate::raw::RawTopology;
 use crate::schema::known_keys;
 
@@ -28,7 +28,7 @@ pub(crate) fn load(source: &str) -> Result<(RawTopology, Vec<Diagnostic>), Diagn
 
     let mut unknown = Vec::new();
     let deserializer = toml::de::Deserializer::from(document.clone());
-    let raw = serde_ignored::deserialize(deserializer, |path| {
+    let mut raw = serde_ignored::deserialize(deserializer, |path| {
         let mut segments = Vec::new();
         collect(&path, &mut segments);
         unknown.push(segments);
@@ -37,8 +37,29 @@ pub(crate) fn load(source: &str) -> Result<(RawTopology, Vec<Diagnostic>), Diagn
     .map_err(|error| Diagnostic::new(0..0, "", format!("cannot read the topology: {}", error.message())))?;
 
     let root = document.get_ref();
+    replication_key_spans(root, &mut raw);
     let diagnostics = unknown.iter().filter_map(|path| unknown_key(root, path)).collect();
     Ok((raw, diagnostics))
+}
+
+/// Fills in where each datacenter key of every keyspace's `replication` is written, from the
+/// document: serde_ignored reads map keys as plain strings, so serde cannot give their spans.
+fn replication_key_spans(root: &DeTable<'_>, raw: &mut RawTopology) {
+    let Some(keyspaces) = raw.cassandra.valid_mut().and_then(|c| c.keyspaces.valid_mut()) else { return };
+    let tables = root
+        .get("cassandra")
+        .and_then(|c| c.get_ref().as_table())
+        .and_then(|c| c.get("keyspaces"))
+        .and_then(|k| k.get_ref().as_array());
+    // One raw element per array element, invalid ones included, so the indices line up.
+    for (keyspace, table) in keyspaces.iter_mut().zip(tables.into_iter().flatten()) {
+        let Some(keyspace) = keyspace.valid_mut() else { continue };
+        let replication =
+            table.get_ref().as_table().and_then(|t| t.get("replication")).and_then(|r| r.get_ref().as_table());
+        for (key, _) in replication.into_iter().flatten() {
+            keyspace.datacenter_spans.insert(key.get_ref().to_string(), key.span());
+        }
+    }
 }
 
 fn collect(path: &Path<'_>, out: &mut Vec<Segment>) {
@@ -103,10 +124,15 @@ fn push_key(key: &mut String, segment: &str) {
     key.push_str(segment);
 }
 
+/// Where the keyspaces are, as a key.
+pub(crate) const KEYSPACES: &str = "cassandra.keyspaces";
+
 /// The key of the `index`th element of the array at `prefix`: by name when it has a valid one
 /// (`clusters.eu-west`), by position otherwise (`clusters[1]`).
 pub(crate) fn element_key(prefix: &str, index: usize, name: Option<&str>) -> String {
-    match name.filter(|n| is_name(n, 30)) {
+    // Keyspaces are named like CQL identifiers, everything else like Kubernetes objects.
+    let valid = |n: &&str| if prefix == KEYSPACES { is_keyspace_name(n) } else { is_name(n, 30) };
+    match name.filter(valid) {
         Some(name) => format!("{prefix}.{name}"),
         None => format!("{prefix}[{index}]"),
     }

@@ -171,7 +171,57 @@ pub struct Cassandra {
     pub superuser_secret: Spanned<String>,
     /// In the order they are brought up (seed mode seeds each from the ones before it).
     pub datacenters: Vec<Datacenter>,
+    /// The keyspaces the topology declares, in the order written. The replicated system
+    /// keyspaces are not among them: see [`Cassandra::system_keyspaces`].
+    pub keyspaces: Vec<Keyspace>,
 }
+
+impl Cassandra {
+    /// The replication ringform wants for the replicated system keyspaces
+    /// ([`REPLICATED_SYSTEM_KEYSPACES`]): every datacenter, in bring-up order, with
+    /// min([`SYSTEM_REPLICATION_FACTOR`], its size) replicas. Nothing in the file declares them,
+    /// so their spans point at what they derive from: each name at `cluster_name`, each
+    /// datacenter at its name and each factor at its size.
+    pub fn system_keyspaces(&self) -> Vec<Keyspace> {
+        let replication: Vec<ReplicationFactor> = self.datacenters.iter().map(Datacenter::system_replicas).collect();
+        REPLICATED_SYSTEM_KEYSPACES
+            .iter()
+            .map(|name| Keyspace {
+                name: Spanned::new(name.to_string(), self.cluster_name.span.clone()),
+                replication: replication.clone(),
+            })
+            .collect()
+    }
+
+    /// The full replication of every keyspace ringform manages: the system keyspaces of
+    /// [`Cassandra::system_keyspaces`] first, then the declared ones as written.
+    pub fn managed_keyspaces(&self) -> Vec<Keyspace> {
+        let mut keyspaces = self.system_keyspaces();
+        keyspaces.extend(self.keyspaces.iter().cloned());
+        keyspaces
+    }
+}
+
+/// Every keyspace name Cassandra keeps for itself (it compares them ignoring case): `system`
+/// and `system_schema` are local to each node, `system_views` and `system_virtual_schema`
+/// virtual, and the rest [`REPLICATED_SYSTEM_KEYSPACES`]. A declared keyspace takes none of them.
+pub const SYSTEM_KEYSPACES: [&str; 7] = [
+    "system",
+    "system_auth",
+    "system_distributed",
+    "system_schema",
+    "system_traces",
+    "system_views",
+    "system_virtual_schema",
+];
+
+/// The system keyspaces replicated across the ring like any other, whose replication ringform
+/// keeps (see [`Cassandra::system_keyspaces`]).
+pub const REPLICATED_SYSTEM_KEYSPACES: [&str; 3] = ["system_auth", "system_distributed", "system_traces"];
+
+/// Replicas of each replicated system keyspace per datacenter, or as many as a smaller
+/// datacenter has nodes.
+pub const SYSTEM_REPLICATION_FACTOR: u32 = 3;
 
 #[derive(Clone, Debug)]
 pub struct Datacenter {
@@ -187,8 +237,38 @@ pub struct Datacenter {
     pub heap: Spanned<String>,
 }
 
+impl Datacenter {
+    /// Its share of every replicated system keyspace.
+    fn system_replicas(&self) -> ReplicationFactor {
+        ReplicationFactor {
+            datacenter: self.name.clone(),
+            factor: Spanned::new(self.size.value.min(SYSTEM_REPLICATION_FACTOR), self.size.span.clone()),
+        }
+    }
+}
+
 #[derive(Clone, Debug)]
 pub struct Rack {
     pub name: Spanned<String>,
     pub zone: Spanned<String>,
+}
+
+/// A keyspace and how many replicas of it each datacenter holds (NetworkTopologyStrategy).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Keyspace {
+    /// A CQL identifier Cassandra can take unquoted (a letter, then letters, digits and `_`, at
+    /// most 48); unique among the keyspaces ignoring case, as Cassandra folds unquoted names.
+    pub name: Spanned<String>,
+    /// One entry per datacenter holding replicas, in the order written; a datacenter not
+    /// listed holds none.
+    pub replication: Vec<ReplicationFactor>,
+}
+
+/// How many replicas of a keyspace one datacenter holds.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ReplicationFactor {
+    /// The name of one of the datacenters.
+    pub datacenter: Spanned<String>,
+    /// From 1 to the datacenter's size.
+    pub factor: Spanned<u32>,
 }

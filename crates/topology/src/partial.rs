@@ -54,6 +54,7 @@ pub(crate) struct PCassandra {
     pub control_plane: Option<Spanned<String>>,
     pub superuser_secret: Spanned<String>,
     pub datacenters: Vec<PDatacenter>,
+    pub keyspaces: Vec<PKeyspace>,
 }
 
 pub(crate) struct PDatacenter {
@@ -72,6 +73,24 @@ pub(crate) struct PDatacenter {
     pub storage_class: Option<Spanned<String>>,
     pub storage_size: Spanned<String>,
     pub heap: Spanned<String>,
+}
+
+pub(crate) struct PKeyspace {
+    /// `cassandra.keyspaces.<name>` or `cassandra.keyspaces[<index>]`.
+    pub key: String,
+    pub label: String,
+    pub name: Option<Spanned<String>>,
+    /// In the order written; empty when `replication` is missing, invalid or empty (reported).
+    pub replication: Vec<PReplicationFactor>,
+}
+
+pub(crate) struct PReplicationFactor {
+    /// `<keyspace key>.replication.<datacenter>`.
+    pub key: String,
+    /// The key as written.
+    pub datacenter: Spanned<String>,
+    /// `None` when not a whole number from 1 up (reported); may exceed any size until checked.
+    pub factor: Option<Spanned<i64>>,
 }
 
 pub(crate) struct PRack {
@@ -113,6 +132,7 @@ impl Partial {
             control_plane: c.control_plane.clone(),
             superuser_secret: c.superuser_secret.clone(),
             datacenters,
+            keyspaces: c.keyspaces.iter().map(PKeyspace::build).collect::<Option<_>>()?,
         })
     }
 
@@ -155,6 +175,30 @@ pub(crate) fn default_racks(zones: &[Spanned<String>], span: &Span) -> Vec<Rack>
             zone: Spanned::new(zone.value.clone(), span.clone()),
         })
         .collect()
+}
+
+impl PCassandra {
+    /// The first datacenter with this name.
+    pub fn datacenter(&self, name: &str) -> Option<&PDatacenter> {
+        self.datacenters.iter().find(|dc| dc.name.as_ref().is_some_and(|n| n.value == name))
+    }
+}
+
+impl PKeyspace {
+    fn build(&self) -> Option<Keyspace> {
+        let replication = self.replication.iter().map(PReplicationFactor::build).collect::<Option<_>>()?;
+        Some(Keyspace { name: self.name.clone()?, replication })
+    }
+}
+
+impl PReplicationFactor {
+    fn build(&self) -> Option<ReplicationFactor> {
+        let factor = self.factor.as_ref()?;
+        Some(ReplicationFactor {
+            datacenter: self.datacenter.clone(),
+            factor: Spanned::new(u32::try_from(factor.value).ok()?, factor.span.clone()),
+        })
+    }
 }
 
 impl PCluster {

@@ -9,6 +9,18 @@ pub(crate) fn is_name(s: &str, max: usize) -> bool {
         && chars.all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
 }
 
+/// A keyspace name CQL takes unquoted: `^[A-Za-z][A-Za-z0-9_]{0,47}$`. Cassandra's CQL
+/// reference says so in two places: an identifier is `[a-zA-Z][a-zA-Z0-9_]*`
+/// (cassandra.apache.org/doc/latest/cql/definitions.html, "Identifiers and keywords"), and a
+/// keyspace name is alphanumeric or `_`, at most 48 characters (cql/ddl.html, "Common
+/// definitions"; `SchemaConstants.NAME_LENGTH` and `isValidName` in the server). Quoting would
+/// also admit a leading digit or `_`, and make case matter; ringform's names need neither.
+pub(crate) fn is_keyspace_name(s: &str) -> bool {
+    s.starts_with(|c: char| c.is_ascii_alphabetic())
+        && s.len() <= 48
+        && s.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+}
+
 /// An RFC 1123 label, what Kubernetes requires of a namespace.
 pub(crate) fn is_dns_label(s: &str) -> bool {
     let ok = |c: char| c.is_ascii_lowercase() || c.is_ascii_digit();
@@ -98,6 +110,11 @@ mod tests {
         assert!(!is_dns_label("-a"));
         assert!(!is_dns_label("a-"));
         assert!(!is_dns_label(&"a".repeat(64)));
+        assert!(is_keyspace_name("orders") && is_keyspace_name("Orders_2024"));
+        assert!(is_keyspace_name(&"k".repeat(48)));
+        assert!(!is_keyspace_name(&"k".repeat(49)));
+        assert!(!is_keyspace_name("") && !is_keyspace_name("_orders") && !is_keyspace_name("2024_orders"));
+        assert!(!is_keyspace_name("orders-eu") && !is_keyspace_name("ordérs"));
         assert!(is_dns_subdomain("multi-region-superuser"));
         assert!(!is_dns_subdomain("a..b"));
     }

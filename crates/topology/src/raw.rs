@@ -38,6 +38,14 @@ impl<T> Field<T> {
         }
     }
 
+    /// The value, if present and typed, to change.
+    pub fn valid_mut(&mut self) -> Option<&mut T> {
+        match self {
+            Field::Valid { value, .. } => Some(value),
+            _ => None,
+        }
+    }
+
     /// Where it is written, if it is.
     pub fn span(&self) -> Option<Span> {
         match self {
@@ -366,6 +374,31 @@ pub(crate) struct RawCassandra {
     /// The datacenters, in bring-up order (at least one).
     #[schemars(length(min = 1))]
     pub datacenters: Field<Vec<Field<RawDatacenter>>>,
+    /// Keyspaces whose replication ringform keeps as written. The system keyspaces
+    /// `system_auth`, `system_distributed` and `system_traces` need no entry: ringform
+    /// replicates them to every datacenter, min(3, its size) replicas each.
+    #[serde(default)]
+    pub keyspaces: Field<Vec<Field<RawKeyspace>>>,
+}
+
+/// A keyspace and its replicas per datacenter.
+#[derive(Debug, serde::Deserialize, JsonSchema)]
+#[serde(expecting = "a table")]
+#[schemars(rename = "Keyspace", deny_unknown_fields)]
+pub(crate) struct RawKeyspace {
+    /// Unique name of the keyspace, a CQL identifier: a letter, then letters, digits and `_`,
+    /// at most 48. Not a system keyspace's (`system`, `system_auth`, `system_schema`, …).
+    #[schemars(regex(pattern = r"^[A-Za-z][A-Za-z0-9_]{0,47}$"))]
+    pub name: Field<String>,
+    /// Replicas per datacenter, e.g. `{ dc1 = 3, dc2 = 3 }`: each key one of the datacenters,
+    /// each value from 1 to that datacenter's size. A datacenter not listed holds none.
+    #[schemars(extend("minProperties" = 1, "additionalProperties" = { "type": "integer", "minimum": 1 }))]
+    pub replication: Field<BTreeMap<String, Field<i64>>>,
+    /// Where each key of `replication` is written, filled in by `load` from the document:
+    /// serde_ignored hands map keys to serde as plain strings, so they cannot carry a span.
+    #[serde(skip)]
+    #[schemars(skip)]
+    pub datacenter_spans: BTreeMap<String, Span>,
 }
 
 /// One Cassandra datacenter, running in one Kubernetes cluster.

@@ -59,6 +59,7 @@ mod tests {
         assert!(known_keys(&path(&["clusters", "0", "node_pool"])).contains(&"vm_size"));
         assert!(known_keys(&path(&["cassandra", "datacenters", "2", "racks", "0"])).contains(&"zone"));
         assert!(known_keys(&path(&["mesh"])).contains(&"azure_gateway_sku"));
+        assert_eq!(known_keys(&path(&["cassandra", "keyspaces", "1"])), ["name", "replication"]);
         assert!(known_keys(&path(&["nowhere"])).is_empty());
     }
 
@@ -73,5 +74,10 @@ mod tests {
         assert!(cluster["properties"]["kubernetes_version"]["description"].as_str().unwrap().contains("1.35"));
         assert_eq!(cluster["properties"]["kubernetes_version"]["default"], "1.35");
         assert!(!cluster["required"].as_array().unwrap().contains(&"pod_cidr".into()));
+        let replication = &schema["$defs"]["Keyspace"]["properties"]["replication"];
+        assert_eq!(
+            (&replication["minProperties"], &replication["additionalProperties"]["minimum"]),
+            (&1.into(), &1.into())
+        );
     }
 }

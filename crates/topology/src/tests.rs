@@ -144,9 +144,13 @@ fn full_topology_derivations() {
     assert_eq!(canada.node_pool.machine_type.value, "Standard_D8s_v5");
     assert_eq!(t.cluster("eastus").unwrap().gateway_subnet.as_ref().unwrap().value.to_string(), "10.2.255.0/26");
     let cassandra = t.cassandra.unwrap();
-    assert_eq!(cassandra.control_plane.unwrap().value, "canadacentral");
+    assert_eq!(cassandra.control_plane.as_ref().unwrap().value, "canadacentral");
     assert_eq!(cassandra.datacenters[2].storage_class.value, "managed-csi-premium");
     assert_eq!(cassandra.datacenters[3].racks.len(), 2);
+    let keyspaces: Vec<String> = cassandra.managed_keyspaces().into_iter().map(|k| k.name.value).collect();
+    assert_eq!(keyspaces, ["system_auth", "system_distributed", "system_traces", "orders", "user_events"]);
+    let events = &cassandra.keyspaces[1].replication;
+    assert_eq!((events[0].datacenter.value.as_str(), events[0].factor.value), ("dc3", 1));
 }
 
 #[test]
@@ -616,4 +620,164 @@ fn rule_22_security_group_rules_fit_the_quota() {
     let azure_only = edit(&azure_only, "zones = [\"eu-west-1a\", \"eu-west-1b\"]\n", "");
     let azure_only = format!("{azure_only}\n[mesh]\naws_rules_per_security_group = 100\n");
     expect(&azure_only, "mesh.aws_rules_per_security_group", "18:32");
+}
+
+// ---- keyspaces ----
+
+/// BASE with a keyspace: its table on line 31, `name` on line 32 and `replication` on line 33.
+fn with_keyspace(name: &str, replication: &str) -> String {
+    format!("{BASE}\n[[cassandra.keyspaces]]\nname = \"{name}\"\nreplication = {replication}\n")
+}
+
+#[test]
+fn keyspaces_keep_their_replication_as_written() {
+    let source = with_keyspace("orders", "{ dc2 = 2, dc1 = 3 }");
+    let t = parse(&source).unwrap_or_else(|d| panic!("{}", show(&source, &d)));
+    let keyspace = &t.cassandra.unwrap().keyspaces[0];
+    assert_eq!(keyspace.name.value, "orders");
+    let written: Vec<String> =
+        keyspace.replication.iter().map(|r| format!("{}={}", r.datacenter.value, r.factor.value)).collect();
+    assert_eq!(written, ["dc2=2", "dc1=3"]);
+    // Spans on the datacenter keys and the factors, as written.
+    let dc2 = &keyspace.replication[0];
+    assert_eq!((&source[dc2.datacenter.span.clone()], &source[dc2.factor.span.clone()]), ("dc2", "2"));
+    assert_eq!(line_col(&source, keyspace.replication[1].datacenter.span.start), (33, 26));
+    // Quoted and dotted keys are found too.
+    let source = format!("{BASE}\n[[cassandra.keyspaces]]\nname = \"orders\"\nreplication.\"dc1\" = 1\n");
+    let t = parse(&source).unwrap_or_else(|d| panic!("{}", show(&source, &d)));
+    let dc1 = &t.cassandra.unwrap().keyspaces[0].replication[0];
+    assert_eq!(&source[dc1.datacenter.span.clone()], "\"dc1\"");
+}
+
+#[test]
+fn system_keyspaces_follow_every_datacenter_with_at_most_three_replicas() {
+    let source =
+        edit(BASE, "service_cidr = \"10.101.0.0/16\"", "service_cidr = \"10.101.0.0/16\"\nnode_pool = { count = 5 }");
+    let source = edit(&source, "cluster = \"eu-west\"", "cluster = \"eu-west\"\nsize = 5");
+    let source = edit(
+        &source,
+        "cluster = \"eu-central\"",
+        "cluster = \"eu-central\"\nsize = 1\nracks = [{ name = \"r1\", zone = \"eu-central-1a\" }]",
+    );
+    let source = format!("{source}\n[[cassandra.keyspaces]]\nname = \"orders\"\nreplication = {{ dc1 = 5 }}\n");
+    let cassandra = parse(&source).unwrap_or_else(|d| panic!("{}", show(&source, &d))).cassandra.unwrap();
+    let describe = |keyspaces: Vec<Keyspace>| -> Vec<String> {
+        keyspaces
+            .iter()
+            .map(|k| {
+                let factors: Vec<String> =
+                    k.replication.iter().map(|r| format!("{}={}", r.datacenter.value, r.factor.value)).collect();
+                format!("{} {}", k.name.value, factors.join(","))
+            })
+            .collect()
+    };
+    let system = ["system_auth dc1=3,dc2=1", "system_distributed dc1=3,dc2=1", "system_traces dc1=3,dc2=1"];
+    assert_eq!(describe(cassandra.system_keyspaces()), system);
+    assert_eq!(describe(cassandra.managed_keyspaces()), [&system[..], &["orders dc1=5"]].concat());
+    // Derived values point at what they derive from: the datacenter's name and size.
+    let auth = &cassandra.system_keyspaces()[0];
+    assert_eq!(auth.name.span, cassandra.cluster_name.span);
+    assert_eq!(auth.replication[1].datacenter.span, cassandra.datacenters[1].name.span);
+    assert_eq!(auth.replication[1].factor.span, cassandra.datacenters[1].size.span);
+}
+
+#[test]
+fn rule_23_keyspace_names_are_cql_identifiers() {
+    let source = with_keyspace("orders-eu", "{ dc1 = 3 }");
+    let d = expect(&source, "cassandra.keyspaces[0].name", "32:8");
+    assert_eq!(d.message, "`orders-eu` is not a valid keyspace name");
+    assert_eq!(
+        hint(&d),
+        "use letters, digits and `_`, starting with a letter, at most 48 characters (a CQL identifier)"
+    );
+    assert_eq!(errors(&source).len(), 1);
+    expect(&with_keyspace("2024_orders", "{ dc1 = 3 }"), "cassandra.keyspaces[0].name", "32:8");
+    expect(&with_keyspace(&"k".repeat(49), "{ dc1 = 3 }"), "cassandra.keyspaces[0].name", "32:8");
+    // Underscores and capitals are fine, and name the key.
+    let source = with_keyspace("User_Events", "{ dc1 = 3 }\ntypo = 1");
+    assert_eq!(
+        hint(&expect(&source, "cassandra.keyspaces.User_Events.typo", "34:1")),
+        "remove it; the keys allowed here are: name, replication"
+    );
+    let source = with_keyspace("orders", "{ dc1 = 3 }\nreplicaton = 1");
+    assert_eq!(hint(&expect(&source, "cassandra.keyspaces.orders.replicaton", "34:1")), "did you mean `replication`?");
+}
+
+#[test]
+fn rule_24_keyspace_names_of_system_keyspaces() {
+    let source = with_keyspace("system_auth", "{ dc1 = 3 }");
+    let d = expect(&source, "cassandra.keyspaces.system_auth.name", "32:8");
+    assert_eq!(d.message, "keyspace name `system_auth` is taken by the system keyspace system_auth");
+    assert_eq!(
+        hint(&d),
+        "remove this keyspace: ringform replicates system_auth, system_distributed, system_traces itself, to every \
+         datacenter with min(3, size) replicas"
+    );
+    // Cassandra's own check of system keyspace names ignores case.
+    let d = expect(&with_keyspace("System_Schema", "{ dc1 = 3 }"), "cassandra.keyspaces.System_Schema.name", "32:8");
+    assert_eq!(d.message, "keyspace name `System_Schema` is taken by the system keyspace system_schema");
+    assert_eq!(
+        hint(&d),
+        "choose another name: Cassandra keeps system_schema on each node itself and never replicates it"
+    );
+}
+
+#[test]
+fn rule_25_unique_keyspace_names_ignoring_case() {
+    let source = format!(
+        "{}[[cassandra.keyspaces]]\nname = \"Orders\"\nreplication = {{ dc2 = 1 }}\n",
+        with_keyspace("orders", "{ dc1 = 3 }")
+    );
+    let d = expect(&source, "cassandra.keyspaces.Orders.name", "35:8");
+    assert_eq!(d.message, "keyspace name `Orders` is already used by the keyspace at line 32");
+    assert_eq!(hint(&d), "give every keyspace its own name: Cassandra ignores the case of names that are not quoted");
+    assert_eq!(errors(&source).len(), 1);
+}
+
+#[test]
+fn rule_26_replication_names_defined_datacenters() {
+    let source = with_keyspace("orders", "{ dc1 = 3, dc3 = 1 }");
+    let d = expect(&source, "cassandra.keyspaces.orders.replication.dc3", "33:26");
+    assert_eq!(d.message, "keyspace orders is replicated to datacenter `dc3`, which is not defined");
+    assert_eq!(hint(&d), "did you mean `dc1`? Defined datacenters: dc1, dc2");
+    assert_eq!(errors(&source).len(), 1);
+    // Keyspaces without datacenters: the references fail like any other.
+    let source = BASE.split("[[cassandra.datacenters]]").next().unwrap().to_string()
+        + "[[cassandra.keyspaces]]\nname = \"orders\"\nreplication = { dc1 = 3 }\n";
+    expect(&source, "cassandra.datacenters", "19:1");
+    let d = expect(&source, "cassandra.keyspaces.orders.replication.dc1", "25:17");
+    assert_eq!(hint(&d), "define the datacenter with a [[cassandra.datacenters]] table");
+}
+
+#[test]
+fn rule_27_replication_factor_at_least_one() {
+    let source = with_keyspace("orders", "{ dc1 = 3, dc2 = 0 }");
+    let d = expect(&source, "cassandra.keyspaces.orders.replication.dc2", "33:32");
+    assert_eq!(d.message, "replication factor of datacenter dc2 must be at least 1, not 0");
+    assert_eq!(hint(&d), "leave dc2 out of replication to keep no replica there");
+    assert_eq!(errors(&source).len(), 1);
+    let source = with_keyspace("orders", "{ dc1 = \"3\" }");
+    let d = expect(&source, "cassandra.keyspaces.orders.replication.dc1", "33:23");
+    assert_eq!(d.message, "wrong value for `dc1`: expected an integer, found string \"3\"");
+}
+
+#[test]
+fn rule_28_replication_factor_within_the_datacenter_size() {
+    let source = with_keyspace("orders", "{ dc1 = 4 }");
+    let d = expect(&source, "cassandra.keyspaces.orders.replication.dc1", "33:23");
+    assert_eq!(d.message, "keyspace orders wants 4 replicas in datacenter dc1, which has size 3");
+    assert_eq!(hint(&d), "lower it to at most 3, or raise the size of dc1: each replica needs a node of its own");
+    assert_eq!(errors(&source).len(), 1);
+    expect(&with_keyspace("orders", "{ dc1 = 99999999999 }"), "cassandra.keyspaces.orders.replication.dc1", "33:23");
+}
+
+#[test]
+fn rule_29_replication_is_required_and_not_empty() {
+    let source = with_keyspace("orders", "{}");
+    let d = expect(&source, "cassandra.keyspaces.orders.replication", "33:15");
+    assert_eq!(d.message, "replication is empty: the keyspace would have no replicas");
+    assert_eq!(hint(&d), "name each datacenter that holds replicas, with how many, e.g. replication = { dc1 = 3 }");
+    let source = format!("{BASE}\n[[cassandra.keyspaces]]\nname = \"orders\"\n");
+    let d = expect(&source, "cassandra.keyspaces.orders.replication", "31:1");
+    assert_eq!(d.message, "missing required key `replication`");
 }

@@ -1,5 +1,6 @@
 //! The rules that look across tables: unique names, references, address-range overlaps, the
-//! mesh options against the providers used, DNS namespaces, racks and node capacity.
+//! mesh options against the providers used, DNS namespaces, racks, node capacity and keyspace
+//! replication against datacenter sizes.
 
 use std::collections::HashMap;
 
@@ -29,7 +30,9 @@ pub(crate) fn validate(p: &Partial, source: &str, d: &mut Vec<Diagnostic>) {
     }
     if let Some(cassandra) = &p.cassandra {
         unique_datacenter_names(cassandra, source, d);
+        unique_keyspace_names(cassandra, source, d);
         references(p, cassandra, d);
+        replication_within_sizes(cassandra, d);
         racks_and_sizes(p, cassandra, d);
         if p.dns.mode.value == DnsMode::CorednsStubs {
             namespaces_per_cluster(cassandra, d);
@@ -43,47 +46,46 @@ fn at_line(source: &str, span: &Span) -> String {
 }
 
 fn unique_cluster_names(p: &Partial, source: &str, d: &mut Vec<Diagnostic>) {
-    let mut seen: HashMap<&str, &Span> = HashMap::new();
-    for cluster in &p.clusters {
-        let Some(name) = &cluster.name else { continue };
-        if let Some(first) = seen.get(name.value.as_str()) {
-            d.push(
-                Diagnostic::new(
-                    name.span.clone(),
-                    format!("{}.name", cluster.key),
-                    format!(
-                        "cluster name `{}` is already used by the cluster at {}",
-                        name.value,
-                        at_line(source, first)
-                    ),
-                )
-                .hint("give every cluster its own name"),
-            );
-        } else {
-            seen.insert(&name.value, &name.span);
-        }
-    }
+    let names = p.clusters.iter().filter_map(|c| Some((c.key.as_str(), c.name.as_ref()?)));
+    unique_names(names, "cluster", "give every cluster its own name", str::to_string, source, d);
 }
 
 fn unique_datacenter_names(cassandra: &PCassandra, source: &str, d: &mut Vec<Diagnostic>) {
-    let mut seen: HashMap<&str, &Span> = HashMap::new();
-    for dc in &cassandra.datacenters {
-        let Some(name) = &dc.name else { continue };
-        if let Some(first) = seen.get(name.value.as_str()) {
+    let names = cassandra.datacenters.iter().filter_map(|dc| Some((dc.key.as_str(), dc.name.as_ref()?)));
+    let hint = "give every datacenter its own name: Cassandra identifies datacenters by name";
+    unique_names(names, "datacenter", hint, str::to_string, source, d);
+}
+
+/// Cassandra folds unquoted names to lower case, so `Orders` and `orders` are one keyspace.
+fn unique_keyspace_names(cassandra: &PCassandra, source: &str, d: &mut Vec<Diagnostic>) {
+    let names = cassandra.keyspaces.iter().filter_map(|k| Some((k.key.as_str(), k.name.as_ref()?)));
+    let hint = "give every keyspace its own name: Cassandra ignores the case of names that are not quoted";
+    unique_names(names, "keyspace", hint, str::to_ascii_lowercase, source, d);
+}
+
+/// Reports each name already used by an earlier table of its kind (`what`), at the later one,
+/// as `<table key>.name`. Names are compared as `same` makes them.
+fn unique_names<'a>(
+    names: impl Iterator<Item = (&'a str, &'a Spanned<String>)>,
+    what: &str,
+    hint: &str,
+    same: fn(&str) -> String,
+    source: &str,
+    d: &mut Vec<Diagnostic>,
+) {
+    let mut seen: HashMap<String, &Span> = HashMap::new();
+    for (key, name) in names {
+        if let Some(first) = seen.get(&same(&name.value)) {
             d.push(
                 Diagnostic::new(
                     name.span.clone(),
-                    format!("{}.name", dc.key),
-                    format!(
-                        "datacenter name `{}` is already used by the datacenter at {}",
-                        name.value,
-                        at_line(source, first)
-                    ),
+                    format!("{key}.name"),
+                    format!("{what} name `{}` is already used by the {what} at {}", name.value, at_line(source, first)),
                 )
-                .hint("give every datacenter its own name: Cassandra identifies datacenters by name"),
+                .hint(hint),
             );
         } else {
-            seen.insert(&name.value, &name.span);
+            seen.insert(same(&name.value), &name.span);
         }
     }
 }
@@ -245,30 +247,87 @@ fn security_group_rules(p: &Partial, d: &mut Vec<Diagnostic>) {
     }
 }
 
-/// `datacenter.cluster` and `control_plane` must name a defined cluster.
-fn references(p: &Partial, cassandra: &PCassandra, d: &mut Vec<Diagnostic>) {
-    let names: Vec<&str> = p.clusters.iter().filter_map(|c| c.name.as_ref()).map(|n| n.value.as_str()).collect();
-    let mut check = |name: &Spanned<String>, key: String, message: String| {
-        if names.contains(&name.value.as_str()) {
+/// The names a reference may use, and how to speak of them.
+struct Defined<'a> {
+    /// `cluster`, `datacenter`.
+    what: &'static str,
+    /// The table that defines one.
+    table: &'static str,
+    names: Vec<&'a str>,
+}
+
+impl Defined<'_> {
+    /// Reports `name` unless it is defined, suggesting the closest defined name.
+    fn check(&self, d: &mut Vec<Diagnostic>, name: &Spanned<String>, key: String, message: String) {
+        if self.names.contains(&name.value.as_str()) {
             return;
         }
-        let defined = names.join(", ");
-        let hint = match closest(&name.value, names.iter().copied()) {
-            _ if names.is_empty() => "define the cluster with a [[clusters]] table".to_string(),
-            Some(suggestion) => format!("did you mean `{suggestion}`? Defined clusters: {defined}"),
-            None => format!("use one of the defined clusters: {defined}"),
+        let (what, defined) = (self.what, self.names.join(", "));
+        let hint = match closest(&name.value, self.names.iter().copied()) {
+            _ if self.names.is_empty() => format!("define the {what} with a {} table", self.table),
+            Some(suggestion) => format!("did you mean `{suggestion}`? Defined {what}s: {defined}"),
+            None => format!("use one of the defined {what}s: {defined}"),
         };
         d.push(Diagnostic::new(name.span.clone(), key, message).hint(hint));
+    }
+}
+
+/// `datacenter.cluster` and `control_plane` must name a defined cluster, and the keys of a
+/// keyspace's replication a defined datacenter.
+fn references(p: &Partial, cassandra: &PCassandra, d: &mut Vec<Diagnostic>) {
+    let clusters = Defined {
+        what: "cluster",
+        table: "[[clusters]]",
+        names: p.clusters.iter().filter_map(|c| c.name.as_ref()).map(|n| n.value.as_str()).collect(),
     };
     for dc in &cassandra.datacenters {
         if let Some(cluster) = &dc.cluster {
             let message = format!("datacenter {} runs in cluster `{}`, which is not defined", dc.label, cluster.value);
-            check(cluster, format!("{}.cluster", dc.key), message);
+            clusters.check(d, cluster, format!("{}.cluster", dc.key), message);
         }
     }
     if let Some(control_plane) = &cassandra.control_plane {
         let message = format!("control_plane `{}` is not a defined cluster", control_plane.value);
-        check(control_plane, "cassandra.control_plane".to_string(), message);
+        clusters.check(d, control_plane, "cassandra.control_plane".to_string(), message);
+    }
+    let datacenters = Defined {
+        what: "datacenter",
+        table: "[[cassandra.datacenters]]",
+        names: cassandra.datacenters.iter().filter_map(|dc| dc.name.as_ref()).map(|n| n.value.as_str()).collect(),
+    };
+    for keyspace in &cassandra.keyspaces {
+        for replicas in &keyspace.replication {
+            let message = format!(
+                "keyspace {} is replicated to datacenter `{}`, which is not defined",
+                keyspace.label, replicas.datacenter.value
+            );
+            datacenters.check(d, &replicas.datacenter, replicas.key.clone(), message);
+        }
+    }
+}
+
+/// Each replica of a keyspace in a datacenter takes a node of its own.
+fn replication_within_sizes(cassandra: &PCassandra, d: &mut Vec<Diagnostic>) {
+    for keyspace in &cassandra.keyspaces {
+        for replicas in &keyspace.replication {
+            let Some(factor) = &replicas.factor else { continue };
+            let Some(dc) = cassandra.datacenter(&replicas.datacenter.value) else { continue };
+            let Some(size) = dc.size.as_ref().filter(|size| factor.value > i64::from(size.value)) else { continue };
+            d.push(
+                Diagnostic::new(
+                    factor.span.clone(),
+                    replicas.key.clone(),
+                    format!(
+                        "keyspace {} wants {} replicas in datacenter {}, which has size {}",
+                        keyspace.label, factor.value, dc.label, size.value
+                    ),
+                )
+                .hint(format!(
+                    "lower it to at most {}, or raise the size of {}: each replica needs a node of its own",
+                    size.value, dc.label
+                )),
+            );
+        }
     }
 }
 

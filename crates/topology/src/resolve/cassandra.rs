@@ -1,8 +1,10 @@
-//! The `[cassandra]` table, its datacenters and their racks.
+//! The `[cassandra]` table, its datacenters and their racks, and its keyspaces.
+
+use std::collections::BTreeMap;
 
 use super::fields::*;
 use crate::diagnostic::Diagnostic;
-use crate::load::element_key;
+use crate::load::{KEYSPACES, element_key};
 use crate::model::*;
 use crate::partial::*;
 use crate::patterns::*;
@@ -66,19 +68,14 @@ pub(super) fn resolve_cassandra(d: &mut Vec<Diagnostic>, raw: Spanned<RawCassand
                 .hint("add a [[cassandra.datacenters]] table for each datacenter, with name and cluster"),
         );
     }
-    let datacenters: Vec<PDatacenter> = match raw_dcs {
-        Ok(Some(list)) => list
-            .value
-            .into_iter()
-            .enumerate()
-            .filter_map(|(i, field)| {
-                let dc = optional(d, field, &format!("cassandra.datacenters[{i}]"), example)?;
-                Some(resolve_datacenter(d, i, dc))
-            })
-            .collect(),
+    let datacenters = match raw_dcs {
+        Ok(Some(list)) => each_table(d, list.value, "cassandra.datacenters", example, resolve_datacenter),
         _ => Vec::new(),
     };
-    PCassandra { cluster_name, server_version, mode, control_plane, superuser_secret, datacenters }
+    let example = "a [[cassandra.keyspaces]] table per keyspace, each with name and replication";
+    let raw_keyspaces = optional(d, raw.keyspaces, KEYSPACES, example).map_or_else(Vec::new, |list| list.value);
+    let keyspaces = each_table(d, raw_keyspaces, KEYSPACES, example, resolve_keyspace);
+    PCassandra { cluster_name, server_version, mode, control_plane, superuser_secret, datacenters, keyspaces }
 }
 
 fn resolve_datacenter(d: &mut Vec<Diagnostic>, index: usize, raw: Spanned<RawDatacenter>) -> PDatacenter {
@@ -164,4 +161,91 @@ fn resolve_racks(d: &mut Vec<Diagnostic>, list: Vec<Field<RawRack>>, dc_key: &st
         racks.push(PRack { key, name, zone });
     }
     racks
+}
+
+fn resolve_keyspace(d: &mut Vec<Diagnostic>, index: usize, raw: Spanned<RawKeyspace>) -> PKeyspace {
+    let Spanned { value: raw, span } = raw;
+    let name_text = raw.name.valid().map(String::as_str);
+    let key = element_key(KEYSPACES, index, name_text);
+    let label = name_text.filter(|n| is_keyspace_name(n)).map_or_else(|| key.clone(), str::to_string);
+    let name = required(d, raw.name, &format!("{key}.name"), &span, "name = \"orders\"");
+    if let Some(name) = &name {
+        check_keyspace_name(d, name, &format!("{key}.name"));
+    }
+    let replication = resolve_replication(d, raw.replication, &raw.datacenter_spans, &key, &span);
+    PKeyspace { key, label, name, replication }
+}
+
+/// A CQL identifier that is not a system keyspace's.
+fn check_keyspace_name(d: &mut Vec<Diagnostic>, name: &Spanned<String>, key: &str) {
+    let (message, hint) = if !is_keyspace_name(&name.value) {
+        let hint = "use letters, digits and `_`, starting with a letter, at most 48 characters (a CQL identifier)";
+        (format!("`{}` is not a valid keyspace name", name.value), hint.to_string())
+    } else if let Some(system) = system_keyspace(&name.value) {
+        let hint = if REPLICATED_SYSTEM_KEYSPACES.contains(&system) {
+            format!(
+                "remove this keyspace: ringform replicates {} itself, to every datacenter with min({SYSTEM_REPLICATION_FACTOR}, size) replicas",
+                REPLICATED_SYSTEM_KEYSPACES.join(", ")
+            )
+        } else {
+            format!("choose another name: Cassandra keeps {system} on each node itself and never replicates it")
+        };
+        (format!("keyspace name `{}` is taken by the system keyspace {system}", name.value), hint)
+    } else {
+        return;
+    };
+    d.push(Diagnostic::new(name.span.clone(), key, message).hint(hint));
+}
+
+/// The system keyspace a name stands for; Cassandra's own check ignores case too.
+fn system_keyspace(name: &str) -> Option<&'static str> {
+    SYSTEM_KEYSPACES.into_iter().find(|system| system.eq_ignore_ascii_case(name))
+}
+
+/// The datacenters and factors of `replication`, in the order written.
+fn resolve_replication(
+    d: &mut Vec<Diagnostic>,
+    field: Field<BTreeMap<String, Field<i64>>>,
+    key_spans: &BTreeMap<String, Span>,
+    keyspace_key: &str,
+    table: &Span,
+) -> Vec<PReplicationFactor> {
+    let key = format!("{keyspace_key}.replication");
+    let Some(replication) = required(d, field, &key, table, "replication = { dc1 = 3, dc2 = 3 }") else {
+        return Vec::new();
+    };
+    if replication.value.is_empty() {
+        d.push(
+            Diagnostic::new(replication.span, key, "replication is empty: the keyspace would have no replicas")
+                .hint("name each datacenter that holds replicas, with how many, e.g. replication = { dc1 = 3 }"),
+        );
+        return Vec::new();
+    }
+    let mut factors: Vec<PReplicationFactor> = replication
+        .value
+        .into_iter()
+        .map(|(datacenter, field)| {
+            let key = format!("{key}.{datacenter}");
+            let factor = optional(d, field, &key, "a number of replicas, e.g. 3")
+                .filter(|f| at_least_one(d, f, &key, &datacenter));
+            let span = key_spans.get(&datacenter).cloned().unwrap_or_else(|| replication.span.clone());
+            PReplicationFactor { key, datacenter: Spanned::new(datacenter, span), factor }
+        })
+        .collect();
+    factors.sort_by_key(|f| f.datacenter.span.start);
+    factors
+}
+
+fn at_least_one(d: &mut Vec<Diagnostic>, factor: &Spanned<i64>, key: &str, datacenter: &str) -> bool {
+    if factor.value < 1 {
+        d.push(
+            Diagnostic::new(
+                factor.span.clone(),
+                key,
+                format!("replication factor of datacenter {datacenter} must be at least 1, not {}", factor.value),
+            )
+            .hint(format!("leave {datacenter} out of replication to keep no replica there")),
+        );
+    }
+    factor.value >= 1
 }

@@ -43,6 +43,24 @@ pub(super) fn read<T>(
     }
 }
 
+/// Each table of an array of tables (`[[clusters]]`, …) through `resolve`; elements that are
+/// not tables are reported and left out.
+pub(super) fn each_table<T, U>(
+    d: &mut Vec<Diagnostic>,
+    list: Vec<Field<T>>,
+    prefix: &str,
+    example: &str,
+    mut resolve: impl FnMut(&mut Vec<Diagnostic>, usize, Spanned<T>) -> U,
+) -> Vec<U> {
+    list.into_iter()
+        .enumerate()
+        .filter_map(|(i, field)| {
+            let table = optional(d, field, &format!("{prefix}[{i}]"), example)?;
+            Some(resolve(d, i, table))
+        })
+        .collect()
+}
+
 pub(super) fn optional<T>(d: &mut Vec<Diagnostic>, field: Field<T>, key: &str, example: &str) -> Option<Spanned<T>> {
     read(d, field, key, example).ok().flatten()
 }

@@ -35,15 +35,9 @@ pub(crate) fn resolve(raw: RawTopology, d: &mut Vec<Diagnostic>) -> Partial {
         raw_clusters.iter().filter(|c| c.valid().and_then(|c| c.provider.valid()) == Some(&cloud)).count()
     };
     let gateway = gateway_needed(mesh.azure.value, count(RawCloud::Aws), count(RawCloud::Azure));
-    let clusters = raw_clusters
-        .into_iter()
-        .enumerate()
-        .filter_map(|(i, field)| {
-            let key = format!("clusters[{i}]");
-            let cluster = optional(d, field, &key, "a [[clusters]] table per cluster")?;
-            Some(resolve_cluster(d, i, cluster, gateway))
-        })
-        .collect();
+    let clusters = each_table(d, raw_clusters, "clusters", "a [[clusters]] table per cluster", |d, i, cluster| {
+        resolve_cluster(d, i, cluster, gateway)
+    });
 
     let cassandra = optional(d, raw.cassandra, "cassandra", "a [cassandra] table").map(|c| resolve_cassandra(d, c));
     let quotas = optional(d, raw.quotas, "quotas", "a [quotas] table, e.g. aws_vpcs_per_region = 10")

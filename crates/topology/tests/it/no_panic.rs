@@ -41,6 +41,7 @@ fn fragment() -> impl Strategy<Value = String> {
         Just("\"".to_string()),
         Just("[[clusters]]\n".to_string()),
         Just("[[cassandra.datacenters]]\n".to_string()),
+        Just("[[cassandra.keyspaces]]\n".to_string()),
         Just("name = \"eu-west\"\n".to_string()),
         Just("size = 9\n".to_string()),
         Just("zones = []\n".to_string()),
@@ -68,6 +69,7 @@ fn value() -> impl Strategy<Value = String> {
         Just("[\"1\", \"2\", \"2\"]".to_string()),
         Just("{ count = 1 }".to_string()),
         Just("[{ name = \"r1\", zone = \"1\" }]".to_string()),
+        Just("{ dc1 = 3, dc9 = 0 }".to_string()),
         Just("[]".to_string()),
         Just("{}".to_string()),
         (0..12i64).prop_map(|n| n.to_string()),
@@ -93,12 +95,14 @@ fn line() -> impl Strategy<Value = String> {
         Just("mode"),
         Just("racks"),
         Just("node_pool"),
+        Just("replication"),
         Just("typo"),
     ];
     prop_oneof![
         (key, value()).prop_map(|(k, v)| format!("{k} = {v}")),
         Just("[[clusters]]".to_string()),
         Just("[[cassandra.datacenters]]".to_string()),
+        Just("[[cassandra.keyspaces]]".to_string()),
         Just("[dns]".to_string()),
         Just("[mesh]".to_string()),
     ]
