@@ -36,13 +36,14 @@ pub(super) use tokens::accepts;
 
 /// What a controller stores: `object` merged into the stored one (JSON merge patch; created if
 /// absent), a deletion as a client's (finalizers hold it), what a process read when it
-/// started, or the DNS record of a load balancer the cloud made (those two kept by the server,
-/// not objects).
+/// started, the DNS record of a load balancer the cloud made, or what it did to Cassandra
+/// through its nodes (those three kept by the server, not objects).
 pub(super) enum Write {
     Merge { cluster: String, key: ObjectKey, object: Value },
     Delete { cluster: String, key: ObjectKey },
     Started { cluster: String, process: &'static str, read: Value },
     LoadBalancer { host: String, addresses: Vec<std::net::Ipv4Addr> },
+    Cassandra(super::cassandra::Change),
 }
 
 /// How long the real controller takes, and what it writes then; `None` when it has nothing to do.

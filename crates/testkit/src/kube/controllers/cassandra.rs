@@ -7,18 +7,22 @@
 //! Pods are Running and Ready with addresses from the cluster's pod range
 //! (`10.<200 + n>.0.0/16` for the n-th cluster made), the first pods of each rack are labelled
 //! seeds (three per datacenter, one per rack beyond three racks, split over the racks), and the
-//! datacenter is Ready. Deleting it removes its Pods, StatefulSets, Services, EndpointSlices and
-//! (unless annotated `cassandra.datastax.com/delete-pvc: "false"`) claims, then the finalizer.
-//! Only while a `cass-operator-controller-manager` Deployment is Available in the cluster.
-//! Not modelled: scaling down, decommission, rolling restarts beyond one wait, per-node
-//! start-up order, the superuser Secret cass-operator generates.
+//! datacenter is Ready; its nodes seed a Cassandra ring or join the one their seeds reach (see
+//! `cassandra/`). Deleting it removes its Pods, StatefulSets, Services, EndpointSlices and
+//! (unless annotated `cassandra.datastax.com/delete-pvc: "false"`) claims, then the finalizer,
+//! and the datacenter leaves its ring. Only while a `cass-operator-controller-manager`
+//! Deployment is Available in the cluster. Not modelled: scaling down, decommission, rolling
+//! restarts beyond one wait, per-node start-up order, the superuser Secret cass-operator
+//! generates.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
 use serde_json::{Value, json};
 
 use super::{Controller, Plan, Write, deleting, deployment_available, get, has_condition, key, list, merge};
+use crate::kube::cassandra::{Change, Started, StartedNode};
+use crate::kube::ring;
 use crate::kube::server::State;
 use crate::kube::store::{ObjectKey, now};
 
@@ -56,6 +60,10 @@ pub(in crate::kube) struct Datacenter {
     /// (rack, nodes, seeds)
     racks: Vec<(String, usize, usize)>,
     pub server_version: String,
+    /// The system keyspaces' replication its JVM options ask the Management API agent for.
+    system_replication: Option<BTreeMap<String, u32>>,
+    /// `-Dcassandra.allow_alter_rf_during_range_movement=true` among its JVM options.
+    allow_alter_rf: bool,
 }
 
 impl Datacenter {
@@ -71,6 +79,7 @@ impl Datacenter {
         // Three seeds per datacenter; all nodes when fewer; one per rack beyond three racks.
         let seeds = if size < 3 { size } else { 3.max(racks.len()) };
         let (nodes, seeds) = (split(size, racks.len()), split(seeds, racks.len()));
+        let options = jvm_options(&spec["config"]);
         Datacenter {
             namespace: at.namespace.clone(),
             cluster_label: clean_label(&cluster_name),
@@ -80,7 +89,14 @@ impl Datacenter {
             cluster_name,
             racks: racks.into_iter().zip(nodes).zip(seeds).map(|((r, n), s)| (r, n, s)).collect(),
             server_version: text(&spec["serverVersion"]),
+            system_replication: system_replication(&options),
+            allow_alter_rf: options.contains(&"-Dcassandra.allow_alter_rf_during_range_movement=true"),
         }
+    }
+
+    /// Where its nodes are, as the ring knows datacenters.
+    fn place(&self, cluster: &str) -> ring::Place {
+        (cluster.to_string(), self.namespace.clone(), self.name.clone())
     }
 
     fn prefix(&self) -> String {
@@ -283,6 +299,7 @@ fn start(state: &State, cluster: &str, at: &ObjectKey, object: &Value, dc: &Data
     let mut addresses = free_addresses(state, cluster);
     let mut writes = Vec::new();
     let mut statuses = serde_json::Map::new();
+    let mut started = Vec::new();
     for (rack, nodes, seeds) in &dc.racks {
         let rack_pods: Vec<&(String, String)> = pods.iter().filter(|(r, _)| r == rack).collect();
         for (i, (_, pod)) in rack_pods.iter().enumerate() {
@@ -306,6 +323,8 @@ fn start(state: &State, cluster: &str, at: &ObjectKey, object: &Value, dc: &Data
                 }),
             ));
             statuses.insert(pod.clone(), json!({ "hostID": stored["metadata"]["uid"], "ip": ip, "rack": rack }));
+            let host_id = stored["metadata"]["uid"].as_str().unwrap_or_default().to_string();
+            started.push(StartedNode { host_id, pod: pod.clone(), ip, rack: clean_label(rack) });
         }
         writes.push(merge(
             cluster,
@@ -327,6 +346,14 @@ fn start(state: &State, cluster: &str, at: &ObjectKey, object: &Value, dc: &Data
             "nodeStatuses": statuses,
         }}),
     ));
+    writes.push(Write::Cassandra(Change::Started(Started {
+        place: dc.place(cluster),
+        cluster_name: dc.cluster_name.clone(),
+        version: dc.server_version.clone(),
+        system_replication: dc.system_replication.clone(),
+        allow_alter_rf: dc.allow_alter_rf,
+        nodes: started,
+    })));
     Some((START_PER_RACK * dc.racks.len() as u32, writes))
 }
 
@@ -340,7 +367,8 @@ fn free_addresses(state: &State, cluster: &str) -> impl Iterator<Item = String> 
     (10..65_534u32).map(move |n| format!("10.{second}.{}.{}", n / 256, n % 256)).filter(move |ip| !used.contains(ip))
 }
 
-/// What cass-operator deletes with a datacenter, then its finalizer.
+/// What cass-operator deletes with a datacenter, then its finalizer: the datacenter leaves
+/// its ring.
 fn remove(state: &State, cluster: &str, at: &ObjectKey, object: &Value, dc: &Datacenter) -> Plan {
     let keep_claims = object["metadata"]["annotations"]["cassandra.datastax.com/delete-pvc"] == "false";
     let mut writes = Vec::new();
@@ -371,6 +399,7 @@ fn remove(state: &State, cluster: &str, at: &ObjectKey, object: &Value, dc: &Dat
     let mut finalizers = object["metadata"]["finalizers"].as_array().cloned().unwrap_or_default();
     finalizers.retain(|f| f != FINALIZER);
     writes.push(merge(cluster, at, json!({ "metadata": { "finalizers": finalizers } })));
+    writes.push(Write::Cassandra(Change::Deleted { place: dc.place(cluster) }));
     Some((REACT, writes))
 }
 
@@ -421,6 +450,39 @@ fn runs(input: &str, first: impl Fn(char) -> bool, inner: impl Fn(char) -> bool)
     out
 }
 
+/// The `additional-jvm-opts` of every section of a CassandraDatacenter's `spec.config`
+/// (`cassandra-env-sh`, `jvm-server-options`…): the system properties Cassandra starts with.
+fn jvm_options(config: &Value) -> Vec<&str> {
+    config
+        .as_object()
+        .into_iter()
+        .flat_map(|sections| sections.values())
+        .flat_map(|section| section["additional-jvm-opts"].as_array().into_iter().flatten())
+        .filter_map(Value::as_str)
+        .collect()
+}
+
+/// The system keyspaces' replication the options ask the Management API agent for:
+/// `-Dcassandra.system_distributed_replication=dc1:3,dc2:3`, else the
+/// `…_replication_dc_names` and `…_replication_per_dc` pair; the agent ignores factors outside
+/// 1 to 5.
+fn system_replication(options: &[&str]) -> Option<BTreeMap<String, u32>> {
+    let property =
+        |name: &str| options.iter().rev().find_map(|o| o.strip_prefix("-D")?.strip_prefix(name)?.strip_prefix('='));
+    let factor = |text: &str| text.trim().parse::<u32>().ok().filter(|rf| (1..=5).contains(rf));
+    let pairs: BTreeMap<String, u32> = property("cassandra.system_distributed_replication")
+        .into_iter()
+        .flat_map(|value| value.split(','))
+        .filter_map(|pair| pair.split_once(':').and_then(|(dc, rf)| Some((dc.trim().to_string(), factor(rf)?))))
+        .collect();
+    if !pairs.is_empty() {
+        return Some(pairs);
+    }
+    let per_dc = factor(property("cassandra.system_distributed_replication_per_dc")?)?;
+    let names = property("cassandra.system_distributed_replication_dc_names")?;
+    Some(names.split(',').map(|dc| (dc.trim().to_string(), per_dc)).collect())
+}
+
 /// Every Cassandra node of every cluster: (cluster, Pod, the datacenter it belongs to).
 pub(in crate::kube) fn nodes_of(state: &State) -> Vec<(String, Value, Datacenter)> {
     let mut nodes = Vec::new();
@@ -437,7 +499,9 @@ pub(in crate::kube) fn nodes_of(state: &State) -> Vec<(String, Value, Datacenter
 
 #[cfg(test)]
 mod tests {
-    use super::{clean_label, cleanup, split};
+    use std::collections::BTreeMap;
+
+    use super::{clean_label, cleanup, split, system_replication};
 
     #[test]
     fn names_are_cleaned_and_nodes_split_as_cass_operator_does() {
@@ -447,5 +511,20 @@ mod tests {
         assert_eq!(clean_label("My Cluster"), "MyCluster");
         assert_eq!(split(7, 3), [3, 2, 2]);
         assert_eq!(split(3, 3), [1, 1, 1]);
+    }
+
+    #[test]
+    fn the_system_replication_override_is_read_as_the_management_api_agent_reads_it() {
+        let factors =
+            |pairs: &[(&str, u32)]| pairs.iter().map(|(dc, rf)| (dc.to_string(), *rf)).collect::<BTreeMap<_, _>>();
+        let pairs = ["-Xmx1G", "-Dcassandra.system_distributed_replication=dc1:3, dc2:9,dc3:1"];
+        assert_eq!(system_replication(&pairs), Some(factors(&[("dc1", 3), ("dc3", 1)])));
+        let named = [
+            "-Dcassandra.system_distributed_replication_dc_names=dc1,dc2",
+            "-Dcassandra.system_distributed_replication_per_dc=2",
+        ];
+        assert_eq!(system_replication(&named), Some(factors(&[("dc1", 2), ("dc2", 2)])));
+        assert_eq!(system_replication(&["-Dcassandra.system_distributed_replication_per_dc=3"]), None);
+        assert_eq!(system_replication(&[]), None);
     }
 }

@@ -6,6 +6,7 @@ mod controllers;
 mod dns;
 mod kubectl;
 mod lists;
+mod management;
 mod operators;
 mod watches;
 

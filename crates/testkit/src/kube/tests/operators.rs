@@ -16,7 +16,7 @@ const CASS_OPERATOR: (&str, &str, Option<&str>, &str) =
 
 /// cass-operator (with its webhook, as installed) and the CassandraDatacenter CRD in
 /// `cluster`, once it is Available.
-fn cass_operator(kube: &FakeKube, cluster: &str) {
+pub(super) fn cass_operator(kube: &FakeKube, cluster: &str) {
     install_cass_operator(kube, cluster, operator("cass-operator", "cass-operator-controller-manager", json!([])));
     wait_for("cass-operator", || kube.get(cluster, CASS_OPERATOR).is_some_and(|d| available(&d)));
 }
@@ -41,12 +41,12 @@ fn webhook(kube: &FakeKube, cluster: &str, namespace: &str, deployment: &str, we
         .expect("a webhook");
 }
 
-fn gp3(kube: &FakeKube, cluster: &str) {
+pub(super) fn gp3(kube: &FakeKube, cluster: &str) {
     let class = json!({ "apiVersion": "storage.k8s.io/v1", "kind": "StorageClass", "metadata": { "name": "gp3" }, "provisioner": "ebs.csi.aws.com" });
     kube.put(cluster, class).expect("a StorageClass");
 }
 
-fn datacenter(name: &str, racks: &[&str], size: u32, class: &str, seeds: &[&str]) -> Value {
+pub(super) fn datacenter(name: &str, racks: &[&str], size: u32, class: &str, seeds: &[&str]) -> Value {
     let racks: Vec<Value> = racks.iter().map(|r| json!({ "name": r })).collect();
     json!({ "apiVersion": "cassandra.datastax.com/v1beta1", "kind": "CassandraDatacenter", "metadata": { "name": name, "namespace": "db" },
         "spec": { "clusterName": "Ring", "serverType": "cassandra", "serverVersion": "4.1.5", "size": size, "racks": racks, "additionalSeeds": seeds,
@@ -64,7 +64,7 @@ fn names(kube: &FakeKube, cluster: &str, kind: &str, selector: impl Fn(&Value) -
     names
 }
 
-fn seed_ips(kube: &FakeKube, cluster: &str) -> Vec<String> {
+pub(super) fn seed_ips(kube: &FakeKube, cluster: &str) -> Vec<String> {
     kube.objects(cluster)
         .into_iter()
         .filter(|o| o["kind"] == "Pod" && o["metadata"]["labels"]["cassandra.datastax.com/seed-node"] == "true")
