@@ -12,14 +12,15 @@
 //! Served: Deployments become Available once the Secrets and ConfigMaps their pods mount exist
 //! (`tokens`: service-account token Secrets; `certificates`: cert-manager; `storage`: PVCs;
 //! `load_balancers`: the cloud's load balancers for Services of type LoadBalancer;
-//! `cassandra`: cass-operator's CassandraDatacenters; `k8ssandra`: the k8ssandra-operator
-//! control plane's ClientConfigs and K8ssandraClusters).
+//! `cassandra`: cass-operator's CassandraDatacenters; `tasks`: its CassandraTasks;
+//! `k8ssandra`: the k8ssandra-operator control plane's ClientConfigs and K8ssandraClusters).
 
 mod cassandra;
 mod certificates;
 mod k8ssandra;
 mod load_balancers;
 mod storage;
+mod tasks;
 mod tokens;
 
 use std::time::Duration;
@@ -65,6 +66,7 @@ pub(super) fn controller(key: &ObjectKey) -> Option<&'static dyn Controller> {
         &storage::Claims,
         &load_balancers::LoadBalancers,
         &cassandra::Datacenters,
+        &tasks::Tasks,
         &k8ssandra::Clusters,
     ];
     CONTROLLERS.iter().copied().find(|c| c.watches(key))

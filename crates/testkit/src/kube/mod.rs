@@ -34,7 +34,8 @@
 //! hostname (EKS), which the fake's DNS server resolves ([`FakeKube::dns_server`]), or an IP
 //! (AKS); CoreDNS reads AKS's `coredns-custom` only when it restarts
 //! ([`FakeKube::coredns_config`]); cass-operator brings
-//! CassandraDatacenters up; the k8ssandra-operator control plane loads ClientConfigs when it
+//! CassandraDatacenters up, decommissions them on delete when they are annotated so, and runs
+//! CassandraTask rebuilds; the k8ssandra-operator control plane loads ClientConfigs when it
 //! (re)starts and brings a K8ssandraCluster's datacenters up, in order, in the clusters their
 //! contexts reach on this server. The operators' validating webhooks (see `admission.rs`)
 //! judge writes once their configurations are applied.

@@ -1,5 +1,6 @@
 //! The Cassandra ring as its nodes gossip it: who is in it and who is up, what the
-//! Management API's `GET api/v0/metadata/endpoints` answers (see `management.rs`).
+//! Management API's `GET api/v0/metadata/endpoints` answers (see `management.rs`) and what
+//! cass-operator reads.
 //!
 //! The nodes are the Pods of every CassandraDatacenter of every cluster of this server. A node
 //! knows the started nodes of its gossip group: datacenters of the same Cassandra cluster name
@@ -144,6 +145,16 @@ impl Endpoint<'_> {
             "PARTITIONER": "org.apache.cassandra.dht.Murmur3Partitioner",
         })
     }
+}
+
+/// The datacenters of the endpoints `me` sees alive and NORMAL: how cass-operator tells
+/// whether a datacenter is the ring's only one.
+pub(super) fn alive_datacenters(state: &State, nodes: &[Node], me: &Node) -> BTreeSet<String> {
+    endpoints(state, nodes, me)
+        .into_iter()
+        .filter(|e| e["IS_ALIVE"] == "true" && e["STATUS"].as_str().is_some_and(|s| s.starts_with("NORMAL")))
+        .filter_map(|e| e["DC"].as_str().map(str::to_string))
+        .collect()
 }
 
 /// The started nodes of `me`'s gossip group.

@@ -140,6 +140,11 @@ impl Cassandra {
         }))
     }
 
+    /// Whether a decommission job was ever started on node `host`.
+    pub fn decommission_started(&self, host: &str) -> bool {
+        self.jobs.iter().any(|j| j.host_id == host && matches!(j.kind, JobKind::Decommission { .. }))
+    }
+
     fn rebuild_refusal(&self, host: &str, source: Option<&str>) -> Option<String> {
         let (ring, member) = self.ring_of_node(host)?;
         let known = self.datacenters(ring);

@@ -169,6 +169,8 @@ pub enum Happened {
 pub(super) enum Change {
     /// A datacenter's nodes started: it seeds a ring or joins the one its seeds reach.
     Started(Started),
+    /// A Management API job started on a node (as cass-operator calls it).
+    Submit { host_id: String, id: String, job: JobKind },
     /// A CassandraDatacenter is gone: its nodes are no longer part of its ring.
     Deleted { place: Place },
 }
@@ -207,6 +209,7 @@ pub(super) fn apply(state: &mut State, change: Change, at: Instant) {
             let group = group_of(state, &started.place);
             state.cassandra.start(started, &group, at);
         }
+        Change::Submit { host_id, id, job } => state.cassandra.submit(&host_id, id, job, at),
         Change::Deleted { place } => state.cassandra.forget(&place, at),
     }
 }
@@ -235,6 +238,7 @@ impl Cassandra {
     pub fn changes(&self, change: &Change) -> bool {
         match change {
             Change::Started(started) => started.nodes.iter().any(|n| !self.nodes.contains_key(&n.host_id)),
+            Change::Submit { .. } => true,
             Change::Deleted { place } => self.ring_of(place).is_some(),
         }
     }

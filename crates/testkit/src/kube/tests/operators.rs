@@ -6,7 +6,7 @@ use std::time::Duration;
 use serde_json::{Value, json};
 
 use super::controllers::{available, operator, ready};
-use super::{call, crd, wait_for};
+use super::{call, cassandra_task_crd, crd, wait_for};
 use crate::kube::{FakeKube, FakeKubeOptions, Flavor};
 
 const DCS: &str = "apis/cassandra.datastax.com/v1beta1/namespaces/db/cassandradatacenters";
@@ -26,6 +26,7 @@ fn install_cass_operator(kube: &FakeKube, cluster: &str, deployment: Value) {
     kube.put(cluster, namespace).expect("a namespace");
     let crd = crd("cassandra.datastax.com", "v1beta1", "CassandraDatacenter", Some("cassandradatacenter"));
     kube.put(cluster, crd).expect("a CRD");
+    kube.put(cluster, cassandra_task_crd()).expect("the CassandraTask CRD");
     kube.put(cluster, deployment).expect("the operator");
     webhook(kube, cluster, "cass-operator", "cass-operator-controller-manager", "vcassandradatacenter.kb.io");
 }
@@ -53,7 +54,7 @@ pub(super) fn datacenter(name: &str, racks: &[&str], size: u32, class: &str, see
                   "storageConfig": { "cassandraDataVolumeClaimSpec": { "storageClassName": class, "accessModes": ["ReadWriteOnce"], "resources": { "requests": { "storage": "5Gi" } } } } } })
 }
 
-fn names(kube: &FakeKube, cluster: &str, kind: &str, selector: impl Fn(&Value) -> bool) -> Vec<String> {
+pub(super) fn names(kube: &FakeKube, cluster: &str, kind: &str, selector: impl Fn(&Value) -> bool) -> Vec<String> {
     let mut names: Vec<String> = kube
         .objects(cluster)
         .into_iter()
@@ -170,7 +171,7 @@ fn nothing_happens_to_a_datacenter_without_cass_operator_and_its_webhook_fails_w
 }
 
 /// What `pod` in `cluster` reports through the Management API: (DC, IP, IS_ALIVE) per endpoint.
-fn endpoints(kube: &FakeKube, cluster: &str, pod: &str) -> Vec<(String, String, String)> {
+pub(super) fn endpoints(kube: &FakeKube, cluster: &str, pod: &str) -> Vec<(String, String, String)> {
     let path = format!("/{cluster}/api/v1/namespaces/db/pods/{pod}:8080/proxy/api/v0/metadata/endpoints");
     let answer = call(kube, "GET", &path, None).ok();
     let text = |v: &Value| v.as_str().unwrap_or_default().to_string();
