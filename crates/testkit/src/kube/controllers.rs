@@ -200,9 +200,12 @@ pub(super) fn deleting(object: &Value) -> bool {
 
 /// Whether `object`'s conditions hold `kind` with status True.
 pub(super) fn has_condition(object: &Value, kind: &str) -> bool {
-    object["status"]["conditions"]
-        .as_array()
-        .is_some_and(|c| c.iter().any(|c| c["type"] == kind && c["status"] == "True"))
+    status_has_condition(&object["status"], kind)
+}
+
+/// Whether a status's conditions hold `kind` with status True.
+pub(super) fn status_has_condition(status: &Value, kind: &str) -> bool {
+    status["conditions"].as_array().is_some_and(|c| c.iter().any(|c| c["type"] == kind && c["status"] == "True"))
 }
 
 pub(super) fn available(deployment: &Value) -> bool {

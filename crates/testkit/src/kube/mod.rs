@@ -37,7 +37,8 @@
 //! CassandraDatacenters up, decommissions them on delete when they are annotated so, and runs
 //! CassandraTask rebuilds; the k8ssandra-operator control plane loads ClientConfigs when it
 //! (re)starts and brings a K8ssandraCluster's datacenters up, in order, in the clusters their
-//! contexts reach on this server. The operators' validating webhooks (see `admission.rs`)
+//! contexts reach on this server, replicates keyspaces to them and rebuilds those added, and
+//! decommissions those removed. The operators' validating webhooks (see `admission.rs`)
 //! judge writes once their configurations are applied.
 //!
 //! Simplifications against a real API server: lists are atomic for field ownership except

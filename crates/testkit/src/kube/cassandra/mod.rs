@@ -169,6 +169,9 @@ pub enum Happened {
 pub(super) enum Change {
     /// A datacenter's nodes started: it seeds a ring or joins the one its seeds reach.
     Started(Started),
+    /// k8ssandra-operator's EnsureKeyspaceReplication through a node of `place`: the keyspace
+    /// created with that NetworkTopologyStrategy replication, or altered to it.
+    Replicate { place: Place, keyspace: String, replication: BTreeMap<String, u32> },
     /// A Management API job started on a node (as cass-operator calls it).
     Submit { host_id: String, id: String, job: JobKind },
     /// A CassandraDatacenter is gone: its nodes are no longer part of its ring.
@@ -209,6 +212,13 @@ pub(super) fn apply(state: &mut State, change: Change, at: Instant) {
             let group = group_of(state, &started.place);
             state.cassandra.start(started, &group, at);
         }
+        Change::Replicate { place, keyspace, replication } => {
+            // The controller checked it against the ring when it planned; should the ring have
+            // changed since, Cassandra refuses and the controller's next round sees it.
+            if let Some(host) = state.cassandra.coordinator(&place) {
+                let _refused = state.cassandra.ensure_replication(&host, &keyspace, &replication, at);
+            }
+        }
         Change::Submit { host_id, id, job } => state.cassandra.submit(&host_id, id, job, at),
         Change::Deleted { place } => state.cassandra.forget(&place, at),
     }
@@ -238,6 +248,9 @@ impl Cassandra {
     pub fn changes(&self, change: &Change) -> bool {
         match change {
             Change::Started(started) => started.nodes.iter().any(|n| !self.nodes.contains_key(&n.host_id)),
+            Change::Replicate { place, keyspace, replication } => self.ring_of(place).is_some_and(|ring| {
+                ring.keyspaces.get(keyspace) != Some(&Replication::NetworkTopology(replication.clone()))
+            }),
             Change::Submit { .. } => true,
             Change::Deleted { place } => self.ring_of(place).is_some(),
         }

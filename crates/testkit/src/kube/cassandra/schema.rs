@@ -152,6 +152,36 @@ impl Cassandra {
         Ok(())
     }
 
+    /// k8ssandra-operator's EnsureKeyspaceReplication through `host`.
+    pub fn ensure_replication(
+        &mut self,
+        host: &str,
+        keyspace: &str,
+        factors: &BTreeMap<String, u32>,
+        at: Instant,
+    ) -> Result<(), String> {
+        if let Some(statement) = self.ensure_statement(host, keyspace, factors)? {
+            self.execute(statement, at);
+        }
+        Ok(())
+    }
+
+    /// What EnsureKeyspaceReplication sends: nothing when the keyspace is already replicated
+    /// so, else a create or an alter; `Err` is Cassandra's refusal.
+    pub fn ensure_statement(
+        &self,
+        host: &str,
+        keyspace: &str,
+        factors: &BTreeMap<String, u32>,
+    ) -> Result<Option<Statement>, String> {
+        let (ring, _) = self.ring_of_node(host).ok_or_else(not_connected)?;
+        match ring.keyspaces.get(keyspace) {
+            None => self.create_statement(host, keyspace, factors),
+            Some(current) if *current == Replication::NetworkTopology(factors.clone()) => Ok(None),
+            Some(_) => self.alter_statement(host, keyspace, factors).map(Some),
+        }
+    }
+
     fn create_statement(
         &self,
         host: &str,

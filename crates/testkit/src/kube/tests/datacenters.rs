@@ -1,16 +1,19 @@
-//! Growing and shrinking a ring as cass-operator does it: CassandraTask rebuilds and
-//! decommission on delete, driven through the API as a client would and checked in the ring's
-//! keyspaces and events.
+//! Growing and shrinking a ring as the operators do it: cass-operator's CassandraTask rebuilds
+//! and decommission on delete, and k8ssandra-operator adding and removing datacenters, each
+//! driven through the API as a client would and checked in the ring's keyspaces and events.
 
 use serde_json::{Value, json};
 
 use super::management::{DC1_POD, DC2_PODS, alter, happened, held_in, position, two_datacenters};
-use super::operators::{cass_operator, datacenter, endpoints, gp3, names};
+use super::operators::{
+    K8SSANDRA_OPERATOR, cass_operator, datacenter, endpoints, gp3, k8ssandra, k8ssandra_cluster, names, remote_access,
+};
 use super::{call, wait_for};
 use crate::kube::{FakeKube, FakeKubeOptions, Happened, Replication};
 
 const TASKS: &str = "apis/control.k8ssandra.io/v1alpha1/namespaces/db/cassandratasks";
 const DCS: &str = "apis/cassandra.datastax.com/v1beta1/namespaces/db/cassandradatacenters";
+const KCS: &str = "/east/apis/k8ssandra.io/v1alpha1/namespaces/db/k8ssandraclusters";
 
 fn rebuild_task(name: &str, extra: Value) -> Value {
     let mut task = json!({ "apiVersion": "control.k8ssandra.io/v1alpha1", "kind": "CassandraTask", "metadata": { "name": name, "namespace": "db" },
@@ -239,4 +242,115 @@ fn deleting_a_rings_only_datacenter_with_decommission_on_delete_stalls() {
     assert!(condition(&stuck, "Decommission").is_none());
     assert_eq!(names(&kube, "east", "Pod", |_| true).len(), 3);
     assert!(!happened(&kube).iter().any(|e| matches!(e, Happened::DecommissionStarted { .. })));
+}
+
+/// The k8ssandra-operator control plane in `east`, a data plane in `west` reached through a
+/// ClientConfig, and a K8ssandraCluster with dc1 (3 nodes, `east`) Initialized.
+fn k8ssandra_with_dc1(kube: &FakeKube) -> Value {
+    k8ssandra(kube);
+    remote_access(kube);
+    let config = json!({ "apiVersion": "config.k8ssandra.io/v1beta1", "kind": "ClientConfig", "metadata": { "name": "west", "namespace": "k8ssandra-operator" },
+        "spec": { "contextName": "west", "kubeConfigSecret": { "name": "west-kubeconfig" } } });
+    kube.put("east", config).expect("a ClientConfig");
+    wait_for("k8ssandra-operator", || {
+        super::controllers::available(&kube.get("east", K8SSANDRA_OPERATOR).expect("stored"))
+    });
+    kube.put("east", json!({ "apiVersion": "v1", "kind": "Secret", "metadata": { "name": "superuser", "namespace": "db" }, "data": { "username": "dQ==", "password": "cA==" } }))
+        .expect("the superuser Secret");
+    let dc1 = json!([{ "metadata": { "name": "dc1" }, "size": 3 }]);
+    call(kube, "POST", KCS, Some(&k8ssandra_cluster(dc1))).expect(201, "");
+    wait_for("CassandraInitialized", || {
+        condition(&call(kube, "GET", &format!("{KCS}/ring"), None).body, "CassandraInitialized").is_some()
+    });
+    call(kube, "GET", &format!("{KCS}/ring"), None).ok()
+}
+
+/// dc2 (2 nodes, `west`) added to the K8ssandraCluster, orders to get 2 replicas there.
+fn add_dc2(kube: &FakeKube) {
+    let replication = json!({ "dc2": { "orders": 2 } }).to_string();
+    let datacenters = json!([{ "metadata": { "name": "dc1" }, "size": 3 }, { "metadata": { "name": "dc2" }, "k8sContext": "west", "size": 2 }]);
+    let grown = json!({ "metadata": { "annotations": { "k8ssandra.io/dc-replication": replication } },
+        "spec": { "cassandra": { "datacenters": datacenters } } });
+    patch(kube, &format!("{KCS}/ring"), &grown);
+}
+
+fn kc_annotation(kube: &FakeKube, name: &str) -> Value {
+    call(kube, "GET", &format!("{KCS}/ring"), None).ok()["metadata"]["annotations"][name].clone()
+}
+
+#[test]
+fn k8ssandra_operator_adds_a_datacenter_replicates_to_it_and_rebuilds_it() {
+    let kube = FakeKube::start(FakeKubeOptions { time_scale: 0.005, ..FakeKubeOptions::default() }).expect("a server");
+    let kc = k8ssandra_with_dc1(&kube);
+    // The first datacenter created the system keyspaces with up to three replicas.
+    assert_eq!(kc["metadata"]["annotations"]["k8ssandra.io/initial-system-replication"], r#"{"dc1":3}"#);
+    assert_eq!(kube.keyspaces("Ring")["system_auth"].replication, Replication::per_datacenter(&[("dc1", 3)]));
+    kube.create_keyspace("Ring", "orders", &[("dc1", 3)]).expect("orders");
+
+    add_dc2(&kube);
+    wait_for("the rebuild annotation", || kc_annotation(&kube, "k8ssandra.io/rebuild-dc") == "dc2");
+    wait_for("the rebuild", || kc_annotation(&kube, "k8ssandra.io/rebuild-dc").is_null());
+    let kc = call(&kube, "GET", &format!("{KCS}/ring"), None).ok();
+    assert_eq!(kc["status"]["error"], "None", "{}", kc["status"]);
+    let task = kube
+        .get("west", ("control.k8ssandra.io/v1alpha1", "CassandraTask", Some("db"), "dc2-rebuild"))
+        .expect("the rebuild task");
+    assert_eq!(task["metadata"]["labels"]["k8ssandra.io/rebuild-nodes"], "2");
+    assert_eq!(task["spec"]["jobs"][0]["args"]["source_datacenter"], "dc1");
+    assert_eq!(task["status"]["succeeded"], 2);
+
+    let both = Replication::per_datacenter(&[("dc1", 3), ("dc2", 2)]);
+    for keyspace in ["system_auth", "system_distributed", "system_traces", "orders"] {
+        assert_eq!(kube.keyspaces("Ring")[keyspace].replication, both, "{keyspace}");
+        assert_eq!(held_in(&kube, keyspace), ["dc1", "dc2"], "{keyspace}");
+    }
+    let events = happened(&kube);
+    let order = [
+        Happened::DatacenterReady { datacenter: "dc2".into() },
+        Happened::ReplicationChanged { keyspace: "system_auth".into(), replication: both.clone() },
+        Happened::ReplicationChanged { keyspace: "orders".into(), replication: both.clone() },
+        rebuild("started", DC2_PODS[0], None),
+        rebuild("ended", DC2_PODS[1], None),
+    ];
+    let positions: Vec<usize> = order.iter().map(|e| position(&events, e)).collect();
+    assert!(positions.windows(2).all(|w| w[0] < w[1]), "{events:#?}");
+}
+
+#[test]
+fn k8ssandra_operator_removes_a_datacenter_only_once_no_user_keyspace_replicates_to_it() {
+    let kube = FakeKube::start_for_test();
+    k8ssandra_with_dc1(&kube);
+    kube.create_keyspace("Ring", "orders", &[("dc1", 3)]).expect("orders");
+    add_dc2(&kube);
+    let grown = call(&kube, "GET", &format!("{KCS}/ring"), None).ok();
+    assert!(grown["status"]["datacenters"]["dc2"].is_object(), "{}", grown["status"]);
+
+    let shrunk = json!({ "spec": { "cassandra": { "datacenters": [{ "metadata": { "name": "dc1" }, "size": 3 }] } } });
+    patch(&kube, &format!("{KCS}/ring"), &shrunk);
+    let refused = call(&kube, "GET", &format!("{KCS}/ring"), None).ok();
+    assert_eq!(refused["status"]["error"], "cannot decommission DC dc2: keyspace orders still has replicas on it");
+    assert_eq!(refused["status"]["datacenters"]["dc2"]["decommissionProgress"], "UpdatingReplication");
+    let dc2 =
+        kube.get("west", ("cassandra.datastax.com/v1beta1", "CassandraDatacenter", Some("db"), "dc2")).expect("dc2");
+    assert!(dc2["metadata"]["deletionTimestamp"].is_null());
+
+    // The client takes dc2 out of orders; the operator decommissions and deletes it, then
+    // takes it out of the system keyspaces.
+    assert_eq!(alter(&kube, DC1_POD, "orders", &[("dc1", 3)]), (200, "OK".into()));
+    let kc = call(&kube, "GET", &format!("{KCS}/ring"), None).ok();
+    assert_eq!(kc["status"]["error"], "None", "{}", kc["status"]);
+    assert!(kc["status"]["datacenters"]["dc2"].is_null(), "{}", kc["status"]);
+    assert!(kube.get("west", ("cassandra.datastax.com/v1beta1", "CassandraDatacenter", Some("db"), "dc2")).is_none());
+    let dc1_only = Replication::per_datacenter(&[("dc1", 3)]);
+    assert_eq!(kube.keyspaces("Ring")["system_auth"].replication, dc1_only);
+    let events = happened(&kube);
+    let order = [
+        Happened::ReplicationChanged { keyspace: "orders".into(), replication: dc1_only.clone() },
+        Happened::DecommissionStarted { datacenter: "dc2".into(), node: DC2_PODS[1].into() },
+        Happened::NodeDecommissioned { datacenter: "dc2".into(), node: DC2_PODS[0].into() },
+        Happened::DatacenterDeleted { datacenter: "dc2".into() },
+        Happened::ReplicationChanged { keyspace: "system_auth".into(), replication: dc1_only },
+    ];
+    let positions: Vec<usize> = order.iter().map(|e| position(&events, e)).collect();
+    assert!(positions.windows(2).all(|w| w[0] < w[1]), "{events:#?}");
 }

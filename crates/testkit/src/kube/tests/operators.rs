@@ -242,7 +242,7 @@ fn each_node_sees_the_datacenters_its_seeds_joined_and_a_partition_marks_them_do
 
 /// The k8ssandra-operator control plane in `east` (with its webhook) and a data plane in
 /// `west`, each with cass-operator and the CRDs.
-fn k8ssandra(kube: &FakeKube) {
+pub(super) fn k8ssandra(kube: &FakeKube) {
     for cluster in ["east", "west"] {
         cass_operator(kube, cluster);
         for (kind, fixture) in [("K8ssandraCluster", "k8ssandracluster"), ("ClientConfig", "clientconfig")] {
@@ -260,11 +260,11 @@ fn k8ssandra(kube: &FakeKube) {
     wait_for("k8ssandra-operator", || kube.get("east", K8SSANDRA_OPERATOR).is_some_and(|d| available(&d)));
 }
 
-const K8SSANDRA_OPERATOR: (&str, &str, Option<&str>, &str) =
+pub(super) const K8SSANDRA_OPERATOR: (&str, &str, Option<&str>, &str) =
     ("apps/v1", "Deployment", Some("k8ssandra-operator"), "k8ssandra-operator");
 
 /// A kubeconfig Secret in `east` for `west`, with the token of a service account of `west`.
-fn remote_access(kube: &FakeKube) {
+pub(super) fn remote_access(kube: &FakeKube) {
     kube.put("west", json!({ "apiVersion": "v1", "kind": "ServiceAccount", "metadata": { "name": "k8ssandra-operator", "namespace": "k8ssandra-operator" } }))
         .expect("an account");
     let token = json!({ "apiVersion": "v1", "kind": "Secret", "type": "kubernetes.io/service-account-token",
@@ -293,7 +293,7 @@ fn remote_access(kube: &FakeKube) {
     kube.put("east", secret).expect("the kubeconfig Secret");
 }
 
-fn k8ssandra_cluster(datacenters: Value) -> Value {
+pub(super) fn k8ssandra_cluster(datacenters: Value) -> Value {
     json!({ "apiVersion": "k8ssandra.io/v1alpha1", "kind": "K8ssandraCluster", "metadata": { "name": "ring", "namespace": "db" },
         "spec": { "cassandra": { "clusterName": "Ring", "serverVersion": "4.1.5", "superuserSecretRef": { "name": "superuser" },
             "storageConfig": { "cassandraDataVolumeClaimSpec": { "storageClassName": "gp3", "accessModes": ["ReadWriteOnce"], "resources": { "requests": { "storage": "5Gi" } } } },
