@@ -12,14 +12,15 @@
 //! Served: Deployments become Available once the Secrets and ConfigMaps their pods mount exist
 //! (`tokens`: service-account token Secrets; `certificates`: cert-manager; `storage`: PVCs;
 //! `load_balancers`: the cloud's load balancers for Services of type LoadBalancer;
-//! `cassandra`: cass-operator's CassandraDatacenters; `k8ssandra`: the k8ssandra-operator
-//! control plane's ClientConfigs and K8ssandraClusters).
+//! `cassandra`: cass-operator's CassandraDatacenters; `tasks`: its CassandraTasks;
+//! `k8ssandra`: the k8ssandra-operator control plane's ClientConfigs and K8ssandraClusters).
 
 mod cassandra;
 mod certificates;
 mod k8ssandra;
 mod load_balancers;
 mod storage;
+mod tasks;
 mod tokens;
 
 use std::time::Duration;
@@ -36,13 +37,14 @@ pub(super) use tokens::accepts;
 
 /// What a controller stores: `object` merged into the stored one (JSON merge patch; created if
 /// absent), a deletion as a client's (finalizers hold it), what a process read when it
-/// started, or the DNS record of a load balancer the cloud made (those two kept by the server,
-/// not objects).
+/// started, the DNS record of a load balancer the cloud made, or what it did to Cassandra
+/// through its nodes (those three kept by the server, not objects).
 pub(super) enum Write {
     Merge { cluster: String, key: ObjectKey, object: Value },
     Delete { cluster: String, key: ObjectKey },
     Started { cluster: String, process: &'static str, read: Value },
     LoadBalancer { host: String, addresses: Vec<std::net::Ipv4Addr> },
+    Cassandra(super::cassandra::Change),
 }
 
 /// How long the real controller takes, and what it writes then; `None` when it has nothing to do.
@@ -64,6 +66,7 @@ pub(super) fn controller(key: &ObjectKey) -> Option<&'static dyn Controller> {
         &storage::Claims,
         &load_balancers::LoadBalancers,
         &cassandra::Datacenters,
+        &tasks::Tasks,
         &k8ssandra::Clusters,
     ];
     CONTROLLERS.iter().copied().find(|c| c.watches(key))
@@ -197,9 +200,12 @@ pub(super) fn deleting(object: &Value) -> bool {
 
 /// Whether `object`'s conditions hold `kind` with status True.
 pub(super) fn has_condition(object: &Value, kind: &str) -> bool {
-    object["status"]["conditions"]
-        .as_array()
-        .is_some_and(|c| c.iter().any(|c| c["type"] == kind && c["status"] == "True"))
+    status_has_condition(&object["status"], kind)
+}
+
+/// Whether a status's conditions hold `kind` with status True.
+pub(super) fn status_has_condition(status: &Value, kind: &str) -> bool {
+    status["conditions"].as_array().is_some_and(|c| c.iter().any(|c| c["type"] == kind && c["status"] == "True"))
 }
 
 pub(super) fn available(deployment: &Value) -> bool {

@@ -12,9 +12,9 @@ use super::crd;
 use super::discovery;
 use super::errors::{KubeError, json_response};
 use super::fields::{self, Scope, Writer};
+use super::management;
 use super::patch;
 use super::resources::{self, ResourceType};
-use super::ring;
 use super::routes::{self, Route, Target};
 use super::selectors::Selector;
 use super::server::{Shared, State};
@@ -64,8 +64,8 @@ fn answer(shared: &Shared, request: &Request<'_>) -> Result<Response, KubeError>
         ("GET", Route::Resources { group, version }) => found(discovery::resources(&types, &group, &version)),
         ("GET", Route::OpenApiRoot) => Ok(json_response(200, &discovery::openapi_root(&types))),
         ("GET", Route::OpenApi { group, version }) => found(discovery::openapi(&types, &group, &version)),
-        ("GET", Route::PodProxy { namespace, pod, port, path }) => {
-            ring::proxy(&state, &cluster, &namespace, &pod, &port, &path)
+        (_, Route::PodProxy { namespace, pod, port, path }) => {
+            management::proxy(&mut state, (&cluster, &namespace, &pod, &port), &path, request)
         }
         (method, Route::Resource(target)) => {
             let t = resolve(&types, &target)?;

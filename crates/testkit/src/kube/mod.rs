@@ -18,9 +18,14 @@
 //! (resourceVersion conflicts), JSON merge patch, JSON patch and server-side apply with per-manager field
 //! ownership and conflicts; the `status` subresource; finalizers and namespace deletion; errors
 //! as `Status` objects; the pod proxy, behind which Cassandra pods answer as the Management API
-//! (see `ring.rs`). Tests read and change the stored objects behind the clients' backs (drift;
-//! also `GET /__objects`), count requests from the log, arm faults (Conflict, throttling,
-//! watches that drop) and cut the network between clusters ([`FakeKube::partition`]).
+//! (see `management.rs`): the ring as gossip tells it (`ring.rs`), and Cassandra's own state —
+//! keyspaces and their replication, which datacenters hold their data, rebuild and decommission
+//! jobs (`cassandra/`). Tests read and change the stored objects behind the clients' backs
+//! (drift; also `GET /__objects`), count requests from the log, arm faults (Conflict,
+//! throttling, watches that drop), cut the network between clusters ([`FakeKube::partition`]),
+//! read a ring's keyspaces ([`FakeKube::keyspaces`]) and what happened to it, in order
+//! ([`FakeKube::cassandra_events`]), create keyspaces as an application would
+//! ([`FakeKube::create_keyspace`]) and make rebuilds fail ([`FakeKube::fail_rebuilds`]).
 //!
 //! Simulated controllers (see `controllers.rs`) act after the real durations times the
 //! options' time scale: Deployments become Available (once the Secrets they mount exist);
@@ -29,9 +34,11 @@
 //! hostname (EKS), which the fake's DNS server resolves ([`FakeKube::dns_server`]), or an IP
 //! (AKS); CoreDNS reads AKS's `coredns-custom` only when it restarts
 //! ([`FakeKube::coredns_config`]); cass-operator brings
-//! CassandraDatacenters up; the k8ssandra-operator control plane loads ClientConfigs when it
+//! CassandraDatacenters up, decommissions them on delete when they are annotated so, and runs
+//! CassandraTask rebuilds; the k8ssandra-operator control plane loads ClientConfigs when it
 //! (re)starts and brings a K8ssandraCluster's datacenters up, in order, in the clusters their
-//! contexts reach on this server. The operators' validating webhooks (see `admission.rs`)
+//! contexts reach on this server, replicates keyspaces to them and rebuilds those added, and
+//! decommissions those removed. The operators' validating webhooks (see `admission.rs`)
 //! judge writes once their configurations are applied.
 //!
 //! Simplifications against a real API server: lists are atomic for field ownership except
@@ -44,6 +51,7 @@
 //! NAME and AGE). Each controller's module says what it leaves out.
 
 mod admission;
+mod cassandra;
 mod controllers;
 mod crd;
 mod defaults;
@@ -52,6 +60,7 @@ mod dns;
 mod errors;
 mod fields;
 mod handlers;
+mod management;
 mod patch;
 mod resources;
 mod ring;
@@ -77,6 +86,7 @@ use dns::DnsServer;
 use server::Shared;
 use store::ObjectKey;
 
+pub use cassandra::{CassandraEvent, Happened, Keyspace, Replication};
 pub use crd::fixture_violations;
 pub use defaults::{AKS_COREFILE, EKS_COREFILE};
 
@@ -115,6 +125,10 @@ pub enum FakeKubeError {
     UnknownKind { cluster: String, api_version: String, kind: String },
     #[error("the object has no metadata.name")]
     NoName,
+    #[error("no Cassandra ring is named {0}")]
+    NoRing(String),
+    #[error("Cassandra refused: {0}")]
+    Cassandra(String),
 }
 
 /// One request the server answered, in arrival order.
@@ -306,6 +320,46 @@ impl FakeKube {
     /// Undoes [`partition`](Self::partition).
     pub fn heal(&self, a: &str, b: &str) {
         self.shared.lock().partitions.remove(&pair(a, b));
+    }
+
+    /// The next `times` rebuilds of a node of Cassandra datacenter `datacenter` (of any ring)
+    /// fail as a broken stream fails them: the Management API's job ends in ERROR with
+    /// `java.lang.RuntimeException: Error while rebuilding node: Stream failed`. Each node's
+    /// rebuild counts once: a CassandraTask rebuilding a three-node datacenter makes three, and
+    /// by default retries a failed pod once.
+    pub fn fail_rebuilds(&self, datacenter: &str, times: u32) {
+        self.shared.lock().cassandra.fail_rebuilds(datacenter, times);
+    }
+
+    /// The replicated keyspaces of the Cassandra ring named `cluster_name` (the first seeded,
+    /// should rings share a name), with their replication and the datacenters holding their
+    /// data; empty when there is no such ring.
+    pub fn keyspaces(&self, cluster_name: &str) -> BTreeMap<String, Keyspace> {
+        self.settled().cassandra.keyspaces(cluster_name)
+    }
+
+    /// Creates a keyspace in ring `cluster_name` as an application would, with
+    /// NetworkTopologyStrategy `replication` (datacenter, factor): Cassandra checks it as a
+    /// `CREATE KEYSPACE` (a datacenter must have nodes in the ring), and the datacenters named
+    /// hold its data, the application's writes having reached them all.
+    pub fn create_keyspace(
+        &self,
+        cluster_name: &str,
+        keyspace: &str,
+        replication: &[(&str, u32)],
+    ) -> Result<(), FakeKubeError> {
+        let mut state = self.settled();
+        let host = state.cassandra.any_node(cluster_name).ok_or_else(|| FakeKubeError::NoRing(cluster_name.into()))?;
+        let factors = replication.iter().map(|(dc, rf)| (dc.to_string(), *rf)).collect();
+        state.cassandra.create_keyspace(&host, keyspace, &factors, Instant::now()).map_err(FakeKubeError::Cassandra)?;
+        state.resync(Instant::now());
+        Ok(())
+    }
+
+    /// What happened to the Cassandra rings (seeded, joined, Ready, replication changed,
+    /// rebuilds, decommissions, datacenters deleted), in order.
+    pub fn cassandra_events(&self) -> Vec<CassandraEvent> {
+        self.settled().cassandra.events().to_vec()
     }
 
     /// The clusters that exist, by name.

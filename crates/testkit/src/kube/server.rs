@@ -1,5 +1,5 @@
-//! What every connection shares: the clusters, the request log, the faults armed by tests and
-//! the compiled CRD schemas behind one mutex (handlers are synchronous and never hold it across
+//! What every connection shares: the clusters, Cassandra's state, the request log, the faults
+//! armed by tests and the compiled CRD schemas behind one mutex (handlers are synchronous and never hold it across
 //! an await), and a counter bumped on every change that wakes the watches.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
@@ -10,6 +10,7 @@ use std::time::Instant;
 use jsonschema::Validator;
 use serde_json::Value;
 
+use super::cassandra::{self, Cassandra};
 use super::controllers::Write;
 use super::errors::KubeError;
 use super::store::{Cluster, ObjectKey};
@@ -52,6 +53,8 @@ pub(super) struct State {
     /// The cloud's DNS records of the load balancers it made for EKS Services: host name →
     /// addresses (see [`Write::LoadBalancer`]).
     pub load_balancers: BTreeMap<String, Vec<Ipv4Addr>>,
+    /// What the Cassandra nodes of every cluster know: rings, keyspaces, jobs.
+    pub cassandra: Cassandra,
     pub requests: Vec<RecordedRequest>,
     faults: Vec<Armed>,
     /// Keyed by CRD uid, generation and version.
@@ -69,6 +72,7 @@ impl Shared {
             partitions: BTreeSet::new(),
             started: BTreeMap::new(),
             load_balancers: BTreeMap::new(),
+            cassandra: Cassandra::new(time_scale),
             requests: Vec::new(),
             faults: Vec::new(),
             validators: HashMap::new(),
@@ -178,11 +182,12 @@ impl State {
                 .is_some_and(|o| o["metadata"]["deletionTimestamp"].is_null()),
             Write::Started { cluster, process, read } => self.started.get(&(cluster.clone(), *process)) != Some(read),
             Write::LoadBalancer { host, addresses } => self.load_balancers.get(host) != Some(addresses),
+            Write::Cassandra(change) => self.cassandra.changes(change),
         }
     }
 
-    /// Carries out a controller's write as the API server would store it.
-    fn write(&mut self, write: Write) {
+    /// Carries out a controller's write, due at `at`, as the API server would store it.
+    fn write(&mut self, write: Write, at: Instant) {
         match write {
             Write::Merge { cluster, key, object } => {
                 let cluster = self.cluster(&cluster);
@@ -202,22 +207,32 @@ impl State {
             Write::LoadBalancer { host, addresses } => {
                 self.load_balancers.insert(host, addresses);
             }
+            Write::Cassandra(change) => cassandra::apply(self, change, at),
         }
     }
 
-    /// Lets the controllers whose time has come act, earliest first, each seeing what those
-    /// before it wrote; returns whether any object changed.
+    /// Lets the controllers and Cassandra's jobs whose time has come act, earliest first, each
+    /// seeing what those before it did; returns whether anything changed.
     pub fn settle(&mut self) -> bool {
         let now = Instant::now();
         let mut changed = false;
         // A bound on the rounds, should a controller never be content.
         for _ in 0..100_000 {
-            let Some(next) = (0..self.scheduled.len())
+            let next = (0..self.scheduled.len())
                 .filter(|&i| self.scheduled[i].due <= now)
-                .min_by_key(|&i| self.scheduled[i].due)
-            else {
-                break;
-            };
+                .min_by_key(|&i| self.scheduled[i].due);
+            let job_first = self
+                .cassandra
+                .next_job_due()
+                .is_some_and(|job| job <= now && next.is_none_or(|i| job < self.scheduled[i].due));
+            if job_first {
+                if let Some(due) = self.cassandra.finish_job(now) {
+                    changed = true;
+                    self.resync(due);
+                }
+                continue;
+            }
+            let Some(next) = next else { break };
             let s = self.scheduled.swap_remove(next);
             let Some(controller) = controllers::controller(&s.key) else { continue };
             let Some(object) = self.clusters.get(&s.cluster).and_then(|c| c.get(&s.key)).cloned() else { continue };
@@ -226,7 +241,7 @@ impl State {
             }
             if let Some((_, writes)) = self.plan(controller, &s.cluster, &s.key, &object) {
                 for write in writes {
-                    self.write(write);
+                    self.write(write, s.due);
                 }
                 changed = true;
                 self.resync(s.due);
@@ -235,9 +250,9 @@ impl State {
         changed
     }
 
-    /// When the next controller is due to act.
+    /// When the next controller or Cassandra job is due to act.
     pub fn next_due(&self) -> Option<Instant> {
-        self.scheduled.iter().map(|s| s.due).min()
+        self.scheduled.iter().map(|s| s.due).chain(self.cassandra.next_job_due()).min()
     }
 
     /// Every object of every cluster, by cluster.

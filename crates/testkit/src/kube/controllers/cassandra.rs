@@ -7,18 +7,24 @@
 //! Pods are Running and Ready with addresses from the cluster's pod range
 //! (`10.<200 + n>.0.0/16` for the n-th cluster made), the first pods of each rack are labelled
 //! seeds (three per datacenter, one per rack beyond three racks, split over the racks), and the
-//! datacenter is Ready. Deleting it removes its Pods, StatefulSets, Services, EndpointSlices and
-//! (unless annotated `cassandra.datastax.com/delete-pvc: "false"`) claims, then the finalizer.
+//! datacenter is Ready; its nodes seed a Cassandra ring or join the one their seeds reach (see
+//! `cassandra/`). Deleting it removes its Pods, StatefulSets, Services, EndpointSlices and
+//! (unless annotated `cassandra.datastax.com/delete-pvc: "false"`) claims, then the finalizer,
+//! and the datacenter leaves its ring; annotated `cassandra.datastax.com/decommission-on-delete`
+//! (whatever the value), its nodes are decommissioned one by one first (see `decommission`).
 //! Only while a `cass-operator-controller-manager` Deployment is Available in the cluster.
-//! Not modelled: scaling down, decommission, rolling restarts beyond one wait, per-node
+//! Its CassandraTasks are `tasks.rs`. Not modelled: scaling a running datacenter down,
+//! the free-space check before a decommission, rolling restarts beyond one wait, per-node
 //! start-up order, the superuser Secret cass-operator generates.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
 use serde_json::{Value, json};
 
 use super::{Controller, Plan, Write, deleting, deployment_available, get, has_condition, key, list, merge};
+use crate::kube::cassandra::{Change, JobKind, Mode, Started, StartedNode};
+use crate::kube::ring;
 use crate::kube::server::State;
 use crate::kube::store::{ObjectKey, now};
 
@@ -29,9 +35,11 @@ pub(in crate::kube) const DATACENTER_LABEL: &str = "cassandra.datastax.com/datac
 pub(in crate::kube) const RACK_LABEL: &str = "cassandra.datastax.com/rack";
 pub(in crate::kube) const SEED_LABEL: &str = "cassandra.datastax.com/seed-node";
 const STATE_LABEL: &str = "cassandra.datastax.com/node-state";
+/// Present (whatever its value), deleting the datacenter decommissions its nodes first.
+pub(in crate::kube) const DECOMMISSION_ON_DELETE: &str = "cassandra.datastax.com/decommission-on-delete";
 const MANAGED_BY: (&str, &str) = ("app.kubernetes.io/managed-by", "cass-operator");
 /// What cass-operator takes to make the objects of a datacenter.
-const REACT: Duration = Duration::from_secs(3);
+pub(super) const REACT: Duration = Duration::from_secs(3);
 /// Bootstrapping Cassandra on one rack's nodes.
 const START_PER_RACK: Duration = Duration::from_secs(150);
 
@@ -56,6 +64,10 @@ pub(in crate::kube) struct Datacenter {
     /// (rack, nodes, seeds)
     racks: Vec<(String, usize, usize)>,
     pub server_version: String,
+    /// The system keyspaces' replication its JVM options ask the Management API agent for.
+    system_replication: Option<BTreeMap<String, u32>>,
+    /// `-Dcassandra.allow_alter_rf_during_range_movement=true` among its JVM options.
+    allow_alter_rf: bool,
 }
 
 impl Datacenter {
@@ -71,6 +83,7 @@ impl Datacenter {
         // Three seeds per datacenter; all nodes when fewer; one per rack beyond three racks.
         let seeds = if size < 3 { size } else { 3.max(racks.len()) };
         let (nodes, seeds) = (split(size, racks.len()), split(seeds, racks.len()));
+        let options = jvm_options(&spec["config"]);
         Datacenter {
             namespace: at.namespace.clone(),
             cluster_label: clean_label(&cluster_name),
@@ -80,7 +93,14 @@ impl Datacenter {
             cluster_name,
             racks: racks.into_iter().zip(nodes).zip(seeds).map(|((r, n), s)| (r, n, s)).collect(),
             server_version: text(&spec["serverVersion"]),
+            system_replication: system_replication(&options),
+            allow_alter_rf: options.contains(&"-Dcassandra.allow_alter_rf_during_range_movement=true"),
         }
+    }
+
+    /// Where its nodes are, as the ring knows datacenters.
+    fn place(&self, cluster: &str) -> ring::Place {
+        (cluster.to_string(), self.namespace.clone(), self.name.clone())
     }
 
     fn prefix(&self) -> String {
@@ -95,7 +115,7 @@ impl Datacenter {
         format!("{}-{}-sts", self.prefix(), cleanup_subdomain(rack))
     }
 
-    fn labels(&self, rack: Option<&str>) -> Value {
+    pub(super) fn labels(&self, rack: Option<&str>) -> Value {
         let mut labels = json!({ CLUSTER_LABEL: self.cluster_label, DATACENTER_LABEL: self.datacenter_label, MANAGED_BY.0: MANAGED_BY.1 });
         if let Some(rack) = rack {
             labels[RACK_LABEL] = clean_label(rack).into();
@@ -104,7 +124,7 @@ impl Datacenter {
     }
 
     /// Whether `object` (a Pod, claim, Service…) belongs to this datacenter.
-    fn owns(&self, object: &Value) -> bool {
+    pub(super) fn owns(&self, object: &Value) -> bool {
         let labels = &object["metadata"]["labels"];
         labels[CLUSTER_LABEL] == self.cluster_label.as_str()
             && labels[DATACENTER_LABEL] == self.datacenter_label.as_str()
@@ -283,6 +303,7 @@ fn start(state: &State, cluster: &str, at: &ObjectKey, object: &Value, dc: &Data
     let mut addresses = free_addresses(state, cluster);
     let mut writes = Vec::new();
     let mut statuses = serde_json::Map::new();
+    let mut started = Vec::new();
     for (rack, nodes, seeds) in &dc.racks {
         let rack_pods: Vec<&(String, String)> = pods.iter().filter(|(r, _)| r == rack).collect();
         for (i, (_, pod)) in rack_pods.iter().enumerate() {
@@ -306,6 +327,8 @@ fn start(state: &State, cluster: &str, at: &ObjectKey, object: &Value, dc: &Data
                 }),
             ));
             statuses.insert(pod.clone(), json!({ "hostID": stored["metadata"]["uid"], "ip": ip, "rack": rack }));
+            let host_id = stored["metadata"]["uid"].as_str().unwrap_or_default().to_string();
+            started.push(StartedNode { host_id, pod: pod.clone(), ip, rack: clean_label(rack) });
         }
         writes.push(merge(
             cluster,
@@ -327,6 +350,14 @@ fn start(state: &State, cluster: &str, at: &ObjectKey, object: &Value, dc: &Data
             "nodeStatuses": statuses,
         }}),
     ));
+    writes.push(Write::Cassandra(Change::Started(Started {
+        place: dc.place(cluster),
+        cluster_name: dc.cluster_name.clone(),
+        version: dc.server_version.clone(),
+        system_replication: dc.system_replication.clone(),
+        allow_alter_rf: dc.allow_alter_rf,
+        nodes: started,
+    })));
     Some((START_PER_RACK * dc.racks.len() as u32, writes))
 }
 
@@ -340,8 +371,140 @@ fn free_addresses(state: &State, cluster: &str) -> impl Iterator<Item = String> 
     (10..65_534u32).map(move |n| format!("10.{second}.{}.{}", n / 256, n % 256)).filter(move |ip| !used.contains(ip))
 }
 
-/// What cass-operator deletes with a datacenter, then its finalizer.
+/// Deleting a datacenter: its nodes decommissioned first when it is annotated so, then
+/// everything cass-operator made goes.
 fn remove(state: &State, cluster: &str, at: &ObjectKey, object: &Value, dc: &Datacenter) -> Plan {
+    let annotated = object["metadata"]["annotations"].get(DECOMMISSION_ON_DELETE).is_some();
+    match annotated.then(|| decommission(state, cluster, at, object, dc)) {
+        Some(Some(decommissioning)) => decommissioning,
+        _ => delete_all(state, cluster, at, object, dc),
+    }
+}
+
+/// cass-operator's decommission of a deleted datacenter (ProcessDeletion, DecommissionNodes,
+/// CheckDecommissioningNodes): only if its nodes see another datacenter alive in the ring (else
+/// it waits for ever) it sets the `Decommission` condition, then, one node at a time, the
+/// last pod of the rack with most nodes to spare gets `ScalingDown`, a forced decommission
+/// through the Management API and the node-state label `Decommissioning`; once gossip says
+/// the node LEFT, its pod and claim go and its StatefulSet shrinks. `None` once no pod is left.
+fn decommission(state: &State, cluster: &str, at: &ObjectKey, object: &Value, dc: &Datacenter) -> Option<Plan> {
+    let pods: Vec<(&ObjectKey, &Value)> =
+        list(state, cluster, "", "pods", Some(&dc.namespace)).into_iter().filter(|(_, p)| dc.owns(p)).collect();
+    if pods.is_empty() {
+        return None;
+    }
+    if !has_condition(object, "Decommission") {
+        return Some(begin_decommission(state, cluster, at, object, &pods));
+    }
+    if let Some((pod_key, pod)) = pods.iter().find(|(_, p)| p["metadata"]["labels"][STATE_LABEL] == DECOMMISSIONING) {
+        let host = host_id(pod);
+        return Some(match state.cassandra.mode(host) {
+            Mode::Left => Some((REACT, remove_pod(state, cluster, at, dc, (pod_key, pod), &pods))),
+            Mode::Leaving => None,
+            // Asked again unless a job was ever started there: one that failed stalls the
+            // deletion here, where cass-operator would ask every few seconds for ever.
+            Mode::Normal => (!state.cassandra.decommission_started(host)).then(|| (REACT, vec![leave(host)])),
+        });
+    }
+    // Pods in no rack of the spec leave cass-operator stuck, and the deletion with it.
+    let Some((pod_key, pod)) = next_to_leave(dc, &pods) else { return Some(None) };
+    let label = json!({ "metadata": { "labels": { STATE_LABEL: DECOMMISSIONING } } });
+    let scaling_down = json!({ "status": { "conditions": with_condition(object, "ScalingDown") } });
+    Some(Some((REACT, vec![leave(host_id(pod)), merge(cluster, pod_key, label), merge(cluster, at, scaling_down)])))
+}
+
+const DECOMMISSIONING: &str = "Decommissioning";
+
+fn host_id(pod: &Value) -> &str {
+    pod["metadata"]["uid"].as_str().unwrap_or_default()
+}
+
+/// The forced decommission cass-operator asks a node for.
+fn leave(host: &str) -> Write {
+    let id = uuid::Uuid::new_v4().to_string();
+    Write::Cassandra(Change::Submit { host_id: host.into(), id, job: JobKind::Decommission { force: true } })
+}
+
+/// Progress Updating, and the `Decommission` condition if the ring has other datacenters.
+fn begin_decommission(
+    state: &State,
+    cluster: &str,
+    at: &ObjectKey,
+    object: &Value,
+    pods: &[(&ObjectKey, &Value)],
+) -> Plan {
+    let nodes = ring::nodes(state);
+    let seen = pods
+        .iter()
+        .find_map(|(_, p)| nodes.iter().find(|n| n.host_id() == host_id(p) && n.started()))
+        .map(|me| ring::alive_datacenters(state, &nodes, me))
+        .unwrap_or_default();
+    let mut status = json!({ "cassandraOperatorProgress": "Updating" });
+    if seen.len() > 1 {
+        status["conditions"] = with_condition(object, "Decommission");
+    }
+    Some((REACT, vec![merge(cluster, at, json!({ "status": status }))]))
+}
+
+/// The object's conditions with `kind` set True.
+fn with_condition(object: &Value, kind: &str) -> Value {
+    let mut conditions = object["status"]["conditions"].as_array().cloned().unwrap_or_default();
+    conditions.retain(|c| c["type"] != kind);
+    conditions
+        .push(json!({ "type": kind, "status": "True", "reason": "", "message": "", "lastTransitionTime": now() }));
+    Value::Array(conditions)
+}
+
+/// `CalculateRackInfoForDecomm`: the first rack holding more pods than an even split of one
+/// node fewer gives it, and its pod with the highest ordinal.
+fn next_to_leave<'p>(dc: &Datacenter, pods: &[(&'p ObjectKey, &'p Value)]) -> Option<(&'p ObjectKey, &'p Value)> {
+    let rack_of = |pod: &Value| pod["metadata"]["labels"][RACK_LABEL].as_str().unwrap_or_default().to_string();
+    let desired = split(pods.len() - 1, dc.racks.len());
+    let (rack, _) = dc
+        .racks
+        .iter()
+        .zip(desired)
+        .map(|((rack, _, _), want)| (clean_label(rack), want))
+        .find(|(rack, want)| pods.iter().filter(|(_, p)| rack_of(p) == *rack).count() > *want)?;
+    pods.iter().filter(|(_, p)| rack_of(p) == rack).max_by_key(|(k, _)| ordinal(&k.name)).copied()
+}
+
+fn ordinal(pod: &str) -> usize {
+    pod.rsplit('-').next().and_then(|n| n.parse().ok()).unwrap_or(0)
+}
+
+/// A node that left the ring: its pod and claim go, its StatefulSet and the node statuses
+/// shrink.
+fn remove_pod(
+    state: &State,
+    cluster: &str,
+    at: &ObjectKey,
+    dc: &Datacenter,
+    (pod_key, pod): (&ObjectKey, &Value),
+    pods: &[(&ObjectKey, &Value)],
+) -> Vec<Write> {
+    let ns = dc.namespace.as_str();
+    let rack = &pod["metadata"]["labels"][RACK_LABEL];
+    let left = pods.iter().filter(|(k, p)| *k != pod_key && p["metadata"]["labels"][RACK_LABEL] == *rack).count();
+    let claim = key("", "persistentvolumeclaims", ns, &format!("server-data-{}", pod_key.name));
+    let mut writes = vec![
+        Write::Delete { cluster: cluster.into(), key: pod_key.clone() },
+        Write::Delete { cluster: cluster.into(), key: claim },
+        merge(cluster, at, json!({ "status": { "nodeStatuses": { pod_key.name.clone(): null } } })),
+    ];
+    let statefulset = list(state, cluster, "apps", "statefulsets", Some(ns))
+        .into_iter()
+        .find(|(_, s)| dc.owns(s) && s["metadata"]["labels"][RACK_LABEL] == *rack);
+    if let Some((sts_key, _)) = statefulset {
+        let replicas = json!({ "spec": { "replicas": left }, "status": { "replicas": left, "readyReplicas": left, "currentReplicas": left, "updatedReplicas": left } });
+        writes.push(merge(cluster, sts_key, replicas));
+    }
+    writes
+}
+
+/// What cass-operator deletes with a datacenter, then its finalizer: the datacenter leaves
+/// its ring.
+fn delete_all(state: &State, cluster: &str, at: &ObjectKey, object: &Value, dc: &Datacenter) -> Plan {
     let keep_claims = object["metadata"]["annotations"]["cassandra.datastax.com/delete-pvc"] == "false";
     let mut writes = Vec::new();
     let owned = [
@@ -371,6 +534,7 @@ fn remove(state: &State, cluster: &str, at: &ObjectKey, object: &Value, dc: &Dat
     let mut finalizers = object["metadata"]["finalizers"].as_array().cloned().unwrap_or_default();
     finalizers.retain(|f| f != FINALIZER);
     writes.push(merge(cluster, at, json!({ "metadata": { "finalizers": finalizers } })));
+    writes.push(Write::Cassandra(Change::Deleted { place: dc.place(cluster) }));
     Some((REACT, writes))
 }
 
@@ -421,6 +585,39 @@ fn runs(input: &str, first: impl Fn(char) -> bool, inner: impl Fn(char) -> bool)
     out
 }
 
+/// The `additional-jvm-opts` of every section of a CassandraDatacenter's `spec.config`
+/// (`cassandra-env-sh`, `jvm-server-options`…): the system properties Cassandra starts with.
+fn jvm_options(config: &Value) -> Vec<&str> {
+    config
+        .as_object()
+        .into_iter()
+        .flat_map(|sections| sections.values())
+        .flat_map(|section| section["additional-jvm-opts"].as_array().into_iter().flatten())
+        .filter_map(Value::as_str)
+        .collect()
+}
+
+/// The system keyspaces' replication the options ask the Management API agent for:
+/// `-Dcassandra.system_distributed_replication=dc1:3,dc2:3`, else the
+/// `…_replication_dc_names` and `…_replication_per_dc` pair; the agent ignores factors outside
+/// 1 to 5.
+fn system_replication(options: &[&str]) -> Option<BTreeMap<String, u32>> {
+    let property =
+        |name: &str| options.iter().rev().find_map(|o| o.strip_prefix("-D")?.strip_prefix(name)?.strip_prefix('='));
+    let factor = |text: &str| text.trim().parse::<u32>().ok().filter(|rf| (1..=5).contains(rf));
+    let pairs: BTreeMap<String, u32> = property("cassandra.system_distributed_replication")
+        .into_iter()
+        .flat_map(|value| value.split(','))
+        .filter_map(|pair| pair.split_once(':').and_then(|(dc, rf)| Some((dc.trim().to_string(), factor(rf)?))))
+        .collect();
+    if !pairs.is_empty() {
+        return Some(pairs);
+    }
+    let per_dc = factor(property("cassandra.system_distributed_replication_per_dc")?)?;
+    let names = property("cassandra.system_distributed_replication_dc_names")?;
+    Some(names.split(',').map(|dc| (dc.trim().to_string(), per_dc)).collect())
+}
+
 /// Every Cassandra node of every cluster: (cluster, Pod, the datacenter it belongs to).
 pub(in crate::kube) fn nodes_of(state: &State) -> Vec<(String, Value, Datacenter)> {
     let mut nodes = Vec::new();
@@ -437,7 +634,9 @@ pub(in crate::kube) fn nodes_of(state: &State) -> Vec<(String, Value, Datacenter
 
 #[cfg(test)]
 mod tests {
-    use super::{clean_label, cleanup, split};
+    use std::collections::BTreeMap;
+
+    use super::{clean_label, cleanup, split, system_replication};
 
     #[test]
     fn names_are_cleaned_and_nodes_split_as_cass_operator_does() {
@@ -447,5 +646,20 @@ mod tests {
         assert_eq!(clean_label("My Cluster"), "MyCluster");
         assert_eq!(split(7, 3), [3, 2, 2]);
         assert_eq!(split(3, 3), [1, 1, 1]);
+    }
+
+    #[test]
+    fn the_system_replication_override_is_read_as_the_management_api_agent_reads_it() {
+        let factors =
+            |pairs: &[(&str, u32)]| pairs.iter().map(|(dc, rf)| (dc.to_string(), *rf)).collect::<BTreeMap<_, _>>();
+        let pairs = ["-Xmx1G", "-Dcassandra.system_distributed_replication=dc1:3, dc2:9,dc3:1"];
+        assert_eq!(system_replication(&pairs), Some(factors(&[("dc1", 3), ("dc3", 1)])));
+        let named = [
+            "-Dcassandra.system_distributed_replication_dc_names=dc1,dc2",
+            "-Dcassandra.system_distributed_replication_per_dc=2",
+        ];
+        assert_eq!(system_replication(&named), Some(factors(&[("dc1", 2), ("dc2", 2)])));
+        assert_eq!(system_replication(&["-Dcassandra.system_distributed_replication_per_dc=3"]), None);
+        assert_eq!(system_replication(&[]), None);
     }
 }

@@ -3,14 +3,17 @@
 
 mod api;
 mod controllers;
+mod datacenters;
 mod dns;
 mod kubectl;
 mod lists;
+mod management;
 mod operators;
 mod watches;
 
 use std::io::{BufRead, BufReader};
 
+use serde::Deserialize;
 use serde_json::Value;
 
 use super::FakeKube;
@@ -71,6 +74,24 @@ pub(super) fn crd(group: &str, version: &str, kind: &str, fixture: Option<&str>)
             "versions": [{ "name": version, "served": true, "storage": true, "schema": { "openAPIV3Schema": schema }, "subresources": { "status": {} } }]
         }
     })
+}
+
+/// The CassandraTask CRD as cass-operator v1.32.0 installs it, taken from the install manifest
+/// ringform embeds (`crates/kube/manifests/cass-operator-v1.32.0-cluster.yaml`).
+pub(super) fn cassandra_task_crd() -> Value {
+    static CRD: std::sync::OnceLock<Value> = std::sync::OnceLock::new();
+    CRD.get_or_init(|| {
+        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../kube/manifests/cass-operator-v1.32.0-cluster.yaml");
+        let text = std::fs::read_to_string(path).expect("the cass-operator manifest");
+        serde_yaml_ng::Deserializer::from_str(&text)
+            .filter_map(|document| Value::deserialize(document).ok())
+            .find(|o| {
+                o["kind"] == "CustomResourceDefinition"
+                    && o["metadata"]["name"] == "cassandratasks.control.k8ssandra.io"
+            })
+            .expect("the CassandraTask CRD")
+    })
+    .clone()
 }
 
 /// Waits (up to 5 s) until `done`, and says how long that took.

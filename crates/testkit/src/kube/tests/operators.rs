@@ -6,7 +6,7 @@ use std::time::Duration;
 use serde_json::{Value, json};
 
 use super::controllers::{available, operator, ready};
-use super::{call, crd, wait_for};
+use super::{call, cassandra_task_crd, crd, wait_for};
 use crate::kube::{FakeKube, FakeKubeOptions, Flavor};
 
 const DCS: &str = "apis/cassandra.datastax.com/v1beta1/namespaces/db/cassandradatacenters";
@@ -16,7 +16,7 @@ const CASS_OPERATOR: (&str, &str, Option<&str>, &str) =
 
 /// cass-operator (with its webhook, as installed) and the CassandraDatacenter CRD in
 /// `cluster`, once it is Available.
-fn cass_operator(kube: &FakeKube, cluster: &str) {
+pub(super) fn cass_operator(kube: &FakeKube, cluster: &str) {
     install_cass_operator(kube, cluster, operator("cass-operator", "cass-operator-controller-manager", json!([])));
     wait_for("cass-operator", || kube.get(cluster, CASS_OPERATOR).is_some_and(|d| available(&d)));
 }
@@ -26,6 +26,7 @@ fn install_cass_operator(kube: &FakeKube, cluster: &str, deployment: Value) {
     kube.put(cluster, namespace).expect("a namespace");
     let crd = crd("cassandra.datastax.com", "v1beta1", "CassandraDatacenter", Some("cassandradatacenter"));
     kube.put(cluster, crd).expect("a CRD");
+    kube.put(cluster, cassandra_task_crd()).expect("the CassandraTask CRD");
     kube.put(cluster, deployment).expect("the operator");
     webhook(kube, cluster, "cass-operator", "cass-operator-controller-manager", "vcassandradatacenter.kb.io");
 }
@@ -41,19 +42,19 @@ fn webhook(kube: &FakeKube, cluster: &str, namespace: &str, deployment: &str, we
         .expect("a webhook");
 }
 
-fn gp3(kube: &FakeKube, cluster: &str) {
+pub(super) fn gp3(kube: &FakeKube, cluster: &str) {
     let class = json!({ "apiVersion": "storage.k8s.io/v1", "kind": "StorageClass", "metadata": { "name": "gp3" }, "provisioner": "ebs.csi.aws.com" });
     kube.put(cluster, class).expect("a StorageClass");
 }
 
-fn datacenter(name: &str, racks: &[&str], size: u32, class: &str, seeds: &[&str]) -> Value {
+pub(super) fn datacenter(name: &str, racks: &[&str], size: u32, class: &str, seeds: &[&str]) -> Value {
     let racks: Vec<Value> = racks.iter().map(|r| json!({ "name": r })).collect();
     json!({ "apiVersion": "cassandra.datastax.com/v1beta1", "kind": "CassandraDatacenter", "metadata": { "name": name, "namespace": "db" },
         "spec": { "clusterName": "Ring", "serverType": "cassandra", "serverVersion": "4.1.5", "size": size, "racks": racks, "additionalSeeds": seeds,
                   "storageConfig": { "cassandraDataVolumeClaimSpec": { "storageClassName": class, "accessModes": ["ReadWriteOnce"], "resources": { "requests": { "storage": "5Gi" } } } } } })
 }
 
-fn names(kube: &FakeKube, cluster: &str, kind: &str, selector: impl Fn(&Value) -> bool) -> Vec<String> {
+pub(super) fn names(kube: &FakeKube, cluster: &str, kind: &str, selector: impl Fn(&Value) -> bool) -> Vec<String> {
     let mut names: Vec<String> = kube
         .objects(cluster)
         .into_iter()
@@ -64,7 +65,7 @@ fn names(kube: &FakeKube, cluster: &str, kind: &str, selector: impl Fn(&Value) -
     names
 }
 
-fn seed_ips(kube: &FakeKube, cluster: &str) -> Vec<String> {
+pub(super) fn seed_ips(kube: &FakeKube, cluster: &str) -> Vec<String> {
     kube.objects(cluster)
         .into_iter()
         .filter(|o| o["kind"] == "Pod" && o["metadata"]["labels"]["cassandra.datastax.com/seed-node"] == "true")
@@ -170,7 +171,7 @@ fn nothing_happens_to_a_datacenter_without_cass_operator_and_its_webhook_fails_w
 }
 
 /// What `pod` in `cluster` reports through the Management API: (DC, IP, IS_ALIVE) per endpoint.
-fn endpoints(kube: &FakeKube, cluster: &str, pod: &str) -> Vec<(String, String, String)> {
+pub(super) fn endpoints(kube: &FakeKube, cluster: &str, pod: &str) -> Vec<(String, String, String)> {
     let path = format!("/{cluster}/api/v1/namespaces/db/pods/{pod}:8080/proxy/api/v0/metadata/endpoints");
     let answer = call(kube, "GET", &path, None).ok();
     let text = |v: &Value| v.as_str().unwrap_or_default().to_string();
@@ -241,7 +242,7 @@ fn each_node_sees_the_datacenters_its_seeds_joined_and_a_partition_marks_them_do
 
 /// The k8ssandra-operator control plane in `east` (with its webhook) and a data plane in
 /// `west`, each with cass-operator and the CRDs.
-fn k8ssandra(kube: &FakeKube) {
+pub(super) fn k8ssandra(kube: &FakeKube) {
     for cluster in ["east", "west"] {
         cass_operator(kube, cluster);
         for (kind, fixture) in [("K8ssandraCluster", "k8ssandracluster"), ("ClientConfig", "clientconfig")] {
@@ -259,11 +260,11 @@ fn k8ssandra(kube: &FakeKube) {
     wait_for("k8ssandra-operator", || kube.get("east", K8SSANDRA_OPERATOR).is_some_and(|d| available(&d)));
 }
 
-const K8SSANDRA_OPERATOR: (&str, &str, Option<&str>, &str) =
+pub(super) const K8SSANDRA_OPERATOR: (&str, &str, Option<&str>, &str) =
     ("apps/v1", "Deployment", Some("k8ssandra-operator"), "k8ssandra-operator");
 
 /// A kubeconfig Secret in `east` for `west`, with the token of a service account of `west`.
-fn remote_access(kube: &FakeKube) {
+pub(super) fn remote_access(kube: &FakeKube) {
     kube.put("west", json!({ "apiVersion": "v1", "kind": "ServiceAccount", "metadata": { "name": "k8ssandra-operator", "namespace": "k8ssandra-operator" } }))
         .expect("an account");
     let token = json!({ "apiVersion": "v1", "kind": "Secret", "type": "kubernetes.io/service-account-token",
@@ -292,7 +293,7 @@ fn remote_access(kube: &FakeKube) {
     kube.put("east", secret).expect("the kubeconfig Secret");
 }
 
-fn k8ssandra_cluster(datacenters: Value) -> Value {
+pub(super) fn k8ssandra_cluster(datacenters: Value) -> Value {
     json!({ "apiVersion": "k8ssandra.io/v1alpha1", "kind": "K8ssandraCluster", "metadata": { "name": "ring", "namespace": "db" },
         "spec": { "cassandra": { "clusterName": "Ring", "serverVersion": "4.1.5", "superuserSecretRef": { "name": "superuser" },
             "storageConfig": { "cassandraDataVolumeClaimSpec": { "storageClassName": "gp3", "accessModes": ["ReadWriteOnce"], "resources": { "requests": { "storage": "5Gi" } } } },
