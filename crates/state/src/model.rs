@@ -5,7 +5,7 @@ use std::str::FromStr;
 use ringform_core::{Address, Attributes, Kind};
 use serde::{Deserialize, Serialize};
 
-use crate::Timestamp;
+use crate::{StateError, Timestamp};
 
 /// The identity of one deployment's state, fixed when the state is first created. A plan made
 /// against one lineage must never be applied to another, even if the serials happen to match.
@@ -138,6 +138,26 @@ impl Snapshot {
     pub fn is_empty(&self) -> bool {
         self.records.is_empty()
     }
+
+    /// The whole state as one JSON document (lineage, serial, records by address), the way
+    /// `ringform state pull` prints it; secrets keep their `$secret` mark, and what they hold
+    /// is shown only when asked.
+    pub fn to_json(&self, secrets: Secrets) -> Result<serde_json::Value, StateError> {
+        let mut json =
+            serde_json::to_value(self).map_err(|source| StateError::Encode { what: "the state".into(), source })?;
+        if secrets == Secrets::Redacted {
+            crate::seal::redact_secrets(&mut json);
+        }
+        Ok(json)
+    }
+}
+
+/// Whether a document made for people shows what secrets hold.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Secrets {
+    /// `(sensitive)` in place of every secret.
+    Redacted,
+    Shown,
 }
 
 /// What a journal entry is about.
@@ -274,6 +294,24 @@ mod tests {
         assert_eq!(serde_json::from_value::<Snapshot>(json).unwrap(), snapshot);
         let order: Vec<String> = snapshot.iter().map(|r| r.address.to_string()).collect();
         assert_eq!(order, ["aws_vpc.a", "aws_vpc.b"]);
+    }
+
+    #[test]
+    fn a_pulled_snapshot_shows_secrets_only_when_asked() {
+        let record = Record::new(
+            addr("azure_vpn_connection.a~b"),
+            None,
+            [("shared_key".to_owned(), Value::secret("hunter2".into()))].into(),
+            Attributes::new(),
+        );
+        let snapshot = Snapshot::empty().with(record);
+        let redacted = snapshot.to_json(Secrets::Redacted).unwrap();
+        assert_eq!(redacted["records"]["azure_vpn_connection.a~b"]["inputs"]["shared_key"]["$secret"], "(sensitive)");
+        assert!(!redacted.to_string().contains("hunter2"));
+        assert_eq!(redacted["serial"], 0);
+        assert_eq!(redacted["lineage"], snapshot.lineage.to_string());
+        let shown = snapshot.to_json(Secrets::Shown).unwrap();
+        assert_eq!(serde_json::from_value::<Snapshot>(shown).unwrap(), snapshot);
     }
 
     #[test]
