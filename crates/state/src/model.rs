@@ -139,16 +139,27 @@ impl Snapshot {
         self.records.is_empty()
     }
 
-    /// The whole state as one JSON document (lineage, serial, records by address), the way
-    /// `ringform state pull` prints it; secrets keep their `$secret` mark, and what they hold
-    /// is shown only when asked.
-    pub fn to_json(&self, secrets: Secrets) -> Result<serde_json::Value, StateError> {
-        let mut json =
-            serde_json::to_value(self).map_err(|source| StateError::Encode { what: "the state".into(), source })?;
-        if secrets == Secrets::Redacted {
-            crate::seal::redact_secrets(&mut json);
+    /// The whole state as one pretty JSON document (lineage, serial, then the records by
+    /// address), the way `ringform state pull` prints it; secrets keep their `$secret` mark,
+    /// and what they hold is shown only when asked.
+    pub fn to_json(&self, secrets: Secrets) -> Result<String, StateError> {
+        #[derive(Serialize)]
+        struct Pulled<'a> {
+            lineage: Lineage,
+            serial: u64,
+            records: BTreeMap<&'a Address, serde_json::Value>,
         }
-        Ok(json)
+        let encode_error = |source| StateError::Encode { what: "the state".into(), source };
+        let mut records = BTreeMap::new();
+        for (address, record) in &self.records {
+            let mut json = serde_json::to_value(record).map_err(encode_error)?;
+            if secrets == Secrets::Redacted {
+                crate::seal::redact_secrets(&mut json);
+            }
+            records.insert(address, json);
+        }
+        let pulled = Pulled { lineage: self.lineage, serial: self.serial, records };
+        serde_json::to_string_pretty(&pulled).map_err(encode_error)
     }
 }
 
@@ -305,13 +316,16 @@ mod tests {
             Attributes::new(),
         );
         let snapshot = Snapshot::empty().with(record);
-        let redacted = snapshot.to_json(Secrets::Redacted).unwrap();
+        let text = snapshot.to_json(Secrets::Redacted).unwrap();
+        assert!(!text.contains("hunter2"), "{text}");
+        assert!(
+            text.starts_with(&format!("{{\n  \"lineage\": \"{}\",\n  \"serial\": 0,\n", snapshot.lineage)),
+            "{text}"
+        );
+        let redacted: serde_json::Value = serde_json::from_str(&text).unwrap();
         assert_eq!(redacted["records"]["azure_vpn_connection.a~b"]["inputs"]["shared_key"]["$secret"], "(sensitive)");
-        assert!(!redacted.to_string().contains("hunter2"));
-        assert_eq!(redacted["serial"], 0);
-        assert_eq!(redacted["lineage"], snapshot.lineage.to_string());
         let shown = snapshot.to_json(Secrets::Shown).unwrap();
-        assert_eq!(serde_json::from_value::<Snapshot>(shown).unwrap(), snapshot);
+        assert_eq!(serde_json::from_str::<Snapshot>(&shown).unwrap(), snapshot);
     }
 
     #[test]
