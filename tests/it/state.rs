@@ -75,7 +75,7 @@ fn damaged_state_is_reported_by_file_and_restored_from_its_last_good_copy() {
     d.ok(&["apply", "--auto-approve", MINIMAL], &[]);
     assert!(d.state().join("last-good.jsonl").is_file());
     let db = d.state().join("db");
-    let damages: [(&str, fn(&Path)); 2] = [("bytes overwritten", overwrite_start), ("file truncated", truncate)];
+    let damages: [(&str, Damage); 2] = [("bytes overwritten", overwrite_start), ("file truncated", truncate)];
     for (damage, apply) in damages {
         apply(&db);
         for args in [&["plan", MINIMAL][..], &["apply", "--auto-approve", MINIMAL], &["state", "list", MINIMAL]] {
@@ -95,6 +95,9 @@ fn damaged_state_is_reported_by_file_and_restored_from_its_last_good_copy() {
     assert!(refused.contains("is not damaged") && refused.contains("--force"), "{refused}");
     d.assert_inventory_equals_state();
 }
+
+/// Damages a file in place.
+type Damage = fn(&Path);
 
 fn overwrite_start(file: &Path) {
     use std::io::Write;
