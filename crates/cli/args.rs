@@ -37,7 +37,7 @@ pub enum Command {
     Kubeconfig(KubeconfigArgs),
     /// The ring as Cassandra sees it from every datacenter; exit 2 unless every node is Up/Normal.
     Status(StatusArgs),
-    /// Inspect the state ringform keeps of a deployment.
+    /// Inspect, repair and edit the state ringform keeps of a deployment.
     #[command(subcommand)]
     State(StateCommand),
     /// Print the JSON Schema of the topology format (for editors: taplo, Even Better TOML).
@@ -209,8 +209,60 @@ pub enum StateCommand {
         #[command(flatten)]
         state: StateDirArg,
     },
-    /// Remove a lock left behind by a run that died.
+    /// Clear what a run that died left in the lock file (the lock itself ends with its process).
     Unlock {
+        #[command(flatten)]
+        topology: TopologyArg,
+        #[command(flatten)]
+        state: StateDirArg,
+    },
+    /// Forget resources without deleting them: they stay in the cloud, no longer managed.
+    Rm {
+        #[command(flatten)]
+        topology: TopologyArg,
+        /// The resource addresses, e.g. aws_vpc.eu-west
+        #[arg(value_name = "ADDR", required = true)]
+        addresses: Vec<String>,
+        #[command(flatten)]
+        state: StateDirArg,
+    },
+    /// Move a resource to a new address after renaming it in the topology, so that it is not
+    /// destroyed and made again.
+    Mv {
+        #[command(flatten)]
+        topology: TopologyArg,
+        /// The address in state, e.g. aws_vpc.eu-west
+        #[arg(value_name = "OLD")]
+        from: String,
+        /// The address the topology gives it now, e.g. aws_vpc.ireland
+        #[arg(value_name = "NEW")]
+        to: String,
+        #[command(flatten)]
+        state: StateDirArg,
+    },
+    /// Print the whole state as JSON (lineage, serial, records); secrets are redacted.
+    Pull {
+        #[command(flatten)]
+        topology: TopologyArg,
+        /// Show what secrets hold instead of `(sensitive)`.
+        #[arg(long)]
+        show_secrets: bool,
+        #[command(flatten)]
+        state: StateDirArg,
+    },
+    /// Bring back the last good copy of damaged state; the damaged files are kept beside it.
+    Restore {
+        #[command(flatten)]
+        topology: TopologyArg,
+        /// Go back to the last good copy even if the state is not damaged.
+        #[arg(long)]
+        force: bool,
+        #[command(flatten)]
+        state: StateDirArg,
+    },
+    /// Encrypt the state's secrets under the key in RINGFORM_STATE_NEW_KEY (or for the first
+    /// time, under RINGFORM_STATE_KEY).
+    Rekey {
         #[command(flatten)]
         topology: TopologyArg,
         #[command(flatten)]

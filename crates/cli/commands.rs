@@ -1,15 +1,14 @@
 //! One function per command; each returns the exit code or a [`Failure`].
 
-use std::collections::BTreeMap;
 use std::io::Write;
-use std::path::Path;
 
 use ringform_graph::Format;
 use ringform_plan::RenderOptions;
-use ringform_state::{SledStore, Snapshot, StateStore};
+use ringform_state::SledStore;
 
-use crate::args::{GraphArgs, GraphFormat, KubeconfigArgs, PlanArgs, StateCommand, TopologyArg};
-use crate::load::{Loaded, parse_addresses};
+use crate::args::{GraphArgs, GraphFormat, KubeconfigArgs, PlanArgs, TopologyArg};
+use crate::load::Loaded;
+use crate::state::read_snapshot;
 use crate::{Exit, Failure, colour};
 
 pub(crate) fn print(text: &str) -> Result<(), Failure> {
@@ -40,15 +39,6 @@ pub fn validate(args: &TopologyArg) -> Result<Exit, Failure> {
 
 pub(crate) fn plural(n: usize) -> &'static str {
     if n == 1 { "" } else { "s" }
-}
-
-/// The state to plan against: the stored one, or an empty one for a deployment never applied
-/// (planning must not create state).
-pub(crate) fn read_snapshot(dir: &Path, operation: &str) -> Result<Snapshot, Failure> {
-    if !SledStore::exists(dir) {
-        return Ok(Snapshot::empty());
-    }
-    Ok(SledStore::open_existing(dir, operation)?.snapshot()?)
 }
 
 pub fn plan(args: &PlanArgs) -> Result<Exit, Failure> {
@@ -129,59 +119,5 @@ pub fn kubeconfig(args: &KubeconfigArgs) -> Result<Exit, Failure> {
 
 pub fn schema() -> Result<Exit, Failure> {
     print(&format!("{:#}\n", ringform_topology::json_schema()))?;
-    Ok(Exit::Success)
-}
-
-pub fn state(command: StateCommand) -> Result<Exit, Failure> {
-    match command {
-        StateCommand::List { topology, state } => {
-            let loaded = Loaded::read(&topology.topology)?;
-            let snapshot = read_snapshot(&loaded.state_dir(state.state.as_deref()), "state list")?;
-            let lines: String = snapshot.records.keys().map(|a| format!("{a}\n")).collect();
-            print(&lines)?;
-        }
-        StateCommand::Show { topology, address, state } => {
-            let loaded = Loaded::read(&topology.topology)?;
-            let address = parse_addresses(&[address])?.remove(0);
-            let snapshot = read_snapshot(&loaded.state_dir(state.state.as_deref()), "state show")?;
-            let record = snapshot.get(&address).ok_or_else(|| {
-                Failure::new(format!("{address} is not in state")).hint("`ringform state list FILE` shows what is")
-            })?;
-            let mut text = format!("# {address}\n");
-            let fields: BTreeMap<&str, String> = [
-                ("provider_id", record.provider_id.clone().map_or("null".into(), |id| format!("{id:?}"))),
-                ("created_at", record.created_at.to_string()),
-                ("updated_at", record.updated_at.to_string()),
-                ("schema_version", record.schema_version.to_string()),
-            ]
-            .into();
-            for (key, value) in fields {
-                text.push_str(&format!("{key:<14} = {value}\n"));
-            }
-            for (title, attributes) in [("inputs", &record.inputs), ("outputs", &record.outputs)] {
-                text.push_str(&format!("\n{title}:\n"));
-                let width = attributes.keys().map(String::len).max().unwrap_or(0);
-                for (key, value) in attributes {
-                    text.push_str(&format!("  {key:<width$} = {}\n", ringform_plan::format_value(value, 2)));
-                }
-            }
-            print(&text)?;
-        }
-        StateCommand::Unlock { topology, state } => {
-            let loaded = Loaded::read(&topology.topology)?;
-            let dir = loaded.state_dir(state.state.as_deref());
-            match ringform_state::force_unlock(&dir)? {
-                Some(holder) => print(&format!(
-                    "Removed the lock on {} held by `{}` (pid {} on {}, since {}).\n",
-                    dir.display(),
-                    holder.operation,
-                    holder.pid,
-                    holder.host,
-                    holder.started_at
-                ))?,
-                None => print(&format!("{} was not locked.\n", dir.display()))?,
-            }
-        }
-    }
     Ok(Exit::Success)
 }

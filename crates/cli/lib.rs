@@ -12,6 +12,7 @@ mod load;
 mod progress;
 mod providers;
 mod run;
+mod state;
 mod status;
 
 use std::ffi::OsString;
@@ -50,7 +51,7 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> i32 {
         Command::Graph(args) => commands::graph(&args),
         Command::Kubeconfig(args) => commands::kubeconfig(&args),
         Command::Status(args) => status::status(&args),
-        Command::State(command) => commands::state(command),
+        Command::State(command) => state::state(command),
         Command::Schema => commands::schema(),
     };
     match result {

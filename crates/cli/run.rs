@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use ringform_engine::{Drift, Engine, Options, Outcome, Refreshed};
 use ringform_plan::{Plan, RenderOptions};
-use ringform_state::{SledStore, Snapshot, StateStore};
+use ringform_state::{Snapshot, StateStore};
 use tokio::sync::watch;
 
 use crate::args::{ApplyArgs, DestroyArgs, DriftArgs, RefreshArgs};
@@ -25,8 +25,6 @@ pub(crate) fn runtime() -> Result<tokio::runtime::Runtime, Failure> {
 /// An open deployment: its topology, its locked state, its providers.
 struct Session {
     loaded: Loaded,
-    /// The state directory, whose lock this session holds.
-    dir: std::path::PathBuf,
     store: Arc<dyn StateStore>,
     registry: ringform_core::provider::Registry,
     runtime: tokio::runtime::Runtime,
@@ -39,8 +37,8 @@ impl Session {
     }
 
     fn open_at(loaded: Loaded, dir: &Path, operation: &str) -> Result<Session, Failure> {
-        let store: Arc<dyn StateStore> = Arc::new(SledStore::open(dir, operation)?);
-        Ok(Session { loaded, dir: dir.to_owned(), store, registry: providers::registry()?, runtime: runtime()? })
+        let store: Arc<dyn StateStore> = Arc::new(crate::state::open(dir, operation)?);
+        Ok(Session { loaded, store, registry: providers::registry()?, runtime: runtime()? })
     }
 
     /// Settles what a killed run left unfinished, and says what it found.
@@ -78,13 +76,11 @@ impl Session {
     fn execute(self, plan: &Plan, parallelism: usize, verb: &str) -> Result<Exit, Failure> {
         providers::check(&self.registry, plan)?;
         let (stop, stopped) = watch::channel(false);
-        let dir = self.dir.clone();
         self.runtime.spawn(async move {
             if tokio::signal::ctrl_c().await.is_ok() {
                 let _ = stop.send(true);
                 if tokio::signal::ctrl_c().await.is_ok() {
-                    // Exiting skips destructors: release the lock by hand, the journal stays.
-                    let _ = ringform_state::force_unlock(&dir);
+                    // The state lock ends with the process; the journal stays for the next run.
                     eprintln!("Aborted. Operations in flight are in the journal; the next run resumes from it.");
                     std::process::exit(130);
                 }
@@ -95,8 +91,15 @@ impl Session {
         let engine = Engine::new(self.registry, Arc::clone(&self.store), Arc::new(Progress::for_stderr()), options);
         let outcome: Outcome = self.runtime.block_on(engine.apply(plan, &self.loaded.graph, stopped))?;
         print(&summary(&outcome, verb))?;
-        Ok(if outcome.is_complete() { Exit::Success } else { Exit::Error })
+        if outcome.is_complete() { succeeded(self.store.as_ref()) } else { Ok(Exit::Error) }
     }
+}
+
+/// Ends a run that succeeded: the state as it is now becomes the last good copy, the one
+/// `ringform state restore` goes back to.
+fn succeeded(store: &dyn StateStore) -> Result<Exit, Failure> {
+    store.keep_last_good()?;
+    Ok(Exit::Success)
 }
 
 /// The state in `dir` as reality has it now, for `plan --refresh`; nothing is written.
@@ -187,7 +190,7 @@ pub fn apply(args: &ApplyArgs) -> Result<Exit, Failure> {
     };
     print(&ringform_plan::render(&plan, RenderOptions { color: colour(&std::io::stdout()) }))?;
     if !plan.has_changes() {
-        return Ok(Exit::Success);
+        return succeeded(session.store.as_ref());
     }
     refuse_data_loss(&plan, allow_data_loss)?;
     if !args.run.auto_approve && !from_plan_file {
@@ -206,7 +209,7 @@ pub fn destroy(args: &DestroyArgs) -> Result<Exit, Failure> {
     let plan = ringform_plan::plan_destroy(&state, &targets, hash, session.registry.schemas());
     print(&ringform_plan::render(&plan, RenderOptions { color: colour(&std::io::stdout()) }))?;
     if !plan.has_changes() {
-        return Ok(Exit::Success);
+        return succeeded(session.store.as_ref());
     }
     refuse_data_loss(&plan, args.run.allow_data_loss)?;
     if !args.run.auto_approve {
@@ -228,7 +231,7 @@ pub fn refresh(args: &RefreshArgs) -> Result<Exit, Failure> {
         refreshed.calls,
         changed.len()
     ))?;
-    Ok(Exit::Success)
+    succeeded(session.store.as_ref())
 }
 
 pub fn drift(args: &DriftArgs) -> Result<Exit, Failure> {

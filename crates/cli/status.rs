@@ -11,8 +11,9 @@ use ringform_schema::kubernetes;
 use ringform_state::Snapshot;
 
 use crate::args::StatusArgs;
-use crate::commands::{print, read_snapshot};
+use crate::commands::print;
 use crate::load::Loaded;
+use crate::state::read_snapshot;
 use crate::{Exit, Failure};
 
 /// How often `--wait` asks again.

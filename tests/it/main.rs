@@ -10,6 +10,8 @@ mod cli;
 mod common;
 mod fixtures;
 mod ring;
+#[cfg(feature = "test-provider")]
+mod state;
 
 /// Without the feature the binary cannot be pointed at the fake cloud, so `apply`'s tests
 /// cannot run: fail, rather than pass having tested nothing.

@@ -1,11 +1,14 @@
 //! The behaviour every [`StateStore`] backend must show, as test functions over a [`Harness`]
 //! that creates and reopens stores of that backend. A backend's tests call
 //! [`conformance_tests!`](crate::conformance_tests) (one `#[test]` per property) or
-//! [`run_all`]. The functions panic on a violation, like assertions.
+//! [`run_all`]. A backend that keeps state at rest also implements [`SealedHarness`] and calls
+//! [`sealed_conformance_tests!`](crate::sealed_conformance_tests): secrets sealed with a key,
+//! never at rest in plain text, and a wrong or missing key refused without changing the state. The
+//! functions panic on a violation, like assertions.
 
 use ringform_core::{Address, Attributes, Value};
 
-use crate::{JournalEntry, Operation, Phase, Record, StateStore, Timestamp};
+use crate::{JournalEntry, Operation, Phase, Record, StateError, StateKey, StateStore, Timestamp};
 
 /// Creates stores of one backend for the conformance suite.
 pub trait Harness {
@@ -18,6 +21,19 @@ pub trait Harness {
     /// Opens the existing store at `location` again. The suite has dropped (closed and
     /// unlocked) the previous handle first.
     fn reopen(&self, location: &Self::Location) -> Box<dyn StateStore>;
+}
+
+/// A backend that keeps state at rest: it seals secrets when given a key.
+pub trait SealedHarness: Harness {
+    /// Opens a store at a new location nothing else uses, sealing secrets with `key`.
+    fn create_sealed(&self, key: &StateKey) -> (Self::Location, Box<dyn StateStore>);
+
+    /// Opens the existing store at `location` with `key`, or without one.
+    fn reopen_with(&self, location: &Self::Location, key: Option<&StateKey>)
+    -> Result<Box<dyn StateStore>, StateError>;
+
+    /// Every byte the backend keeps at rest for `location` (files, objects), in any order.
+    fn stored_bytes(&self, location: &Self::Location) -> Vec<u8>;
 }
 
 /// Generates one `#[test]` per conformance property, each with a harness built by `$harness`.
@@ -33,6 +49,10 @@ macro_rules! conformance_tests {
             journal_keeps_order_and_survives_reopen,
             unfinished_intents_are_unanswered_intents,
             journal_clear_keeps_records_and_numbering,
+            write_all_is_one_step,
+            forget_removes_all_named_records_or_none,
+            move_renames_and_repoints_dependents,
+            a_refused_move_changes_nothing,
         );
     };
     (@each $harness:expr; $($property:ident),* $(,)?) => {
@@ -42,6 +62,18 @@ macro_rules! conformance_tests {
                 $crate::conformance::$property(&$harness);
             }
         )*
+    };
+}
+
+/// Generates one `#[test]` per property of stores that seal secrets at rest.
+#[macro_export]
+macro_rules! sealed_conformance_tests {
+    ($harness:expr) => {
+        $crate::conformance_tests!(@each $harness;
+            sealed_secrets_round_trip_and_never_rest_in_plain_text,
+            a_wrong_or_missing_key_is_refused_and_changes_nothing,
+            plain_state_refuses_a_key_and_changes_nothing,
+        );
     };
 }
 
@@ -55,6 +87,10 @@ pub fn run_all<H: Harness>(harness: &H) {
     journal_keeps_order_and_survives_reopen(harness);
     unfinished_intents_are_unanswered_intents(harness);
     journal_clear_keeps_records_and_numbering(harness);
+    write_all_is_one_step(harness);
+    forget_removes_all_named_records_or_none(harness);
+    move_renames_and_repoints_dependents(harness);
+    a_refused_move_changes_nothing(harness);
 }
 
 fn addr(text: &str) -> Address {
@@ -311,4 +347,177 @@ pub fn journal_clear_keeps_records_and_numbering<H: Harness>(harness: &H) {
     let next = ok(store.journal_append(&intent), "journal_append");
     assert!(next > last, "sequence number {next} reused after clear (last was {last})");
     assert_eq!(ok(store.journal(), "journal"), vec![(next, intent)]);
+}
+
+/// `write_all` writes and removes in one step: the serial moves once, and not at all when
+/// nothing changed.
+pub fn write_all_is_one_step<H: Harness>(harness: &H) {
+    let (location, store) = harness.create();
+    let (a, b, c) = (simple_record("aws_vpc.a"), simple_record("aws_vpc.b"), simple_record("aws_vpc.c"));
+    assert_eq!(ok(store.put(&c), "put"), 1);
+    assert_eq!(ok(store.write_all(&[a.clone(), b.clone()], std::slice::from_ref(&c.address)), "write_all"), 2);
+    assert_eq!(ok(store.write_all(&[], &[addr("aws_vpc.missing")]), "write_all of nothing"), 2);
+    assert_eq!(ok(store.write_all(&[], &[]), "write_all of nothing"), 2);
+    drop(store);
+    let store = harness.reopen(&location);
+    let found: Vec<Record> = ok(store.snapshot(), "snapshot").records.into_values().collect();
+    assert_eq!(found, [a, b]);
+    assert_eq!(ok(store.serial(), "serial"), 2);
+}
+
+/// `forget` removes every record named, in one write, or none of them when one is missing.
+pub fn forget_removes_all_named_records_or_none<H: Harness>(harness: &H) {
+    let (location, store) = harness.create();
+    for address in ["aws_vpc.a", "aws_vpc.b", "aws_vpc.c"] {
+        ok(store.put(&simple_record(address)), "put");
+    }
+    let err = crate::forget(store.as_ref(), &[addr("aws_vpc.a"), addr("aws_vpc.x")]).err();
+    assert!(
+        matches!(&err, Some(StateError::NotInState { addresses, .. }) if addresses == &[addr("aws_vpc.x")]),
+        "{err:?}"
+    );
+    assert_eq!(ok(store.serial(), "serial"), 3, "a refused forget changed the state");
+    ok(crate::forget(store.as_ref(), &[addr("aws_vpc.a"), addr("aws_vpc.b")]), "forget");
+    assert_eq!(ok(store.serial(), "serial"), 4, "forget is one write");
+    drop(store);
+    let store = harness.reopen(&location);
+    let left: Vec<Address> = ok(store.snapshot(), "snapshot").records.into_keys().collect();
+    assert_eq!(left, [addr("aws_vpc.c")]);
+}
+
+/// `move_record` puts the record at its new address, unchanged otherwise, and the records
+/// that depended on the old address depend on the new one; all in one write.
+pub fn move_renames_and_repoints_dependents<H: Harness>(harness: &H) {
+    let (location, store) = harness.create();
+    let (from, to) = (addr("aws_vpc.eu-west"), addr("aws_vpc.eu-west-renamed"));
+    let moved = simple_record(&from.to_string());
+    let mut subnet = simple_record("aws_subnet.eu-west.a");
+    subnet.dependencies = vec![from.clone()];
+    let mut peering = rich_record();
+    peering.dependencies = vec![addr("aws_vpc.eu-central"), from.clone()];
+    let untouched = simple_record("aws_vpc.eu-central");
+    for record in [&moved, &subnet, &peering, &untouched] {
+        ok(store.put(record), "put");
+    }
+    let result = ok(crate::move_record(store.as_ref(), &from, &to), "move_record");
+    assert_eq!(result.dependents, [subnet.address.clone(), peering.address.clone()]);
+    assert_eq!(ok(store.serial(), "serial"), 5, "a move is one write");
+    drop(store);
+
+    let store = harness.reopen(&location);
+    assert_eq!(ok(store.get(&from), "get"), None);
+    assert_eq!(ok(store.get(&to), "get"), Some(Record { address: to.clone(), ..moved }));
+    subnet.dependencies = vec![to.clone()];
+    peering.dependencies = vec![addr("aws_vpc.eu-central"), to];
+    assert_eq!(ok(store.get(&subnet.address), "get"), Some(subnet));
+    assert_eq!(ok(store.get(&peering.address), "get"), Some(peering));
+    assert_eq!(ok(store.get(&untouched.address), "get"), Some(untouched));
+}
+
+/// A move from an address not in state, to one in state, or to another kind is refused and
+/// changes nothing.
+pub fn a_refused_move_changes_nothing<H: Harness>(harness: &H) {
+    let (_, store) = harness.create();
+    for address in ["aws_vpc.a", "aws_vpc.b"] {
+        ok(store.put(&simple_record(address)), "put");
+    }
+    let before = ok(store.snapshot(), "snapshot");
+    let refusals = [
+        ("aws_vpc.x", "aws_vpc.y", "NotInState"),
+        ("aws_vpc.a", "aws_vpc.b", "AlreadyInState"),
+        ("aws_vpc.a", "aws_vpc.a", "AlreadyInState"),
+        ("aws_vpc.a", "aws_subnet.a", "KindMismatch"),
+    ];
+    for (from, to, expected) in refusals {
+        let err = crate::move_record(store.as_ref(), &addr(from), &addr(to)).err();
+        let found = match &err {
+            Some(StateError::NotInState { .. }) => "NotInState",
+            Some(StateError::AlreadyInState { .. }) => "AlreadyInState",
+            Some(StateError::KindMismatch { .. }) => "KindMismatch",
+            _ => "something else",
+        };
+        assert_eq!(found, expected, "moving {from} to {to}: {err:?}");
+        assert_eq!(ok(store.snapshot(), "snapshot"), before, "a refused move of {from} to {to} changed the state");
+    }
+}
+
+fn key(byte: u8) -> StateKey {
+    ok(StateKey::from_bytes(&[byte; crate::seal::KEY_LEN]), "a test key")
+}
+
+/// A record whose secrets are easy to search for in stored bytes.
+fn record_with_secrets(secrets: &[&str]) -> Record {
+    let mut record = rich_record();
+    for (i, secret) in secrets.iter().enumerate() {
+        record.outputs.insert(format!("secret_{i}"), Value::secret(Value::from(*secret)));
+    }
+    record
+}
+
+fn contains(haystack: &[u8], needle: &str) -> bool {
+    haystack.windows(needle.len()).any(|window| window == needle.as_bytes())
+}
+
+/// With a key, records come back as written, and no secret's value is anywhere in what the
+/// backend keeps, also after it was rewritten.
+pub fn sealed_secrets_round_trip_and_never_rest_in_plain_text<H: SealedHarness>(harness: &H) {
+    let secrets = ["conformance-secret-one", "conformance-secret-two"];
+    let (location, store) = harness.create_sealed(&key(1));
+    let record = record_with_secrets(&secrets);
+    ok(store.put(&record), "put");
+    let mut updated = record.clone();
+    updated.outputs.insert("status".into(), Value::from("active"));
+    ok(store.put(&updated), "put");
+    assert_eq!(ok(store.get(&record.address), "get"), Some(updated.clone()));
+    ok(store.keep_last_good(), "keep_last_good");
+    drop(store);
+
+    let store = ok(harness.reopen_with(&location, Some(&key(1))), "reopen with the key");
+    assert_eq!(ok(store.get(&record.address), "get"), Some(updated), "a sealed record changed across reopen");
+    drop(store);
+    let stored = harness.stored_bytes(&location);
+    assert!(!stored.is_empty(), "the harness found nothing at rest");
+    for secret in secrets.into_iter().chain(["hunter2"]) {
+        assert!(!contains(&stored, secret), "`{secret}` is at rest in plain text");
+    }
+}
+
+/// Everything a store holds: its snapshot and its journal.
+fn contents(store: &dyn StateStore) -> (crate::Snapshot, Vec<(u64, JournalEntry)>) {
+    (ok(store.snapshot(), "snapshot"), ok(store.journal(), "journal"))
+}
+
+/// Encrypted state opened with another key, or none, is refused with an error naming the
+/// key, and the state does not change; the right key still opens it.
+pub fn a_wrong_or_missing_key_is_refused_and_changes_nothing<H: SealedHarness>(harness: &H) {
+    let (location, store) = harness.create_sealed(&key(1));
+    ok(store.put(&record_with_secrets(&["conformance-secret"])), "put");
+    ok(store.journal_append(&JournalEntry::intent(addr("aws_vpc.a"), Operation::Create)), "journal_append");
+    ok(store.keep_last_good(), "keep_last_good");
+    let before = contents(store.as_ref());
+    drop(store);
+    match harness.reopen_with(&location, Some(&key(2))).err() {
+        Some(StateError::WrongKey { expected, given, .. }) => {
+            assert_eq!((&expected, &given), (key(1).id(), key(2).id()));
+        }
+        other => panic!("opening with another key: expected WrongKey, got {other:?}"),
+    }
+    match harness.reopen_with(&location, None).err() {
+        Some(StateError::KeyMissing { key_id, .. }) => assert_eq!(&key_id, key(1).id()),
+        other => panic!("opening without a key: expected KeyMissing, got {other:?}"),
+    }
+    let store = ok(harness.reopen_with(&location, Some(&key(1))), "reopen with the key");
+    assert_eq!(contents(store.as_ref()), before, "a refused open changed the state");
+}
+
+/// State written without a key refuses one (until it is rekeyed), changing nothing.
+pub fn plain_state_refuses_a_key_and_changes_nothing<H: SealedHarness>(harness: &H) {
+    let (location, store) = harness.create();
+    ok(store.put(&record_with_secrets(&["conformance-secret"])), "put");
+    let before = contents(store.as_ref());
+    drop(store);
+    let err = harness.reopen_with(&location, Some(&key(1))).err();
+    assert!(matches!(err, Some(StateError::NotEncrypted { .. })), "expected NotEncrypted, got {err:?}");
+    let store = ok(harness.reopen_with(&location, None), "reopen without a key");
+    assert_eq!(contents(store.as_ref()), before, "a refused open changed the state");
 }

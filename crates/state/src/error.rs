@@ -1,6 +1,9 @@
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
+
+use ringform_core::Address;
 
 use crate::LockInfo;
+use crate::seal::{KeyId, SealError};
 
 /// Everything that can go wrong reading or writing state.
 ///
@@ -9,32 +12,13 @@ use crate::LockInfo;
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum StateError {
-    /// Another live process (or one on another host, which cannot be checked) holds the lock.
+    /// Another live process holds the lock.
     #[error("{}", locked_message(holder.as_ref(), dir))]
     Locked {
-        /// Who holds it; `None` when the database itself is in use by a process that left no
-        /// `lock.json` (for example one whose lock was removed by `ringform state unlock`).
+        /// Who holds it; `None` when the holder has not said (it is just starting, or it has the
+        /// database open without ringform's lock).
         holder: Option<LockInfo>,
         dir: PathBuf,
-    },
-    /// The lock was left by a process on this host that no longer exists.
-    #[error(
-        "the state in {} is locked by `{}` (pid {} on this host, user {}) since {}, but that process is gone; \
-         make sure nothing else is changing this deployment, then run `ringform state unlock` and retry \
-         (ringform resumes from its journal)",
-        dir.display(), holder.operation, holder.pid, holder.user, holder.started_at
-    )]
-    StaleLock { holder: LockInfo, dir: PathBuf },
-    /// `lock.json` exists but cannot be understood.
-    #[error(
-        "the state lock {} exists but cannot be read; if no other ringform is running for this deployment, \
-         run `ringform state unlock`",
-        path.display()
-    )]
-    LockUnreadable {
-        path: PathBuf,
-        #[source]
-        source: Box<dyn std::error::Error + Send + Sync>,
     },
     /// Asked to open state that has never been written.
     #[error("there is no state in {} yet: nothing has been applied to this deployment", dir.display())]
@@ -55,14 +39,46 @@ pub enum StateError {
         #[source]
         source: sled::Error,
     },
+    /// The database file is damaged or lost writes: its last good copy can be restored.
+    #[error("{}", damaged_message(file, detail, last_good.as_deref()))]
+    Damaged {
+        /// The damaged file.
+        file: PathBuf,
+        detail: String,
+        /// The last good copy beside it, if there is one.
+        last_good: Option<PathBuf>,
+        #[source]
+        source: Option<sled::Error>,
+    },
     /// Something stored cannot be decoded; the store was written by something else or damaged.
-    #[error("the state in {location} is damaged: {detail}; restore it from a backup, or re-import the resources")]
+    #[error(
+        "the state in {location} is damaged: {detail}; `ringform state restore` brings back its last good copy, \
+         if it has one"
+    )]
     Corrupt {
         location: String,
         detail: String,
         #[source]
         source: Option<serde_json::Error>,
     },
+    /// The last good copy itself cannot be read.
+    #[error("the last good copy {} is damaged: {detail}", path.display())]
+    LastGoodDamaged {
+        path: PathBuf,
+        detail: String,
+        #[source]
+        source: Option<serde_json::Error>,
+    },
+    /// Asked to restore state that has no last good copy.
+    #[error("there is no last good copy of the state in {} to restore", dir.display())]
+    NoLastGood { dir: PathBuf },
+    /// Asked to restore state that is not damaged, without forcing it.
+    #[error(
+        "the state in {} is not damaged (it is at serial {serial}; its last good copy is at serial {last_good_serial}), \
+         so it was left as it is",
+        dir.display()
+    )]
+    NotDamaged { dir: PathBuf, serial: u64, last_good_serial: u64 },
     /// A value could not be encoded for storage.
     #[error("could not encode the state of {what}")]
     Encode {
@@ -70,13 +86,54 @@ pub enum StateError {
         #[source]
         source: serde_json::Error,
     },
+    /// The state is encrypted and no key was given.
+    #[error("the state in {location} is encrypted (key {key_id}), and no key was given")]
+    KeyMissing { location: String, key_id: KeyId },
+    /// The state is encrypted with another key than the one given.
+    #[error("the state in {location} is encrypted with key {expected}, not with the key given ({given})")]
+    WrongKey { location: String, expected: KeyId, given: KeyId },
+    /// A key was given for state whose secrets are stored in plain text.
+    #[error("a key was given, but the state in {location} is not encrypted")]
+    NotEncrypted { location: String },
+    /// A secret of one record could not be sealed or opened.
+    #[error("a secret of `{address}` in the state in {location} could not be sealed or opened")]
+    Sealing {
+        location: String,
+        address: String,
+        #[source]
+        source: SealError,
+    },
+    /// Asked to change records that are not in state.
+    #[error("not in the state in {location}: {}", list(addresses))]
+    NotInState { location: String, addresses: Vec<Address> },
+    /// Asked to move a record to an address that already has one.
+    #[error("`{address}` is in the state in {location} already")]
+    AlreadyInState { location: String, address: Address },
+    /// Asked to move a record to an address of another kind.
+    #[error("`{from}` cannot become `{to}`: a {} is not a {}", from.kind(), to.kind())]
+    KindMismatch { from: Address, to: Address },
 }
 
-fn locked_message(holder: Option<&LockInfo>, dir: &std::path::Path) -> String {
+impl StateError {
+    /// A failure of sled's, which is damage when sled says its data is corrupted.
+    pub(crate) fn sled(action: &'static str, dir: &Path, source: sled::Error) -> StateError {
+        match source {
+            sled::Error::Corruption { .. } => StateError::Damaged {
+                file: crate::sled_store::db_file(dir),
+                detail: "sled reports corrupted data".into(),
+                last_good: crate::last_good::read_header(dir).ok().flatten().map(|_| crate::last_good::path_in(dir)),
+                source: Some(source),
+            },
+            source => StateError::Sled { action, dir: dir.to_owned(), source },
+        }
+    }
+}
+
+fn locked_message(holder: Option<&LockInfo>, dir: &Path) -> String {
     match holder {
         Some(h) => format!(
-            "the state in {} is locked by `{}` (pid {} on {}, user {}) since {}; wait for it to finish \
-             (if that process no longer exists, run `ringform state unlock`)",
+            "the state in {} is locked by `{}` (pid {} on {}, user {}) since {}; wait for it to finish, or stop it: \
+             the lock is released the moment that process ends",
             dir.display(),
             h.operation,
             h.pid,
@@ -85,9 +142,25 @@ fn locked_message(holder: Option<&LockInfo>, dir: &std::path::Path) -> String {
             h.started_at
         ),
         None => format!(
-            "the state database in {} is in use by another process that holds no ringform lock; \
-             stop that process and retry",
+            "the state in {} is in use by another process that does not say who it is; wait for it to finish, \
+             or stop it, and retry",
             dir.display()
         ),
     }
+}
+
+fn damaged_message(file: &Path, detail: &str, last_good: Option<&Path>) -> String {
+    let remedy = match last_good {
+        Some(copy) => format!(
+            "run `ringform state restore` to go back to its last good copy ({}); the next refresh reconciles \
+             anything newer by ownership tags",
+            copy.display()
+        ),
+        None => "it has no last good copy to restore: move it away and re-import the resources".into(),
+    };
+    format!("the state database {} is damaged: {detail}; {remedy}", file.display())
+}
+
+fn list(addresses: &[Address]) -> String {
+    addresses.iter().map(|a| format!("`{a}`")).collect::<Vec<_>>().join(", ")
 }

@@ -1,12 +1,13 @@
-//! File modes: state holds secrets in plain text (until client-side encryption lands), so its
-//! directory is 0700 and every file in it 0600.
+//! Files of a state directory: private modes, and whole files replaced atomically. State is
+//! for its owner only even when its secrets are sealed (the rest of each record is readable),
+//! so the directory is 0700 and every file in it 0600.
 
 use std::fs::{self, File, OpenOptions};
-use std::io;
+use std::io::{self, BufWriter, Write};
 use std::path::Path;
 
 #[cfg(unix)]
-use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
+use std::os::unix::fs::{DirBuilderExt, MetadataExt, OpenOptionsExt, PermissionsExt};
 
 const DIR_MODE: u32 = 0o700;
 const FILE_MODE: u32 = 0o600;
@@ -26,13 +27,66 @@ pub(crate) fn ensure_private_dir(dir: &Path) -> io::Result<()> {
     }
 }
 
-/// Creates a new file readable by its owner only; fails if it exists (O_EXCL).
-pub(crate) fn create_private(path: &Path) -> io::Result<File> {
+/// Opens `path` for reading and writing, creating it readable by its owner only if missing;
+/// what is in it stays.
+pub(crate) fn open_private(path: &Path) -> io::Result<File> {
     let mut options = OpenOptions::new();
-    options.write(true).create_new(true);
+    options.read(true).write(true).create(true).truncate(false);
     #[cfg(unix)]
     options.mode(FILE_MODE);
     options.open(path)
+}
+
+/// Whether `path` still names the file `file` has open (it may have been removed or replaced
+/// since it was opened).
+#[cfg(unix)]
+pub(crate) fn is_same_file(file: &File, path: &Path) -> io::Result<bool> {
+    let open = file.metadata()?;
+    match fs::metadata(path) {
+        Ok(named) => Ok(named.dev() == open.dev() && named.ino() == open.ino()),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(false),
+        Err(e) => Err(e),
+    }
+}
+
+/// Windows cannot remove a file that is open, so the file at the path is the one open.
+#[cfg(not(unix))]
+pub(crate) fn is_same_file(_file: &File, path: &Path) -> io::Result<bool> {
+    Ok(path.exists())
+}
+
+/// Replaces `path` with what `write` writes, atomically: into a private temporary file beside
+/// it, flushed to disk, then renamed over `path`. A crash at any point leaves either the old
+/// file or the new one, never a mix.
+pub(crate) fn write_atomically(path: &Path, write: impl FnOnce(&mut dyn Write) -> io::Result<()>) -> io::Result<()> {
+    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let temporary = path.with_file_name(format!(".{name}.tmp"));
+    let mut options = OpenOptions::new();
+    options.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    options.mode(FILE_MODE);
+    let written = options.open(&temporary).and_then(|file| {
+        let mut out = BufWriter::new(file);
+        write(&mut out)?;
+        out.into_inner().map_err(io::IntoInnerError::into_error)?.sync_all()
+    });
+    let renamed = written.and_then(|()| fs::rename(&temporary, path));
+    if renamed.is_err() {
+        let _ = fs::remove_file(&temporary);
+    }
+    renamed?;
+    sync_dir(path.parent().unwrap_or(Path::new(".")))
+}
+
+/// Makes a rename or removal in `dir` durable.
+#[cfg(unix)]
+fn sync_dir(dir: &Path) -> io::Result<()> {
+    File::open(dir)?.sync_all()
+}
+
+#[cfg(not(unix))]
+fn sync_dir(_dir: &Path) -> io::Result<()> {
+    Ok(())
 }
 
 /// Sets `dir` and every directory below it to 0700 and every file to 0600. sled creates its

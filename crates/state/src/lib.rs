@@ -4,14 +4,24 @@
 //! serial, the in-memory [`Snapshot`] the planner diffs against), the write-ahead journal of
 //! provider calls ([`JournalEntry`]) that crash recovery reads, and the lock ([`LockInfo`]) that
 //! makes a second process fail fast with a message naming the holder. Every write is durable
-//! before it returns, so a killed run loses nothing it recorded. The `conformance` feature
-//! exposes the test suite every backend must pass.
+//! before it returns, so a killed run loses nothing it recorded.
+//!
+//! Around the store: [`seal`] encrypts secrets at rest with a [`StateKey`]; the last good copy
+//! kept after every successful run (`last-good.jsonl`) lets damaged state be restored
+//! ([`SledStore::restore`]) and reveals a database that lost writes; [`forget`] and
+//! [`move_record`] are the edits people make by hand (`state rm`, `state mv`). The
+//! `conformance` feature exposes the test suite every backend must pass.
 
+mod edit;
 mod error;
 mod files;
+mod last_good;
 mod lock;
 mod model;
+mod restore;
+pub mod seal;
 mod sled_store;
+mod stored;
 mod time;
 
 #[cfg(any(test, feature = "conformance"))]
@@ -19,10 +29,14 @@ pub mod conformance;
 
 use ringform_core::Address;
 
+pub use edit::{Moved, forget, move_record};
 pub use error::StateError;
-pub use lock::{LOCK_FILE, LockInfo, force_unlock, read_lock};
-pub use model::{JournalEntry, Lineage, Operation, Phase, Record, Snapshot, unfinished_intents};
-pub use sled_store::SledStore;
+pub use last_good::LAST_GOOD_FILE;
+pub use lock::{LOCK_FILE, LockInfo, unlock};
+pub use model::{JournalEntry, Lineage, Operation, Phase, Record, Secrets, Snapshot, unfinished_intents};
+pub use restore::Restored;
+pub use seal::{KeyId, StateKey};
+pub use sled_store::{Opener, SledStore};
 pub use time::{Timestamp, TimestampError};
 
 /// A deployment's state: records by address, a lineage fixed at creation, a serial bumped by
@@ -34,6 +48,7 @@ pub use time::{Timestamp, TimestampError};
 /// - journal entries are durable before [`journal_append`](StateStore::journal_append)
 ///   returns, and their sequence numbers only ever grow, also across
 ///   [`journal_clear`](StateStore::journal_clear); the journal does not touch the serial;
+/// - [`write_all`](StateStore::write_all) is all or nothing, and bumps the serial once;
 /// - methods take `&self`, so one store can be shared by the engine's concurrent tasks.
 pub trait StateStore: Send + Sync {
     /// Where the state lives, for messages (a directory, a bucket and prefix, …).
@@ -57,6 +72,11 @@ pub trait StateStore: Send + Sync {
     /// write and leaves the serial alone.
     fn remove(&self, address: &Address) -> Result<bool, StateError>;
 
+    /// Writes `records` and then removes the records at `removed`, in one atomic step that
+    /// bumps the serial once (not at all when nothing changed); returns the serial after it.
+    /// For edits that must never be seen half done, such as moving a record.
+    fn write_all(&self, records: &[Record], removed: &[Address]) -> Result<u64, StateError>;
+
     /// Appends to the journal; returns the entry's sequence number.
     fn journal_append(&self, entry: &JournalEntry) -> Result<u64, StateError>;
 
@@ -71,4 +91,10 @@ pub trait StateStore: Send + Sync {
 
     /// Empties the journal, once every intent in it is resolved.
     fn journal_clear(&self) -> Result<(), StateError>;
+
+    /// Keeps the state as it is now as its last good one, after a run that succeeded: what
+    /// `ringform state restore` goes back to when the store is damaged. The local store keeps
+    /// a copy beside it; a store that keeps versions of itself, or keeps nothing at rest, may
+    /// have nothing to do.
+    fn keep_last_good(&self) -> Result<(), StateError>;
 }

@@ -1,6 +1,13 @@
-//! The state lock: a `lock.json` beside the state, created exclusively, naming its holder.
+//! The state lock: `lock.json` beside the state, held with an OS file lock (`flock` on Unix)
+//! for as long as a store is open, and naming its holder inside.
+//!
+//! The kernel releases an OS lock when its process ends however it ends, so a killed run never
+//! leaves a lock behind: the next run takes it and overwrites what the dead holder wrote. While
+//! the lock is held, its file says who holds it, so that a second process fails fast naming
+//! the holder. A clean release removes the file; a run that died leaves it, naming the dead
+//! process, until the next run takes the lock.
 
-use std::fs;
+use std::fs::{self, File};
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -44,71 +51,63 @@ impl LockInfo {
     }
 }
 
-/// Reads the lock of the state in `dir`, if any.
-pub fn read_lock(dir: &Path) -> Result<Option<LockInfo>, StateError> {
-    read_holder(&dir.join(LOCK_FILE))
-}
-
-/// Removes the lock of the state in `dir` whoever holds it, and returns who did (`None` if
-/// there was no lock, or it was unreadable). For `ringform state unlock`: the caller is
-/// responsible for making sure the holder is really gone.
-pub fn force_unlock(dir: &Path) -> Result<Option<LockInfo>, StateError> {
-    let path = dir.join(LOCK_FILE);
-    let holder = match fs::read(&path) {
-        Ok(bytes) => serde_json::from_slice(&bytes).ok(),
-        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
-        Err(source) => return Err(StateError::Io { action: "read the state lock", path, source }),
-    };
-    match fs::remove_file(&path) {
-        Ok(()) => Ok(holder),
-        // Released by its holder in the meantime: the state is unlocked either way.
-        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(holder),
-        Err(source) => Err(StateError::Io { action: "remove the state lock", path, source }),
+/// Clears what a run that died left in `lock.json` of the state in `dir`, for `ringform state
+/// unlock`. Returns that run's holder (`None` when there was nothing to clear). A lock held by
+/// a live process cannot be taken away: that is [`StateError::Locked`], naming it.
+pub fn unlock(dir: &Path) -> Result<Option<LockInfo>, StateError> {
+    if !dir.join(LOCK_FILE).exists() {
+        return Ok(None);
     }
+    // Taking the lock proves that nobody holds it; releasing it removes the file.
+    let mut guard = LockGuard::acquire(dir, "state unlock")?;
+    Ok(guard.left_by_dead_run.take())
 }
 
-/// A held lock; dropping it tightens the directory's file modes and deletes `lock.json`, if
-/// that is still ours.
+/// A held lock; dropping it tightens the directory's file modes, removes `lock.json` and
+/// releases the OS lock.
 #[derive(Debug)]
 pub(crate) struct LockGuard {
     dir: PathBuf,
-    info: LockInfo,
+    /// Open for as long as the lock is held: closing it releases the OS lock.
+    file: File,
+    /// What the previous holder wrote, if it died holding the lock.
+    left_by_dead_run: Option<LockInfo>,
 }
 
-// A holder writes its lock file right after creating it; a reader that finds it empty or half
-// written waits this long in total for the rest before calling it unreadable.
+// A new holder writes its name right after taking the lock; a process that finds the lock taken
+// waits this long in total for that name before saying it does not know the holder.
 const READ_ATTEMPTS: u32 = 5;
 const READ_PAUSE: Duration = Duration::from_millis(20);
+// Taking the lock again when the file was replaced between opening and locking it.
+const ACQUIRE_ATTEMPTS: u32 = 5;
 
 impl LockGuard {
     /// Takes the lock of `dir` for `operation`, or says who holds it. Never waits for a holder.
     pub(crate) fn acquire(dir: &Path, operation: &str) -> Result<LockGuard, StateError> {
         let path = dir.join(LOCK_FILE);
-        let info = LockInfo::current(operation);
-        let bytes = serde_json::to_vec_pretty(&info)
-            .map_err(|source| StateError::Encode { what: "the state lock".into(), source })?;
-        // The holder may release between our failed create and our read; retry a few times.
-        for _ in 0..3 {
-            match files::create_private(&path) {
-                Ok(mut file) => {
-                    let written = file.write_all(&bytes).and_then(|()| file.sync_all());
-                    if let Err(source) = written {
-                        let _ = fs::remove_file(&path);
-                        return Err(StateError::Io { action: "write the state lock", path, source });
-                    }
-                    return Ok(LockGuard { dir: dir.to_owned(), info });
+        let io_error = |action| {
+            let path = path.clone();
+            move |source| StateError::Io { action, path, source }
+        };
+        for _ in 0..ACQUIRE_ATTEMPTS {
+            let file = files::open_private(&path).map_err(io_error("open the state lock"))?;
+            match file.try_lock() {
+                Ok(()) => {}
+                Err(fs::TryLockError::WouldBlock) => {
+                    return Err(StateError::Locked { holder: live_holder(&path), dir: dir.to_owned() });
                 }
-                Err(e) if e.kind() == io::ErrorKind::AlreadyExists => match read_holder(&path)? {
-                    Some(holder) if holder.is_stale() => {
-                        return Err(StateError::StaleLock { holder, dir: dir.to_owned() });
-                    }
-                    Some(holder) => return Err(StateError::Locked { holder: Some(holder), dir: dir.to_owned() }),
-                    None => continue,
-                },
-                Err(source) => return Err(StateError::Io { action: "create the state lock", path, source }),
+                Err(fs::TryLockError::Error(source)) => return Err(io_error("lock the state lock")(source)),
             }
+            // A holder releasing removes the file while still holding it, so a file locked after
+            // it was removed is an orphan nobody else will look at: start again at the path.
+            if !files::is_same_file(&file, &path).map_err(io_error("check the state lock"))? {
+                continue;
+            }
+            let left_by_dead_run = read_holder(&path).ok();
+            write_holder(&file, &LockInfo::current(operation)).map_err(io_error("write the state lock"))?;
+            return Ok(LockGuard { dir: dir.to_owned(), file, left_by_dead_run });
         }
-        Err(StateError::Locked { holder: read_holder(&path).ok().flatten(), dir: dir.to_owned() })
+        Err(StateError::Locked { holder: None, dir: dir.to_owned() })
     }
 
     pub(crate) fn dir(&self) -> &Path {
@@ -120,38 +119,39 @@ impl Drop for LockGuard {
     fn drop(&mut self) {
         // Best effort: Drop cannot report, and the next open tightens modes again anyway.
         let _ = files::tighten_permissions(&self.dir);
-        let path = self.dir.join(LOCK_FILE);
-        // After `ringform state unlock` someone else may hold the lock now: leave theirs alone.
-        if let Ok(Some(holder)) = read_holder(&path)
-            && holder == self.info
-        {
-            let _ = fs::remove_file(&path);
-        }
+        // Removed while still held (closing `file` releases it), so nobody can take a lock on
+        // a file that is about to disappear; see `acquire`.
+        let _ = fs::remove_file(self.dir.join(LOCK_FILE));
+        let _ = self.file.unlock();
     }
 }
 
-fn read_holder(path: &Path) -> Result<Option<LockInfo>, StateError> {
-    let mut last_error = None;
+fn write_holder(mut file: &File, info: &LockInfo) -> io::Result<()> {
+    let bytes = serde_json::to_vec_pretty(info).map_err(io::Error::other)?;
+    file.set_len(0)?;
+    file.write_all(&bytes)?;
+    file.sync_all()
+}
+
+fn read_holder(path: &Path) -> Result<LockInfo, Option<io::Error>> {
+    let bytes = fs::read(path).map_err(Some)?;
+    serde_json::from_slice(&bytes).map_err(|_| None)
+}
+
+/// Who holds the lock at `path`, which some process holds: its name once it has written it
+/// (what is there before may be empty or left by a run that died), or `None`.
+fn live_holder(path: &Path) -> Option<LockInfo> {
     for attempt in 0..READ_ATTEMPTS {
         if attempt > 0 {
             std::thread::sleep(READ_PAUSE);
         }
-        match fs::read(path) {
-            Ok(bytes) => match serde_json::from_slice(&bytes) {
-                Ok(info) => return Ok(Some(info)),
-                Err(e) => last_error = Some(e),
-            },
-            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
-            Err(source) => {
-                return Err(StateError::Io { action: "read the state lock", path: path.to_owned(), source });
-            }
+        if let Ok(holder) = read_holder(path)
+            && !holder.is_stale()
+        {
+            return Some(holder);
         }
     }
-    let source: Box<dyn std::error::Error + Send + Sync> = match last_error {
-        Some(e) => Box::new(e),
-        None => "unreadable".into(),
-    };
-    Err(StateError::LockUnreadable { path: path.to_owned(), source })
+    None
 }
 
 fn username() -> String {
@@ -179,7 +179,7 @@ fn hostname() -> String {
 }
 
 /// Whether a process with this pid exists on this host. Anything that cannot be checked counts
-/// as alive, so that a lock is only ever called stale when its holder is certainly gone.
+/// as alive, so that a holder is only ever called gone when it certainly is.
 #[cfg(unix)]
 pub(crate) fn pid_alive(pid: u32) -> bool {
     // 0 and negative pids address process groups, not a process.
@@ -201,13 +201,17 @@ pub(crate) fn pid_alive(_pid: u32) -> bool {
 mod tests {
     use super::*;
 
-    #[test]
-    fn this_process_is_alive_and_a_reaped_child_is_not() {
-        assert!(pid_alive(std::process::id()));
+    fn dead_holder() -> LockInfo {
         let mut child = std::process::Command::new("true").spawn().unwrap();
         let pid = child.id();
         child.wait().unwrap();
-        assert!(!pid_alive(pid));
+        LockInfo { pid, ..LockInfo::current("apply") }
+    }
+
+    #[test]
+    fn this_process_is_alive_and_a_reaped_child_is_not() {
+        assert!(pid_alive(std::process::id()));
+        assert!(!pid_alive(dead_holder().pid));
         assert!(pid_alive(0), "unverifiable pids count as alive");
     }
 
@@ -221,31 +225,46 @@ mod tests {
     }
 
     #[test]
-    fn force_unlock_without_a_lock_is_fine() {
+    fn a_held_lock_names_its_holder_and_a_released_one_leaves_nothing() {
         let dir = tempfile::tempdir().unwrap();
-        assert!(force_unlock(dir.path()).unwrap().is_none());
-    }
-
-    #[test]
-    fn an_unreadable_lock_says_so() {
-        let dir = tempfile::tempdir().unwrap();
-        fs::write(dir.path().join(LOCK_FILE), "{").unwrap();
+        let held = LockGuard::acquire(dir.path(), "apply").unwrap();
+        assert_eq!(held.left_by_dead_run, None);
         let err = LockGuard::acquire(dir.path(), "plan").unwrap_err();
-        assert!(matches!(err, StateError::LockUnreadable { .. }), "{err}");
-        assert!(err.to_string().contains("ringform state unlock"));
-        assert_eq!(force_unlock(dir.path()).unwrap(), None);
-        assert!(LockGuard::acquire(dir.path(), "plan").is_ok());
+        let StateError::Locked { holder: Some(holder), .. } = &err else { panic!("{err:?}") };
+        assert_eq!((holder.operation.as_str(), holder.pid), ("apply", std::process::id()));
+        assert!(matches!(unlock(dir.path()), Err(StateError::Locked { holder: Some(_), .. })));
+        drop(held);
+        assert!(!dir.path().join(LOCK_FILE).exists());
+        assert_eq!(unlock(dir.path()).unwrap(), None, "nothing to unlock");
+        drop(LockGuard::acquire(dir.path(), "plan").unwrap());
     }
 
     #[test]
-    fn a_guard_leaves_someone_elses_lock_alone() {
+    fn what_a_dead_run_left_is_taken_over_and_unlock_clears_it() {
         let dir = tempfile::tempdir().unwrap();
-        let guard = LockGuard::acquire(dir.path(), "apply").unwrap();
-        assert_eq!(force_unlock(dir.path()).unwrap().map(|h| h.operation), Some("apply".to_owned()));
-        let other = LockGuard::acquire(dir.path(), "destroy").unwrap();
+        let dead = dead_holder();
+        fs::write(dir.path().join(LOCK_FILE), serde_json::to_vec(&dead).unwrap()).unwrap();
+        let guard = LockGuard::acquire(dir.path(), "plan").unwrap();
+        assert_eq!(guard.left_by_dead_run.as_ref(), Some(&dead));
+        let written: LockInfo = serde_json::from_slice(&fs::read(dir.path().join(LOCK_FILE)).unwrap()).unwrap();
+        assert_eq!(written.operation, "plan");
         drop(guard);
-        assert_eq!(read_lock(dir.path()).unwrap().map(|h| h.operation), Some("destroy".to_owned()));
-        drop(other);
-        assert_eq!(read_lock(dir.path()).unwrap(), None);
+
+        fs::write(dir.path().join(LOCK_FILE), "{ half written").unwrap();
+        assert_eq!(unlock(dir.path()).unwrap(), None, "an unreadable leftover is not in the way either");
+        fs::write(dir.path().join(LOCK_FILE), serde_json::to_vec(&dead).unwrap()).unwrap();
+        assert_eq!(unlock(dir.path()).unwrap(), Some(dead));
+        assert!(!dir.path().join(LOCK_FILE).exists());
+    }
+
+    #[test]
+    fn a_holder_that_has_not_written_its_name_yet_is_unknown() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join(LOCK_FILE);
+        let file = files::open_private(&path).unwrap();
+        file.try_lock().unwrap();
+        fs::write(&path, serde_json::to_vec(&dead_holder()).unwrap()).unwrap();
+        let err = LockGuard::acquire(dir.path(), "plan").unwrap_err();
+        assert!(matches!(err, StateError::Locked { holder: None, .. }), "{err:?}");
     }
 }

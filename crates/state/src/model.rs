@@ -5,7 +5,7 @@ use std::str::FromStr;
 use ringform_core::{Address, Attributes, Kind};
 use serde::{Deserialize, Serialize};
 
-use crate::Timestamp;
+use crate::{StateError, Timestamp};
 
 /// The identity of one deployment's state, fixed when the state is first created. A plan made
 /// against one lineage must never be applied to another, even if the serials happen to match.
@@ -138,6 +138,37 @@ impl Snapshot {
     pub fn is_empty(&self) -> bool {
         self.records.is_empty()
     }
+
+    /// The whole state as one pretty JSON document (lineage, serial, then the records by
+    /// address), the way `ringform state pull` prints it; secrets keep their `$secret` mark,
+    /// and what they hold is shown only when asked.
+    pub fn to_json(&self, secrets: Secrets) -> Result<String, StateError> {
+        #[derive(Serialize)]
+        struct Pulled<'a> {
+            lineage: Lineage,
+            serial: u64,
+            records: BTreeMap<&'a Address, serde_json::Value>,
+        }
+        let encode_error = |source| StateError::Encode { what: "the state".into(), source };
+        let mut records = BTreeMap::new();
+        for (address, record) in &self.records {
+            let mut json = serde_json::to_value(record).map_err(encode_error)?;
+            if secrets == Secrets::Redacted {
+                crate::seal::redact_secrets(&mut json);
+            }
+            records.insert(address, json);
+        }
+        let pulled = Pulled { lineage: self.lineage, serial: self.serial, records };
+        serde_json::to_string_pretty(&pulled).map_err(encode_error)
+    }
+}
+
+/// Whether a document made for people shows what secrets hold.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Secrets {
+    /// `(sensitive)` in place of every secret.
+    Redacted,
+    Shown,
 }
 
 /// What a journal entry is about.
@@ -274,6 +305,27 @@ mod tests {
         assert_eq!(serde_json::from_value::<Snapshot>(json).unwrap(), snapshot);
         let order: Vec<String> = snapshot.iter().map(|r| r.address.to_string()).collect();
         assert_eq!(order, ["aws_vpc.a", "aws_vpc.b"]);
+    }
+
+    #[test]
+    fn a_pulled_snapshot_shows_secrets_only_when_asked() {
+        let record = Record::new(
+            addr("azure_vpn_connection.a~b"),
+            None,
+            [("shared_key".to_owned(), Value::secret("hunter2".into()))].into(),
+            Attributes::new(),
+        );
+        let snapshot = Snapshot::empty().with(record);
+        let text = snapshot.to_json(Secrets::Redacted).unwrap();
+        assert!(!text.contains("hunter2"), "{text}");
+        assert!(
+            text.starts_with(&format!("{{\n  \"lineage\": \"{}\",\n  \"serial\": 0,\n", snapshot.lineage)),
+            "{text}"
+        );
+        let redacted: serde_json::Value = serde_json::from_str(&text).unwrap();
+        assert_eq!(redacted["records"]["azure_vpn_connection.a~b"]["inputs"]["shared_key"]["$secret"], "(sensitive)");
+        let shown = snapshot.to_json(Secrets::Shown).unwrap();
+        assert_eq!(serde_json::from_str::<Snapshot>(&shown).unwrap(), snapshot);
     }
 
     #[test]

@@ -1,7 +1,14 @@
-//! The local state store: a sled database in a private directory, beside its `lock.json`.
+//! The local state store: a sled database in a private directory, beside its lock
+//! (`lock.json`) and its last good copy (`last-good.jsonl`).
+//!
+//! Opening checks the database against its last good copy, because sled recovers a damaged
+//! file by silently going back to an older state: a database with no state, another lineage,
+//! or a serial behind the copy's is reported as damaged, naming the file, rather than used.
+//! Opening also checks the key: an encrypted store opens only with its own key, and a plain
+//! one refuses a key until `ringform state rekey` has encrypted it.
 
 use std::collections::BTreeMap;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::{Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
 
@@ -9,7 +16,10 @@ use ringform_core::Address;
 use sled::Transactional;
 use sled::transaction::{ConflictableTransactionError, TransactionError, TransactionalTree};
 
+use crate::last_good::{self, Header};
 use crate::lock::LockGuard;
+use crate::seal::{self, KeyId, StateKey};
+use crate::stored::{decode_record, encode_record};
 use crate::{JournalEntry, Lineage, Record, Snapshot, StateError, StateStore, files};
 
 // Trees and meta keys. Records are JSON so that a damaged store can be read by hand.
@@ -19,6 +29,8 @@ const JOURNAL: &str = "journal";
 const LINEAGE_KEY: &[u8] = b"lineage";
 const SERIAL_KEY: &[u8] = b"serial";
 const JOURNAL_NEXT_KEY: &[u8] = b"journal_next";
+/// The id of the key secrets are sealed with; absent in a store that is not encrypted.
+const KEY_ID_KEY: &[u8] = b"key_id";
 
 /// The file sled keeps its data in; its presence means state was created here.
 const DB_FILE: &str = "db";
@@ -27,16 +39,22 @@ const DB_FILE: &str = "db";
 /// then almost always this process's previous handle still shutting down its threads.
 const SLED_LOCK_PATIENCE: Duration = Duration::from_secs(1);
 
+/// The database file of the state in `dir`, for messages.
+pub(crate) fn db_file(dir: &Path) -> PathBuf {
+    dir.join(DB_FILE)
+}
+
 /// State in a local directory (by default `state/<deployment>/`, chosen by the CLI).
 ///
 /// Opening takes the deployment's lock for the lifetime of the value; dropping releases it.
-/// The directory is 0700 and its files 0600 because state holds secrets in plain text.
+/// The directory is 0700 and its files 0600; with a key, secrets are sealed in every record.
 pub struct SledStore {
-    meta: sled::Tree,
-    records: sled::Tree,
-    journal: sled::Tree,
-    db: sled::Db,
+    pub(crate) data: Database,
     lineage: Lineage,
+    /// The key secrets are sealed with; `None` for state that is not encrypted.
+    key: Option<StateKey>,
+    /// The header of the last good copy as this store last wrote or read it.
+    last_good: Mutex<Option<Header>>,
     // Serialises writes with each other and with `snapshot`, so a snapshot's serial always
     // matches its records.
     writes: Mutex<()>,
@@ -44,35 +62,77 @@ pub struct SledStore {
     lock: LockGuard,
 }
 
-impl std::fmt::Debug for SledStore {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("SledStore").field("dir", &self.dir()).field("lineage", &self.lineage).finish_non_exhaustive()
-    }
+/// How to open a [`SledStore`]: for which command (recorded in the lock) and with which key.
+#[derive(Clone, Debug)]
+pub struct Opener {
+    pub(crate) operation: String,
+    pub(crate) key: Option<StateKey>,
 }
 
-impl SledStore {
-    /// Opens the state in `dir` for `operation` (e.g. `"apply"`, recorded in the lock),
-    /// creating the directory and a new lineage at serial 0 if there is no state yet.
-    pub fn open(dir: impl AsRef<Path>, operation: &str) -> Result<SledStore, StateError> {
-        Self::open_with(dir.as_ref(), operation, true)
+impl Opener {
+    /// Opens for `operation` (e.g. `"apply"`), without a key.
+    pub fn new(operation: &str) -> Opener {
+        Opener { operation: operation.to_owned(), key: None }
+    }
+
+    /// The key that secrets are (or, for new state, will be) sealed with.
+    #[must_use]
+    pub fn key(mut self, key: Option<StateKey>) -> Opener {
+        self.key = key;
+        self
+    }
+
+    /// Opens the state in `dir`, creating the directory and a new lineage at serial 0 if there
+    /// is no state yet.
+    pub fn open(&self, dir: impl AsRef<Path>) -> Result<SledStore, StateError> {
+        SledStore::open_with(dir.as_ref(), self, true)
     }
 
     /// Like [`open`](Self::open), but fails with [`StateError::NoState`] instead of creating
     /// anything when there is no state in `dir` yet.
-    pub fn open_existing(dir: impl AsRef<Path>, operation: &str) -> Result<SledStore, StateError> {
-        Self::open_with(dir.as_ref(), operation, false)
+    pub fn open_existing(&self, dir: impl AsRef<Path>) -> Result<SledStore, StateError> {
+        SledStore::open_with(dir.as_ref(), self, false)
+    }
+}
+
+impl std::fmt::Debug for SledStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SledStore")
+            .field("dir", &self.dir())
+            .field("lineage", &self.lineage)
+            .field("key", &self.key)
+            .finish_non_exhaustive()
+    }
+}
+
+impl SledStore {
+    /// Opens the state in `dir` for `operation` without a key; see [`Opener::open`].
+    pub fn open(dir: impl AsRef<Path>, operation: &str) -> Result<SledStore, StateError> {
+        Opener::new(operation).open(dir)
     }
 
-    /// Whether `dir` holds state, without opening or locking it.
+    /// Opens existing state in `dir` for `operation` without a key; see
+    /// [`Opener::open_existing`].
+    pub fn open_existing(dir: impl AsRef<Path>, operation: &str) -> Result<SledStore, StateError> {
+        Opener::new(operation).open_existing(dir)
+    }
+
+    /// Whether `dir` holds state (or the last good copy of a database that is gone), without
+    /// opening or locking it.
     pub fn exists(dir: impl AsRef<Path>) -> bool {
-        dir.as_ref().join(DB_FILE).is_file()
+        db_file(dir.as_ref()).is_file() || last_good::path_in(dir.as_ref()).is_file()
     }
 
     pub fn dir(&self) -> &Path {
         self.lock.dir()
     }
 
-    fn open_with(dir: &Path, operation: &str, create: bool) -> Result<SledStore, StateError> {
+    /// The id of the key this state's secrets are sealed with; `None` when they are not.
+    pub fn key_id(&self) -> Option<&KeyId> {
+        self.key.as_ref().map(StateKey::id)
+    }
+
+    fn open_with(dir: &Path, opener: &Opener, create: bool) -> Result<SledStore, StateError> {
         if create {
             files::ensure_private_dir(dir).map_err(|source| StateError::Io {
                 action: "create the state directory",
@@ -83,24 +143,26 @@ impl SledStore {
             return Err(StateError::NoState { dir: dir.to_owned() });
         }
         // Our lock first: sled's own file lock would only say "could not acquire lock".
-        let lock = LockGuard::acquire(dir, operation)?;
-        let db = open_db(dir)?;
-        let sled_error = |action| move |source| StateError::Sled { action, dir: dir.to_owned(), source };
-        let meta = db.open_tree(META).map_err(sled_error("open the meta tree"))?;
-        let records = db.open_tree(RECORDS).map_err(sled_error("open the records tree"))?;
-        let journal = db.open_tree(JOURNAL).map_err(sled_error("open the journal tree"))?;
-        let lineage = match read_lineage(&meta, dir)? {
-            Some(lineage) => lineage,
-            None if create => initialize(&db, &meta, dir)?,
-            // A first open that died before writing the lineage leaves sled files but no state.
-            None => return Err(StateError::NoState { dir: dir.to_owned() }),
-        };
-        files::tighten_permissions(dir).map_err(|source| StateError::Io {
-            action: "restrict the permissions of",
-            path: dir.to_owned(),
-            source,
-        })?;
-        Ok(SledStore { meta, records, journal, db, lineage, writes: Mutex::new(()), lock })
+        let lock = LockGuard::acquire(dir, &opener.operation)?;
+        let witness = last_good::read_header(dir)?;
+        let (data, lineage) = Database::open_checked(dir, witness.as_ref(), opener.key.as_ref(), create)?;
+        Ok(SledStore::assemble(data, lineage, opener.key.clone(), witness, lock))
+    }
+
+    /// A store from an open, checked database and the lock of its directory.
+    pub(crate) fn assemble(
+        data: Database,
+        lineage: Lineage,
+        key: Option<StateKey>,
+        last_good: Option<Header>,
+        lock: LockGuard,
+    ) -> SledStore {
+        SledStore { data, lineage, key, last_good: Mutex::new(last_good), writes: Mutex::new(()), lock }
+    }
+
+    /// The parts of a store, for replacing its database: the database and the lock.
+    pub(crate) fn into_parts(self) -> (Database, LockGuard) {
+        (self.data, self.lock)
     }
 
     fn writing(&self) -> MutexGuard<'_, ()> {
@@ -108,12 +170,16 @@ impl SledStore {
         self.writes.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
+    fn known_last_good(&self) -> MutexGuard<'_, Option<Header>> {
+        self.last_good.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
     fn flush(&self) -> Result<(), StateError> {
-        self.db.flush().map(drop).map_err(|source| self.sled_error("flush to disk", source))
+        self.data.db.flush().map(drop).map_err(|source| self.sled_error("flush to disk", source))
     }
 
     fn sled_error(&self, action: &'static str, source: sled::Error) -> StateError {
-        StateError::Sled { action, dir: self.dir().to_owned(), source }
+        StateError::sled(action, self.dir(), source)
     }
 
     fn corrupt(&self, detail: String, source: Option<serde_json::Error>) -> StateError {
@@ -127,19 +193,238 @@ impl SledStore {
         }
     }
 
-    fn decode_record(&self, key: &[u8], value: &[u8]) -> Result<Record, StateError> {
-        let key = String::from_utf8_lossy(key);
-        let record: Record = serde_json::from_slice(value)
-            .map_err(|source| self.corrupt(format!("the record of `{key}` cannot be decoded"), Some(source)))?;
-        if record.address.to_string() != key {
-            return Err(self.corrupt(format!("the record stored under `{key}` is for `{}`", record.address), None));
-        }
-        Ok(record)
+    fn decode(&self, key: &[u8], value: &[u8]) -> Result<Record, StateError> {
+        decode_record(&String::from_utf8_lossy(key), value, self.key.as_ref(), &self.location())
     }
 
     fn read_serial(&self) -> Result<u64, StateError> {
-        let bytes = self.meta.get(SERIAL_KEY).map_err(|source| self.sled_error("read the serial", source))?;
-        decode_u64(bytes.as_deref(), "serial").map_err(|detail| self.corrupt(detail, None))
+        self.data.serial(self.dir())
+    }
+
+    /// The records as stored (secrets sealed), in address order.
+    fn stored_records(&self) -> Result<Vec<(sled::IVec, sled::IVec)>, StateError> {
+        self.data.records.iter().collect::<Result<_, _>>().map_err(|source| self.sled_error("read the records", source))
+    }
+
+    /// Writes `records` and then removes `removed` in one transaction; returns the serial after
+    /// it and whether anything changed (the serial is bumped once if so).
+    fn write_batch(&self, records: &[Record], removed: &[Address]) -> Result<(u64, bool), StateError> {
+        let location = self.location();
+        let encoded = records
+            .iter()
+            .map(|r| Ok((r.address.to_string(), encode_record(r, self.key.as_ref(), &location)?)))
+            .collect::<Result<Vec<_>, StateError>>()?;
+        let removed: Vec<String> = removed.iter().map(Address::to_string).collect();
+        let _writing = self.writing();
+        let (serial, changed) = (&self.data.meta, &self.data.records)
+            .transaction(|(meta, tree)| {
+                let mut changed = !encoded.is_empty();
+                for (key, value) in &encoded {
+                    tree.insert(key.as_bytes(), value.as_slice())?;
+                }
+                for key in &removed {
+                    changed |= tree.remove(key.as_bytes())?.is_some();
+                }
+                let serial = if changed { bump(meta, SERIAL_KEY, "serial")? } else { current(meta, SERIAL_KEY)? };
+                Ok((serial, changed))
+            })
+            .map_err(|e| self.transaction_error("write records", e))?;
+        if changed {
+            self.flush()?;
+        }
+        Ok((serial, changed))
+    }
+}
+
+/// An open sled database and its trees.
+pub(crate) struct Database {
+    db: sled::Db,
+    meta: sled::Tree,
+    records: sled::Tree,
+    journal: sled::Tree,
+}
+
+impl Database {
+    /// Opens (creating if missing) the database in `dir`.
+    fn open(dir: &Path) -> Result<Database, StateError> {
+        let db = open_db(dir)?;
+        let tree = |name, action| db.open_tree(name).map_err(|source| StateError::sled(action, dir, source));
+        let meta = tree(META, "open the meta tree")?;
+        let records = tree(RECORDS, "open the records tree")?;
+        let journal = tree(JOURNAL, "open the journal tree")?;
+        Ok(Database { db, meta, records, journal })
+    }
+
+    /// Opens the database in `dir` (initialising it with `key` when `create` and it is new),
+    /// checked against its last good copy's header `witness` and against `key`.
+    pub(crate) fn open_checked(
+        dir: &Path,
+        witness: Option<&Header>,
+        key: Option<&StateKey>,
+        create: bool,
+    ) -> Result<(Database, Lineage), StateError> {
+        if witness.is_some() && !db_file(dir).is_file() {
+            return Err(damaged(dir, "the database file is missing"));
+        }
+        let data = Database::open(dir)?;
+        let lineage = match (data.lineage(dir)?, witness) {
+            (Some(lineage), _) => lineage,
+            (None, Some(_)) => return Err(damaged(dir, "it holds no state, but it has a last good copy")),
+            (None, None) if create => {
+                let header = Header::new(Lineage::new(), 0, key.map(|k| k.id().clone()));
+                data.initialize(dir, &header, 1)?;
+                header.lineage
+            }
+            // A first open that died before writing the lineage leaves sled files but no state.
+            (None, None) => return Err(StateError::NoState { dir: dir.to_owned() }),
+        };
+        if let Some(witness) = witness {
+            data.check_against(dir, lineage, witness)?;
+        }
+        seal::check_key(data.key_id(dir)?.as_ref(), key, &dir.display().to_string())?;
+        tighten(dir)?;
+        Ok((data, lineage))
+    }
+
+    /// Fails when this database is not the state its last good copy was taken from, or has
+    /// gone back to before it.
+    fn check_against(&self, dir: &Path, lineage: Lineage, witness: &Header) -> Result<(), StateError> {
+        if lineage != witness.lineage {
+            let detail = format!("its lineage is {lineage}, but its last good copy's is {}", witness.lineage);
+            return Err(damaged(dir, &detail));
+        }
+        let serial = self.serial(dir)?;
+        if serial < witness.serial {
+            let detail = format!(
+                "it is at serial {serial}, behind its last good copy at serial {}: writes were lost",
+                witness.serial
+            );
+            return Err(damaged(dir, &detail));
+        }
+        Ok(())
+    }
+
+    fn lineage(&self, dir: &Path) -> Result<Option<Lineage>, StateError> {
+        let Some(bytes) =
+            self.meta.get(LINEAGE_KEY).map_err(|source| StateError::sled("read the lineage", dir, source))?
+        else {
+            return Ok(None);
+        };
+        let lineage = std::str::from_utf8(&bytes).ok().and_then(|text| text.parse().ok());
+        lineage.map(Some).ok_or_else(|| StateError::Corrupt {
+            location: dir.display().to_string(),
+            detail: "the lineage is not a UUID".into(),
+            source: None,
+        })
+    }
+
+    pub(crate) fn serial(&self, dir: &Path) -> Result<u64, StateError> {
+        let bytes = self.meta.get(SERIAL_KEY).map_err(|source| StateError::sled("read the serial", dir, source))?;
+        decode_u64(bytes.as_deref(), "serial").map_err(|detail| StateError::Corrupt {
+            location: dir.display().to_string(),
+            detail,
+            source: None,
+        })
+    }
+
+    fn key_id(&self, dir: &Path) -> Result<Option<KeyId>, StateError> {
+        let bytes = self.meta.get(KEY_ID_KEY).map_err(|source| StateError::sled("read the key id", dir, source))?;
+        bytes.map(|bytes| serde_json::from_slice(&bytes)).transpose().map_err(|source| StateError::Corrupt {
+            location: dir.display().to_string(),
+            detail: "the key id cannot be decoded".into(),
+            source: Some(source),
+        })
+    }
+
+    /// Writes the lineage, serial and key id of `header` and the next journal number in one
+    /// step, and flushes.
+    fn initialize(&self, dir: &Path, header: &Header, journal_next: u64) -> Result<(), StateError> {
+        let sled_error = |source| StateError::sled("initialize the state", dir, source);
+        let mut batch = sled::Batch::default();
+        batch.insert(LINEAGE_KEY, header.lineage.to_string().as_bytes());
+        batch.insert(SERIAL_KEY, &header.serial.to_be_bytes());
+        batch.insert(JOURNAL_NEXT_KEY, &journal_next.to_be_bytes());
+        if let Some(key_id) = &header.key_id {
+            let encoded = serde_json::to_vec(key_id)
+                .map_err(|source| StateError::Encode { what: "the key id".into(), source })?;
+            batch.insert(KEY_ID_KEY, encoded);
+        }
+        self.meta.apply_batch(batch).map_err(sled_error)?;
+        self.db.flush().map_err(sled_error)?;
+        Ok(())
+    }
+
+    /// A new database in `dir`, where there is none, holding `records` and `journal` as
+    /// stored, under `header`.
+    pub(crate) fn create(
+        dir: &Path,
+        header: &Header,
+        records: &[(String, Vec<u8>)],
+        journal: &[(sled::IVec, sled::IVec)],
+        journal_next: u64,
+    ) -> Result<Database, StateError> {
+        let data = Database::open(dir)?;
+        let sled_error = |source| StateError::sled("write the state", dir, source);
+        let mut batch = sled::Batch::default();
+        for (address, value) in records {
+            batch.insert(address.as_bytes(), value.as_slice());
+        }
+        data.records.apply_batch(batch).map_err(sled_error)?;
+        let mut batch = sled::Batch::default();
+        for (seq, entry) in journal {
+            batch.insert(seq, entry);
+        }
+        data.journal.apply_batch(batch).map_err(sled_error)?;
+        // The lineage last: a database without one is no state, should this be cut short.
+        data.initialize(dir, header, journal_next)?;
+        tighten(dir)?;
+        Ok(data)
+    }
+
+    /// The journal as stored, and the next free sequence number.
+    pub(crate) fn stored_journal(&self, dir: &Path) -> Result<(Vec<(sled::IVec, sled::IVec)>, u64), StateError> {
+        let entries =
+            self.journal.iter().collect::<Result<_, _>>().map_err(|s| StateError::sled("read the journal", dir, s))?;
+        let next = self.meta.get(JOURNAL_NEXT_KEY).map_err(|s| StateError::sled("read the journal", dir, s))?;
+        let next = decode_u64(next.as_deref(), "journal counter").map_err(|detail| StateError::Corrupt {
+            location: dir.display().to_string(),
+            detail,
+            source: None,
+        })?;
+        Ok((entries, next))
+    }
+
+    /// Decodes every record and journal entry, to tell a readable database from a damaged one.
+    pub(crate) fn read_everything(&self, dir: &Path, key: Option<&StateKey>) -> Result<(), StateError> {
+        let location = dir.display().to_string();
+        for item in self.records.iter() {
+            let (stored_as, value) = item.map_err(|source| StateError::sled("read the records", dir, source))?;
+            decode_record(&String::from_utf8_lossy(&stored_as), &value, key, &location)?;
+        }
+        for item in self.journal.iter() {
+            let (seq, value) = item.map_err(|source| StateError::sled("read the journal", dir, source))?;
+            decode_journal_entry(&seq, &value, &location)?;
+        }
+        Ok(())
+    }
+}
+
+/// sled creates its files with the process umask: make them private.
+fn tighten(dir: &Path) -> Result<(), StateError> {
+    files::tighten_permissions(dir).map_err(|source| StateError::Io {
+        action: "restrict the permissions of",
+        path: dir.to_owned(),
+        source,
+    })
+}
+
+fn damaged(dir: &Path, detail: &str) -> StateError {
+    let last_good = last_good::path_in(dir);
+    StateError::Damaged {
+        file: db_file(dir),
+        detail: detail.to_owned(),
+        last_good: last_good.is_file().then_some(last_good),
+        source: None,
     }
 }
 
@@ -155,7 +440,7 @@ fn open_db(dir: &Path) -> Result<sled::Db, StateError> {
             }
             // Someone has the database open without holding `lock.json`.
             Err(e) if is_lock_conflict(&e) => return Err(StateError::Locked { holder: None, dir: dir.to_owned() }),
-            Err(source) => return Err(StateError::Sled { action: "open the database", dir: dir.to_owned(), source }),
+            Err(source) => return Err(StateError::sled("open the database", dir, source)),
         }
     }
 }
@@ -167,44 +452,23 @@ fn is_lock_conflict(error: &sled::Error) -> bool {
     }
 }
 
-fn read_lineage(meta: &sled::Tree, dir: &Path) -> Result<Option<Lineage>, StateError> {
-    let Some(bytes) = meta.get(LINEAGE_KEY).map_err(|source| StateError::Sled {
-        action: "read the lineage",
-        dir: dir.to_owned(),
-        source,
-    })?
-    else {
-        return Ok(None);
-    };
-    let lineage = std::str::from_utf8(&bytes).ok().and_then(|text| text.parse().ok());
-    match lineage {
-        Some(lineage) => Ok(Some(lineage)),
-        None => Err(StateError::Corrupt {
-            location: dir.display().to_string(),
-            detail: "the lineage is not a UUID".into(),
-            source: None,
-        }),
-    }
-}
-
-/// Writes a new lineage, serial 0 and the journal counter in one step, and flushes.
-fn initialize(db: &sled::Db, meta: &sled::Tree, dir: &Path) -> Result<Lineage, StateError> {
-    let sled_error = |source| StateError::Sled { action: "initialize the state", dir: dir.to_owned(), source };
-    let lineage = Lineage::new();
-    let mut batch = sled::Batch::default();
-    batch.insert(LINEAGE_KEY, lineage.to_string().as_bytes());
-    batch.insert(SERIAL_KEY, &0u64.to_be_bytes());
-    batch.insert(JOURNAL_NEXT_KEY, &1u64.to_be_bytes());
-    meta.apply_batch(batch).map_err(sled_error)?;
-    db.flush().map_err(sled_error)?;
-    Ok(lineage)
-}
-
 fn decode_u64(bytes: Option<&[u8]>, what: &str) -> Result<u64, String> {
     match bytes {
         Some(bytes) => bytes.try_into().map(u64::from_be_bytes).map_err(|_| format!("the {what} is not a number")),
         None => Err(format!("the {what} is missing")),
     }
+}
+
+fn decode_journal_entry(seq: &[u8], value: &[u8], location: &str) -> Result<(u64, JournalEntry), StateError> {
+    let corrupt = |detail, source| StateError::Corrupt { location: location.to_owned(), detail, source };
+    let seq = decode_u64(Some(seq), "journal key").map_err(|detail| corrupt(detail, None))?;
+    let entry = serde_json::from_slice(value)
+        .map_err(|source| corrupt(format!("journal entry {seq} cannot be decoded"), Some(source)))?;
+    Ok((seq, entry))
+}
+
+fn current(meta: &TransactionalTree, key: &[u8]) -> Result<u64, ConflictableTransactionError<String>> {
+    decode_u64(meta.get(key)?.as_deref(), "serial").map_err(ConflictableTransactionError::Abort)
 }
 
 /// Reads, increments and writes back a counter inside a transaction; returns the new value.
@@ -230,53 +494,32 @@ impl StateStore for SledStore {
 
     fn get(&self, address: &Address) -> Result<Option<Record>, StateError> {
         let key = address.to_string();
-        let value = self.records.get(key.as_bytes()).map_err(|source| self.sled_error("read a record", source))?;
-        value.map(|value| self.decode_record(key.as_bytes(), &value)).transpose()
+        let value = self.data.records.get(key.as_bytes()).map_err(|source| self.sled_error("read a record", source))?;
+        value.map(|value| self.decode(key.as_bytes(), &value)).transpose()
     }
 
     fn snapshot(&self) -> Result<Snapshot, StateError> {
         let _writing = self.writing();
         let serial = self.read_serial()?;
         let mut records = BTreeMap::new();
-        for item in self.records.iter() {
+        for item in self.data.records.iter() {
             let (key, value) = item.map_err(|source| self.sled_error("read the records", source))?;
-            let record = self.decode_record(&key, &value)?;
+            let record = self.decode(&key, &value)?;
             records.insert(record.address.clone(), record);
         }
         Ok(Snapshot { lineage: self.lineage, serial, records })
     }
 
     fn put(&self, record: &Record) -> Result<u64, StateError> {
-        let key = record.address.to_string();
-        let value =
-            serde_json::to_vec(record).map_err(|source| StateError::Encode { what: format!("`{key}`"), source })?;
-        let _writing = self.writing();
-        let serial = (&self.meta, &self.records)
-            .transaction(|(meta, records)| {
-                records.insert(key.as_bytes(), value.as_slice())?;
-                bump(meta, SERIAL_KEY, "serial")
-            })
-            .map_err(|e| self.transaction_error("write a record", e))?;
-        self.flush()?;
-        Ok(serial)
+        Ok(self.write_batch(std::slice::from_ref(record), &[])?.0)
     }
 
     fn remove(&self, address: &Address) -> Result<bool, StateError> {
-        let key = address.to_string();
-        let _writing = self.writing();
-        let removed = (&self.meta, &self.records)
-            .transaction(|(meta, records)| {
-                if records.remove(key.as_bytes())?.is_none() {
-                    return Ok(false);
-                }
-                bump(meta, SERIAL_KEY, "serial")?;
-                Ok(true)
-            })
-            .map_err(|e| self.transaction_error("remove a record", e))?;
-        if removed {
-            self.flush()?;
-        }
-        Ok(removed)
+        Ok(self.write_batch(&[], std::slice::from_ref(address))?.1)
+    }
+
+    fn write_all(&self, records: &[Record], removed: &[Address]) -> Result<u64, StateError> {
+        Ok(self.write_batch(records, removed)?.0)
     }
 
     fn journal_append(&self, entry: &JournalEntry) -> Result<u64, StateError> {
@@ -285,7 +528,7 @@ impl StateStore for SledStore {
             source,
         })?;
         let _writing = self.writing();
-        let seq = (&self.meta, &self.journal)
+        let seq = (&self.data.meta, &self.data.journal)
             .transaction(|(meta, journal)| {
                 // The counter holds the next free number; `bump` returns the one after it.
                 let seq = bump(meta, JOURNAL_NEXT_KEY, "journal counter")? - 1;
@@ -299,13 +542,11 @@ impl StateStore for SledStore {
 
     fn journal(&self) -> Result<Vec<(u64, JournalEntry)>, StateError> {
         // Big-endian keys sort in numeric order.
+        let location = self.location();
         let mut entries = Vec::new();
-        for item in self.journal.iter() {
+        for item in self.data.journal.iter() {
             let (key, value) = item.map_err(|source| self.sled_error("read the journal", source))?;
-            let seq = decode_u64(Some(&key), "journal key").map_err(|detail| self.corrupt(detail, None))?;
-            let entry = serde_json::from_slice(&value)
-                .map_err(|source| self.corrupt(format!("journal entry {seq} cannot be decoded"), Some(source)))?;
-            entries.push((seq, entry));
+            entries.push(decode_journal_entry(&key, &value, &location)?);
         }
         Ok(entries)
     }
@@ -314,16 +555,33 @@ impl StateStore for SledStore {
         let _writing = self.writing();
         // One atomic batch: a crash half-way must not keep intents whose outcomes were dropped.
         let mut batch = sled::Batch::default();
-        for key in self.journal.iter().keys() {
+        for key in self.data.journal.iter().keys() {
             batch.remove(key.map_err(|source| self.sled_error("read the journal", source))?);
         }
-        self.journal.apply_batch(batch).map_err(|source| self.sled_error("clear the journal", source))?;
+        self.data.journal.apply_batch(batch).map_err(|source| self.sled_error("clear the journal", source))?;
         self.flush()
+    }
+
+    /// Copies the records as stored (secrets still sealed) into `last-good.jsonl`, unless the
+    /// copy there is of this very serial already.
+    fn keep_last_good(&self) -> Result<(), StateError> {
+        let (header, records) = {
+            let _writing = self.writing();
+            let header = Header::new(self.lineage, self.read_serial()?, self.key_id().cloned());
+            if self.known_last_good().as_ref() == Some(&header) {
+                return Ok(());
+            }
+            (header, self.stored_records()?)
+        };
+        let values: Vec<&[u8]> = records.iter().map(|(_, value)| value.as_ref()).collect();
+        last_good::write(self.dir(), &header, &values)?;
+        *self.known_last_good() = Some(header);
+        Ok(())
     }
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use std::cell::Cell;
     use std::fs;
     use std::os::unix::fs::PermissionsExt;
@@ -334,8 +592,8 @@ mod tests {
     use tempfile::TempDir;
 
     use super::*;
-    use crate::conformance::Harness;
-    use crate::{LOCK_FILE, LockInfo, Operation, force_unlock};
+    use crate::conformance::{Harness, SealedHarness};
+    use crate::{LOCK_FILE, LockInfo, Operation, StateKey};
 
     struct SledHarness {
         root: TempDir,
@@ -363,11 +621,44 @@ mod tests {
         }
     }
 
+    impl SealedHarness for SledHarness {
+        fn create_sealed(&self, key: &StateKey) -> (PathBuf, Box<dyn StateStore>) {
+            let (dir, _) = self.create();
+            fs::remove_dir_all(&dir).unwrap();
+            let store = Opener::new("test").key(Some(key.clone())).open(&dir).unwrap();
+            (dir, Box::new(store))
+        }
+
+        fn reopen_with(&self, dir: &PathBuf, key: Option<&StateKey>) -> Result<Box<dyn StateStore>, StateError> {
+            let store = Opener::new("test").key(key.cloned()).open_existing(dir)?;
+            Ok(Box::new(store))
+        }
+
+        fn stored_bytes(&self, dir: &PathBuf) -> Vec<u8> {
+            every_byte_in(dir)
+        }
+    }
+
+    /// The contents of every file under `dir`, in name order.
+    pub(crate) fn every_byte_in(dir: &Path) -> Vec<u8> {
+        let mut entries: Vec<PathBuf> = fs::read_dir(dir).unwrap().map(|e| e.unwrap().path()).collect();
+        entries.sort();
+        entries
+            .into_iter()
+            .flat_map(|path| if path.is_dir() { every_byte_in(&path) } else { fs::read(path).unwrap() })
+            .collect()
+    }
+
     crate::conformance_tests!(SledHarness::new());
+    crate::sealed_conformance_tests!(SledHarness::new());
 
     fn record(address: &str) -> Record {
         let inputs: Attributes = [("cidr_block".to_owned(), Value::from("10.100.0.0/16"))].into();
         Record::new(address.parse().unwrap(), Some("vpc-1".into()), inputs, Attributes::new())
+    }
+
+    fn lock_file(dir: &Path) -> LockInfo {
+        serde_json::from_slice(&fs::read(dir.join(LOCK_FILE)).unwrap()).unwrap()
     }
 
     fn state_dir() -> (TempDir, PathBuf) {
@@ -422,7 +713,7 @@ mod tests {
         }
         assert!(message.contains(&holder.started_at.to_string()), "{message}");
         // The failed open must not have disturbed the holder's lock.
-        assert_eq!(crate::read_lock(&dir).unwrap().as_ref(), Some(holder));
+        assert_eq!(&lock_file(&dir), holder);
     }
 
     fn dead_pid() -> u32 {
@@ -432,33 +723,20 @@ mod tests {
         pid
     }
 
+    /// What a run that died left in `lock.json` (on this host or, on a shared disk, another)
+    /// is not in the way: nobody holds the OS lock.
     #[test]
-    fn a_lock_left_by_a_dead_process_is_stale_until_unlocked() {
+    fn a_lock_file_left_by_a_dead_run_is_not_in_the_way() {
         let (_root, dir) = state_dir();
         drop(SledStore::open(&dir, "apply").unwrap());
-        let holder = LockInfo { pid: dead_pid(), ..LockInfo::current("apply") };
-        fs::write(dir.join(LOCK_FILE), serde_json::to_vec(&holder).unwrap()).unwrap();
-
-        let err = SledStore::open(&dir, "plan").unwrap_err();
-        let StateError::StaleLock { holder: found, .. } = &err else { panic!("expected StaleLock, got {err:?}") };
-        assert_eq!(found, &holder);
-        let message = err.to_string();
-        assert!(message.contains("gone") && message.contains("ringform state unlock"), "{message}");
-
-        assert_eq!(force_unlock(&dir).unwrap(), Some(holder));
-        assert_eq!(force_unlock(&dir).unwrap(), None);
-        SledStore::open(&dir, "plan").unwrap();
-    }
-
-    #[test]
-    fn a_lock_held_on_another_host_is_never_called_stale() {
-        let (_root, dir) = state_dir();
-        drop(SledStore::open(&dir, "apply").unwrap());
-        let holder = LockInfo { pid: dead_pid(), host: "ci-runner-elsewhere".into(), ..LockInfo::current("apply") };
-        fs::write(dir.join(LOCK_FILE), serde_json::to_vec(&holder).unwrap()).unwrap();
-        let err = SledStore::open(&dir, "plan").unwrap_err();
-        assert!(matches!(&err, StateError::Locked { holder: Some(h), .. } if h == &holder), "{err:?}");
-        assert!(err.to_string().contains("ci-runner-elsewhere"));
+        for host in [LockInfo::current("apply").host, "ci-runner-elsewhere".into()] {
+            let holder = LockInfo { pid: dead_pid(), host, ..LockInfo::current("apply") };
+            fs::write(dir.join(LOCK_FILE), serde_json::to_vec(&holder).unwrap()).unwrap();
+            let store = SledStore::open(&dir, "plan").unwrap();
+            assert_eq!(lock_file(&dir).operation, "plan");
+            drop(store);
+            assert!(!dir.join(LOCK_FILE).exists());
+        }
     }
 
     #[test]
@@ -531,7 +809,7 @@ mod tests {
     const CHILD_DIR: &str = "RINGFORM_STATE_TEST_CHILD_DIR";
 
     /// Runs itself again as a child process that writes a record and an intent, then dies by
-    /// SIGKILL: the next open finds both and the dead holder's lock.
+    /// SIGKILL: the next open finds both, and the lock free.
     #[test]
     fn a_killed_writer_loses_nothing() {
         use std::os::unix::process::ExitStatusExt;
@@ -556,10 +834,7 @@ mod tests {
         let status = child.wait().unwrap();
         assert_eq!(status.signal(), Some(libc::SIGKILL), "{status:?}");
 
-        let err = SledStore::open(&dir, "apply").unwrap_err();
-        assert!(matches!(&err, StateError::StaleLock { holder, .. } if holder.pid == pid), "{err:?}");
-        assert_eq!(force_unlock(&dir).unwrap().map(|h| h.pid), Some(pid));
-
+        assert_eq!(lock_file(&dir).pid, pid, "the dead run's name is still there");
         let store = SledStore::open_existing(&dir, "apply").unwrap();
         assert_eq!(store.serial().unwrap(), 1);
         // The child's record has its own timestamps; everything else must match.

@@ -427,17 +427,19 @@ impl ResourceProvider for FakeProvider {
             let fatal = request.resources.iter().any(|r| self.is_fatal(&r.address));
             let scope = request.scope.clone();
             self.call(Method::Read, request.kind, None, fatal, scope, || {
-                // Like a tag-filtered listing in one region: objects elsewhere are not seen.
+                // Like a tag-filtered listing in one region: objects elsewhere are not seen. As
+                // the cloud providers do, objects are matched to records by id and reported
+                // under the record's address (which `state mv` may have changed).
                 let found = request
                     .resources
                     .iter()
-                    .filter_map(|tracked| self.inner.inventory.get(&tracked.provider_id))
-                    .filter(|object| {
+                    .filter_map(|tracked| Some((tracked, self.inner.inventory.get(&tracked.provider_id)?)))
+                    .filter(|(_, object)| {
                         object.kind == request.kind
                             && object.deployment() == Some(request.deployment.as_str())
                             && self.scope_of(object.kind, &object.inputs) == request.scope
                     })
-                    .map(|object| object.observed())
+                    .map(|(tracked, object)| Observed { address: tracked.address.clone(), ..object.observed() })
                     .collect();
                 Ok(ReadResponse { found })
             })

@@ -41,6 +41,21 @@ impl Inner {
     fn state(&mut self) -> &mut Snapshot {
         self.snapshot.get_or_insert_with(Snapshot::empty)
     }
+
+    /// Writes `records`, then removes `removed`; returns the serial after, bumped once if
+    /// anything changed, and whether anything did.
+    fn write(&mut self, records: &[Record], removed: &[Address]) -> (u64, bool) {
+        let state = self.state();
+        let mut changed = !records.is_empty();
+        for record in records {
+            state.records.insert(record.address.clone(), record.clone());
+        }
+        for address in removed {
+            changed |= state.records.remove(address).is_some();
+        }
+        state.serial += u64::from(changed);
+        (state.serial, changed)
+    }
 }
 
 impl StateStore for MemoryStore {
@@ -65,23 +80,15 @@ impl StateStore for MemoryStore {
     }
 
     fn put(&self, record: &Record) -> Result<u64, StateError> {
-        Ok(self.with(|i| {
-            let state = i.state();
-            state.records.insert(record.address.clone(), record.clone());
-            state.serial += 1;
-            state.serial
-        }))
+        Ok(self.with(|i| i.write(std::slice::from_ref(record), &[]).0))
     }
 
     fn remove(&self, address: &Address) -> Result<bool, StateError> {
-        Ok(self.with(|i| {
-            let state = i.state();
-            let removed = state.records.remove(address).is_some();
-            if removed {
-                state.serial += 1;
-            }
-            removed
-        }))
+        Ok(self.with(|i| i.write(&[], std::slice::from_ref(address)).1))
+    }
+
+    fn write_all(&self, records: &[Record], removed: &[Address]) -> Result<u64, StateError> {
+        Ok(self.with(|i| i.write(records, removed).0))
     }
 
     fn journal_append(&self, entry: &JournalEntry) -> Result<u64, StateError> {
@@ -99,6 +106,11 @@ impl StateStore for MemoryStore {
 
     fn journal_clear(&self) -> Result<(), StateError> {
         self.with(|i| i.journal.clear());
+        Ok(())
+    }
+
+    /// Nothing is at rest, so nothing can be damaged: there is no copy to keep.
+    fn keep_last_good(&self) -> Result<(), StateError> {
         Ok(())
     }
 }
