@@ -75,7 +75,20 @@ pub fn plan(args: &PlanArgs) -> Result<Exit, Failure> {
             ))?;
         }
     }
+    refuse_stranding(&plan)?;
     Ok(if args.detailed_exitcode && plan.has_changes() { Exit::Changes } else { Exit::Success })
+}
+
+/// A plan that would leave a keyspace with no replica is an error, whatever is allowed.
+pub(crate) fn refuse_stranding(plan: &ringform_plan::Plan) -> Result<(), Failure> {
+    match plan.refusals.as_slice() {
+        [] => Ok(()),
+        refusals => Err(Failure::new(format!(
+            "this plan would leave data with no replica, so ringform refuses it:\n  {}",
+            refusals.join("\n  ")
+        ))
+        .hint("`ringform status` lists every keyspace's replication; change it in cqlsh, then plan again")),
+    }
 }
 
 pub fn graph(args: &GraphArgs) -> Result<Exit, Failure> {

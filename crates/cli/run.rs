@@ -129,6 +129,7 @@ fn confirm(question: &str) -> Result<(), Failure> {
 /// Stops a plan that destroys Cassandra data before any change is made, unless allowed,
 /// listing what would be lost.
 fn refuse_data_loss(plan: &Plan, allowed: bool) -> Result<(), Failure> {
+    crate::commands::refuse_stranding(plan)?;
     if allowed || plan.data_loss().next().is_none() {
         return Ok(());
     }

@@ -38,13 +38,47 @@ pub fn status(args: &StatusArgs) -> Result<Exit, Failure> {
             _ => break ring,
         }
     };
+    let not_rebuilt = not_rebuilt(&loaded, &state);
     if args.json {
-        let json = serde_json::json!({ "all_up_normal": ring.all_up(), "datacenters": ring.datacenters });
+        let json = serde_json::json!({
+            "all_up_normal": ring.all_up(),
+            "datacenters": ring.datacenters,
+            "keyspaces": ring.keyspaces,
+            "not_rebuilt": not_rebuilt
+                .iter()
+                .map(|d| serde_json::json!({"datacenter": d.datacenter, "source": d.source}))
+                .collect::<Vec<_>>(),
+        });
         print(&format!("{json:#}\n"))?;
     } else {
-        print(&text(&ring, &state))?;
+        let mut out = text(&ring, &state);
+        for dc in &not_rebuilt {
+            out.push_str(&format!(
+                "{} has not been rebuilt from {} yet: its nodes hold only what was written since it joined; \
+                 `ringform apply` streams the rest.\n",
+                dc.datacenter, dc.source
+            ));
+        }
+        print(&out)?;
     }
-    Ok(if ring.all_up() { Exit::Success } else { Exit::Changes })
+    Ok(if ring.all_up() && not_rebuilt.is_empty() { Exit::Success } else { Exit::Changes })
+}
+
+/// A datacenter the topology has rebuilt from another, which state does not record as done.
+struct NotRebuilt {
+    datacenter: String,
+    source: String,
+}
+
+fn not_rebuilt(loaded: &Loaded, state: &Snapshot) -> Vec<NotRebuilt> {
+    let rebuilds = loaded.graph.resources().filter(|r| r.address.kind() == kubernetes::REBUILD);
+    rebuilds
+        .filter(|r| state.get(&r.address).is_none())
+        .map(|r| {
+            let text = |key: &str| r.attributes.get(key).and_then(Value::as_str).unwrap_or_default().to_owned();
+            NotRebuilt { datacenter: text("datacenter"), source: text("source") }
+        })
+        .collect()
 }
 
 /// Every datacenter state records: one CassandraDatacenter each (cass-operator), or those the
@@ -98,6 +132,7 @@ fn text(ring: &Ring, state: &Snapshot) -> String {
             }
         }
     }
+    out.push_str(&keyspaces(ring));
     let broken = ring.broken_pairs();
     if ring.all_up() {
         out.push_str("Every node is Up/Normal as seen from every datacenter.\n");
@@ -118,6 +153,27 @@ fn text(ring: &Ring, state: &Snapshot) -> String {
             "{} does not see all of {}: between clusters {} and {} ringform built {path}; Cassandra needs 7000 (7001 with TLS), 9042 and 8080 open both ways.\n",
             from.name, to.name, from.cluster, to.cluster
         ));
+    }
+    out
+}
+
+/// Each keyspace's replicas per datacenter, one line each.
+fn keyspaces(ring: &Ring) -> String {
+    if ring.keyspaces.is_empty() {
+        return String::new();
+    }
+    let mut out = String::from("Keyspaces (replicas per datacenter):\n");
+    for (keyspace, replication) in &ring.keyspaces {
+        if let Some(factor) = replication.get("replication_factor") {
+            out.push_str(&format!("  {keyspace:<20} {factor} in the whole ring (SimpleStrategy)\n"));
+            continue;
+        }
+        // Every datacenter of the ring, and any other the keyspace names, by name.
+        let names: std::collections::BTreeSet<&str> =
+            ring.datacenters.iter().map(|dc| dc.name.as_str()).chain(replication.keys().map(String::as_str)).collect();
+        let factors: Vec<String> =
+            names.iter().map(|dc| format!("{dc}: {}", replication.get(*dc).copied().unwrap_or(0))).collect();
+        out.push_str(&format!("  {keyspace:<20} {}\n", factors.join(", ")));
     }
     out
 }

@@ -73,7 +73,7 @@ fn apply_then_no_changes_then_drift_then_destroy() {
     assert_eq!(output.status.code(), Some(0), "{}", text(&output.stderr));
     let stdout = text(&output.stdout);
     assert!(stdout.contains("Apply complete after"), "{stdout}");
-    assert!(stdout.contains("Resources: 55 added, 0 changed, 0 destroyed."), "{stdout}");
+    assert!(stdout.contains("Resources: 60 added, 0 changed, 0 destroyed."), "{stdout}");
     assert!(stdout.contains("Critical path: "), "{stdout}");
     d.assert_inventory_equals_state();
 

@@ -316,6 +316,9 @@ pub struct KindSchema {
     pub durations: Durations,
     pub quotas: &'static [Quota],
     pub cassandra_data: CassandraData,
+    /// An update that stops referencing an object being deleted waits until it is gone, instead
+    /// of going first (a system keyspace may drop a datacenter only once its nodes have left).
+    pub updates_after_deletes: bool,
 }
 
 impl KindSchema {
@@ -329,6 +332,7 @@ impl KindSchema {
             durations: seconds(5),
             quotas: &[],
             cassandra_data: CassandraData::None,
+            updates_after_deletes: false,
         }
     }
 
@@ -354,6 +358,10 @@ impl KindSchema {
 
     pub const fn cassandra_data(self, cassandra_data: CassandraData) -> KindSchema {
         KindSchema { cassandra_data, ..self }
+    }
+
+    pub const fn updates_after_deletes(self) -> KindSchema {
+        KindSchema { updates_after_deletes: true, ..self }
     }
 
     pub const fn takes(self, durations: Durations) -> KindSchema {

@@ -111,11 +111,14 @@ pub(crate) fn operations(plan: &Plan, graph: &ResourceGraph, state: &Snapshot, s
                 // What stays must let go of what goes before it goes (a K8ssandraCluster drops
                 // a datacenter before that datacenter's cluster and ClientConfig are deleted).
                 // Not for replacements: their new object is created after the old one is gone.
+                // A kind whose schema says so lets go only once the object is gone (system
+                // keyspaces keep a datacenter until its nodes have left).
                 if op.kind == OpKind::Update {
+                    let after = schemas.get(op.address.kind()).is_some_and(|s| s.updates_after_deletes);
                     let recorded = state.get(&op.address).map(|r| r.dependencies.as_slice()).unwrap_or_default();
                     for dependency in recorded.iter().filter(|d| !index.contains_key(&(*d, OpKind::Create))) {
                         if let Some(&j) = index.get(&(dependency, OpKind::Delete)) {
-                            let_go.push((i, j));
+                            let_go.push(if after { (j, i) } else { (i, j) });
                         }
                     }
                 }

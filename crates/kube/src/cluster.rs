@@ -169,6 +169,16 @@ impl Cluster {
         listed.items.into_iter().map(to_json).collect()
     }
 
+    /// Sets one annotation on the object (a merge patch: no field of ringform's changes owner).
+    pub async fn annotate(&self, target: &ObjectRef, key: &str, value: &str) -> KubeResult<()> {
+        let api = self.api(target).await?;
+        let patch = serde_json::json!({"metadata": {"annotations": {key: value}}});
+        api.patch(&target.name, &PatchParams::default(), &Patch::Merge(&patch))
+            .await
+            .map_err(|e| api_error(format!("cluster {}: annotating {target}", self.name), e))?;
+        Ok(())
+    }
+
     /// Deletes the object; one already gone is no error.
     pub async fn delete(&self, target: &ObjectRef) -> KubeResult<()> {
         // A kind no longer served (its CRD went first) has no objects left.

@@ -20,8 +20,10 @@ use crate::access::Access;
 use crate::cluster::{Cluster, ObjectRef};
 use crate::dns;
 use crate::error::KubeResult;
-use crate::kinds::{Ctx, Settle, coredns, pod_networking, spec};
+use crate::keyspaces;
+use crate::kinds::{Ctx, Settle, coredns, pod_networking, rebuild, spec};
 use crate::labels;
+use crate::management::Node;
 use crate::settings::KubeSettings;
 use crate::wait;
 
@@ -31,11 +33,15 @@ const TOKEN_WAIT: Duration = Duration::from_secs(60);
 const LOAD_WAIT: Duration = Duration::from_secs(5 * 60);
 /// What k8ssandra-operator annotates on a ClientConfig when it loads it at start-up.
 const LOADED_ANNOTATIONS: [&str; 2] = ["k8ssandra.io/resource-hash", "k8ssandra.io/secret-hash"];
+/// How long streaming a datacenter's data from another can take: hours for terabytes.
+const TASK_WAIT: Duration = Duration::from_secs(24 * 60 * 60);
 /// How long a cloud takes to give a load balancer an address.
 const LOAD_BALANCER_WAIT: Duration = Duration::from_secs(10 * 60);
 /// cass-operator's labels on a datacenter's pods, and on the seeds among them.
 const DATACENTER_LABEL: &str = "cassandra.datastax.com/datacenter";
 const SEED_LABEL: &str = "cassandra.datastax.com/seed-node";
+/// Deleting a CassandraDatacenter so annotated makes cass-operator decommission its nodes first.
+const DECOMMISSION_ON_DELETE: &str = "cassandra.datastax.com/decommission-on-delete";
 
 pub struct KubeProvider {
     settings: KubeSettings,
@@ -62,12 +68,16 @@ impl KubeProvider {
 
     /// Applies the resource's objects in order, waits until they work, and says what was made.
     async fn apply(&self, deployment: &str, address: &Address, inputs: &Attributes) -> KubeResult<Applied> {
-        let spec = spec(address.kind())?;
         let cluster = self.cluster(address, inputs).await?;
+        if keyspaces::is_keyspace(address.kind()) {
+            return keyspaces::apply(&cluster, address, inputs).await;
+        }
+        let spec = spec(address.kind())?;
         let ctx = Ctx { address, inputs: Inputs::new(address, inputs) };
         let mut objects = (spec.objects)(&ctx)?;
         let mut restart_dns = false;
         match address.kind() {
+            kubernetes::REBUILD => self.clear_failed_task(&cluster, &objects).await?,
             kubernetes::COREDNS_STUB_DOMAINS => {
                 let (edited, restart) = coredns::edit(&cluster, &ctx, &stub_domains(&ctx)?).await?;
                 (objects, restart_dns) = (vec![edited], restart);
@@ -148,6 +158,14 @@ impl KubeProvider {
                     wait::until(cluster, target, what, has_address, self.settings.timeout(LOAD_BALANCER_WAIT)).await?;
                 outputs.insert("ips".to_owned(), self.load_balancer_ips(cluster, target, &service).await?);
             }
+            Settle::Task => {
+                let finished = |o: &serde_json::Value| o["status"]["completionTime"].is_string();
+                let what = "finish on every node";
+                let task = wait::until(cluster, target, what, finished, self.settings.timeout(TASK_WAIT)).await?;
+                if wait::has_condition(&task, "Failed") {
+                    return Err(task_failed(&cluster.name, target, &task));
+                }
+            }
             Settle::Seeds => {
                 let namespace = target.namespace.as_deref();
                 let selector = format!("{DATACENTER_LABEL}={},{SEED_LABEL}=true", target.name);
@@ -156,6 +174,7 @@ impl KubeProvider {
                     pods.iter().filter_map(|p| p["status"]["podIP"].as_str()).map(str::to_owned).collect();
                 ips.sort();
                 outputs.insert("seed_ips".to_owned(), Value::List(ips.into_iter().map(Value::from).collect()));
+                outputs.insert("keyspaces".to_owned(), ring_keyspaces(cluster, target).await?);
             }
         }
         Ok(outputs)
@@ -187,8 +206,27 @@ impl KubeProvider {
         Ok(Value::from(ips))
     }
 
+    /// A CassandraTask among `objects` that already ran and failed is deleted, so that applying
+    /// it again runs it anew (a finished task never runs twice).
+    async fn clear_failed_task(&self, cluster: &Cluster, objects: &[serde_json::Value]) -> KubeResult<()> {
+        for object in objects.iter().filter(|o| {
+            (o["apiVersion"].as_str(), o["kind"].as_str()) == (Some(rebuild::TASK.0), Some(rebuild::TASK.1))
+        }) {
+            let target = ObjectRef::of(object)?;
+            if cluster.get(&target).await?.is_some_and(|task| wait::has_condition(&task, "Failed")) {
+                cluster.delete(&target).await?;
+                wait::gone(cluster, &target, self.settings.timeout(Duration::from_secs(60))).await?;
+            }
+        }
+        Ok(())
+    }
+
     /// Deletes the resource's objects, last applied first.
     async fn remove(&self, request: &DeleteRequest) -> KubeResult<()> {
+        if keyspaces::is_keyspace(request.address.kind()) {
+            // Forgotten, not dropped: the data stays.
+            return Ok(());
+        }
         let spec = spec(request.address.kind())?;
         let cluster = self.cluster(&request.address, &request.inputs).await?;
         let ctx = Ctx { address: &request.address, inputs: Inputs::new(&request.address, &request.inputs) };
@@ -203,6 +241,7 @@ impl KubeProvider {
                 return Ok(());
             }
             kubernetes::CUSTOM_NETWORKING => return pod_networking::release(&cluster).await,
+            kubernetes::CASSANDRA_DATACENTER => leave_ring(&cluster, &ctx).await?,
             _ => {}
         }
         for object in (spec.objects)(&ctx)?.iter().rev() {
@@ -235,6 +274,9 @@ impl KubeProvider {
     async fn read_impl(&self, request: ReadRequest) -> KubeResult<ReadResponse> {
         let Some(first) = request.resources.first() else { return Ok(ReadResponse::default()) };
         let cluster = self.cluster(&first.address, &first.inputs).await?;
+        if keyspaces::is_keyspace(request.kind) {
+            return Ok(ReadResponse { found: keyspaces::read(&cluster, &request.resources).await? });
+        }
         let owned = self.owned(&cluster, &request.deployment, request.kind, None).await?;
         let spec = spec(request.kind)?;
         let mut found = Vec::new();
@@ -249,6 +291,13 @@ impl KubeProvider {
                         self.load_balancer_ips(&cluster, &ObjectRef::of(object)?, object).await?,
                     );
                 }
+                // What the ring replicates where, for plans to see which keyspaces a datacenter
+                // holds; a datacenter with no node up to ask keeps what was seen last.
+                if spec.settle == Settle::Seeds
+                    && let Ok(keyspaces) = ring_keyspaces(&cluster, &ObjectRef::of(object)?).await
+                {
+                    observed.insert("keyspaces".to_owned(), keyspaces);
+                }
                 found.push(Observed {
                     address: tracked.address.clone(),
                     provider_id: tracked.provider_id.clone(),
@@ -262,6 +311,17 @@ impl KubeProvider {
 
     async fn find_impl(&self, request: FindRequest) -> KubeResult<Option<Observed>> {
         let cluster = self.cluster(&request.address, &request.inputs).await?;
+        if keyspaces::is_keyspace(request.address.kind()) {
+            // Every keyspace ringform keeps can be made again as it should be, whether or not a
+            // killed run got to it.
+            let applied = self.apply(&request.deployment, &request.address, &request.inputs).await?;
+            return Ok(Some(Observed {
+                address: request.address.clone(),
+                provider_id: applied.provider_id,
+                inputs: request.inputs.clone(),
+                outputs: applied.outputs,
+            }));
+        }
         let address = request.address.to_string();
         let owned = self.owned(&cluster, &request.deployment, request.address.kind(), Some(&address)).await?;
         let Some(object) = standing_for(&owned, &request.address) else { return Ok(None) };
@@ -278,6 +338,48 @@ impl KubeProvider {
             outputs: applied.outputs,
         }))
     }
+}
+
+/// Every keyspace's replication, `{keyspace: {datacenter: factor}}`, as a node of the
+/// datacenter `target` stands for sees it.
+async fn ring_keyspaces(cluster: &Cluster, target: &ObjectRef) -> KubeResult<Value> {
+    let node = Node::of(cluster, target.namespace.as_deref().unwrap_or_default(), &target.name).await?;
+    let keyspaces = node.keyspaces().await?;
+    Ok(Value::from_iter(keyspaces.iter().map(|(k, r)| (k.clone(), keyspaces::as_value(r)))))
+}
+
+/// Before a seeded datacenter goes while others stay: out of every keyspace's replication
+/// first, then its nodes decommissioned (cass-operator does that for a datacenter deleted with
+/// `decommission-on-delete`), so no keyspace loses its last replicas and no read goes to a
+/// node about to leave. The last datacenter of a ring simply goes; so does one that has no
+/// node to ask (it never came up, or is down: nothing is left to hand over).
+async fn leave_ring(cluster: &Cluster, ctx: &Ctx<'_>) -> KubeResult<()> {
+    let (namespace, name) = (ctx.inputs.str("namespace")?, ctx.inputs.str("name")?);
+    let Ok(node) = Node::of(cluster, namespace, name).await else { return Ok(()) };
+    if node.datacenters().await?.iter().all(|dc| dc == name) {
+        return Ok(());
+    }
+    node.release(name).await?;
+    let target = ObjectRef::of(&(spec(ctx.address.kind())?.objects)(ctx)?[0])?;
+    cluster.annotate(&target, DECOMMISSION_ON_DELETE, "true").await
+}
+
+/// What a CassandraTask that finished with failed nodes says, and that the next apply runs it
+/// again.
+fn task_failed(cluster: &str, target: &ObjectRef, task: &serde_json::Value) -> ProviderError {
+    let conditions = task["status"]["conditions"].as_array().into_iter().flatten();
+    let message =
+        conditions.filter(|c| c["type"] == "Failed").find_map(|c| c["message"].as_str()).unwrap_or("some nodes failed");
+    let pods = task["status"]["podStatuses"].as_object().into_iter().flatten();
+    let errors: Vec<String> = pods
+        .filter_map(|(pod, s)| Some(format!("{pod}: {}", s["error"].as_str().filter(|e| !e.is_empty())?)))
+        .collect();
+    let detail = if errors.is_empty() { String::new() } else { format!(" ({})", errors.join("; ")) };
+    ProviderError::fatal(format!("cluster {cluster}: {target} failed: {message}{detail}")).with_hint(format!(
+        "see the nodes' logs (`kubectl --context {cluster} -n {} describe cassandratask {}`); the next apply runs it again",
+        target.namespace.as_deref().unwrap_or_default(),
+        target.name
+    ))
 }
 
 /// The stub domains input: `zone → addresses`.

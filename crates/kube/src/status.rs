@@ -11,7 +11,8 @@ use ringform_core::provider::ProviderError;
 use serde::Serialize;
 
 use crate::KubeProvider;
-use crate::error::{KubeResult, api_error};
+use crate::error::KubeResult;
+use crate::management::{Node, Replication};
 
 /// One datacenter to ask about: where its pods run, and its cluster's inputs (`cluster` and
 /// `kubernetes`, as any of that cluster's resources records them).
@@ -52,10 +53,15 @@ pub struct DatacenterStatus {
     pub error: Option<String>,
 }
 
-/// The whole ring, datacenter by datacenter.
+/// Every replicated keyspace's replication: `{keyspace: {datacenter: factor}}` (SimpleStrategy:
+/// `{replication_factor: n}`).
+pub type Keyspaces = BTreeMap<String, Replication>;
+
+/// The whole ring, datacenter by datacenter, and its keyspaces.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct Ring {
     pub datacenters: Vec<DatacenterStatus>,
+    pub keyspaces: Keyspaces,
 }
 
 impl Ring {
@@ -94,9 +100,16 @@ impl KubeProvider {
     /// Ready pod, an API error) says why instead; the others are still asked.
     pub async fn ring(&self, datacenters: &[Datacenter]) -> Ring {
         let mut statuses = Vec::new();
+        let mut keyspaces = Keyspaces::new();
         for dc in datacenters {
-            let (asked, sees, error) = match self.ask(dc).await {
-                Ok((pod, sees)) => (Some(pod), sees, None),
+            // The schema is the ring's: the first datacenter that answers tells it.
+            let (asked, sees, error) = match self.ask(dc, keyspaces.is_empty()).await {
+                Ok((pod, sees, schema)) => {
+                    if keyspaces.is_empty() {
+                        keyspaces = schema;
+                    }
+                    (Some(pod), sees, None)
+                }
                 Err(e) => (None, Vec::new(), Some(e.to_string())),
             };
             statuses.push(DatacenterStatus {
@@ -108,31 +121,19 @@ impl KubeProvider {
                 error,
             });
         }
-        Ring { datacenters: statuses }
+        Ring { datacenters: statuses, keyspaces }
     }
 
-    async fn ask(&self, dc: &Datacenter) -> KubeResult<(String, Vec<View>)> {
+    /// What a Ready pod of `dc` sees of the ring, and (when `keyspaces`) the keyspaces'
+    /// replication.
+    async fn ask(&self, dc: &Datacenter, keyspaces: bool) -> KubeResult<(String, Vec<View>, Keyspaces)> {
         let address = ringform_core::Address::new(ringform_schema::kubernetes::CASSANDRA_DATACENTER, &dc.name)
             .map_err(|e| ProviderError::fatal(e.to_string()))?;
         let cluster = self.cluster(&address, &dc.access).await?;
-        let selector = format!("cassandra.datastax.com/datacenter={}", dc.name);
-        let pods = cluster.list("v1", "Pod", Some(&dc.namespace), &selector).await?;
-        let ready = pods.iter().find(|p| crate::wait::has_condition(p, "Ready")).ok_or_else(|| {
-            ProviderError::retryable(format!(
-                "cluster {}: no pod of datacenter {} in namespace {} is Ready to ask",
-                dc.cluster, dc.name, dc.namespace
-            ))
-        })?;
-        let pod = ready["metadata"]["name"].as_str().unwrap_or_default().to_owned();
-        let path = format!("/api/v1/namespaces/{}/pods/{pod}:8080/proxy/api/v0/metadata/endpoints", dc.namespace);
-        let request = http::Request::get(&path)
-            .body(Vec::new())
-            .map_err(|e| ProviderError::fatal(format!("{path} is not a request path")).with_source(e))?;
-        let what = format!("cluster {}: asking pod {pod} what it sees of the ring", dc.cluster);
-        let text = cluster.client().request_text(request).await.map_err(|e| api_error(&what, e))?;
-        let answer: serde_json::Value = serde_json::from_str(&text)
-            .map_err(|e| ProviderError::retryable(format!("{what}: the answer is not JSON")).with_source(e))?;
-        Ok((pod, views(&answer)))
+        let node = Node::of(&cluster, &dc.namespace, &dc.name).await?;
+        let views = views(&node.endpoints().await?);
+        let keyspaces = if keyspaces { node.keyspaces().await? } else { Keyspaces::new() };
+        Ok((node.pod, views, keyspaces))
     }
 }
 
@@ -209,7 +210,7 @@ mod tests {
             sees,
             error: None,
         };
-        let ring = Ring { datacenters: vec![dc("dc1", views.clone()), dc("dc2", views)] };
+        let ring = Ring { datacenters: vec![dc("dc1", views.clone()), dc("dc2", views)], keyspaces: Keyspaces::new() };
         assert!(!ring.all_up());
         let broken: Vec<(&str, &str)> =
             ring.broken_pairs().iter().map(|(a, b)| (a.name.as_str(), b.name.as_str())).collect();

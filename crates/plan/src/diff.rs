@@ -66,9 +66,9 @@ pub fn plan(graph: &ResourceGraph, state: &Snapshot, topology_hash: String, sche
             at_stake: Vec::new(),
         });
     }
-    crate::stakes::mark(&mut changes, state, schemas);
+    let refusals = crate::stakes::mark(&mut changes, state, schemas);
     sort(&mut changes, schemas);
-    Plan { lineage: state.lineage, serial: state.serial, topology_hash, changes }
+    Plan { lineage: state.lineage, serial: state.serial, topology_hash, changes, refusals }
 }
 
 /// Orders changes the way the providers declare their kinds (a VPC before its subnets), then
@@ -109,9 +109,9 @@ pub fn plan_destroy(state: &Snapshot, targets: &[Address], topology_hash: String
             at_stake: Vec::new(),
         })
         .collect();
-    crate::stakes::mark(&mut changes, state, schemas);
+    let refusals = crate::stakes::mark(&mut changes, state, schemas);
     sort(&mut changes, schemas);
-    Plan { lineage: state.lineage, serial: state.serial, topology_hash, changes }
+    Plan { lineage: state.lineage, serial: state.serial, topology_hash, changes, refusals }
 }
 
 fn compare(address: &Address, schema: Option<&KindSchema>, before: &Attributes, after: Attributes) -> Change {

@@ -135,6 +135,7 @@ mod tests {
             serial: 7,
             topology_hash: topology_hash("x"),
             changes: vec![],
+            refusals: vec!["a keyspace would be stranded".into()],
         };
         let file = PlanFile { topology: "examples/minimal.toml".into(), plan, allow_data_loss: true };
         write_plan_file(&path, &file).unwrap();
@@ -158,7 +159,7 @@ mod tests {
     }
 
     fn saved(lineage: Lineage, serial: u64, source: &str) -> PlanFile {
-        let plan = Plan { lineage, serial, topology_hash: topology_hash(source), changes: vec![] };
+        let plan = Plan { lineage, serial, topology_hash: topology_hash(source), changes: vec![], refusals: vec![] };
         PlanFile { topology: "examples/minimal.toml".into(), plan, allow_data_loss: false }
     }
 

@@ -59,6 +59,7 @@ pub fn to_json(plan: &Plan, schemas: &Schemas) -> Json {
         "topology_hash": plan.topology_hash,
         "resource_changes": changes,
         "summary": summary,
+        "ringform_refusals": plan.refusals,
     })
 }
 
@@ -143,6 +144,7 @@ mod tests {
                 at_stake: vec![],
                 reason: "not in state yet".into(),
             }],
+            refusals: vec![],
         };
         let json = to_json(&plan, &ringform_schema::all());
         let change = &json["resource_changes"][0]["change"];

@@ -73,6 +73,10 @@ pub struct Plan {
     /// SHA-256 of the topology file the plan was made from.
     pub topology_hash: String,
     pub changes: Vec<Change>,
+    /// Why the plan may not be carried out at all, one sentence each (a keyspace whose every
+    /// replica it would remove).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub refusals: Vec<String>,
 }
 
 /// Counts as Terraform reports them: a replacement is one to add and one to destroy.

@@ -72,6 +72,9 @@ pub fn render(plan: &Plan, options: RenderOptions) -> String {
         summary.change,
         summary.destroy
     );
+    for refusal in &plan.refusals {
+        let _ = writeln!(out, "{} {refusal}", paint.paint("Refused:", Style::new().red().bold()));
+    }
     if summary.data_loss > 0 {
         let (changes, them) =
             if summary.data_loss == 1 { ("change destroys", "it") } else { ("changes destroy", "them") };

@@ -24,21 +24,65 @@ pub struct AtStake {
     pub because: Vec<String>,
 }
 
-/// Marks every change in `changes` that destroys Cassandra data recorded in `state`.
-pub(crate) fn mark(changes: &mut [Change], state: &Snapshot, schemas: &Schemas) {
+/// Marks every change in `changes` that destroys Cassandra data recorded in `state`, and
+/// returns why the plan may not be carried out at all: keyspaces whose every replica is in
+/// datacenters it removes while others stay.
+pub(crate) fn mark(changes: &mut [Change], state: &Snapshot, schemas: &Schemas) -> Vec<String> {
     let recorded: Vec<&Attributes> = state
         .iter()
         .filter_map(|record| Some((schemas.get(record.address.kind())?, &record.inputs)))
         .flat_map(|(schema, inputs)| datacenters(schema, inputs))
         .collect();
     if recorded.is_empty() {
-        return;
+        return Vec::new();
     }
     for change in changes.iter_mut().filter(|c| c.action != Action::NoOp) {
         if let Some(schema) = schemas.get(change.address.kind()) {
             change.at_stake = at_stake(change, schema, &recorded);
         }
     }
+    stranded_keyspaces(changes, state, schemas, &recorded)
+}
+
+/// Keyspaces left with no replica by removing datacenters while others stay, as the ring's
+/// keyspaces were last seen (output `keyspaces` of the datacenter kinds).
+fn stranded_keyspaces(
+    changes: &[Change],
+    state: &Snapshot,
+    schemas: &Schemas,
+    recorded: &[&Attributes],
+) -> Vec<String> {
+    let removed: Vec<&str> = changes
+        .iter()
+        .flat_map(|c| &c.at_stake)
+        .filter(|s| s.because.iter().any(|b| b.starts_with("the datacenter is")))
+        .map(|s| s.datacenter.as_str())
+        .collect();
+    let stays = recorded.iter().any(|dc| !removed.contains(&text(dc, "name")));
+    if removed.is_empty() || !stays {
+        return Vec::new();
+    }
+    let mut stranded = Vec::new();
+    let views =
+        state.iter().filter(|r| schemas.get(r.address.kind()).is_some_and(|s| s.cassandra_data != CassandraData::None));
+    for record in views {
+        let Some(Value::Map(keyspaces)) = record.outputs.get("keyspaces") else { continue };
+        for (keyspace, replication) in keyspaces {
+            let Value::Map(factors) = replication else { continue };
+            let holders: Vec<&str> =
+                factors.iter().filter(|(_, f)| f.as_int().is_some_and(|f| f > 0)).map(|(dc, _)| dc.as_str()).collect();
+            let message = format!(
+                "keyspace `{keyspace}` has replicas only in {}, which this plan removes: replicate it to a \
+                 datacenter that stays (or drop it) first",
+                holders.join(", ")
+            );
+            let only_removed = !holders.is_empty() && holders.iter().all(|dc| removed.contains(dc));
+            if only_removed && !factors.contains_key("replication_factor") && !stranded.contains(&message) {
+                stranded.push(message);
+            }
+        }
+    }
+    stranded
 }
 
 /// The datacenters an object of `schema`'s kind with `inputs` is (one, a list, or none).
@@ -322,6 +366,36 @@ mod tests {
         ));
         let plan = plan_destroy(&state, &[], "h".into(), &ringform_schema::all());
         assert_eq!(plan.summary().data_loss, 0);
+    }
+
+    /// Removing dc-b (its record deleted) strands `orders`, held only there, but not `users`,
+    /// held in dc-a too, nor anything when the whole ring goes.
+    #[test]
+    fn removing_the_only_datacenter_holding_a_keyspace_is_refused() {
+        let keyspaces = Value::from_iter([
+            ("orders", Value::from_iter([("dc-b", Value::Int(3))])),
+            ("users", Value::from_iter([("dc-a", Value::Int(3)), ("dc-b", Value::Int(3))])),
+            ("system_traces", Value::from_iter([("replication_factor", Value::Int(2))])),
+        ]);
+        let dc = |name: &str| {
+            let mut inputs = datacenter(3, "gp3", "100Gi", "eu-west-1a");
+            inputs.insert("name".into(), name.into());
+            let outputs = attributes(&[("keyspaces", keyspaces.clone())]);
+            Record::new(address(&format!("cassandra_datacenter.eu/{name}")), Some("id".into()), inputs, outputs)
+        };
+        let state = Snapshot::empty().with(dc("dc-a")).with(dc("dc-b"));
+        let only_a = ResourceGraph::from_resources(vec![Resource {
+            address: address("cassandra_datacenter.eu/dc-a"),
+            attributes: state.get(&address("cassandra_datacenter.eu/dc-a")).unwrap().inputs.clone(),
+        }])
+        .unwrap();
+        let plan = plan(&only_a, &state, "h".into(), &ringform_schema::all());
+        assert_eq!(
+            plan.refusals,
+            ["keyspace `orders` has replicas only in dc-b, which this plan removes: replicate it to a datacenter \
+              that stays (or drop it) first"]
+        );
+        assert!(plan_destroy(&state, &[], "h".into(), &ringform_schema::all()).refusals.is_empty());
     }
 
     #[test]

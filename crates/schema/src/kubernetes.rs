@@ -19,6 +19,9 @@ pub const SERVICE_ACCOUNT: Kind = Kind::new("k8s_service_account");
 pub const CLIENT_CONFIG: Kind = Kind::new("k8ssandra_client_config");
 pub const K8SSANDRA_CLUSTER: Kind = Kind::new("k8ssandra_cluster");
 pub const CASSANDRA_DATACENTER: Kind = Kind::new("cassandra_datacenter");
+pub const KEYSPACE: Kind = Kind::new("cassandra_keyspace");
+pub const SYSTEM_KEYSPACE: Kind = Kind::new("cassandra_system_keyspace");
+pub const REBUILD: Kind = Kind::new("cassandra_rebuild");
 pub const DNS_ENDPOINT: Kind = Kind::new("kube_dns_endpoint");
 pub const COREDNS_STUB_DOMAINS: Kind = Kind::new("coredns_stub_domains");
 
@@ -57,6 +60,16 @@ const NAMESPACE_NAME: Attribute = input("name").required().replaces().rules(&[
     Rule::Ends { test: |c| c.is_ascii_lowercase() || c.is_ascii_digit(), what: "a lowercase letter or digit" },
 ]);
 const ID: Attribute = output("id");
+
+const KEYSPACE_INPUTS: &[Attribute] = &[
+    CLUSTER,
+    ACCESS,
+    input("namespace").required(),
+    input("datacenter").required(),
+    input("keyspace").required().replaces(),
+    input("replication").required(),
+    input("datacenters"),
+];
 
 pub static SCHEMA: ProviderSchema = ProviderSchema {
     provider: Provider::Kubernetes,
@@ -156,9 +169,36 @@ pub static SCHEMA: ProviderSchema = ProviderSchema {
                 input("dns"),
                 input("additional_seeds"),
             ])
-            .outputs(&[ID, output("seed_ips")])
+            // `keyspaces`: every keyspace's replication as the ring has it, `{keyspace:
+            // {datacenter: factor}}`, for plans to see what a datacenter holds.
+            .outputs(&[ID, output("seed_ips"), output("keyspaces")])
             .takes(minutes(3))
             .cassandra_data(CassandraData::Datacenter),
+        // A keyspace's replication (`{datacenter: factor}`), kept as the topology says through
+        // the Management API of one datacenter's nodes (`namespace`, `datacenter`), once every
+        // datacenter in `datacenters` is up. Deleting it forgets it: its data stays. A keyspace
+        // the topology declares drops a datacenter before that datacenter's nodes leave...
+        in_cluster(KEYSPACE).inputs(KEYSPACE_INPUTS).outputs(&[ID, output("replication")]),
+        // ...a system keyspace only after they have left (Cassandra 4.1 refuses to take a
+        // datacenter with nodes out of `system_auth`).
+        in_cluster(SYSTEM_KEYSPACE)
+            .inputs(KEYSPACE_INPUTS)
+            .outputs(&[ID, output("replication")])
+            .updates_after_deletes(),
+        // Data streamed to a datacenter from `source` (`nodetool rebuild` on each of its nodes,
+        // as a cass-operator CassandraTask), once the keyspaces in `keyspaces` replicate to it.
+        // It runs once: nothing about it changes afterwards.
+        in_cluster(REBUILD)
+            .inputs(&[
+                CLUSTER,
+                ACCESS,
+                NAMESPACED,
+                input("datacenter").required().replaces(),
+                input("source").required(),
+                input("keyspaces"),
+            ])
+            .outputs(&[ID])
+            .takes(minutes(10)),
         in_cluster(DNS_ENDPOINT)
             // `network_role`: on AKS, the role assignment without which the cloud never gives an
             // internal load balancer an address in ringform's VNet.

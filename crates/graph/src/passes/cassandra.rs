@@ -13,9 +13,64 @@ pub(super) fn datacenters(b: &mut Builder) {
     let Some(cassandra) = &b.topology.cassandra else { return };
     b.from(&cassandra.cluster_name.span);
     let password = b.add(kinds::local::GENERATED_SECRET, "cassandra/superuser", attrs! { "length" => 24i64 });
-    match cassandra.mode.value {
-        CassandraMode::K8ssandraOperator => k8ssandra_cluster(b, cassandra, &password),
+    let up = match cassandra.mode.value {
+        CassandraMode::K8ssandraOperator => k8ssandra_cluster(b, cassandra, &password).into_iter().collect(),
         CassandraMode::CassOperatorSeeds => seeded_datacenters(b, cassandra, &password),
+    };
+    let keyspaces = keyspaces(b, cassandra, &up);
+    if cassandra.mode.value == CassandraMode::CassOperatorSeeds {
+        rebuilds(b, cassandra, &keyspaces);
+    }
+}
+
+/// The keyspaces ringform keeps (the system ones, and those the topology declares) at the
+/// replication the topology gives them, asked of the first datacenter's nodes once every
+/// datacenter in `up` (resources whose `id` means their datacenters are up) is.
+fn keyspaces(b: &mut Builder, cassandra: &Cassandra, up: &[Address]) -> Vec<Address> {
+    let Some(first) = cassandra.datacenters.first() else { return Vec::new() };
+    let Some(c) = b.topology.cluster(&first.cluster.value) else { return Vec::new() };
+    let datacenters: Vec<Value> = up.iter().map(|dc| output(dc, "id")).collect();
+    let mut addresses = Vec::new();
+    let system = cassandra.system_keyspaces().into_iter().map(|k| (kinds::kubernetes::SYSTEM_KEYSPACE, k));
+    let declared = cassandra.keyspaces.iter().map(|k| (kinds::kubernetes::KEYSPACE, k.clone()));
+    for (kind, keyspace) in system.chain(declared) {
+        let replication =
+            Value::from_iter(keyspace.replication.iter().map(|r| (r.datacenter.value.clone(), r.factor.value.into())));
+        let mut attributes = attrs! {
+            "namespace" => first.namespace.value.as_str(),
+            "datacenter" => first.name.value.as_str(),
+            "keyspace" => keyspace.name.value.as_str(),
+            "replication" => replication,
+            "datacenters" => datacenters.clone(),
+        };
+        attributes.insert("cluster".into(), c.name.value.as_str().into());
+        attributes.insert("kubernetes".into(), super::kubernetes::access(b, c));
+        b.from(&keyspace.name.span);
+        addresses.push(b.add(kind, &keyspace.name.value, attributes));
+    }
+    addresses
+}
+
+/// Every datacenter after the first streams the data it now replicates from the first one,
+/// once the keyspaces include it: a datacenter added to a live ring starts empty.
+fn rebuilds(b: &mut Builder, cassandra: &Cassandra, keyspaces: &[Address]) {
+    let Some((first, rest)) = cassandra.datacenters.split_first() else { return };
+    let keyspaces: Vec<Value> = keyspaces.iter().map(|k| output(k, "id")).collect();
+    for dc in rest {
+        let Some(c) = b.topology.cluster(&dc.cluster.value) else { continue };
+        let ns = namespace(b, &dc.cluster.value, &dc.namespace.value);
+        add_in(
+            b,
+            kinds::kubernetes::REBUILD,
+            c,
+            &dc.name.value,
+            attrs! {
+                "namespace" => output(&ns, "name"),
+                "datacenter" => dc.name.value.as_str(),
+                "source" => first.name.value.as_str(),
+                "keyspaces" => keyspaces.clone(),
+            },
+        );
     }
 }
 
@@ -65,8 +120,8 @@ fn datacenter_spec(b: &mut Builder, dc: &Datacenter) -> ringform_core::Attribute
     spec
 }
 
-fn k8ssandra_cluster(b: &mut Builder, cassandra: &Cassandra, password: &Address) {
-    let Some(cp) = cassandra.control_plane.as_ref().and_then(|cp| b.topology.cluster(&cp.value)) else { return };
+fn k8ssandra_cluster(b: &mut Builder, cassandra: &Cassandra, password: &Address) -> Option<Address> {
+    let cp = cassandra.control_plane.as_ref().and_then(|cp| b.topology.cluster(&cp.value))?;
     let cp_name = cp.name.value.as_str();
     let ns = operator_namespace(CassandraMode::K8ssandraOperator);
     let superuser = superuser_secret(b, cassandra, cp_name, ns, password);
@@ -105,10 +160,10 @@ fn k8ssandra_cluster(b: &mut Builder, cassandra: &Cassandra, password: &Address)
     };
     attributes.insert("cluster".into(), cp_name.into());
     attributes.insert("kubernetes".into(), super::kubernetes::access(b, cp));
-    b.add(kinds::kubernetes::K8SSANDRA_CLUSTER, name, attributes);
+    Some(b.add(kinds::kubernetes::K8SSANDRA_CLUSTER, name, attributes))
 }
 
-fn seeded_datacenters(b: &mut Builder, cassandra: &Cassandra, password: &Address) {
+fn seeded_datacenters(b: &mut Builder, cassandra: &Cassandra, password: &Address) -> Vec<Address> {
     let mut earlier: Vec<Address> = Vec::new();
     let mut secrets: Vec<(String, String, Address)> = Vec::new();
     for dc in &cassandra.datacenters {
@@ -134,4 +189,5 @@ fn seeded_datacenters(b: &mut Builder, cassandra: &Cassandra, password: &Address
         let address = add_in(b, kinds::kubernetes::CASSANDRA_DATACENTER, c, &dc.name.value, attributes);
         earlier.push(address);
     }
+    earlier
 }

@@ -7,6 +7,7 @@ pub mod coredns;
 mod install;
 mod namespace;
 pub mod pod_networking;
+pub mod rebuild;
 mod remote_access;
 mod secret;
 mod storage_class;
@@ -53,6 +54,8 @@ pub enum Settle {
     /// The load balancer has an address; output `ips` holds where it answers (an AWS load
     /// balancer's host name resolved to every address it stands for, one per zone).
     LoadBalancer,
+    /// The CassandraTask has finished on every node, none failing.
+    Task,
 }
 
 pub fn spec(kind: Kind) -> KubeResult<&'static Spec> {
@@ -69,6 +72,7 @@ pub fn spec(kind: Kind) -> KubeResult<&'static Spec> {
         kubernetes::CLIENT_CONFIG => &remote_access::CLIENT_CONFIG,
         kubernetes::CASSANDRA_DATACENTER => &cassandra::DATACENTER,
         kubernetes::K8SSANDRA_CLUSTER => &cassandra::K8SSANDRA_CLUSTER,
+        kubernetes::REBUILD => &rebuild::SPEC,
         kubernetes::DNS_ENDPOINT => &coredns::DNS_ENDPOINT,
         kubernetes::COREDNS_STUB_DOMAINS => &coredns::STUB_DOMAINS,
         other => return Err(ProviderError::fatal(format!("{other} is not a Kubernetes kind"))),

@@ -87,6 +87,9 @@ use server::Shared;
 use store::ObjectKey;
 
 pub use cassandra::{CassandraEvent, Happened, Keyspace, Replication};
+
+/// A CQL keyspace statement sent through a node: (Cassandra, host, keyspace, factors, when).
+type SchemaChange = fn(&mut cassandra::Cassandra, &str, &str, &BTreeMap<String, u32>, Instant) -> Result<(), String>;
 pub use crd::fixture_violations;
 pub use defaults::{AKS_COREFILE, EKS_COREFILE};
 
@@ -348,10 +351,32 @@ impl FakeKube {
         keyspace: &str,
         replication: &[(&str, u32)],
     ) -> Result<(), FakeKubeError> {
+        self.change_keyspace(cluster_name, keyspace, replication, cassandra::Cassandra::create_keyspace)
+    }
+
+    /// Alters a keyspace of ring `cluster_name` as an operator would in `cqlsh`:
+    /// NetworkTopologyStrategy with exactly `replication`, checked as an `ALTER KEYSPACE`.
+    pub fn alter_keyspace(
+        &self,
+        cluster_name: &str,
+        keyspace: &str,
+        replication: &[(&str, u32)],
+    ) -> Result<(), FakeKubeError> {
+        self.change_keyspace(cluster_name, keyspace, replication, cassandra::Cassandra::alter_keyspace)
+    }
+
+    /// A keyspace created or altered through one node (`create_keyspace`, `alter_keyspace`).
+    fn change_keyspace(
+        &self,
+        cluster_name: &str,
+        keyspace: &str,
+        replication: &[(&str, u32)],
+        change: SchemaChange,
+    ) -> Result<(), FakeKubeError> {
         let mut state = self.settled();
         let host = state.cassandra.any_node(cluster_name).ok_or_else(|| FakeKubeError::NoRing(cluster_name.into()))?;
         let factors = replication.iter().map(|(dc, rf)| (dc.to_string(), *rf)).collect();
-        state.cassandra.create_keyspace(&host, keyspace, &factors, Instant::now()).map_err(FakeKubeError::Cassandra)?;
+        change(&mut state.cassandra, &host, keyspace, &factors, Instant::now()).map_err(FakeKubeError::Cassandra)?;
         state.resync(Instant::now());
         Ok(())
     }
