@@ -434,10 +434,10 @@ fn killed_inside_the_kubernetes_layer_a_rerun_converges_with_nothing_duplicated_
     ok(&run.ringform(&["destroy", "--auto-approve", "--allow-data-loss", example]));
 }
 
-/// Two AKS clusters joined by VNet peering, a seeded datacenter in each, and a keyspace of the
-/// application's; `third` adds a third cluster and datacenter, `without_west` then retires the
-/// second. Written here rather than as an example: it exists to change.
-fn growing_topology(third: bool, west: bool) -> String {
+/// Two AKS clusters joined by VNet peering, a datacenter in each (`mode` deploys them), and a
+/// keyspace of the application's; `third` adds a third cluster and datacenter, `west: false`
+/// retires the second. Written here rather than as an example: it exists to change.
+fn growing_topology(mode: &str, third: bool, west: bool) -> String {
     let cluster = |name: &str, region: &str, n: u8| {
         format!(
             "[[clusters]]\nname = \"{name}\"\nprovider = \"azure\"\nregion = \"{region}\"\n\
@@ -460,7 +460,11 @@ fn growing_topology(third: bool, west: bool) -> String {
         text += &cluster("central", "centralus", 3);
         replication.push("dc3 = 3");
     }
-    text += "[cassandra]\ncluster_name = \"growing\"\nmode = \"cass-operator-seeds\"\n\n";
+    text += &format!("[cassandra]\ncluster_name = \"growing\"\nmode = \"{mode}\"\n");
+    if mode == "k8ssandra-operator" {
+        text += "control_plane = \"east\"\n";
+    }
+    text += "\n";
     text += &datacenter("dc1", "east");
     if west {
         text += &datacenter("dc2", "west");
@@ -476,25 +480,25 @@ fn first(events: &[ringform_testkit::kube::CassandraEvent], what: &str, matches:
     events.iter().position(|e| matches(&e.what)).unwrap_or_else(|| panic!("no {what} in {events:#?}"))
 }
 
-/// A seeded ring grows by a datacenter the way Cassandra needs — seeded from the live ring,
-/// Ready, the keyspaces replicated to it, rebuilt from the first datacenter — and a rebuild
-/// that fails stops the apply with the datacenter not rebuilt, until a rerun finishes it. It
-/// shrinks the other way round: replication first, then the nodes decommissioned, then the
-/// datacenter deleted; a keyspace whose only replicas would go makes plan and apply refuse.
-#[test]
-fn a_seeded_ring_grows_and_shrinks_without_losing_data() {
+fn nts(factors: &[(&str, u32)]) -> Replication {
+    Replication::NetworkTopology(factors.iter().map(|(d, f)| (d.to_string(), *f)).collect())
+}
+
+/// A ring grows by a datacenter the way Cassandra needs — seeded from the live ring, Ready, the
+/// keyspaces replicated to it, rebuilt from the first datacenter — and shrinks the other way
+/// round: replication first, then the nodes decommissioned, then the datacenter deleted, and
+/// only then the system keyspaces; a keyspace whose only replicas would go makes plan and apply
+/// refuse. `on_the_way` runs once the third datacenter is planned, before it is applied.
+fn grows_and_shrinks(mode: &str, plan_steps: &[&str], on_the_way: impl FnOnce(&Run, &str)) {
     let run = Run::start(&[("east", Flavor::Aks), ("west", Flavor::Aks), ("central", Flavor::Aks)]);
     let file = |name: &str, text: String| {
         let path = run.dir.path().join(name);
         std::fs::write(&path, text).unwrap();
         path.to_str().unwrap().to_owned()
     };
-    let two = file("two.toml", growing_topology(false, true));
-    let three = file("three.toml", growing_topology(true, true));
-    let shrunk = file("shrunk.toml", growing_topology(true, false));
-    let nts = |factors: &[(&str, u32)]| {
-        Replication::NetworkTopology(factors.iter().map(|(d, f)| (d.to_string(), *f)).collect())
-    };
+    let two = file("two.toml", growing_topology(mode, false, true));
+    let three = file("three.toml", growing_topology(mode, true, true));
+    let shrunk = file("shrunk.toml", growing_topology(mode, true, false));
 
     ok(&run.ringform(&["apply", "--auto-approve", &two]));
     let keyspaces = run.kube.keyspaces("growing");
@@ -505,25 +509,9 @@ fn a_seeded_ring_grows_and_shrinks_without_losing_data() {
 
     // The plan lists what Cassandra needs, in the order it happens.
     let plan = ok(&run.ringform(&["plan", &three]));
-    let steps = [
-        "+ cassandra_datacenter.central/dc3",
-        "~ cassandra_keyspace.orders",
-        "~ cassandra_system_keyspace.system_auth",
-        "+ cassandra_rebuild.central/dc3",
-    ];
-    let at: Vec<usize> = steps.iter().map(|s| plan.find(s).unwrap_or_else(|| panic!("{s}:\n{plan}"))).collect();
+    let at: Vec<usize> = plan_steps.iter().map(|s| plan.find(s).unwrap_or_else(|| panic!("{s}:\n{plan}"))).collect();
     assert!(at.windows(2).all(|w| w[0] < w[1]), "{plan}");
-
-    // Each of dc3's three nodes fails its rebuild and its one retry: the task fails.
-    run.kube.fail_rebuilds("dc3", 6);
-    let failed = run.ringform(&["apply", "--auto-approve", &three]);
-    assert_eq!(failed.status.code(), Some(1), "{}", text(&failed.stdout));
-    assert!(text(&failed.stderr).contains("dc3-rebuild"), "{}", text(&failed.stderr));
-    let tracked = ok(&run.ringform(&["state", "list", &three]));
-    assert!(!tracked.contains("cassandra_rebuild.central/dc3"), "not rebuilt:\n{tracked}");
-    let status = run.ringform(&["status", &three]);
-    assert_eq!(status.status.code(), Some(2), "{}", text(&status.stdout));
-    assert!(text(&status.stdout).contains("dc3 has not been rebuilt from dc1"), "{}", text(&status.stdout));
+    on_the_way(&run, &three);
 
     ok(&run.ringform(&["apply", "--auto-approve", &three]));
     let events = run.kube.cassandra_events();
@@ -532,11 +520,10 @@ fn a_seeded_ring_grows_and_shrinks_without_losing_data() {
         first(&events, "dc3 joining", |h| matches!(h, Happened::DatacenterJoined { datacenter } if dc3(datacenter)));
     let ready =
         first(&events, "dc3 Ready", |h| matches!(h, Happened::DatacenterReady { datacenter } if dc3(datacenter)));
-    let replicated = first(
-        &events,
-        "orders replicated to dc3",
-        |h| matches!(h, Happened::ReplicationChanged { keyspace, replication } if keyspace == "orders" && *replication == nts(&[("dc1", 3), ("dc2", 3), ("dc3", 3)])),
-    );
+    let replicated = first(&events, "orders replicated to dc3", |h| {
+        matches!(h, Happened::ReplicationChanged { keyspace, replication }
+            if keyspace == "orders" && *replication == nts(&[("dc1", 3), ("dc2", 3), ("dc3", 3)]))
+    });
     let rebuilding = first(
         &events,
         "dc3 rebuilding",
@@ -544,7 +531,10 @@ fn a_seeded_ring_grows_and_shrinks_without_losing_data() {
     );
     let rebuilt = events
         .iter()
-        .rposition(|e| matches!(&e.what, Happened::RebuildCompleted { datacenter, source, .. } if dc3(datacenter) && source.as_deref() == Some("dc1")))
+        .rposition(|e| {
+            matches!(&e.what, Happened::RebuildCompleted { datacenter, source, .. }
+                if dc3(datacenter) && source.as_deref() == Some("dc1"))
+        })
         .expect("dc3 rebuilt from dc1");
     assert!(joined < ready && ready < replicated && replicated < rebuilding && rebuilding < rebuilt, "{events:#?}");
     let keyspaces = run.kube.keyspaces("growing");
@@ -559,14 +549,14 @@ fn a_seeded_ring_grows_and_shrinks_without_losing_data() {
     run.kube.create_keyspace("growing", "lonely", &[("dc2", 1)]).unwrap();
     let refused = run.ringform(&["plan", "--refresh", &shrunk]);
     assert_eq!(refused.status.code(), Some(1), "{}", text(&refused.stdout));
-    assert!(text(&refused.stderr).contains("keyspace `lonely` has replicas only in dc2"), "{}", text(&refused.stderr));
+    let error = text(&refused.stderr);
+    assert!(error.contains("keyspace `lonely` has replicas only in dc2"), "{error}");
     let before = run.kube.cassandra_events().len();
     let refused = run.ringform(&["apply", "--auto-approve", "--allow-data-loss", &shrunk]);
     assert_eq!(refused.status.code(), Some(1), "{}", text(&refused.stdout));
     assert_eq!(run.kube.cassandra_events().len(), before, "a refused apply changes nothing in Cassandra");
 
-    // Once dc1 holds `lonely` too, dc2 retires: out of the keyspaces' replication first, then
-    // its nodes decommissioned, then the datacenter deleted; the system keyspaces let it go last.
+    // Once dc1 holds `lonely` too, dc2 retires.
     run.kube.alter_keyspace("growing", "lonely", &[("dc1", 1), ("dc2", 1)]).unwrap();
     let refused = run.ringform(&["apply", "--auto-approve", &shrunk]);
     assert_eq!(refused.status.code(), Some(1), "retiring a datacenter destroys its volumes: {}", text(&refused.stdout));
@@ -605,4 +595,39 @@ fn a_seeded_ring_grows_and_shrinks_without_losing_data() {
     assert!(!tracked.contains("west"), "{tracked}");
     let status = ok(&run.ringform(&["status", &shrunk]));
     assert!(status.contains("Every node is Up/Normal as seen from every datacenter."), "{status}");
+    let plan = run.ringform(&["plan", "--detailed-exitcode", &shrunk]);
+    assert_eq!(plan.status.code(), Some(0), "{}", text(&plan.stdout));
+}
+
+/// With cass-operator, ringform does each step: the keyspaces, then a CassandraTask rebuild. A
+/// rebuild that fails stops the apply with the datacenter not rebuilt, until a rerun does it.
+#[test]
+fn a_seeded_ring_grows_and_shrinks_without_losing_data() {
+    let steps = [
+        "+ cassandra_datacenter.central/dc3",
+        "~ cassandra_keyspace.orders",
+        "~ cassandra_system_keyspace.system_auth",
+        "+ cassandra_rebuild.central/dc3",
+    ];
+    grows_and_shrinks("cass-operator-seeds", &steps, |run, three| {
+        // Each of dc3's three nodes fails its rebuild and its one retry: the task fails.
+        run.kube.fail_rebuilds("dc3", 6);
+        let failed = run.ringform(&["apply", "--auto-approve", three]);
+        assert_eq!(failed.status.code(), Some(1), "{}", text(&failed.stdout));
+        assert!(text(&failed.stderr).contains("dc3-rebuild"), "{}", text(&failed.stderr));
+        let tracked = ok(&run.ringform(&["state", "list", three]));
+        assert!(!tracked.contains("cassandra_rebuild.central/dc3"), "not rebuilt:\n{tracked}");
+        let status = run.ringform(&["status", three]);
+        assert_eq!(status.status.code(), Some(2), "{}", text(&status.stdout));
+        assert!(text(&status.stdout).contains("dc3 has not been rebuilt from dc1"), "{}", text(&status.stdout));
+    });
+}
+
+/// With k8ssandra-operator, the operator adds and removes datacenters itself; ringform tells it
+/// the keyspaces' factors in the new datacenter, takes a retired one out of the keyspaces
+/// first (the operator refuses otherwise), and waits for it.
+#[test]
+fn a_k8ssandra_ring_grows_and_shrinks_without_losing_data() {
+    let steps = ["~ k8ssandra_cluster.growing", "~ cassandra_keyspace.orders"];
+    grows_and_shrinks("k8ssandra-operator", &steps, |_, _| {});
 }

@@ -10,6 +10,7 @@
 
 mod access;
 mod cluster;
+mod datacenters;
 mod dns;
 pub mod eks;
 mod error;

@@ -27,7 +27,7 @@ pub type Replication = BTreeMap<String, i64>;
 const LOCAL_KEYSPACES: [&str; 4] = ["system", "system_schema", "system_views", "system_virtual_schema"];
 /// Cassandra's replicated keyspaces: a datacenter leaves them only once its nodes have left
 /// (Cassandra 4.1 refuses otherwise for `system_auth`), through their own resources.
-const SYSTEM_KEYSPACES: [&str; 3] = ["system_auth", "system_distributed", "system_traces"];
+pub(crate) const SYSTEM_KEYSPACES: [&str; 3] = ["system_auth", "system_distributed", "system_traces"];
 
 /// One Ready Cassandra pod, to ask through.
 pub struct Node<'c> {

@@ -18,12 +18,12 @@ use ringform_schema::kubernetes;
 
 use crate::access::Access;
 use crate::cluster::{Cluster, ObjectRef};
+use crate::datacenters;
 use crate::dns;
 use crate::error::KubeResult;
 use crate::keyspaces;
 use crate::kinds::{Ctx, Settle, coredns, pod_networking, rebuild, spec};
 use crate::labels;
-use crate::management::Node;
 use crate::settings::KubeSettings;
 use crate::wait;
 
@@ -40,11 +40,9 @@ const LOAD_BALANCER_WAIT: Duration = Duration::from_secs(10 * 60);
 /// cass-operator's labels on a datacenter's pods, and on the seeds among them.
 const DATACENTER_LABEL: &str = "cassandra.datastax.com/datacenter";
 const SEED_LABEL: &str = "cassandra.datastax.com/seed-node";
-/// Deleting a CassandraDatacenter so annotated makes cass-operator decommission its nodes first.
-const DECOMMISSION_ON_DELETE: &str = "cassandra.datastax.com/decommission-on-delete";
 
 pub struct KubeProvider {
-    settings: KubeSettings,
+    pub(crate) settings: KubeSettings,
     clusters: Mutex<HashMap<String, Arc<Cluster>>>,
 }
 
@@ -76,8 +74,13 @@ impl KubeProvider {
         let ctx = Ctx { address, inputs: Inputs::new(address, inputs) };
         let mut objects = (spec.objects)(&ctx)?;
         let mut restart_dns = false;
+        let mut ring_change = None;
         match address.kind() {
             kubernetes::REBUILD => self.clear_failed_task(&cluster, &objects).await?,
+            kubernetes::K8SSANDRA_CLUSTER => {
+                let Some(object) = objects.first_mut() else { return Err(ProviderError::fatal("no K8ssandraCluster")) };
+                ring_change = Some(self.prepare_ring_change(&cluster, &ctx, object).await?);
+            }
             kubernetes::COREDNS_STUB_DOMAINS => {
                 let (edited, restart) = coredns::edit(&cluster, &ctx, &stub_domains(&ctx)?).await?;
                 (objects, restart_dns) = (vec![edited], restart);
@@ -105,6 +108,10 @@ impl KubeProvider {
         let target = ObjectRef::of(marker)?;
         let mut outputs = outputs(marker);
         outputs.extend(self.settle(spec.settle, &cluster, &target, &ctx.inputs).await?);
+        if let Some(change) = ring_change {
+            self.settle_ring_change(&cluster, &target, &change).await?;
+            outputs.insert("keyspaces".to_owned(), self.ring_keyspaces(address, &ctx.inputs).await?);
+        }
         Ok(Applied { provider_id: provider_id(&target), outputs })
     }
 
@@ -174,7 +181,7 @@ impl KubeProvider {
                     pods.iter().filter_map(|p| p["status"]["podIP"].as_str()).map(str::to_owned).collect();
                 ips.sort();
                 outputs.insert("seed_ips".to_owned(), Value::List(ips.into_iter().map(Value::from).collect()));
-                outputs.insert("keyspaces".to_owned(), ring_keyspaces(cluster, target).await?);
+                outputs.insert("keyspaces".to_owned(), datacenters::keyspaces_seen(cluster, target).await?);
             }
         }
         Ok(outputs)
@@ -241,7 +248,7 @@ impl KubeProvider {
                 return Ok(());
             }
             kubernetes::CUSTOM_NETWORKING => return pod_networking::release(&cluster).await,
-            kubernetes::CASSANDRA_DATACENTER => leave_ring(&cluster, &ctx).await?,
+            kubernetes::CASSANDRA_DATACENTER => datacenters::leave_ring(&cluster, &ctx).await?,
             _ => {}
         }
         for object in (spec.objects)(&ctx)?.iter().rev() {
@@ -292,10 +299,17 @@ impl KubeProvider {
                     );
                 }
                 // What the ring replicates where, for plans to see which keyspaces a datacenter
-                // holds; a datacenter with no node up to ask keeps what was seen last.
-                if spec.settle == Settle::Seeds
-                    && let Ok(keyspaces) = ring_keyspaces(&cluster, &ObjectRef::of(object)?).await
-                {
+                // holds; with no node up to ask, what was seen last stays.
+                let keyspaces = match request.kind {
+                    kubernetes::CASSANDRA_DATACENTER => {
+                        Some(datacenters::keyspaces_seen(&cluster, &ObjectRef::of(object)?).await)
+                    }
+                    kubernetes::K8SSANDRA_CLUSTER => Some(
+                        self.ring_keyspaces(&tracked.address, &Inputs::new(&tracked.address, &tracked.inputs)).await,
+                    ),
+                    _ => None,
+                };
+                if let Some(Ok(keyspaces)) = keyspaces {
                     observed.insert("keyspaces".to_owned(), keyspaces);
                 }
                 found.push(Observed {
@@ -338,30 +352,6 @@ impl KubeProvider {
             outputs: applied.outputs,
         }))
     }
-}
-
-/// Every keyspace's replication, `{keyspace: {datacenter: factor}}`, as a node of the
-/// datacenter `target` stands for sees it.
-async fn ring_keyspaces(cluster: &Cluster, target: &ObjectRef) -> KubeResult<Value> {
-    let node = Node::of(cluster, target.namespace.as_deref().unwrap_or_default(), &target.name).await?;
-    let keyspaces = node.keyspaces().await?;
-    Ok(Value::from_iter(keyspaces.iter().map(|(k, r)| (k.clone(), keyspaces::as_value(r)))))
-}
-
-/// Before a seeded datacenter goes while others stay: out of every keyspace's replication
-/// first, then its nodes decommissioned (cass-operator does that for a datacenter deleted with
-/// `decommission-on-delete`), so no keyspace loses its last replicas and no read goes to a
-/// node about to leave. The last datacenter of a ring simply goes; so does one that has no
-/// node to ask (it never came up, or is down: nothing is left to hand over).
-async fn leave_ring(cluster: &Cluster, ctx: &Ctx<'_>) -> KubeResult<()> {
-    let (namespace, name) = (ctx.inputs.str("namespace")?, ctx.inputs.str("name")?);
-    let Ok(node) = Node::of(cluster, namespace, name).await else { return Ok(()) };
-    if node.datacenters().await?.iter().all(|dc| dc == name) {
-        return Ok(());
-    }
-    node.release(name).await?;
-    let target = ObjectRef::of(&(spec(ctx.address.kind())?.objects)(ctx)?[0])?;
-    cluster.annotate(&target, DECOMMISSION_ON_DELETE, "true").await
 }
 
 /// What a CassandraTask that finished with failed nodes says, and that the next apply runs it

@@ -147,8 +147,14 @@ pub static SCHEMA: ProviderSchema = ProviderSchema {
                 input("superuser_secret").required(),
                 input("operator"),
                 input("datacenters").required(),
+                // The declared keyspaces' replication, which the operator gives a datacenter
+                // it adds before rebuilding it; `ring`: how to reach a node of the first
+                // datacenter, to take a retired one out of every keyspace first.
+                input("keyspaces"),
+                input("ring"),
             ])
-            .outputs(&[ID])
+            // `keyspaces`: as a cassandra_datacenter's.
+            .outputs(&[ID, output("keyspaces")])
             .takes(minutes(3))
             .cassandra_data(CassandraData::Datacenters),
         in_cluster(CASSANDRA_DATACENTER)

@@ -4,7 +4,7 @@
 
 use ringform_core::{Address, Value};
 use ringform_schema as kinds;
-use ringform_topology::{Cassandra, CassandraMode, Datacenter};
+use ringform_topology::{Cassandra, CassandraMode, Datacenter, Keyspace};
 
 use super::kubernetes::{add_in, dns_ready, namespace, operator, operator_namespace, storage_class};
 use crate::builder::{Builder, attrs, output};
@@ -27,28 +27,38 @@ pub(super) fn datacenters(b: &mut Builder) {
 /// replication the topology gives them, asked of the first datacenter's nodes once every
 /// datacenter in `up` (resources whose `id` means their datacenters are up) is.
 fn keyspaces(b: &mut Builder, cassandra: &Cassandra, up: &[Address]) -> Vec<Address> {
-    let Some(first) = cassandra.datacenters.first() else { return Vec::new() };
-    let Some(c) = b.topology.cluster(&first.cluster.value) else { return Vec::new() };
+    let Some(Value::Map(ring)) = ring_access(b, cassandra) else { return Vec::new() };
     let datacenters: Vec<Value> = up.iter().map(|dc| output(dc, "id")).collect();
-    let mut addresses = Vec::new();
     let system = cassandra.system_keyspaces().into_iter().map(|k| (kinds::kubernetes::SYSTEM_KEYSPACE, k));
     let declared = cassandra.keyspaces.iter().map(|k| (kinds::kubernetes::KEYSPACE, k.clone()));
+    let mut addresses = Vec::new();
     for (kind, keyspace) in system.chain(declared) {
-        let replication =
-            Value::from_iter(keyspace.replication.iter().map(|r| (r.datacenter.value.clone(), r.factor.value.into())));
-        let mut attributes = attrs! {
-            "namespace" => first.namespace.value.as_str(),
-            "datacenter" => first.name.value.as_str(),
-            "keyspace" => keyspace.name.value.as_str(),
-            "replication" => replication,
-            "datacenters" => datacenters.clone(),
-        };
-        attributes.insert("cluster".into(), c.name.value.as_str().into());
-        attributes.insert("kubernetes".into(), super::kubernetes::access(b, c));
+        let mut attributes = ring.clone();
+        attributes.insert("keyspace".into(), keyspace.name.value.as_str().into());
+        attributes.insert("replication".into(), replication(&keyspace));
+        attributes.insert("datacenters".into(), datacenters.clone().into());
         b.from(&keyspace.name.span);
         addresses.push(b.add(kind, &keyspace.name.value, attributes));
     }
     addresses
+}
+
+/// `{datacenter: factor}`.
+fn replication(keyspace: &Keyspace) -> Value {
+    Value::from_iter(keyspace.replication.iter().map(|r| (r.datacenter.value.clone(), r.factor.value.into())))
+}
+
+/// How to ask the ring something: a node of the first datacenter (`cluster`, `kubernetes`,
+/// `namespace`, `datacenter`).
+fn ring_access(b: &mut Builder, cassandra: &Cassandra) -> Option<Value> {
+    let first = cassandra.datacenters.first()?;
+    let c = b.topology.cluster(&first.cluster.value)?;
+    Some(Value::from_iter([
+        ("cluster", Value::from(c.name.value.as_str())),
+        ("kubernetes", super::kubernetes::access(b, c)),
+        ("namespace", first.namespace.value.as_str().into()),
+        ("datacenter", first.name.value.as_str().into()),
+    ]))
 }
 
 /// Every datacenter after the first streams the data it now replicates from the first one,
@@ -157,7 +167,11 @@ fn k8ssandra_cluster(b: &mut Builder, cassandra: &Cassandra, password: &Address)
         "superuser_secret" => output(&superuser, "name"),
         "operator" => output(&cp_operator, "id"),
         "datacenters" => datacenters,
+        "keyspaces" => Value::from_iter(cassandra.keyspaces.iter().map(|k| (k.name.value.clone(), replication(k)))),
     };
+    if let Some(ring) = ring_access(b, cassandra) {
+        attributes.insert("ring".into(), ring);
+    }
     attributes.insert("cluster".into(), cp_name.into());
     attributes.insert("kubernetes".into(), super::kubernetes::access(b, cp));
     Some(b.add(kinds::kubernetes::K8SSANDRA_CLUSTER, name, attributes))
