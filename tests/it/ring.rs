@@ -544,6 +544,14 @@ fn grows_and_shrinks(mode: &str, plan_steps: &[&str], on_the_way: impl FnOnce(&R
     assert!(status.contains("orders") && status.contains("dc1: 3, dc2: 3, dc3: 3"), "{status}");
     let plan = run.ringform(&["plan", "--detailed-exitcode", &three]);
     assert_eq!(plan.status.code(), Some(0), "{}", text(&plan.stdout));
+    // Replication changed in cqlsh is drift, and the next apply puts it back.
+    let declared = nts(&[("dc1", 3), ("dc2", 3), ("dc3", 3)]);
+    run.repairs(
+        &three,
+        "cassandra_keyspace.orders",
+        || run.kube.alter_keyspace("growing", "orders", &[("dc1", 1), ("dc3", 3)]).unwrap(),
+        || run.kube.keyspaces("growing")["orders"].replication == declared,
+    );
 
     // A keyspace only dc2 holds: retiring dc2 is refused, by plan (reading reality) and apply.
     run.kube.create_keyspace("growing", "lonely", &[("dc2", 1)]).unwrap();
