@@ -171,7 +171,8 @@ impl Handler<'_> {
     }
 
     fn selector(&self) -> Result<Selector, KubeError> {
-        Selector::parse(self.query("labelSelector"), self.query("fieldSelector")).map_err(KubeError::bad_request)
+        let (labels, fields) = (self.query("labelSelector"), self.query("fieldSelector"));
+        Selector::parse(labels, fields, (&self.t.group, &self.t.plural)).map_err(KubeError::bad_request)
     }
 
     fn get(self) -> Result<Response, KubeError> {

@@ -1,5 +1,7 @@
 //! `labelSelector` (`=`, `==`, `!=`, `in`, `notin`, `key`, `!key`) and `fieldSelector`
-//! (`metadata.name`, `metadata.namespace` with `=`, `==`, `!=`), as list and watch take them.
+//! (`metadata.name`, `metadata.namespace`, and the fields the real server indexes for some
+//! types: a Pod's `spec.nodeName`, `status.phase` and `status.podIP`, a Node's
+//! `spec.unschedulable`; with `=`, `==`, `!=`), as list and watch take them.
 
 use serde_json::Value;
 
@@ -22,9 +24,16 @@ pub(super) struct Selector {
 }
 
 impl Selector {
-    pub fn parse(labels: Option<&str>, fields: Option<&str>) -> Result<Selector, String> {
+    /// Both selectors of a request for objects of the type `plural` of `group`.
+    pub fn parse(
+        labels: Option<&str>,
+        fields: Option<&str>,
+        (group, plural): (&str, &str),
+    ) -> Result<Selector, String> {
         let labels = split(labels.unwrap_or("")).into_iter().map(label_requirement).collect::<Result<_, _>>()?;
-        let fields = split(fields.unwrap_or("")).into_iter().map(field_requirement).collect::<Result<_, _>>()?;
+        let indexed = indexed_fields(group, plural);
+        let fields =
+            split(fields.unwrap_or("")).into_iter().map(|f| field_requirement(f, indexed)).collect::<Result<_, _>>()?;
         Ok(Selector { labels, fields })
     }
 
@@ -39,11 +48,30 @@ impl Selector {
             Requirement::Exists(k) => label(k).is_some(),
             Requirement::NotExists(k) => label(k).is_none(),
         });
-        labels_match
-            && self.fields.iter().all(|(field, value, equal)| {
-                let actual = metadata[field.trim_start_matches("metadata.")].as_str().unwrap_or("");
-                (actual == value) == *equal
-            })
+        labels_match && self.fields.iter().all(|(field, value, equal)| (field_value(object, field) == *value) == *equal)
+    }
+}
+
+/// The fields besides `metadata.name` and `metadata.namespace` a field selector may name for
+/// a type, as the real server registers them (pkg/registry/core/pod/strategy.go
+/// `PodToSelectableFields`, node/strategy.go `NodeToSelectableFields`), those the fake keeps.
+fn indexed_fields(group: &str, plural: &str) -> &'static [&'static str] {
+    match (group, plural) {
+        ("", "pods") => &["spec.nodeName", "status.phase", "status.podIP"],
+        ("", "nodes") => &["spec.unschedulable"],
+        _ => &[],
+    }
+}
+
+/// A field's value as a field selector compares it: text, `true`/`false`, or empty if absent.
+fn field_value(object: &Value, field: &str) -> String {
+    let value = field.split('.').fold(object, |v, part| &v[part]);
+    match value {
+        Value::String(text) => text.clone(),
+        Value::Bool(flag) => flag.to_string(),
+        // An absent boolean reads as its zero value, as the real server's conversion has it.
+        Value::Null if field == "spec.unschedulable" => "false".into(),
+        _ => String::new(),
     }
 }
 
@@ -90,7 +118,7 @@ fn label_requirement(text: &str) -> Result<Requirement, String> {
     }
 }
 
-fn field_requirement(text: &str) -> Result<(String, String, bool), String> {
+fn field_requirement(text: &str, indexed: &[&str]) -> Result<(String, String, bool), String> {
     let (field, value, equal) = if let Some((f, v)) = text.split_once("!=") {
         (f, v, false)
     } else if let Some((f, v)) = text.split_once("==").or_else(|| text.split_once('=')) {
@@ -99,7 +127,9 @@ fn field_requirement(text: &str) -> Result<(String, String, bool), String> {
         return Err(format!("invalid selector: '{text}'; can't understand '{text}'"));
     };
     match field.trim() {
-        f @ ("metadata.name" | "metadata.namespace") => Ok((f.to_string(), value.trim().to_string(), equal)),
+        f if f == "metadata.name" || f == "metadata.namespace" || indexed.contains(&f) => {
+            Ok((f.to_string(), value.trim().to_string(), equal))
+        }
         f => Err(format!("field label not supported: {f}")),
     }
 }
@@ -110,8 +140,10 @@ mod tests {
 
     use super::Selector;
 
+    const CONFIGMAPS: (&str, &str) = ("", "configmaps");
+
     fn matches(labels: &str, object: &serde_json::Value) -> bool {
-        Selector::parse(Some(labels), None).expect("a valid selector").matches(object)
+        Selector::parse(Some(labels), None, CONFIGMAPS).expect("a valid selector").matches(object)
     }
 
     #[test]
@@ -122,15 +154,28 @@ mod tests {
         assert!(matches("app,!missing", &object) && matches("app=x,tier in (db)", &object));
         assert!(!matches("app=y", &object) && !matches("!app", &object) && !matches("missing", &object));
         assert!(!matches("tier notin (db,web)", &object) && matches("missing notin (db)", &object));
-        assert!(Selector::parse(Some("tier in db"), None).is_err());
+        assert!(Selector::parse(Some("tier in db"), None, CONFIGMAPS).is_err());
     }
 
     #[test]
     fn name_and_namespace_fields() {
         let object = json!({ "metadata": { "name": "a", "namespace": "ns" } });
-        let field = |f: &str| Selector::parse(None, Some(f)).expect("a valid selector").matches(&object);
+        let field = |f: &str| Selector::parse(None, Some(f), CONFIGMAPS).expect("a valid selector").matches(&object);
         assert!(field("metadata.name=a") && field("metadata.namespace==ns") && field("metadata.name!=b"));
         assert!(!field("metadata.name=b,metadata.namespace=ns"));
-        assert!(Selector::parse(None, Some("spec.nodeName=x")).is_err());
+        assert!(Selector::parse(None, Some("spec.nodeName=x"), CONFIGMAPS).is_err());
+    }
+
+    #[test]
+    fn the_fields_a_type_indexes() {
+        let pod =
+            json!({ "metadata": { "name": "p" }, "spec": { "nodeName": "n1" }, "status": { "phase": "Running" } });
+        let on = |f: &str| Selector::parse(None, Some(f), ("", "pods")).expect("a valid selector").matches(&pod);
+        assert!(on("spec.nodeName=n1") && on("status.phase=Running,spec.nodeName!=n2") && !on("spec.nodeName=n2"));
+        let node = json!({ "metadata": { "name": "n1" }, "spec": {} });
+        let cordoned =
+            |f: &str| Selector::parse(None, Some(f), ("", "nodes")).expect("a valid selector").matches(&node);
+        assert!(cordoned("spec.unschedulable=false") && !cordoned("spec.unschedulable=true"));
+        assert!(Selector::parse(None, Some("spec.nodeName=n1"), ("", "nodes")).is_err());
     }
 }
