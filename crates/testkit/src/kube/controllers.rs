@@ -30,7 +30,7 @@ use serde_json::{Value, json};
 use super::server::State;
 use super::store::{Cluster, ObjectKey, now};
 
-pub(super) use cassandra::nodes_of;
+pub(super) use cassandra::{host_id, nodes_of};
 pub(super) use k8ssandra::loaded_contexts;
 pub(super) use load_balancers::{move_load_balancer, resolve};
 pub(super) use tokens::accepts;

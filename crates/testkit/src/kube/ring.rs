@@ -20,7 +20,7 @@ use std::collections::BTreeSet;
 use serde_json::{Value, json};
 
 use super::cassandra::Mode;
-use super::controllers::nodes_of;
+use super::controllers::{host_id, nodes_of};
 use super::server::State;
 
 /// A datacenter: (cluster, namespace, Cassandra datacenter name).
@@ -34,6 +34,7 @@ pub(super) struct Node {
     pub cluster_name: String,
     pub version: String,
     seed_service: String,
+    host_id: String,
 }
 
 impl Node {
@@ -45,9 +46,10 @@ impl Node {
         self.pod["metadata"]["name"].as_str().unwrap_or_default()
     }
 
-    /// Cassandra's host id: the Pod's uid, which no other node shares.
+    /// Cassandra's host id: kept on the node's data volume, whichever Pod mounts it (see
+    /// `controllers::host_id`).
     pub fn host_id(&self) -> &str {
-        self.pod["metadata"]["uid"].as_str().unwrap_or_default()
+        &self.host_id
     }
 
     pub fn started(&self) -> bool {
@@ -66,6 +68,7 @@ pub(super) fn nodes(state: &State) -> Vec<Node> {
     nodes_of(state)
         .into_iter()
         .map(|(cluster, pod, dc)| Node {
+            host_id: host_id(state, &cluster, &dc.namespace, pod["metadata"]["name"].as_str().unwrap_or_default()),
             place: (cluster.clone(), dc.namespace.clone(), dc.name.clone()),
             seed_service: dc.additional_seed_service(),
             cluster_name: dc.cluster_name,

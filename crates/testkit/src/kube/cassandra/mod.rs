@@ -1,7 +1,7 @@
 //! Cassandra itself (cass-operator is `controllers/cassandra.rs`), as far as growing and
 //! shrinking a ring across datacenters needs it. Per ring — the datacenters of one Cassandra
 //! cluster name that joined through seeds (see `ring.rs`) — its keyspaces and their
-//! replication (`schema.rs`); per node (by host id, the Pod's uid) its mode (normal, leaving,
+//! replication (`schema.rs`); per node (by host id, its data volume's) its mode (normal, leaving,
 //! left), which keyspaces' data it holds, and the Management API's async jobs, rebuild and
 //! decommission (`jobs.rs`); and a log of what happened, in order, for tests to assert on.
 //!

@@ -8,7 +8,7 @@
 //! (`10.<200 + n>.0.0/16` for the n-th cluster made), the first pods of each rack are labelled
 //! seeds (three per datacenter, one per rack beyond three racks, split over the racks), and the
 //! datacenter is Ready; its nodes seed a Cassandra ring or join the one their seeds reach (see
-//! `cassandra/`). Deleting it removes its Pods, StatefulSets, Services, EndpointSlices and
+//! `cassandra/`); a node's host id is its data volume's (its claim's uid). Deleting it removes its Pods, StatefulSets, Services, EndpointSlices and
 //! (unless annotated `cassandra.datastax.com/delete-pvc: "false"`) claims, then the finalizer,
 //! and the datacenter leaves its ring; annotated `cassandra.datastax.com/decommission-on-delete`
 //! (whatever the value), its nodes are decommissioned one by one first (see `decommission`).
@@ -326,8 +326,8 @@ fn start(state: &State, cluster: &str, at: &ObjectKey, object: &Value, dc: &Data
                     },
                 }),
             ));
-            statuses.insert(pod.clone(), json!({ "hostID": stored["metadata"]["uid"], "ip": ip, "rack": rack }));
-            let host_id = stored["metadata"]["uid"].as_str().unwrap_or_default().to_string();
+            let host_id = host_id(state, cluster, ns, pod);
+            statuses.insert(pod.clone(), json!({ "hostID": host_id, "ip": ip, "rack": rack }));
             started.push(StartedNode { host_id, pod: pod.clone(), ip, rack: clean_label(rack) });
         }
         writes.push(merge(
@@ -359,6 +359,16 @@ fn start(state: &State, cluster: &str, at: &ObjectKey, object: &Value, dc: &Data
         nodes: started,
     })));
     Some((START_PER_RACK * dc.racks.len() as u32, writes))
+}
+
+/// Cassandra's host id for the node in a pod: made when the node first bootstrapped and kept
+/// on its data volume (`system.local`), so the uid of the pod's claim `server-data-<pod>`,
+/// whichever Pod mounts it now; empty without a claim.
+pub(in crate::kube) fn host_id(state: &State, cluster: &str, namespace: &str, pod: &str) -> String {
+    get(state, cluster, &key("", "persistentvolumeclaims", namespace, &format!("server-data-{pod}")))
+        .and_then(|c| c["metadata"]["uid"].as_str())
+        .unwrap_or_default()
+        .to_string()
 }
 
 /// The addresses of the cluster's pod range no Pod has, lowest first.
@@ -397,7 +407,7 @@ fn decommission(state: &State, cluster: &str, at: &ObjectKey, object: &Value, dc
         return Some(begin_decommission(state, cluster, at, object, &pods));
     }
     if let Some((pod_key, pod)) = pods.iter().find(|(_, p)| p["metadata"]["labels"][STATE_LABEL] == DECOMMISSIONING) {
-        let host = host_id(pod);
+        let host = &host_id(state, cluster, &dc.namespace, &pod_key.name);
         return Some(match state.cassandra.mode(host) {
             Mode::Left => Some((REACT, remove_pod(state, cluster, at, dc, (pod_key, pod), &pods))),
             Mode::Leaving => None,
@@ -407,17 +417,14 @@ fn decommission(state: &State, cluster: &str, at: &ObjectKey, object: &Value, dc
         });
     }
     // Pods in no rack of the spec leave cass-operator stuck, and the deletion with it.
-    let Some((pod_key, pod)) = next_to_leave(dc, &pods) else { return Some(None) };
+    let Some((pod_key, _)) = next_to_leave(dc, &pods) else { return Some(None) };
     let label = json!({ "metadata": { "labels": { STATE_LABEL: DECOMMISSIONING } } });
     let scaling_down = json!({ "status": { "conditions": with_condition(object, "ScalingDown") } });
-    Some(Some((REACT, vec![leave(host_id(pod)), merge(cluster, pod_key, label), merge(cluster, at, scaling_down)])))
+    let host = host_id(state, cluster, &dc.namespace, &pod_key.name);
+    Some(Some((REACT, vec![leave(&host), merge(cluster, pod_key, label), merge(cluster, at, scaling_down)])))
 }
 
 const DECOMMISSIONING: &str = "Decommissioning";
-
-fn host_id(pod: &Value) -> &str {
-    pod["metadata"]["uid"].as_str().unwrap_or_default()
-}
 
 /// The forced decommission cass-operator asks a node for.
 fn leave(host: &str) -> Write {
@@ -436,7 +443,10 @@ fn begin_decommission(
     let nodes = ring::nodes(state);
     let seen = pods
         .iter()
-        .find_map(|(_, p)| nodes.iter().find(|n| n.host_id() == host_id(p) && n.started()))
+        .find_map(|(k, _)| {
+            let host = host_id(state, cluster, &k.namespace, &k.name);
+            nodes.iter().find(|n| n.host_id() == host && n.started())
+        })
         .map(|me| ring::alive_datacenters(state, &nodes, me))
         .unwrap_or_default();
     let mut status = json!({ "cassandraOperatorProgress": "Updating" });
