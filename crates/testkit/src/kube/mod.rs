@@ -23,7 +23,8 @@
 //! jobs (`cassandra/`). Tests read and change the stored objects behind the clients' backs
 //! (drift; also `GET /__objects`), count requests from the log, arm faults (Conflict,
 //! throttling, watches that drop), cut the network between clusters ([`FakeKube::partition`]),
-//! read a ring's keyspaces ([`FakeKube::keyspaces`]) and what happened to it, in order
+//! add and remove node pools as a cloud does ([`FakeKube::add_node_pool`],
+//! [`FakeKube::remove_node_pool`]; see `nodes.rs`), read a ring's keyspaces ([`FakeKube::keyspaces`]) and what happened to it, in order
 //! ([`FakeKube::cassandra_events`]), create keyspaces as an application would
 //! ([`FakeKube::create_keyspace`]) and make rebuilds fail ([`FakeKube::fail_rebuilds`]).
 //!
@@ -61,6 +62,7 @@ mod errors;
 mod fields;
 mod handlers;
 mod management;
+mod nodes;
 mod patch;
 mod resources;
 mod ring;
@@ -315,6 +317,40 @@ impl FakeKube {
         }
     }
 
+    /// Adds node pool `pool` to `cluster` (made, EKS-like, if it does not exist) as its cloud
+    /// would: for each `(zone, count)`, `count` Ready Nodes of `instance_type` in `zone`, named
+    /// and labelled as the cluster's flavour names them (`ip-10-….<region>.compute.internal`
+    /// with `eks.amazonaws.com/nodegroup: <pool>` on EKS, `aks-<pool>-…-vmss00000<n>` with
+    /// `kubernetes.azure.com/agentpool: <pool>` on AKS; see `nodes.rs`). From its first Node
+    /// on, a cluster schedules its Pods onto them. Returns the new Nodes' names.
+    pub fn add_node_pool(
+        &self,
+        cluster: &str,
+        pool: &str,
+        instance_type: &str,
+        zones: &[(&str, usize)],
+    ) -> Result<Vec<String>, FakeKubeError> {
+        let mut state = self.add_and_lock(cluster)?;
+        let made = nodes::pool(state.cluster(cluster), pool, instance_type, zones);
+        let names = made.iter().map(|(key, _)| key.name.clone()).collect();
+        for (key, node) in made {
+            state.cluster(cluster).put(key, node);
+        }
+        self.after_change(state);
+        Ok(names)
+    }
+
+    /// Takes node pool `pool` out of `cluster` as its cloud deletes a node group: the Pods on
+    /// its Nodes are deleted (their StatefulSets make them again, to be scheduled elsewhere if
+    /// they can be), then the Nodes. Returns the names of the Nodes removed.
+    pub fn remove_node_pool(&self, cluster: &str, pool: &str) -> Vec<String> {
+        let mut state = self.settled();
+        let Some(c) = state.clusters.get_mut(cluster) else { return Vec::new() };
+        let removed = nodes::remove_pool(c, pool);
+        self.after_change(state);
+        removed
+    }
+
     /// Cuts the network between two clusters: their Cassandra nodes see each other down.
     pub fn partition(&self, a: &str, b: &str) {
         self.shared.lock().partitions.insert(pair(a, b));
@@ -483,6 +519,13 @@ impl FakeKube {
     /// The next `times` requests whose path contains `path_fragment` meet `fault`.
     pub fn inject(&self, path_fragment: &str, times: u32, fault: Fault) {
         self.shared.lock().arm(path_fragment, times, fault);
+    }
+
+    /// After a change behind the clients' backs: the controllers look again, watches wake.
+    fn after_change(&self, mut state: MutexGuard<'_, server::State>) {
+        state.resync(Instant::now());
+        drop(state);
+        self.shared.changed();
     }
 
     fn add_and_lock(&self, cluster: &str) -> Result<MutexGuard<'_, server::State>, FakeKubeError> {

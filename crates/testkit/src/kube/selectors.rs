@@ -1,7 +1,10 @@
 //! `labelSelector` (`=`, `==`, `!=`, `in`, `notin`, `key`, `!key`) and `fieldSelector`
 //! (`metadata.name`, `metadata.namespace`, and the fields the real server indexes for some
 //! types: a Pod's `spec.nodeName`, `status.phase` and `status.podIP`, a Node's
-//! `spec.unschedulable`; with `=`, `==`, `!=`), as list and watch take them.
+//! `spec.unschedulable`; with `=`, `==`, `!=`), as list and watch take them; and the selectors
+//! objects carry: a `LabelSelector` (`matchLabels`, `matchExpressions`) and a node selector
+//! term (`matchExpressions` on labels, with `Gt` and `Lt`, and `matchFields` on
+//! `metadata.name`), as the scheduler and the eviction API read them.
 
 use serde_json::Value;
 
@@ -13,6 +16,84 @@ enum Requirement {
     NotIn(String, Vec<String>),
     Exists(String),
     NotExists(String),
+    /// A node selector's `Gt` and `Lt`: the label is an integer above or below the value.
+    Greater(String, i64),
+    Less(String, i64),
+}
+
+impl Requirement {
+    /// One `matchExpressions` entry (`{"key", "operator", "values"}`); `None` for an operator
+    /// Kubernetes does not have or a `Gt`/`Lt` value that is not one integer.
+    fn of_expression(expression: &Value) -> Option<Requirement> {
+        let key = expression["key"].as_str()?.to_string();
+        let values: Vec<String> = expression["values"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|v| v.as_str().map(str::to_string))
+            .collect();
+        let number = || match values.as_slice() {
+            [only] => only.parse::<i64>().ok(),
+            _ => None,
+        };
+        Some(match expression["operator"].as_str()? {
+            "In" => Requirement::In(key, values),
+            "NotIn" => Requirement::NotIn(key, values),
+            "Exists" => Requirement::Exists(key),
+            "DoesNotExist" => Requirement::NotExists(key),
+            "Gt" => Requirement::Greater(key, number()?),
+            "Lt" => Requirement::Less(key, number()?),
+            _ => return None,
+        })
+    }
+
+    /// Whether a value (`None`: the label or field is absent) meets the requirement.
+    fn holds(&self, value: impl Fn(&str) -> Option<String>) -> bool {
+        let number = |k: &str| value(k).and_then(|l| l.parse::<i64>().ok());
+        match self {
+            Requirement::Equals(k, v) => value(k).as_deref() == Some(v.as_str()),
+            Requirement::NotEquals(k, v) => value(k).as_deref() != Some(v.as_str()),
+            Requirement::In(k, vs) => value(k).is_some_and(|l| vs.contains(&l)),
+            Requirement::NotIn(k, vs) => value(k).is_none_or(|l| !vs.contains(&l)),
+            Requirement::Exists(k) => value(k).is_some(),
+            Requirement::NotExists(k) => value(k).is_none(),
+            Requirement::Greater(k, n) => number(k).is_some_and(|l| l > *n),
+            Requirement::Less(k, n) => number(k).is_some_and(|l| l < *n),
+        }
+    }
+}
+
+/// The value of label `key` in an object's `labels` map.
+fn label_of(labels: &Value) -> impl Fn(&str) -> Option<String> + '_ {
+    |key| labels[key].as_str().map(str::to_string)
+}
+
+/// Whether every expression of a list holds; an unknown operator never does.
+fn all_hold(expressions: &Value, value: impl Fn(&str) -> Option<String>) -> bool {
+    expressions.as_array().into_iter().flatten().all(|e| Requirement::of_expression(e).is_some_and(|r| r.holds(&value)))
+}
+
+/// Whether `labels` meet a `LabelSelector`: every `matchLabels` pair and `matchExpressions`
+/// entry. A null selector selects nothing; an empty one everything (callers that treat an
+/// empty one as nothing, as the eviction API does for budgets, check that themselves).
+pub(super) fn label_selector_matches(selector: &Value, labels: &Value) -> bool {
+    if !selector.is_object() {
+        return false;
+    }
+    let pairs = selector["matchLabels"].as_object().into_iter().flatten();
+    pairs.into_iter().all(|(k, v)| labels[k] == *v) && all_hold(&selector["matchExpressions"], label_of(labels))
+}
+
+/// Whether a Node meets one node selector term: all its `matchExpressions` on the Node's
+/// labels and its `matchFields` (only `metadata.name` exists). An empty term selects nothing.
+pub(super) fn node_selector_term_matches(term: &Value, node: &Value) -> bool {
+    let (expressions, fields) = (&term["matchExpressions"], &term["matchFields"]);
+    let listed = |v: &Value| v.as_array().is_some_and(|l| !l.is_empty());
+    if !listed(expressions) && !listed(fields) {
+        return false;
+    }
+    let field = |key: &str| (key == "metadata.name").then(|| node["metadata"]["name"].as_str().map(str::to_string))?;
+    all_hold(expressions, label_of(&node["metadata"]["labels"])) && all_hold(fields, field)
 }
 
 /// Both selectors of a request; an object matches when it meets every requirement.
@@ -38,17 +119,9 @@ impl Selector {
     }
 
     pub fn matches(&self, object: &Value) -> bool {
-        let metadata = &object["metadata"];
-        let label = |key: &str| metadata["labels"][key].as_str();
-        let labels_match = self.labels.iter().all(|r| match r {
-            Requirement::Equals(k, v) => label(k) == Some(v.as_str()),
-            Requirement::NotEquals(k, v) => label(k) != Some(v.as_str()),
-            Requirement::In(k, vs) => label(k).is_some_and(|l| vs.iter().any(|v| v == l)),
-            Requirement::NotIn(k, vs) => label(k).is_none_or(|l| vs.iter().all(|v| v != l)),
-            Requirement::Exists(k) => label(k).is_some(),
-            Requirement::NotExists(k) => label(k).is_none(),
-        });
-        labels_match && self.fields.iter().all(|(field, value, equal)| (field_value(object, field) == *value) == *equal)
+        let labels = &object["metadata"]["labels"];
+        self.labels.iter().all(|r| r.holds(label_of(labels)))
+            && self.fields.iter().all(|(field, value, equal)| (field_value(object, field) == *value) == *equal)
     }
 }
 
@@ -138,7 +211,7 @@ fn field_requirement(text: &str, indexed: &[&str]) -> Result<(String, String, bo
 mod tests {
     use serde_json::json;
 
-    use super::Selector;
+    use super::{Selector, label_selector_matches, node_selector_term_matches};
 
     const CONFIGMAPS: (&str, &str) = ("", "configmaps");
 
@@ -177,5 +250,22 @@ mod tests {
             |f: &str| Selector::parse(None, Some(f), ("", "nodes")).expect("a valid selector").matches(&node);
         assert!(cordoned("spec.unschedulable=false") && !cordoned("spec.unschedulable=true"));
         assert!(Selector::parse(None, Some("spec.nodeName=n1"), ("", "nodes")).is_err());
+    }
+
+    #[test]
+    fn label_selectors_and_node_selector_terms() {
+        let labels = json!({ "app": "db", "zone": "a", "cores": "8" });
+        let selector = json!({ "matchLabels": { "app": "db" }, "matchExpressions": [{ "key": "zone", "operator": "In", "values": ["a", "b"] }] });
+        assert!(label_selector_matches(&selector, &labels));
+        assert!(label_selector_matches(&json!({}), &labels) && !label_selector_matches(&json!(null), &labels));
+        let absent = json!({ "matchExpressions": [{ "key": "zone", "operator": "DoesNotExist" }] });
+        assert!(!label_selector_matches(&absent, &labels));
+        let node = json!({ "metadata": { "name": "n1", "labels": labels } });
+        let term = |expressions: serde_json::Value| node_selector_term_matches(&expressions, &node);
+        assert!(term(json!({ "matchExpressions": [{ "key": "cores", "operator": "Gt", "values": ["4"] }] })));
+        assert!(!term(json!({ "matchExpressions": [{ "key": "cores", "operator": "Lt", "values": ["4"] }] })));
+        assert!(term(json!({ "matchFields": [{ "key": "metadata.name", "operator": "In", "values": ["n1"] }] })));
+        assert!(!term(json!({ "matchExpressions": [{ "key": "zone", "operator": "Near", "values": ["a"] }] })));
+        assert!(!term(json!({})));
     }
 }

@@ -218,9 +218,12 @@ impl State {
         let mut changed = false;
         // A bound on the rounds, should a controller never be content.
         for _ in 0..100_000 {
-            let next = (0..self.scheduled.len())
-                .filter(|&i| self.scheduled[i].due <= now)
-                .min_by_key(|&i| self.scheduled[i].due);
+            // Ties go in object order, so that the same requests always meet the same state
+            // (the scheduler binds Pods created together in name order).
+            let next = (0..self.scheduled.len()).filter(|&i| self.scheduled[i].due <= now).min_by(|&a, &b| {
+                let (a, b) = (&self.scheduled[a], &self.scheduled[b]);
+                (a.due, &a.cluster, &a.key).cmp(&(b.due, &b.cluster, &b.key))
+            });
             let job_first = self
                 .cassandra
                 .next_job_due()

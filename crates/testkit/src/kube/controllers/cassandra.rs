@@ -3,7 +3,13 @@
 //! `<cluster>-<dc>-additional-seed-service`, with EndpointSlices `…-ipv4`/`-ipv6`/`-fqdn` for
 //! `additionalSeeds`), and per rack a StatefulSet `<cluster>-<dc>-<rack>-sts` with its Pods
 //! `…-sts-<i>` and their claims `server-data-<pod>`, named and labelled as cass-operator does.
-//! Once every claim is Bound, Cassandra starts: after about two and a half minutes per rack the
+//! The pods require the nodes their rack's `nodeAffinityLabels` (over the datacenter's) name,
+//! and, unless `allowMultipleNodesPerWorker`, a worker without another Cassandra pod
+//! (pod anti-affinity on the cluster, datacenter and rack labels, topology
+//! `kubernetes.io/hostname`), as cass-operator v1.30.2–v1.32.0 builds its pod template
+//! (construct_podtemplatespec.go `buildAffinity`); a cluster with Nodes schedules them
+//! accordingly (`scheduler.rs`). Once every claim is Bound (and every pod scheduled, in a
+//! cluster with Nodes), Cassandra starts: after about two and a half minutes per rack the
 //! Pods are Running and Ready with addresses from the cluster's pod range
 //! (`10.<200 + n>.0.0/16` for the n-th cluster made), the first pods of each rack are labelled
 //! seeds (three per datacenter, one per rack beyond three racks, split over the racks), and the
@@ -24,9 +30,9 @@ use serde_json::{Value, json};
 
 use super::{Controller, Plan, Write, deleting, deployment_available, get, has_condition, key, list, merge};
 use crate::kube::cassandra::{Change, JobKind, Mode, Started, StartedNode};
-use crate::kube::ring;
 use crate::kube::server::State;
 use crate::kube::store::{ObjectKey, now};
+use crate::kube::{nodes, ring};
 
 pub(in crate::kube) const GROUP: &str = "cassandra.datastax.com";
 const FINALIZER: &str = "finalizer.cassandra.datastax.com";
@@ -61,8 +67,9 @@ pub(in crate::kube) struct Datacenter {
     /// Label values of the cluster and datacenter.
     cluster_label: String,
     datacenter_label: String,
-    /// (rack, nodes, seeds)
-    racks: Vec<(String, usize, usize)>,
+    racks: Vec<Rack>,
+    /// Not `allowMultipleNodesPerWorker`: no two Cassandra pods on one worker node.
+    one_per_worker: bool,
     pub server_version: String,
     /// The system keyspaces' replication its JVM options ask the Management API agent for.
     system_replication: Option<BTreeMap<String, u32>>,
@@ -70,19 +77,36 @@ pub(in crate::kube) struct Datacenter {
     allow_alter_rf: bool,
 }
 
+/// One rack of a datacenter: its nodes and seeds (split as cass-operator splits them) and the
+/// node labels its pods require (`rackNodeAffinitylabels`: the datacenter's
+/// `nodeAffinityLabels` with the rack's over them).
+#[derive(Clone)]
+struct Rack {
+    name: String,
+    nodes: usize,
+    seeds: usize,
+    node_labels: BTreeMap<String, String>,
+}
+
 impl Datacenter {
     pub fn of(at: &ObjectKey, object: &Value) -> Datacenter {
         let spec = &object["spec"];
         let text = |v: &Value| v.as_str().unwrap_or_default().to_string();
         let cluster_name = text(&spec["clusterName"]);
-        let mut racks: Vec<String> = spec["racks"].as_array().into_iter().flatten().map(|r| text(&r["name"])).collect();
-        if racks.is_empty() {
-            racks.push("default".into());
-        }
+        let default_rack = [json!({ "name": "default" })];
+        let listed = spec["racks"].as_array().filter(|r| !r.is_empty()).map_or(&default_rack[..], Vec::as_slice);
         let size = spec["size"].as_u64().unwrap_or(0) as usize;
         // Three seeds per datacenter; all nodes when fewer; one per rack beyond three racks.
-        let seeds = if size < 3 { size } else { 3.max(racks.len()) };
-        let (nodes, seeds) = (split(size, racks.len()), split(seeds, racks.len()));
+        let seeds = if size < 3 { size } else { 3.max(listed.len()) };
+        let (nodes, seeds) = (split(size, listed.len()), split(seeds, listed.len()));
+        let labels = |v: &Value| -> BTreeMap<String, String> {
+            v.as_object().into_iter().flatten().map(|(k, v)| (k.clone(), text(v))).collect()
+        };
+        let racks = listed.iter().zip(nodes).zip(seeds).map(|((rack, nodes), seeds)| {
+            let mut node_labels = labels(&spec["nodeAffinityLabels"]);
+            node_labels.extend(labels(&rack["nodeAffinityLabels"]));
+            Rack { name: text(&rack["name"]), nodes, seeds, node_labels }
+        });
         let options = jvm_options(&spec["config"]);
         Datacenter {
             namespace: at.namespace.clone(),
@@ -91,7 +115,8 @@ impl Datacenter {
             resource_name: cleanup(&at.name),
             name: spec["datacenterName"].as_str().filter(|n| !n.is_empty()).unwrap_or(&at.name).to_string(),
             cluster_name,
-            racks: racks.into_iter().zip(nodes).zip(seeds).map(|((r, n), s)| (r, n, s)).collect(),
+            racks: racks.collect(),
+            one_per_worker: spec["allowMultipleNodesPerWorker"] != true,
             server_version: text(&spec["serverVersion"]),
             system_replication: system_replication(&options),
             allow_alter_rf: options.contains(&"-Dcassandra.allow_alter_rf_during_range_movement=true"),
@@ -131,12 +156,32 @@ impl Datacenter {
     }
 
     /// (rack, pod name) of every pod, rack by rack.
-    fn pods(&self) -> Vec<(String, String)> {
+    fn pods(&self) -> Vec<(&Rack, String)> {
         let mut pods = Vec::new();
-        for (rack, nodes, _) in &self.racks {
-            pods.extend((0..*nodes).map(|i| (rack.clone(), format!("{}-{i}", self.statefulset(rack)))));
+        for rack in &self.racks {
+            pods.extend((0..rack.nodes).map(|i| (rack, format!("{}-{i}", self.statefulset(&rack.name)))));
         }
         pods
+    }
+
+    /// The pod template's affinity (`buildAffinity`): the rack's node labels required, and,
+    /// unless `allowMultipleNodesPerWorker`, no other pod with cass-operator's cluster,
+    /// datacenter and rack labels on the same worker. A rack's or the pod template's own
+    /// affinity is not merged in.
+    fn affinity(&self, rack: &Rack) -> Value {
+        let mut affinity = json!({});
+        if !rack.node_labels.is_empty() {
+            let expressions: Vec<Value> =
+                rack.node_labels.iter().map(|(k, v)| json!({ "key": k, "operator": "In", "values": [v] })).collect();
+            affinity["nodeAffinity"] = json!({ "requiredDuringSchedulingIgnoredDuringExecution": { "nodeSelectorTerms": [{ "matchExpressions": expressions }] } });
+        }
+        if self.one_per_worker {
+            let exists = |key: &str| json!({ "key": key, "operator": "Exists" });
+            let selector =
+                json!({ "matchExpressions": [exists(CLUSTER_LABEL), exists(DATACENTER_LABEL), exists(RACK_LABEL)] });
+            affinity["podAntiAffinity"] = json!({ "requiredDuringSchedulingIgnoredDuringExecution": [{ "labelSelector": selector, "topologyKey": "kubernetes.io/hostname" }] });
+        }
+        affinity
     }
 }
 
@@ -223,34 +268,35 @@ fn make(state: &State, cluster: &str, at: &ObjectKey, object: &Value, dc: &Datac
         ));
     }
     let claim_spec = &object["spec"]["storageConfig"]["cassandraDataVolumeClaimSpec"];
-    for (rack, nodes, _) in &dc.racks {
-        let name = dc.statefulset(rack);
+    for rack in &dc.racks {
+        let name = dc.statefulset(&rack.name);
+        let labels = dc.labels(Some(&rack.name));
         create(
             key("apps", "statefulsets", ns, &name),
-            json!({ "apiVersion": "apps/v1", "kind": "StatefulSet", "metadata": { "name": name, "namespace": ns, "labels": dc.labels(Some(rack)) },
-                    "spec": { "replicas": nodes, "serviceName": format!("{}-all-pods-service", dc.prefix()), "podManagementPolicy": "Parallel",
-                              "selector": { "matchLabels": dc.labels(Some(rack)) } },
-                    "status": { "replicas": nodes, "readyReplicas": 0 } }),
+            json!({ "apiVersion": "apps/v1", "kind": "StatefulSet", "metadata": { "name": name, "namespace": ns, "labels": labels },
+                    "spec": { "replicas": rack.nodes, "serviceName": format!("{}-all-pods-service", dc.prefix()), "podManagementPolicy": "Parallel",
+                              "selector": { "matchLabels": labels }, "template": { "metadata": { "labels": labels }, "spec": { "affinity": dc.affinity(rack) } } },
+                    "status": { "replicas": rack.nodes, "readyReplicas": 0 } }),
         );
     }
     for (rack, pod) in dc.pods() {
         let claim = format!("server-data-{pod}");
         create(
             key("", "persistentvolumeclaims", ns, &claim),
-            json!({ "apiVersion": "v1", "kind": "PersistentVolumeClaim", "metadata": { "name": claim, "namespace": ns, "labels": dc.labels(Some(&rack)) }, "spec": claim_spec }),
+            json!({ "apiVersion": "v1", "kind": "PersistentVolumeClaim", "metadata": { "name": claim, "namespace": ns, "labels": dc.labels(Some(&rack.name)) }, "spec": claim_spec }),
         );
-        let mut labels = dc.labels(Some(&rack));
+        // The StatefulSet controller's Pod, made again under the same name whenever it goes.
+        let mut labels = dc.labels(Some(&rack.name));
         labels[STATE_LABEL] = "Ready-to-Start".into();
         labels["statefulset.kubernetes.io/pod-name"] = pod.clone().into();
-        create(
-            key("", "pods", ns, &pod),
-            json!({ "apiVersion": "v1", "kind": "Pod", "metadata": { "name": pod, "namespace": ns, "labels": labels },
-                    "spec": { "hostname": pod, "subdomain": format!("{}-all-pods-service", dc.prefix()),
+        let pod_key = key("", "pods", ns, &pod);
+        let pod_object = json!({ "apiVersion": "v1", "kind": "Pod", "metadata": { "name": pod, "namespace": ns, "labels": labels },
+                    "spec": { "hostname": pod, "subdomain": format!("{}-all-pods-service", dc.prefix()), "affinity": dc.affinity(rack),
                               "containers": [{ "name": "cassandra", "image": format!("k8ssandra/cass-management-api:{}", dc.server_version),
                                                "ports": [{ "name": "native", "containerPort": 9042 }, { "name": "internode", "containerPort": 7000 }, { "name": "mgmt-api-http", "containerPort": 8080 }] }],
                               "volumes": [{ "name": "server-data", "persistentVolumeClaim": { "claimName": claim } }] },
-                    "status": { "phase": "Pending" } }),
-        );
+                    "status": { "phase": "Pending" } });
+        create(pod_key, pod_object);
     }
     let finalizers = object["metadata"]["finalizers"].as_array().cloned().unwrap_or_default();
     let progress = &object["status"]["cassandraOperatorProgress"];
@@ -283,56 +329,39 @@ fn address_types<'a>(seeds: &[&'a str]) -> Vec<(&'static str, Vec<&'a str>)> {
     types
 }
 
-/// Cassandra starting once every claim is Bound: the Pods Running and Ready with addresses,
-/// seeds labelled, the datacenter Ready.
+/// Cassandra starting once every claim is Bound (and, in a cluster with Nodes, every Pod
+/// scheduled): the Pods Running and Ready with addresses, seeds labelled, the datacenter Ready.
 fn start(state: &State, cluster: &str, at: &ObjectKey, object: &Value, dc: &Datacenter) -> Plan {
     let ns = dc.namespace.as_str();
     let pods = dc.pods();
-    let bound = pods.iter().all(|(_, pod)| {
-        get(state, cluster, &key("", "persistentvolumeclaims", ns, &format!("server-data-{pod}")))
-            .is_some_and(|c| c["status"]["phase"] == "Bound")
-    });
     let stored: Vec<&Value> =
         pods.iter().filter_map(|(_, pod)| get(state, cluster, &key("", "pods", ns, pod))).collect();
     let ready = stored.iter().all(|p| has_condition(p, "Ready"))
         && has_condition(object, "Ready")
         && object["status"]["observedGeneration"] == object["metadata"]["generation"];
-    if !bound || ready || stored.len() != pods.len() {
+    if ready || stored.len() != pods.len() || !stored.iter().all(|p| can_start(state, cluster, p)) {
         return None;
     }
     let mut addresses = free_addresses(state, cluster);
     let mut writes = Vec::new();
     let mut statuses = serde_json::Map::new();
     let mut started = Vec::new();
-    for (rack, nodes, seeds) in &dc.racks {
-        let rack_pods: Vec<&(String, String)> = pods.iter().filter(|(r, _)| r == rack).collect();
-        for (i, (_, pod)) in rack_pods.iter().enumerate() {
-            let stored = get(state, cluster, &key("", "pods", ns, pod)).cloned().unwrap_or_default();
-            let ip = stored["status"]["podIP"]
-                .as_str()
+    for rack in &dc.racks {
+        for (i, (_, pod)) in pods.iter().filter(|(r, _)| r.name == rack.name).enumerate() {
+            let pod_key = key("", "pods", ns, pod);
+            let ip = get(state, cluster, &pod_key)
+                .and_then(|p| p["status"]["podIP"].as_str())
                 .map(str::to_string)
                 .unwrap_or_else(|| addresses.next().unwrap_or_default());
-            let seed = if i < *seeds { json!("true") } else { Value::Null };
-            let condition = |kind: &str| json!({ "type": kind, "status": "True", "lastTransitionTime": now() });
-            writes.push(merge(
-                cluster,
-                &key("", "pods", ns, pod),
-                json!({
-                    "metadata": { "labels": { STATE_LABEL: "Started", SEED_LABEL: seed } },
-                    "status": {
-                        "phase": "Running", "podIP": ip, "podIPs": [{ "ip": ip }], "startTime": now(),
-                        "conditions": [condition("PodScheduled"), condition("Initialized"), condition("ContainersReady"), condition("Ready")],
-                        "containerStatuses": [{ "name": "cassandra", "ready": true, "started": true, "restartCount": 0, "image": format!("k8ssandra/cass-management-api:{}", dc.server_version) }],
-                    },
-                }),
-            ));
             let host_id = host_id(state, cluster, ns, pod);
-            statuses.insert(pod.clone(), json!({ "hostID": host_id, "ip": ip, "rack": rack }));
-            started.push(StartedNode { host_id, pod: pod.clone(), ip, rack: clean_label(rack) });
+            writes.push(merge(cluster, &pod_key, running(dc, rack, i, &ip)));
+            statuses.insert(pod.clone(), node_status(&host_id, &ip, rack));
+            started.push(StartedNode { host_id, pod: pod.clone(), ip, rack: clean_label(&rack.name) });
         }
+        let nodes = rack.nodes;
         writes.push(merge(
             cluster,
-            &key("apps", "statefulsets", ns, &dc.statefulset(rack)),
+            &key("apps", "statefulsets", ns, &dc.statefulset(&rack.name)),
             json!({ "status": { "replicas": nodes, "readyReplicas": nodes, "currentReplicas": nodes, "updatedReplicas": nodes } }),
         ));
     }
@@ -359,6 +388,38 @@ fn start(state: &State, cluster: &str, at: &ObjectKey, object: &Value, dc: &Data
         nodes: started,
     })));
     Some((START_PER_RACK * dc.racks.len() as u32, writes))
+}
+
+/// Whether Cassandra can start in a pod: its data claim is Bound and, in a cluster with
+/// Nodes, the pod is on one.
+fn can_start(state: &State, cluster: &str, pod: &Value) -> bool {
+    let (namespace, name) = (
+        pod["metadata"]["namespace"].as_str().unwrap_or_default(),
+        pod["metadata"]["name"].as_str().unwrap_or_default(),
+    );
+    let claim = get(state, cluster, &key("", "persistentvolumeclaims", namespace, &format!("server-data-{name}")));
+    claim.is_some_and(|c| c["status"]["phase"] == "Bound")
+        && (pod["spec"]["nodeName"].is_string() || nodes::of(state, cluster).is_empty())
+}
+
+/// A pod whose Cassandra runs: Running and Ready at `ip`, labelled Started, and a seed if it
+/// is among the first `seeds` of its rack.
+fn running(dc: &Datacenter, rack: &Rack, index: usize, ip: &str) -> Value {
+    let seed = if index < rack.seeds { json!("true") } else { Value::Null };
+    let condition = |kind: &str| json!({ "type": kind, "status": "True", "lastTransitionTime": now() });
+    json!({
+        "metadata": { "labels": { STATE_LABEL: "Started", SEED_LABEL: seed } },
+        "status": {
+            "phase": "Running", "podIP": ip, "podIPs": [{ "ip": ip }], "startTime": now(),
+            "conditions": [condition("PodScheduled"), condition("Initialized"), condition("ContainersReady"), condition("Ready")],
+            "containerStatuses": [{ "name": "cassandra", "ready": true, "started": true, "restartCount": 0, "image": format!("k8ssandra/cass-management-api:{}", dc.server_version) }],
+        },
+    })
+}
+
+/// A node's entry in the datacenter's `status.nodeStatuses`.
+fn node_status(host_id: &str, ip: &str, rack: &Rack) -> Value {
+    json!({ "hostID": host_id, "ip": ip, "rack": rack.name })
 }
 
 /// Cassandra's host id for the node in a pod: made when the node first bootstrapped and kept
@@ -474,7 +535,7 @@ fn next_to_leave<'p>(dc: &Datacenter, pods: &[(&'p ObjectKey, &'p Value)]) -> Op
         .racks
         .iter()
         .zip(desired)
-        .map(|((rack, _, _), want)| (clean_label(rack), want))
+        .map(|(rack, want)| (clean_label(&rack.name), want))
         .find(|(rack, want)| pods.iter().filter(|(_, p)| rack_of(p) == *rack).count() > *want)?;
     pods.iter().filter(|(_, p)| rack_of(p) == rack).max_by_key(|(k, _)| ordinal(&k.name)).copied()
 }
