@@ -11,12 +11,14 @@
 //!
 //! Served: Deployments become Available once the Secrets and ConfigMaps their pods mount exist
 //! (`tokens`: service-account token Secrets; `certificates`: cert-manager; `storage`: PVCs
-//! and their volumes; `scheduler`: Pods onto Nodes; `load_balancers`: the cloud's load balancers for Services of type LoadBalancer;
+//! and their volumes; `scheduler`: Pods onto Nodes; `disruption`: PodDisruptionBudgets'
+//! status; `load_balancers`: the cloud's load balancers for Services of type LoadBalancer;
 //! `cassandra`: cass-operator's CassandraDatacenters; `tasks`: its CassandraTasks;
 //! `k8ssandra`: the k8ssandra-operator control plane's ClientConfigs and K8ssandraClusters).
 
 mod cassandra;
 mod certificates;
+mod disruption;
 mod k8ssandra;
 mod load_balancers;
 mod scheduler;
@@ -32,6 +34,7 @@ use super::server::State;
 use super::store::{Cluster, ObjectKey, now};
 
 pub(super) use cassandra::{host_id, nodes_of};
+pub(super) use disruption::{allowed_condition, budgets_of};
 pub(super) use k8ssandra::loaded_contexts;
 pub(super) use load_balancers::{move_load_balancer, resolve};
 pub(super) use tokens::accepts;
@@ -67,6 +70,7 @@ pub(super) fn controller(key: &ObjectKey) -> Option<&'static dyn Controller> {
         &storage::Claims,
         &storage::Volumes,
         &scheduler::Scheduler,
+        &disruption::Budgets,
         &load_balancers::LoadBalancers,
         &cassandra::Datacenters,
         &tasks::Tasks,

@@ -1,6 +1,7 @@
 //! Answers one request: the bearer token, faults armed by tests, then discovery or the verbs
 //! on a resource — get, list, create, replace, merge and JSON patch, server-side apply, delete — and
-//! watches, which [`watch`](super::watch) streams.
+//! watches, which [`watch`](super::watch) streams; a Pod's eviction ([`eviction`](super::eviction))
+//! and its proxy ([`management`](super::management)).
 
 use std::time::Instant;
 
@@ -11,6 +12,7 @@ use super::controllers;
 use super::crd;
 use super::discovery;
 use super::errors::{KubeError, json_response};
+use super::eviction;
 use super::fields::{self, Scope, Writer};
 use super::management;
 use super::patch;
@@ -66,6 +68,9 @@ fn answer(shared: &Shared, request: &Request<'_>) -> Result<Response, KubeError>
         ("GET", Route::OpenApi { group, version }) => found(discovery::openapi(&types, &group, &version)),
         (_, Route::PodProxy { namespace, pod, port, path }) => {
             management::proxy(&mut state, (&cluster, &namespace, &pod, &port), &path, request)
+        }
+        ("POST", Route::Eviction { namespace, pod }) => {
+            eviction::evict(&mut state, (&cluster, &namespace, &pod), request)
         }
         (method, Route::Resource(target)) => {
             let t = resolve(&types, &target)?;

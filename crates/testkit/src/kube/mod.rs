@@ -59,6 +59,7 @@ mod defaults;
 mod discovery;
 mod dns;
 mod errors;
+mod eviction;
 mod fields;
 mod handlers;
 mod management;
@@ -349,6 +350,16 @@ impl FakeKube {
         let removed = nodes::remove_pool(c, pool);
         self.after_change(state);
         removed
+    }
+
+    /// The fewest nodes of Cassandra datacenter `datacenter` that were up at the same moment
+    /// since it was first Ready, from what happened to its ring ([`cassandra_events`]
+    /// (Self::cassandra_events)): the nodes it started with, less each `NodeStopped` and
+    /// `NodeDecommissioned`, plus each `NodeStarted`, until it is deleted. A rolling move of a
+    /// datacenter of `size` nodes that never has two down at once keeps it at `size - 1`.
+    /// `None` if the datacenter was never Ready.
+    pub fn fewest_up(&self, datacenter: &str) -> Option<usize> {
+        self.settled().cassandra.fewest_up(datacenter)
     }
 
     /// Cuts the network between two clusters: their Cassandra nodes see each other down.

@@ -13,7 +13,9 @@
 //! UL, and nothing. The nodes of a datacenter deleted without a decommission stay listed, down
 //! (DN), while another datacenter of their ring runs (see `cassandra/`). Simplified: a partition
 //! hides nothing (gossip remembers nodes it once saw), and seeds join whether or not a
-//! partition stood between them at the time.
+//! partition stood between them at the time; but groups follow the seeds as they are now, so
+//! a datacenter whose additional seeds no longer name an address of the other's pods (its
+//! seed pods moved to other workers, and other addresses) no longer sees it.
 
 use std::collections::BTreeSet;
 

@@ -125,9 +125,11 @@ impl State {
         })
     }
 
-    /// Schedules every controller that has work to do and is not yet scheduled for it, as if
-    /// it had noticed at `since` (a write's time, or the time a controller's action was due).
+    /// Lets Cassandra see which of its nodes' Pods run, then schedules every controller that
+    /// has work to do and is not yet scheduled for it, as if it had noticed at `since` (a
+    /// write's time, or the time a controller's action was due).
     pub fn resync(&mut self, since: Instant) {
+        cassandra::observe(self, since);
         let mut found = Vec::new();
         for (name, cluster) in &self.clusters {
             for (key, object) in cluster.iter() {

@@ -14,20 +14,28 @@
 //! (`10.<200 + n>.0.0/16` for the n-th cluster made), the first pods of each rack are labelled
 //! seeds (three per datacenter, one per rack beyond three racks, split over the racks), and the
 //! datacenter is Ready; its nodes seed a Cassandra ring or join the one their seeds reach (see
-//! `cassandra/`); a node's host id is its data volume's (its claim's uid). Deleting it removes its Pods, StatefulSets, Services, EndpointSlices and
-//! (unless annotated `cassandra.datastax.com/delete-pvc: "false"`) claims, then the finalizer,
-//! and the datacenter leaves its ring; annotated `cassandra.datastax.com/decommission-on-delete`
-//! (whatever the value), its nodes are decommissioned one by one first (see `decommission`).
+//! `cassandra/`); a node's host id is its data volume's (its claim's uid). Once Ready, the
+//! datacenter gets its PodDisruptionBudget `<dc>-pdb` (`minAvailable` size − 1; see
+//! `budget`). A pod of a started node that goes (evicted, deleted, its worker gone) is made
+//! again under its name, as its StatefulSet would, scheduled, and started again on its volume
+//! within a minute (cass-operator's fast path for bootstrapped nodes, see `restart`); the
+//! datacenter stays Ready meanwhile. Deleting it removes its Pods, StatefulSets, Services,
+//! EndpointSlices, budget and (unless annotated `cassandra.datastax.com/delete-pvc: "false"`)
+//! claims, then the finalizer, and the datacenter leaves its ring; annotated
+//! `cassandra.datastax.com/decommission-on-delete` (whatever the value), its nodes are
+//! decommissioned one by one first (see `decommission`).
 //! Only while a `cass-operator-controller-manager` Deployment is Available in the cluster.
 //! Its CassandraTasks are `tasks.rs`. Not modelled: scaling a running datacenter down,
 //! the free-space check before a decommission, rolling restarts beyond one wait, per-node
-//! start-up order, the superuser Secret cass-operator generates.
+//! start-up order, the superuser Secret cass-operator generates, the StatefulSets' status
+//! following their pods, a rack's own `affinity` and the pod template's.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
 use serde_json::{Value, json};
 
+use super::disruption::scaled;
 use super::{Controller, Plan, Write, deleting, deployment_available, get, has_condition, key, list, merge};
 use crate::kube::cassandra::{Change, JobKind, Mode, Started, StartedNode};
 use crate::kube::server::State;
@@ -48,6 +56,11 @@ const MANAGED_BY: (&str, &str) = ("app.kubernetes.io/managed-by", "cass-operator
 pub(super) const REACT: Duration = Duration::from_secs(3);
 /// Bootstrapping Cassandra on one rack's nodes.
 const START_PER_RACK: Duration = Duration::from_secs(150);
+/// Starting Cassandra again on the data a node already has: no bootstrap, its commit log
+/// replayed, its volume attached to the new worker.
+const RESTART: Duration = Duration::from_secs(60);
+/// Present (whatever its value), cass-operator makes no PodDisruptionBudget (and deletes its own).
+const DISABLE_PDB: &str = "cassandra.datastax.com/disable-pdb-creation";
 
 /// Whether cass-operator runs in `cluster`.
 pub(in crate::kube) fn cass_operator_available(state: &State, cluster: &str) -> bool {
@@ -164,6 +177,15 @@ impl Datacenter {
         pods
     }
 
+    /// A pod's rack and its place in it.
+    fn rack_of(&self, pod: &str) -> Option<(&Rack, usize)> {
+        let in_rack = |r: &&Rack| {
+            let ordinal = pod.strip_prefix(&self.statefulset(&r.name)).and_then(|rest| rest.strip_prefix('-'));
+            ordinal.is_some_and(|n| n.parse::<usize>().is_ok())
+        };
+        Some((self.racks.iter().find(in_rack)?, ordinal(pod)))
+    }
+
     /// The pod template's affinity (`buildAffinity`): the rack's node labels required, and,
     /// unless `allowMultipleNodesPerWorker`, no other pod with cass-operator's cluster,
     /// datacenter and rack labels on the same worker. A rack's or the pod template's own
@@ -203,6 +225,9 @@ impl Controller for Datacenters {
         let made: Vec<Write> = make(state, cluster, at, object, &dc).into_iter().filter(|w| state.changes(w)).collect();
         if !made.is_empty() {
             return Some((REACT, made));
+        }
+        if let Some(restarting) = restart(state, cluster, at, object, &dc) {
+            return restarting;
         }
         start(state, cluster, at, object, &dc)
     }
@@ -296,8 +321,15 @@ fn make(state: &State, cluster: &str, at: &ObjectKey, object: &Value, dc: &Datac
                                                "ports": [{ "name": "native", "containerPort": 9042 }, { "name": "internode", "containerPort": 7000 }, { "name": "mgmt-api-http", "containerPort": 8080 }] }],
                               "volumes": [{ "name": "server-data", "persistentVolumeClaim": { "claimName": claim } }] },
                     "status": { "phase": "Pending" } });
-        create(pod_key, pod_object);
+        if object["status"]["nodeStatuses"][&pod].is_null() {
+            create(pod_key, pod_object);
+        } else if get(state, cluster, &pod_key).is_none() {
+            // A bootstrapped node's pod gone: the StatefulSet controller makes it again, which
+            // is no progress of cass-operator's.
+            writes.push(merge(cluster, &pod_key, pod_object));
+        }
     }
+    writes.extend(budget(cluster, at, object, dc));
     let finalizers = object["metadata"]["finalizers"].as_array().cloned().unwrap_or_default();
     let progress = &object["status"]["cassandraOperatorProgress"];
     if !finalizers.iter().any(|f| f == FINALIZER) || progress.is_null() || !created.is_empty() {
@@ -390,6 +422,41 @@ fn start(state: &State, cluster: &str, at: &ObjectKey, object: &Value, dc: &Data
     Some((START_PER_RACK * dc.racks.len() as u32, writes))
 }
 
+/// cass-operator's fast path for nodes that bootstrapped before (`startBootstrappedNodes`):
+/// a pod of the datacenter's `status.nodeStatuses` whose node Cassandra knows but that is not
+/// Ready — made again after it went — is started as soon as it can be (see [`can_start`]),
+/// all such pods at once, after [`RESTART`]: Running and Ready at a new address, labelled as
+/// before, its node status updated. Cassandra sees the node back (see `cassandra/`). `None`
+/// when no pod waits for that (the datacenter then starts as a whole, if it must); `Some(None)`
+/// while those that wait cannot start yet.
+fn restart(state: &State, cluster: &str, at: &ObjectKey, object: &Value, dc: &Datacenter) -> Option<Plan> {
+    let ns = dc.namespace.as_str();
+    let statuses = &object["status"]["nodeStatuses"];
+    let stopped: Vec<(&ObjectKey, &Value)> = list(state, cluster, "", "pods", Some(ns))
+        .into_iter()
+        .filter(|(k, p)| dc.owns(p) && !statuses[&k.name].is_null() && !has_condition(p, "Ready") && !deleting(p))
+        .filter(|(k, _)| state.cassandra.knows(&host_id(state, cluster, ns, &k.name)))
+        .collect();
+    if stopped.is_empty() {
+        return None;
+    }
+    let previous: BTreeSet<&str> = stopped.iter().filter_map(|(k, _)| statuses[&k.name]["ip"].as_str()).collect();
+    let mut addresses = free_addresses(state, cluster).filter(|ip| !previous.contains(ip.as_str()));
+    let mut writes = Vec::new();
+    for (pod_key, _) in stopped.into_iter().filter(|(_, p)| can_start(state, cluster, p)) {
+        let Some((rack, index)) = dc.rack_of(&pod_key.name) else { continue };
+        let ip = addresses.next().unwrap_or_default();
+        let status = node_status(&host_id(state, cluster, ns, &pod_key.name), &ip, rack);
+        writes.push(merge(cluster, pod_key, running(dc, rack, index, &ip)));
+        writes.push(merge(
+            cluster,
+            at,
+            json!({ "status": { "nodeStatuses": { pod_key.name.clone(): status }, "lastServerNodeStarted": now() } }),
+        ));
+    }
+    Some((!writes.is_empty()).then_some((RESTART, writes)))
+}
+
 /// Whether Cassandra can start in a pod: its data claim is Bound and, in a cluster with
 /// Nodes, the pod is on one.
 fn can_start(state: &State, cluster: &str, pod: &Value) -> bool {
@@ -430,6 +497,38 @@ pub(in crate::kube) fn host_id(state: &State, cluster: &str, namespace: &str, po
         .and_then(|c| c["metadata"]["uid"].as_str())
         .unwrap_or_default()
         .to_string()
+}
+
+/// cass-operator's PodDisruptionBudget `<dc>-pdb` (`newPodDisruptionBudgetForDatacenter`),
+/// made once the datacenter is Ready (`CheckDcPodDisruptionBudget` comes after its pods are)
+/// and kept as the spec says, or deleted when the datacenter is annotated
+/// `cassandra.datastax.com/disable-pdb-creation`: the datacenter's pods selected by their
+/// cluster and datacenter labels, `minAvailable` size − 1, or, with `maxUnavailable`, size
+/// less that (of the largest rack's nodes, at most all of them).
+fn budget(cluster: &str, at: &ObjectKey, object: &Value, dc: &Datacenter) -> Option<Write> {
+    let name = format!("{}-pdb", at.name);
+    let budget_key = key("policy", "poddisruptionbudgets", &at.namespace, &name);
+    if object["metadata"]["annotations"].get(DISABLE_PDB).is_some() {
+        return Some(Write::Delete { cluster: cluster.into(), key: budget_key });
+    }
+    if !has_condition(object, "Ready") {
+        return None;
+    }
+    let selector = json!({ CLUSTER_LABEL: dc.cluster_label, DATACENTER_LABEL: dc.datacenter_label });
+    let budget = json!({ "apiVersion": "policy/v1", "kind": "PodDisruptionBudget",
+        "metadata": { "name": name, "namespace": at.namespace, "labels": dc.labels(None) },
+        "spec": { "selector": { "matchLabels": selector }, "minAvailable": min_available(&object["spec"], dc) } });
+    Some(merge(cluster, &budget_key, budget))
+}
+
+fn min_available(spec: &Value, dc: &Datacenter) -> i64 {
+    let size = spec["size"].as_i64().unwrap_or(0);
+    let largest = dc.racks.iter().map(|r| r.nodes).max().unwrap_or(0) as i64;
+    if spec["maxUnavailable"].is_null() {
+        return size - 1;
+    }
+    // An unreadable value leaves the default, as cass-operator does.
+    scaled(&spec["maxUnavailable"], largest).map_or(size - 1, |unavailable| size - unavailable.min(largest))
 }
 
 /// The addresses of the cluster's pod range no Pod has, lowest first.
@@ -579,6 +678,7 @@ fn delete_all(state: &State, cluster: &str, at: &ObjectKey, object: &Value, dc: 
     let keep_claims = object["metadata"]["annotations"]["cassandra.datastax.com/delete-pvc"] == "false";
     let mut writes = Vec::new();
     let owned = [
+        ("policy", "poddisruptionbudgets"),
         ("", "pods"),
         ("apps", "statefulsets"),
         ("", "services"),
