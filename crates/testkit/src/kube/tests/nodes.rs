@@ -372,7 +372,9 @@ fn an_evicted_pod_follows_its_volume_back_to_its_zone() {
     let name = "ring-dc1-default-sts-0";
     assert_eq!(node_of(&pod(&kube, name)), first[0]);
     kube.add_node_pool("east", "pool-b", "m5.2xlarge", &[("eu-west-1b", 1)]).expect("a pool");
-    patch_node(&kube, &first[0], &json!({ "spec": { "unschedulable": true } }));
+    // Cordoned by server-side apply, uncordoned below by a merge patch.
+    let cordon = json!({ "apiVersion": "v1", "kind": "Node", "metadata": { "name": first[0] }, "spec": { "unschedulable": true } });
+    super::apply(&kube, &format!("/east/api/v1/nodes/{}", first[0]), "ringform", "", &cordon).ok();
     // A one-node datacenter's budget (minAvailable 0) lets its node go.
     evict(&kube, name).expect(201, "");
     let refused = || condition(&pod(&kube, name), "PodScheduled")["message"].clone();
