@@ -20,8 +20,10 @@
 //! all have the same priority: "No preemption victims found for incoming pod" on the nodes
 //! that failed only pod anti-affinity, "Preemption is not helpful for scheduling" on the
 //! others — as in `0/3 nodes are available: 3 node(s) were unschedulable. preemption: 0/3
-//! nodes are available: 3 Preemption is not helpful for scheduling..` (pkg/scheduler/framework
-//! `FitError.Error`, plugins/defaultpreemption). It tries again whenever anything changes.
+//! nodes are available: 3 Preemption is not helpful for scheduling.` (pkg/scheduler/framework
+//! `FitError.Error`, plugins/defaultpreemption; releases before v1.30 ended it with `..`, and
+//! with dynamic resource allocation on, as from v1.34, `no new claims to deallocate, ` comes
+//! before `preemption:`). It tries again whenever anything changes.
 //!
 //! In a cluster without Nodes nothing is scheduled and Pods run anyway, as the fake always let
 //! them. Simplified: resources, ports, taints, tolerations, topology spread, pod affinity,
@@ -255,7 +257,7 @@ fn unschedulable(pod: &Value, failures: &[Failure]) -> Value {
     let filters = histogram(failures.iter().map(|f| f.reason));
     let preemption = histogram(failures.iter().map(|f| if f.preemption_might_help { NO_VICTIMS } else { NOT_HELPFUL }));
     let message =
-        format!("0/{total} nodes are available: {filters}. preemption: 0/{total} nodes are available: {preemption}..");
+        format!("0/{total} nodes are available: {filters}. preemption: 0/{total} nodes are available: {preemption}.");
     let condition = json!({ "type": "PodScheduled", "status": "False", "reason": "Unschedulable", "message": message,
                             "lastProbeTime": null, "lastTransitionTime": now() });
     json!({ "status": { "phase": "Pending", "conditions": set_condition(&pod["status"]["conditions"], condition) } })

@@ -14,7 +14,7 @@ use crate::kube::{FakeKube, FakeKubeOptions, Flavor, Happened};
 const PODS: &str = "api/v1/namespaces/db/pods";
 const ZONES: [&str; 3] = ["eu-west-1a", "eu-west-1b", "eu-west-1c"];
 const RACK_PODS: [&str; 3] = ["ring-dc1-r1-sts-0", "ring-dc1-r2-sts-0", "ring-dc1-r3-sts-0"];
-const ALL_CORDONED: &str = "0/3 nodes are available: 3 node(s) were unschedulable. preemption: 0/3 nodes are available: 3 Preemption is not helpful for scheduling..";
+const ALL_CORDONED: &str = "0/3 nodes are available: 3 node(s) were unschedulable. preemption: 0/3 nodes are available: 3 Preemption is not helpful for scheduling.";
 
 /// cass-operator in EKS-like `east` with a `gp3` class that waits for the first consumer, as
 /// ringform makes it.
@@ -187,7 +187,7 @@ fn with_too_few_nodes_a_pod_stays_pending_unschedulable_until_one_comes() {
     assert_eq!(unschedulable()["status"], "False");
     assert_eq!(
         unschedulable()["message"],
-        "0/2 nodes are available: 2 node(s) didn't match pod anti-affinity rules. preemption: 0/2 nodes are available: 2 No preemption victims found for incoming pod.."
+        "0/2 nodes are available: 2 node(s) didn't match pod anti-affinity rules. preemption: 0/2 nodes are available: 2 No preemption victims found for incoming pod."
     );
     assert_eq!(pod(&kube, third)["status"]["phase"], "Pending");
     assert!(!dc1_ready(&kube));
@@ -197,7 +197,7 @@ fn with_too_few_nodes_a_pod_stays_pending_unschedulable_until_one_comes() {
     wait_for("the message updated", || unschedulable()["message"].as_str().is_some_and(|m| m.starts_with("0/3")));
     assert_eq!(
         unschedulable()["message"],
-        "0/3 nodes are available: 1 node(s) didn't match Pod's node affinity/selector, 2 node(s) didn't match pod anti-affinity rules. preemption: 0/3 nodes are available: 1 Preemption is not helpful for scheduling, 2 No preemption victims found for incoming pod.."
+        "0/3 nodes are available: 1 node(s) didn't match Pod's node affinity/selector, 2 node(s) didn't match pod anti-affinity rules. preemption: 0/3 nodes are available: 1 Preemption is not helpful for scheduling, 2 No preemption victims found for incoming pod."
     );
     kube.add_node_pool("east", "pool-c", "m5.2xlarge", &[("eu-west-1a", 1)]).expect("a pool");
     wait_for("dc1 Ready", || dc1_ready(&kube));
@@ -381,7 +381,7 @@ fn an_evicted_pod_follows_its_volume_back_to_its_zone() {
     wait_for("the pod refused", || refused().is_string());
     assert_eq!(
         refused(),
-        "0/2 nodes are available: 1 node(s) had volume node affinity conflict, 1 node(s) were unschedulable. preemption: 0/2 nodes are available: 2 Preemption is not helpful for scheduling.."
+        "0/2 nodes are available: 1 node(s) had volume node affinity conflict, 1 node(s) were unschedulable. preemption: 0/2 nodes are available: 2 Preemption is not helpful for scheduling."
     );
     patch_node(&kube, &first[0], &json!({ "spec": { "unschedulable": null } }));
     wait_for("back in its zone", || ready(&pod(&kube, name)));
