@@ -10,15 +10,18 @@
 //! plan is dropped if the object's generation changed since it was scheduled.
 //!
 //! Served: Deployments become Available once the Secrets and ConfigMaps their pods mount exist
-//! (`tokens`: service-account token Secrets; `certificates`: cert-manager; `storage`: PVCs;
-//! `load_balancers`: the cloud's load balancers for Services of type LoadBalancer;
+//! (`tokens`: service-account token Secrets; `certificates`: cert-manager; `storage`: PVCs
+//! and their volumes; `scheduler`: Pods onto Nodes; `disruption`: PodDisruptionBudgets'
+//! status; `load_balancers`: the cloud's load balancers for Services of type LoadBalancer;
 //! `cassandra`: cass-operator's CassandraDatacenters; `tasks`: its CassandraTasks;
 //! `k8ssandra`: the k8ssandra-operator control plane's ClientConfigs and K8ssandraClusters).
 
 mod cassandra;
 mod certificates;
+mod disruption;
 mod k8ssandra;
 mod load_balancers;
+mod scheduler;
 mod storage;
 mod tasks;
 mod tokens;
@@ -30,7 +33,8 @@ use serde_json::{Value, json};
 use super::server::State;
 use super::store::{Cluster, ObjectKey, now};
 
-pub(super) use cassandra::nodes_of;
+pub(super) use cassandra::{host_id, nodes_of};
+pub(super) use disruption::{allowed_condition, budgets_of};
 pub(super) use k8ssandra::loaded_contexts;
 pub(super) use load_balancers::{move_load_balancer, resolve};
 pub(super) use tokens::accepts;
@@ -64,6 +68,9 @@ pub(super) fn controller(key: &ObjectKey) -> Option<&'static dyn Controller> {
         &certificates::Certificates,
         &certificates::Issuers,
         &storage::Claims,
+        &storage::Volumes,
+        &scheduler::Scheduler,
+        &disruption::Budgets,
         &load_balancers::LoadBalancers,
         &cassandra::Datacenters,
         &tasks::Tasks,
@@ -217,6 +224,22 @@ pub(super) fn deployment_available(state: &State, cluster: &str, matches: impl F
     list(state, cluster, "apps", "deployments", None)
         .into_iter()
         .any(|(k, d)| matches(k, d) && available(d) && !deleting(d))
+}
+
+/// `conditions` (an object's list) with `condition` in place of the one of its type, or
+/// added; when it keeps its status, it keeps when it last changed, as controllers do.
+pub(super) fn set_condition(conditions: &Value, mut condition: Value) -> Value {
+    let mut conditions = conditions.as_array().cloned().unwrap_or_default();
+    match conditions.iter_mut().find(|c| c["type"] == condition["type"]) {
+        Some(old) => {
+            if old["status"] == condition["status"] {
+                condition["lastTransitionTime"] = old["lastTransitionTime"].clone();
+            }
+            *old = condition;
+        }
+        None => conditions.push(condition),
+    }
+    Value::Array(conditions)
 }
 
 fn condition(kind: &str, status: &str, reason: &str, message: &str) -> Value {

@@ -1,5 +1,5 @@
 //! Discovery as kubectl and kube-rs read it: `/version`, `/api`, `/apis`, each group version's
-//! `APIResourceList`, and just enough OpenAPI v3 for kubectl to see that every PATCH takes
+//! `APIResourceList` (with the `status` subresources, and `pods/eviction`), and just enough OpenAPI v3 for kubectl to see that every PATCH takes
 //! `fieldValidation` (so it leaves validation to the server instead of fetching full schemas).
 //! Aggregated discovery is not served: asked for it, the server answers plain
 //! `application/json` and clients fall back to these per-group documents, as they do against
@@ -89,6 +89,13 @@ pub(super) fn resources(types: &[ResourceType], group: &str, version: &str) -> O
                 "namespaced": t.namespaced,
                 "kind": t.kind,
                 "verbs": ["get", "patch", "update"],
+            }));
+        }
+        if t.is("", "pods") {
+            // What `kubectl drain` looks for before it evicts rather than deletes.
+            resources.push(json!({
+                "name": "pods/eviction", "singularName": "", "namespaced": true,
+                "group": "policy", "version": "v1", "kind": "Eviction", "verbs": ["create"],
             }));
         }
     }

@@ -1,6 +1,7 @@
 //! Answers one request: the bearer token, faults armed by tests, then discovery or the verbs
 //! on a resource — get, list, create, replace, merge and JSON patch, server-side apply, delete — and
-//! watches, which [`watch`](super::watch) streams.
+//! watches, which [`watch`](super::watch) streams; a Pod's eviction ([`eviction`](super::eviction))
+//! and its proxy ([`management`](super::management)).
 
 use std::time::Instant;
 
@@ -11,6 +12,7 @@ use super::controllers;
 use super::crd;
 use super::discovery;
 use super::errors::{KubeError, json_response};
+use super::eviction;
 use super::fields::{self, Scope, Writer};
 use super::management;
 use super::patch;
@@ -66,6 +68,9 @@ fn answer(shared: &Shared, request: &Request<'_>) -> Result<Response, KubeError>
         ("GET", Route::OpenApi { group, version }) => found(discovery::openapi(&types, &group, &version)),
         (_, Route::PodProxy { namespace, pod, port, path }) => {
             management::proxy(&mut state, (&cluster, &namespace, &pod, &port), &path, request)
+        }
+        ("POST", Route::Eviction { namespace, pod }) => {
+            eviction::evict(&mut state, (&cluster, &namespace, &pod), request)
         }
         (method, Route::Resource(target)) => {
             let t = resolve(&types, &target)?;
@@ -171,7 +176,8 @@ impl Handler<'_> {
     }
 
     fn selector(&self) -> Result<Selector, KubeError> {
-        Selector::parse(self.query("labelSelector"), self.query("fieldSelector")).map_err(KubeError::bad_request)
+        let (labels, fields) = (self.query("labelSelector"), self.query("fieldSelector"));
+        Selector::parse(labels, fields, (&self.t.group, &self.t.plural)).map_err(KubeError::bad_request)
     }
 
     fn get(self) -> Result<Response, KubeError> {

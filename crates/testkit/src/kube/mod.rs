@@ -17,25 +17,35 @@
 //! `openAPIV3Schema`; get, list and watch with label and field selectors; create, replace
 //! (resourceVersion conflicts), JSON merge patch, JSON patch and server-side apply with per-manager field
 //! ownership and conflicts; the `status` subresource; finalizers and namespace deletion; errors
-//! as `Status` objects; the pod proxy, behind which Cassandra pods answer as the Management API
+//! as `Status` objects; a Pod's `eviction`, which honours PodDisruptionBudgets (see
+//! `eviction.rs`); the pod proxy, behind which Cassandra pods answer as the Management API
 //! (see `management.rs`): the ring as gossip tells it (`ring.rs`), and Cassandra's own state —
 //! keyspaces and their replication, which datacenters hold their data, rebuild and decommission
 //! jobs (`cassandra/`). Tests read and change the stored objects behind the clients' backs
 //! (drift; also `GET /__objects`), count requests from the log, arm faults (Conflict,
 //! throttling, watches that drop), cut the network between clusters ([`FakeKube::partition`]),
-//! read a ring's keyspaces ([`FakeKube::keyspaces`]) and what happened to it, in order
-//! ([`FakeKube::cassandra_events`]), create keyspaces as an application would
-//! ([`FakeKube::create_keyspace`]) and make rebuilds fail ([`FakeKube::fail_rebuilds`]).
+//! add and remove node pools as a cloud does ([`FakeKube::add_node_pool`],
+//! [`FakeKube::remove_node_pool`]; see `nodes.rs`), read a ring's keyspaces
+//! ([`FakeKube::keyspaces`]) and what happened to it, in order ([`FakeKube::cassandra_events`],
+//! and the fewest nodes of a datacenter ever up at once, [`FakeKube::fewest_up`]), create
+//! keyspaces as an application would ([`FakeKube::create_keyspace`]) and make rebuilds fail
+//! ([`FakeKube::fail_rebuilds`]).
 //!
 //! Simulated controllers (see `controllers.rs`) act after the real durations times the
 //! options' time scale: Deployments become Available (once the Secrets they mount exist);
 //! service-account token Secrets get their token; cert-manager readies Issuers and issues
-//! Certificates; claims bind when their StorageClass exists; LoadBalancer Services get a
+//! Certificates; claims bind when their StorageClass exists (in a cluster with Nodes, to a
+//! disk in the zone of the node their first Pod is scheduled to); in a cluster with Nodes,
+//! Pods are scheduled onto them by node affinity, pod anti-affinity, their volumes' zones and
+//! cordons (in one without, Pods run unscheduled, as they always did here);
+//! PodDisruptionBudgets' status follows their Pods; LoadBalancer Services get a
 //! hostname (EKS), which the fake's DNS server resolves ([`FakeKube::dns_server`]), or an IP
 //! (AKS); CoreDNS reads AKS's `coredns-custom` only when it restarts
 //! ([`FakeKube::coredns_config`]); cass-operator brings
-//! CassandraDatacenters up, decommissions them on delete when they are annotated so, and runs
-//! CassandraTask rebuilds; the k8ssandra-operator control plane loads ClientConfigs when it
+//! CassandraDatacenters up, gives them a PodDisruptionBudget, starts a node again whose Pod
+//! went (on its volume, so the same node, wherever the Pod lands), decommissions them on
+//! delete when they are annotated so, and runs CassandraTask rebuilds; the k8ssandra-operator
+//! control plane loads ClientConfigs when it
 //! (re)starts and brings a K8ssandraCluster's datacenters up, in order, in the clusters their
 //! contexts reach on this server, replicates keyspaces to them and rebuilds those added, and
 //! decommissions those removed. The operators' validating webhooks (see `admission.rs`)
@@ -47,8 +57,9 @@
 //! lists come in one page, built-in types are not
 //! validated, custom resources get no defaults and no CEL rules, there are no admission
 //! webhooks but the operators' own, no garbage collection of owned objects, no `scale`
-//! subresource, and `kubectl get` gets objects rather than server-side tables (its columns are
-//! NAME and AGE). Each controller's module says what it leaves out.
+//! subresource, no kubelet (a Pod deleted goes at once; Pods bound to a Node that goes stay),
+//! and `kubectl get` gets objects rather than server-side tables (its columns are NAME and
+//! AGE). Each controller's module says what it leaves out.
 
 mod admission;
 mod cassandra;
@@ -58,9 +69,11 @@ mod defaults;
 mod discovery;
 mod dns;
 mod errors;
+mod eviction;
 mod fields;
 mod handlers;
 mod management;
+mod nodes;
 mod patch;
 mod resources;
 mod ring;
@@ -315,6 +328,50 @@ impl FakeKube {
         }
     }
 
+    /// Adds node pool `pool` to `cluster` (made, EKS-like, if it does not exist) as its cloud
+    /// would: for each `(zone, count)`, `count` Ready Nodes of `instance_type` in `zone`, named
+    /// and labelled as the cluster's flavour names them (`ip-10-….<region>.compute.internal`
+    /// with `eks.amazonaws.com/nodegroup: <pool>` on EKS, `aks-<pool>-…-vmss00000<n>` with
+    /// `kubernetes.azure.com/agentpool: <pool>` on AKS; see `nodes.rs`). From its first Node
+    /// on, a cluster schedules its Pods onto them. Returns the new Nodes' names.
+    pub fn add_node_pool(
+        &self,
+        cluster: &str,
+        pool: &str,
+        instance_type: &str,
+        zones: &[(&str, usize)],
+    ) -> Result<Vec<String>, FakeKubeError> {
+        let mut state = self.add_and_lock(cluster)?;
+        let made = nodes::pool(state.cluster(cluster), pool, instance_type, zones);
+        let names = made.iter().map(|(key, _)| key.name.clone()).collect();
+        for (key, node) in made {
+            state.cluster(cluster).put(key, node);
+        }
+        self.after_change(state);
+        Ok(names)
+    }
+
+    /// Takes node pool `pool` out of `cluster` as its cloud deletes a node group: the Pods on
+    /// its Nodes are deleted (their StatefulSets make them again, to be scheduled elsewhere if
+    /// they can be), then the Nodes. Returns the names of the Nodes removed.
+    pub fn remove_node_pool(&self, cluster: &str, pool: &str) -> Vec<String> {
+        let mut state = self.settled();
+        let Some(c) = state.clusters.get_mut(cluster) else { return Vec::new() };
+        let removed = nodes::remove_pool(c, pool);
+        self.after_change(state);
+        removed
+    }
+
+    /// The fewest nodes of Cassandra datacenter `datacenter` that were up at the same moment
+    /// since it was first Ready, from what happened to its ring
+    /// ([`FakeKube::cassandra_events`]): the nodes it started with, less each `NodeStopped` and
+    /// `NodeDecommissioned`, plus each `NodeStarted`, until it is deleted. A rolling move of a
+    /// datacenter of `size` nodes that never has two down at once keeps it at `size - 1`.
+    /// `None` if the datacenter was never Ready.
+    pub fn fewest_up(&self, datacenter: &str) -> Option<usize> {
+        self.settled().cassandra.fewest_up(datacenter)
+    }
+
     /// Cuts the network between two clusters: their Cassandra nodes see each other down.
     pub fn partition(&self, a: &str, b: &str) {
         self.shared.lock().partitions.insert(pair(a, b));
@@ -483,6 +540,13 @@ impl FakeKube {
     /// The next `times` requests whose path contains `path_fragment` meet `fault`.
     pub fn inject(&self, path_fragment: &str, times: u32, fault: Fault) {
         self.shared.lock().arm(path_fragment, times, fault);
+    }
+
+    /// After a change behind the clients' backs: the controllers look again, watches wake.
+    fn after_change(&self, mut state: MutexGuard<'_, server::State>) {
+        state.resync(Instant::now());
+        drop(state);
+        self.shared.changed();
     }
 
     fn add_and_lock(&self, cluster: &str) -> Result<MutexGuard<'_, server::State>, FakeKubeError> {

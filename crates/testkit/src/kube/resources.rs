@@ -51,6 +51,8 @@ const BUILTIN: &[Row] = &[
     ("discovery.k8s.io", "v1", "endpointslices", "EndpointSlice", true, &[], false),
     ("", "v1", "pods", "Pod", true, &["po"], true),
     ("", "v1", "persistentvolumeclaims", "PersistentVolumeClaim", true, &["pvc"], true),
+    ("", "v1", "persistentvolumes", "PersistentVolume", false, &["pv"], true),
+    ("", "v1", "nodes", "Node", false, &["no"], true),
     ("", "v1", "events", "Event", true, &["ev"], false),
     ("apps", "v1", "deployments", "Deployment", true, &["deploy"], true),
     ("apps", "v1", "daemonsets", "DaemonSet", true, &["ds"], true),

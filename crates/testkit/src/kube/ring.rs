@@ -13,14 +13,16 @@
 //! UL, and nothing. The nodes of a datacenter deleted without a decommission stay listed, down
 //! (DN), while another datacenter of their ring runs (see `cassandra/`). Simplified: a partition
 //! hides nothing (gossip remembers nodes it once saw), and seeds join whether or not a
-//! partition stood between them at the time.
+//! partition stood between them at the time; but groups follow the seeds as they are now, so
+//! a datacenter whose additional seeds no longer name an address of the other's pods (its
+//! seed pods moved to other workers, and other addresses) no longer sees it.
 
 use std::collections::BTreeSet;
 
 use serde_json::{Value, json};
 
 use super::cassandra::Mode;
-use super::controllers::nodes_of;
+use super::controllers::{host_id, nodes_of};
 use super::server::State;
 
 /// A datacenter: (cluster, namespace, Cassandra datacenter name).
@@ -34,6 +36,7 @@ pub(super) struct Node {
     pub cluster_name: String,
     pub version: String,
     seed_service: String,
+    host_id: String,
 }
 
 impl Node {
@@ -45,9 +48,10 @@ impl Node {
         self.pod["metadata"]["name"].as_str().unwrap_or_default()
     }
 
-    /// Cassandra's host id: the Pod's uid, which no other node shares.
+    /// Cassandra's host id: kept on the node's data volume, whichever Pod mounts it (see
+    /// `controllers::host_id`).
     pub fn host_id(&self) -> &str {
-        self.pod["metadata"]["uid"].as_str().unwrap_or_default()
+        &self.host_id
     }
 
     pub fn started(&self) -> bool {
@@ -66,6 +70,7 @@ pub(super) fn nodes(state: &State) -> Vec<Node> {
     nodes_of(state)
         .into_iter()
         .map(|(cluster, pod, dc)| Node {
+            host_id: host_id(state, &cluster, &dc.namespace, pod["metadata"]["name"].as_str().unwrap_or_default()),
             place: (cluster.clone(), dc.namespace.clone(), dc.name.clone()),
             seed_service: dc.additional_seed_service(),
             cluster_name: dc.cluster_name,

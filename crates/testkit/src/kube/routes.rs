@@ -1,5 +1,6 @@
 //! Turns a request path into what it addresses. Every path starts with the cluster's name:
-//! `/<cluster>/api/v1/namespaces/<ns>/configmaps/<name>`, `/<cluster>/apis/apps/v1/deployments`.
+//! `/<cluster>/api/v1/namespaces/<ns>/configmaps/<name>`, `/<cluster>/apis/apps/v1/deployments`;
+//! besides resources, their `status`, and discovery, a Pod's `eviction` and `proxy`.
 
 use percent_encoding::percent_decode_str;
 
@@ -46,6 +47,11 @@ pub(super) enum Route {
         version: String,
     },
     Resource(Target),
+    /// `/<cluster>/api/v1/namespaces/<ns>/pods/<pod>/eviction`.
+    Eviction {
+        namespace: String,
+        pod: String,
+    },
     /// `/<cluster>/api/v1/namespaces/<ns>/pods/<[scheme:]pod[:port]>/proxy/<path>`.
     PodProxy {
         namespace: String,
@@ -89,6 +95,9 @@ pub(super) fn parse(path: &str) -> Result<(Option<String>, Route), KubeError> {
                 port: port.to_string(),
                 path: path.join("/"),
             }
+        }
+        ["api", "v1", "namespaces", namespace, "pods", pod, "eviction"] => {
+            Route::Eviction { namespace: namespace.to_string(), pod: pod.to_string() }
         }
         ["api", version, tail @ ..] => resource("", version, tail)?,
         ["apis", group, version, tail @ ..] => resource(group, version, tail)?,

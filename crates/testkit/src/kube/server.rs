@@ -125,9 +125,11 @@ impl State {
         })
     }
 
-    /// Schedules every controller that has work to do and is not yet scheduled for it, as if
-    /// it had noticed at `since` (a write's time, or the time a controller's action was due).
+    /// Lets Cassandra see which of its nodes' Pods run, then schedules every controller that
+    /// has work to do and is not yet scheduled for it, as if it had noticed at `since` (a
+    /// write's time, or the time a controller's action was due).
     pub fn resync(&mut self, since: Instant) {
+        cassandra::observe(self, since);
         let mut found = Vec::new();
         for (name, cluster) in &self.clusters {
             for (key, object) in cluster.iter() {
@@ -218,9 +220,12 @@ impl State {
         let mut changed = false;
         // A bound on the rounds, should a controller never be content.
         for _ in 0..100_000 {
-            let next = (0..self.scheduled.len())
-                .filter(|&i| self.scheduled[i].due <= now)
-                .min_by_key(|&i| self.scheduled[i].due);
+            // Ties go in object order, so that the same requests always meet the same state
+            // (the scheduler binds Pods created together in name order).
+            let next = (0..self.scheduled.len()).filter(|&i| self.scheduled[i].due <= now).min_by(|&a, &b| {
+                let (a, b) = (&self.scheduled[a], &self.scheduled[b]);
+                (a.due, &a.cluster, &a.key).cmp(&(b.due, &b.cluster, &b.key))
+            });
             let job_first = self
                 .cassandra
                 .next_job_due()

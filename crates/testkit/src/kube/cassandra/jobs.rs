@@ -245,7 +245,7 @@ impl Cassandra {
     }
 
     /// Logs in the ring of node `host`.
-    fn log_for(&mut self, host: &str, at: Instant, what: Happened) {
+    pub(super) fn log_for(&mut self, host: &str, at: Instant, what: Happened) {
         let cluster_name = self.ring_of_node(host).map(|(ring, _)| ring.cluster_name.clone()).unwrap_or_default();
         self.log(at, &cluster_name, what);
     }

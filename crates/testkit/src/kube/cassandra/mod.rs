@@ -1,7 +1,7 @@
 //! Cassandra itself (cass-operator is `controllers/cassandra.rs`), as far as growing and
 //! shrinking a ring across datacenters needs it. Per ring — the datacenters of one Cassandra
 //! cluster name that joined through seeds (see `ring.rs`) — its keyspaces and their
-//! replication (`schema.rs`); per node (by host id, the Pod's uid) its mode (normal, leaving,
+//! replication (`schema.rs`); per node (by host id, its data volume's) its mode (normal, leaving,
 //! left), which keyspaces' data it holds, and the Management API's async jobs, rebuild and
 //! decommission (`jobs.rs`); and a log of what happened, in order, for tests to assert on.
 //!
@@ -34,8 +34,13 @@
 //! as another datacenter of the ring runs: Cassandra still counts that datacenter (it must stay
 //! in `system_auth`'s replication, and may be named in others) and the others' gossip lists its
 //! nodes DN; they hold nothing anyone can read.
+//!
+//! A node whose Pod goes (evicted, deleted, its worker gone) or stops being Ready is down (DN)
+//! until a Pod of the same name mounting the same volume is Ready again — the same node, with
+//! its host id and data, maybe at another address on another worker (`processes.rs`).
 
 mod jobs;
+mod processes;
 mod schema;
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -44,6 +49,7 @@ use std::time::Instant;
 pub use schema::{Keyspace, Replication};
 
 pub(super) use jobs::JobKind;
+pub(super) use processes::observe;
 
 use super::ring::{self, Place};
 use super::server::State;
@@ -58,6 +64,9 @@ pub(super) struct Cassandra {
     nodes: BTreeMap<String, Member>,
     jobs: Vec<jobs::Job>,
     events: Vec<CassandraEvent>,
+    /// How many nodes each datacenter of each ring (by cluster name) had when it was first
+    /// Ready: where [`Cassandra::fewest_up`] starts counting.
+    started_with: BTreeMap<(String, String), usize>,
     /// How many of a datacenter's next rebuilds fail (see [`FakeKube::fail_rebuilds`](super::FakeKube::fail_rebuilds)).
     failing_rebuilds: BTreeMap<String, u32>,
 }
@@ -163,6 +172,19 @@ pub enum Happened {
     DatacenterDeleted {
         datacenter: String,
     },
+    /// A running node's process stopped without leaving the ring — its Pod went or stopped
+    /// being Ready: the others see it down (DN).
+    NodeStopped {
+        datacenter: String,
+        node: String,
+    },
+    /// A stopped node started again with its data, its Pod Ready on worker node `on` (the
+    /// Node's name; empty in a cluster without Nodes): the others see it up again.
+    NodeStarted {
+        datacenter: String,
+        node: String,
+        on: String,
+    },
 }
 
 /// What a controller does to Cassandra (see `Write::Cassandra`).
@@ -240,6 +262,7 @@ impl Cassandra {
             nodes: BTreeMap::new(),
             jobs: Vec::new(),
             events: Vec::new(),
+            started_with: BTreeMap::new(),
             failing_rebuilds: BTreeMap::new(),
         }
     }
@@ -247,13 +270,22 @@ impl Cassandra {
     /// Whether a controller's change would change anything.
     pub fn changes(&self, change: &Change) -> bool {
         match change {
-            Change::Started(started) => started.nodes.iter().any(|n| !self.nodes.contains_key(&n.host_id)),
+            // A datacenter made again on the volumes of one deleted comes back with its nodes.
+            Change::Started(started) => {
+                self.ring_of(&started.place).is_none()
+                    || started.nodes.iter().any(|n| !self.nodes.contains_key(&n.host_id))
+            }
             Change::Replicate { place, keyspace, replication } => self.ring_of(place).is_some_and(|ring| {
                 ring.keyspaces.get(keyspace) != Some(&Replication::NetworkTopology(replication.clone()))
             }),
             Change::Submit { .. } => true,
             Change::Deleted { place } => self.ring_of(place).is_some(),
         }
+    }
+
+    /// Whether Cassandra knows node `host_id` as a member of a ring that has not left it.
+    pub fn knows(&self, host_id: &str) -> bool {
+        self.nodes.get(host_id).is_some_and(|m| m.mode != Mode::Left)
     }
 
     /// A node's mode; one Cassandra never heard of (not started yet) is normal.
@@ -331,6 +363,7 @@ impl Cassandra {
         }
         let holds = self.bootstrapped(index, &place, existing.is_none());
         let ring = self.rings[index].id;
+        self.started_with.entry((cluster_name.clone(), dc.clone())).or_insert(nodes.len());
         for StartedNode { host_id, pod, ip, rack } in nodes {
             let member = Member {
                 ring,

@@ -3,30 +3,44 @@
 //! `<cluster>-<dc>-additional-seed-service`, with EndpointSlices `…-ipv4`/`-ipv6`/`-fqdn` for
 //! `additionalSeeds`), and per rack a StatefulSet `<cluster>-<dc>-<rack>-sts` with its Pods
 //! `…-sts-<i>` and their claims `server-data-<pod>`, named and labelled as cass-operator does.
-//! Once every claim is Bound, Cassandra starts: after about two and a half minutes per rack the
+//! The pods require the nodes their rack's `nodeAffinityLabels` (over the datacenter's) name,
+//! and, unless `allowMultipleNodesPerWorker`, a worker without another Cassandra pod
+//! (pod anti-affinity on the cluster, datacenter and rack labels, topology
+//! `kubernetes.io/hostname`), as cass-operator v1.30.2–v1.32.0 builds its pod template
+//! (construct_podtemplatespec.go `buildAffinity`); a cluster with Nodes schedules them
+//! accordingly (`scheduler.rs`). Once every claim is Bound (and every pod scheduled, in a
+//! cluster with Nodes), Cassandra starts: after about two and a half minutes per rack the
 //! Pods are Running and Ready with addresses from the cluster's pod range
 //! (`10.<200 + n>.0.0/16` for the n-th cluster made), the first pods of each rack are labelled
 //! seeds (three per datacenter, one per rack beyond three racks, split over the racks), and the
 //! datacenter is Ready; its nodes seed a Cassandra ring or join the one their seeds reach (see
-//! `cassandra/`). Deleting it removes its Pods, StatefulSets, Services, EndpointSlices and
-//! (unless annotated `cassandra.datastax.com/delete-pvc: "false"`) claims, then the finalizer,
-//! and the datacenter leaves its ring; annotated `cassandra.datastax.com/decommission-on-delete`
-//! (whatever the value), its nodes are decommissioned one by one first (see `decommission`).
+//! `cassandra/`); a node's host id is its data volume's (its claim's uid). Once Ready, the
+//! datacenter gets its PodDisruptionBudget `<dc>-pdb` (`minAvailable` size − 1; see
+//! `budget`). A pod of a started node that goes (evicted, deleted, its worker gone) is made
+//! again under its name, as its StatefulSet would, scheduled, and started again on its volume
+//! within a minute (cass-operator's fast path for bootstrapped nodes, see `restart`); the
+//! datacenter stays Ready meanwhile. Deleting it removes its Pods, StatefulSets, Services,
+//! EndpointSlices, budget and (unless annotated `cassandra.datastax.com/delete-pvc: "false"`)
+//! claims, then the finalizer, and the datacenter leaves its ring; annotated
+//! `cassandra.datastax.com/decommission-on-delete` (whatever the value), its nodes are
+//! decommissioned one by one first (see `decommission`).
 //! Only while a `cass-operator-controller-manager` Deployment is Available in the cluster.
 //! Its CassandraTasks are `tasks.rs`. Not modelled: scaling a running datacenter down,
 //! the free-space check before a decommission, rolling restarts beyond one wait, per-node
-//! start-up order, the superuser Secret cass-operator generates.
+//! start-up order, the superuser Secret cass-operator generates, the StatefulSets' status
+//! following their pods, a rack's own `affinity` and the pod template's.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
 use serde_json::{Value, json};
 
+use super::disruption::scaled;
 use super::{Controller, Plan, Write, deleting, deployment_available, get, has_condition, key, list, merge};
 use crate::kube::cassandra::{Change, JobKind, Mode, Started, StartedNode};
-use crate::kube::ring;
 use crate::kube::server::State;
 use crate::kube::store::{ObjectKey, now};
+use crate::kube::{nodes, ring};
 
 pub(in crate::kube) const GROUP: &str = "cassandra.datastax.com";
 const FINALIZER: &str = "finalizer.cassandra.datastax.com";
@@ -42,6 +56,11 @@ const MANAGED_BY: (&str, &str) = ("app.kubernetes.io/managed-by", "cass-operator
 pub(super) const REACT: Duration = Duration::from_secs(3);
 /// Bootstrapping Cassandra on one rack's nodes.
 const START_PER_RACK: Duration = Duration::from_secs(150);
+/// Starting Cassandra again on the data a node already has: no bootstrap, its commit log
+/// replayed, its volume attached to the new worker.
+const RESTART: Duration = Duration::from_secs(60);
+/// Present (whatever its value), cass-operator makes no PodDisruptionBudget (and deletes its own).
+const DISABLE_PDB: &str = "cassandra.datastax.com/disable-pdb-creation";
 
 /// Whether cass-operator runs in `cluster`.
 pub(in crate::kube) fn cass_operator_available(state: &State, cluster: &str) -> bool {
@@ -61,8 +80,9 @@ pub(in crate::kube) struct Datacenter {
     /// Label values of the cluster and datacenter.
     cluster_label: String,
     datacenter_label: String,
-    /// (rack, nodes, seeds)
-    racks: Vec<(String, usize, usize)>,
+    racks: Vec<Rack>,
+    /// Not `allowMultipleNodesPerWorker`: no two Cassandra pods on one worker node.
+    one_per_worker: bool,
     pub server_version: String,
     /// The system keyspaces' replication its JVM options ask the Management API agent for.
     system_replication: Option<BTreeMap<String, u32>>,
@@ -70,19 +90,36 @@ pub(in crate::kube) struct Datacenter {
     allow_alter_rf: bool,
 }
 
+/// One rack of a datacenter: its nodes and seeds (split as cass-operator splits them) and the
+/// node labels its pods require (`rackNodeAffinitylabels`: the datacenter's
+/// `nodeAffinityLabels` with the rack's over them).
+#[derive(Clone)]
+struct Rack {
+    name: String,
+    nodes: usize,
+    seeds: usize,
+    node_labels: BTreeMap<String, String>,
+}
+
 impl Datacenter {
     pub fn of(at: &ObjectKey, object: &Value) -> Datacenter {
         let spec = &object["spec"];
         let text = |v: &Value| v.as_str().unwrap_or_default().to_string();
         let cluster_name = text(&spec["clusterName"]);
-        let mut racks: Vec<String> = spec["racks"].as_array().into_iter().flatten().map(|r| text(&r["name"])).collect();
-        if racks.is_empty() {
-            racks.push("default".into());
-        }
+        let default_rack = [json!({ "name": "default" })];
+        let listed = spec["racks"].as_array().filter(|r| !r.is_empty()).map_or(&default_rack[..], Vec::as_slice);
         let size = spec["size"].as_u64().unwrap_or(0) as usize;
         // Three seeds per datacenter; all nodes when fewer; one per rack beyond three racks.
-        let seeds = if size < 3 { size } else { 3.max(racks.len()) };
-        let (nodes, seeds) = (split(size, racks.len()), split(seeds, racks.len()));
+        let seeds = if size < 3 { size } else { 3.max(listed.len()) };
+        let (nodes, seeds) = (split(size, listed.len()), split(seeds, listed.len()));
+        let labels = |v: &Value| -> BTreeMap<String, String> {
+            v.as_object().into_iter().flatten().map(|(k, v)| (k.clone(), text(v))).collect()
+        };
+        let racks = listed.iter().zip(nodes).zip(seeds).map(|((rack, nodes), seeds)| {
+            let mut node_labels = labels(&spec["nodeAffinityLabels"]);
+            node_labels.extend(labels(&rack["nodeAffinityLabels"]));
+            Rack { name: text(&rack["name"]), nodes, seeds, node_labels }
+        });
         let options = jvm_options(&spec["config"]);
         Datacenter {
             namespace: at.namespace.clone(),
@@ -91,7 +128,8 @@ impl Datacenter {
             resource_name: cleanup(&at.name),
             name: spec["datacenterName"].as_str().filter(|n| !n.is_empty()).unwrap_or(&at.name).to_string(),
             cluster_name,
-            racks: racks.into_iter().zip(nodes).zip(seeds).map(|((r, n), s)| (r, n, s)).collect(),
+            racks: racks.collect(),
+            one_per_worker: spec["allowMultipleNodesPerWorker"] != true,
             server_version: text(&spec["serverVersion"]),
             system_replication: system_replication(&options),
             allow_alter_rf: options.contains(&"-Dcassandra.allow_alter_rf_during_range_movement=true"),
@@ -131,12 +169,41 @@ impl Datacenter {
     }
 
     /// (rack, pod name) of every pod, rack by rack.
-    fn pods(&self) -> Vec<(String, String)> {
+    fn pods(&self) -> Vec<(&Rack, String)> {
         let mut pods = Vec::new();
-        for (rack, nodes, _) in &self.racks {
-            pods.extend((0..*nodes).map(|i| (rack.clone(), format!("{}-{i}", self.statefulset(rack)))));
+        for rack in &self.racks {
+            pods.extend((0..rack.nodes).map(|i| (rack, format!("{}-{i}", self.statefulset(&rack.name)))));
         }
         pods
+    }
+
+    /// A pod's rack and its place in it.
+    fn rack_of(&self, pod: &str) -> Option<(&Rack, usize)> {
+        let in_rack = |r: &&Rack| {
+            let ordinal = pod.strip_prefix(&self.statefulset(&r.name)).and_then(|rest| rest.strip_prefix('-'));
+            ordinal.is_some_and(|n| n.parse::<usize>().is_ok())
+        };
+        Some((self.racks.iter().find(in_rack)?, ordinal(pod)))
+    }
+
+    /// The pod template's affinity (`buildAffinity`): the rack's node labels required, and,
+    /// unless `allowMultipleNodesPerWorker`, no other pod with cass-operator's cluster,
+    /// datacenter and rack labels on the same worker. A rack's or the pod template's own
+    /// affinity is not merged in.
+    fn affinity(&self, rack: &Rack) -> Value {
+        let mut affinity = json!({});
+        if !rack.node_labels.is_empty() {
+            let expressions: Vec<Value> =
+                rack.node_labels.iter().map(|(k, v)| json!({ "key": k, "operator": "In", "values": [v] })).collect();
+            affinity["nodeAffinity"] = json!({ "requiredDuringSchedulingIgnoredDuringExecution": { "nodeSelectorTerms": [{ "matchExpressions": expressions }] } });
+        }
+        if self.one_per_worker {
+            let exists = |key: &str| json!({ "key": key, "operator": "Exists" });
+            let selector =
+                json!({ "matchExpressions": [exists(CLUSTER_LABEL), exists(DATACENTER_LABEL), exists(RACK_LABEL)] });
+            affinity["podAntiAffinity"] = json!({ "requiredDuringSchedulingIgnoredDuringExecution": [{ "labelSelector": selector, "topologyKey": "kubernetes.io/hostname" }] });
+        }
+        affinity
     }
 }
 
@@ -158,6 +225,9 @@ impl Controller for Datacenters {
         let made: Vec<Write> = make(state, cluster, at, object, &dc).into_iter().filter(|w| state.changes(w)).collect();
         if !made.is_empty() {
             return Some((REACT, made));
+        }
+        if let Some(restarting) = restart(state, cluster, at, object, &dc) {
+            return restarting;
         }
         start(state, cluster, at, object, &dc)
     }
@@ -223,35 +293,43 @@ fn make(state: &State, cluster: &str, at: &ObjectKey, object: &Value, dc: &Datac
         ));
     }
     let claim_spec = &object["spec"]["storageConfig"]["cassandraDataVolumeClaimSpec"];
-    for (rack, nodes, _) in &dc.racks {
-        let name = dc.statefulset(rack);
+    for rack in &dc.racks {
+        let name = dc.statefulset(&rack.name);
+        let labels = dc.labels(Some(&rack.name));
         create(
             key("apps", "statefulsets", ns, &name),
-            json!({ "apiVersion": "apps/v1", "kind": "StatefulSet", "metadata": { "name": name, "namespace": ns, "labels": dc.labels(Some(rack)) },
-                    "spec": { "replicas": nodes, "serviceName": format!("{}-all-pods-service", dc.prefix()), "podManagementPolicy": "Parallel",
-                              "selector": { "matchLabels": dc.labels(Some(rack)) } },
-                    "status": { "replicas": nodes, "readyReplicas": 0 } }),
+            json!({ "apiVersion": "apps/v1", "kind": "StatefulSet", "metadata": { "name": name, "namespace": ns, "labels": labels },
+                    "spec": { "replicas": rack.nodes, "serviceName": format!("{}-all-pods-service", dc.prefix()), "podManagementPolicy": "Parallel",
+                              "selector": { "matchLabels": labels }, "template": { "metadata": { "labels": labels }, "spec": { "affinity": dc.affinity(rack) } } },
+                    "status": { "replicas": rack.nodes, "readyReplicas": 0 } }),
         );
     }
     for (rack, pod) in dc.pods() {
         let claim = format!("server-data-{pod}");
         create(
             key("", "persistentvolumeclaims", ns, &claim),
-            json!({ "apiVersion": "v1", "kind": "PersistentVolumeClaim", "metadata": { "name": claim, "namespace": ns, "labels": dc.labels(Some(&rack)) }, "spec": claim_spec }),
+            json!({ "apiVersion": "v1", "kind": "PersistentVolumeClaim", "metadata": { "name": claim, "namespace": ns, "labels": dc.labels(Some(&rack.name)) }, "spec": claim_spec }),
         );
-        let mut labels = dc.labels(Some(&rack));
+        // The StatefulSet controller's Pod, made again under the same name whenever it goes.
+        let mut labels = dc.labels(Some(&rack.name));
         labels[STATE_LABEL] = "Ready-to-Start".into();
         labels["statefulset.kubernetes.io/pod-name"] = pod.clone().into();
-        create(
-            key("", "pods", ns, &pod),
-            json!({ "apiVersion": "v1", "kind": "Pod", "metadata": { "name": pod, "namespace": ns, "labels": labels },
-                    "spec": { "hostname": pod, "subdomain": format!("{}-all-pods-service", dc.prefix()),
+        let pod_key = key("", "pods", ns, &pod);
+        let pod_object = json!({ "apiVersion": "v1", "kind": "Pod", "metadata": { "name": pod, "namespace": ns, "labels": labels },
+                    "spec": { "hostname": pod, "subdomain": format!("{}-all-pods-service", dc.prefix()), "affinity": dc.affinity(rack),
                               "containers": [{ "name": "cassandra", "image": format!("k8ssandra/cass-management-api:{}", dc.server_version),
                                                "ports": [{ "name": "native", "containerPort": 9042 }, { "name": "internode", "containerPort": 7000 }, { "name": "mgmt-api-http", "containerPort": 8080 }] }],
                               "volumes": [{ "name": "server-data", "persistentVolumeClaim": { "claimName": claim } }] },
-                    "status": { "phase": "Pending" } }),
-        );
+                    "status": { "phase": "Pending" } });
+        if object["status"]["nodeStatuses"][&pod].is_null() {
+            create(pod_key, pod_object);
+        } else if get(state, cluster, &pod_key).is_none() {
+            // A bootstrapped node's pod gone: the StatefulSet controller makes it again, which
+            // is no progress of cass-operator's.
+            writes.push(merge(cluster, &pod_key, pod_object));
+        }
     }
+    writes.extend(budget(cluster, at, object, dc));
     let finalizers = object["metadata"]["finalizers"].as_array().cloned().unwrap_or_default();
     let progress = &object["status"]["cassandraOperatorProgress"];
     if !finalizers.iter().any(|f| f == FINALIZER) || progress.is_null() || !created.is_empty() {
@@ -283,56 +361,39 @@ fn address_types<'a>(seeds: &[&'a str]) -> Vec<(&'static str, Vec<&'a str>)> {
     types
 }
 
-/// Cassandra starting once every claim is Bound: the Pods Running and Ready with addresses,
-/// seeds labelled, the datacenter Ready.
+/// Cassandra starting once every claim is Bound (and, in a cluster with Nodes, every Pod
+/// scheduled): the Pods Running and Ready with addresses, seeds labelled, the datacenter Ready.
 fn start(state: &State, cluster: &str, at: &ObjectKey, object: &Value, dc: &Datacenter) -> Plan {
     let ns = dc.namespace.as_str();
     let pods = dc.pods();
-    let bound = pods.iter().all(|(_, pod)| {
-        get(state, cluster, &key("", "persistentvolumeclaims", ns, &format!("server-data-{pod}")))
-            .is_some_and(|c| c["status"]["phase"] == "Bound")
-    });
     let stored: Vec<&Value> =
         pods.iter().filter_map(|(_, pod)| get(state, cluster, &key("", "pods", ns, pod))).collect();
     let ready = stored.iter().all(|p| has_condition(p, "Ready"))
         && has_condition(object, "Ready")
         && object["status"]["observedGeneration"] == object["metadata"]["generation"];
-    if !bound || ready || stored.len() != pods.len() {
+    if ready || stored.len() != pods.len() || !stored.iter().all(|p| can_start(state, cluster, p)) {
         return None;
     }
     let mut addresses = free_addresses(state, cluster);
     let mut writes = Vec::new();
     let mut statuses = serde_json::Map::new();
     let mut started = Vec::new();
-    for (rack, nodes, seeds) in &dc.racks {
-        let rack_pods: Vec<&(String, String)> = pods.iter().filter(|(r, _)| r == rack).collect();
-        for (i, (_, pod)) in rack_pods.iter().enumerate() {
-            let stored = get(state, cluster, &key("", "pods", ns, pod)).cloned().unwrap_or_default();
-            let ip = stored["status"]["podIP"]
-                .as_str()
+    for rack in &dc.racks {
+        for (i, (_, pod)) in pods.iter().filter(|(r, _)| r.name == rack.name).enumerate() {
+            let pod_key = key("", "pods", ns, pod);
+            let ip = get(state, cluster, &pod_key)
+                .and_then(|p| p["status"]["podIP"].as_str())
                 .map(str::to_string)
                 .unwrap_or_else(|| addresses.next().unwrap_or_default());
-            let seed = if i < *seeds { json!("true") } else { Value::Null };
-            let condition = |kind: &str| json!({ "type": kind, "status": "True", "lastTransitionTime": now() });
-            writes.push(merge(
-                cluster,
-                &key("", "pods", ns, pod),
-                json!({
-                    "metadata": { "labels": { STATE_LABEL: "Started", SEED_LABEL: seed } },
-                    "status": {
-                        "phase": "Running", "podIP": ip, "podIPs": [{ "ip": ip }], "startTime": now(),
-                        "conditions": [condition("PodScheduled"), condition("Initialized"), condition("ContainersReady"), condition("Ready")],
-                        "containerStatuses": [{ "name": "cassandra", "ready": true, "started": true, "restartCount": 0, "image": format!("k8ssandra/cass-management-api:{}", dc.server_version) }],
-                    },
-                }),
-            ));
-            statuses.insert(pod.clone(), json!({ "hostID": stored["metadata"]["uid"], "ip": ip, "rack": rack }));
-            let host_id = stored["metadata"]["uid"].as_str().unwrap_or_default().to_string();
-            started.push(StartedNode { host_id, pod: pod.clone(), ip, rack: clean_label(rack) });
+            let host_id = host_id(state, cluster, ns, pod);
+            writes.push(merge(cluster, &pod_key, running(dc, rack, i, &ip)));
+            statuses.insert(pod.clone(), node_status(&host_id, &ip, rack));
+            started.push(StartedNode { host_id, pod: pod.clone(), ip, rack: clean_label(&rack.name) });
         }
+        let nodes = rack.nodes;
         writes.push(merge(
             cluster,
-            &key("apps", "statefulsets", ns, &dc.statefulset(rack)),
+            &key("apps", "statefulsets", ns, &dc.statefulset(&rack.name)),
             json!({ "status": { "replicas": nodes, "readyReplicas": nodes, "currentReplicas": nodes, "updatedReplicas": nodes } }),
         ));
     }
@@ -359,6 +420,115 @@ fn start(state: &State, cluster: &str, at: &ObjectKey, object: &Value, dc: &Data
         nodes: started,
     })));
     Some((START_PER_RACK * dc.racks.len() as u32, writes))
+}
+
+/// cass-operator's fast path for nodes that bootstrapped before (`startBootstrappedNodes`):
+/// a pod of the datacenter's `status.nodeStatuses` whose node Cassandra knows but that is not
+/// Ready — made again after it went — is started as soon as it can be (see [`can_start`]),
+/// all such pods at once, after [`RESTART`]: Running and Ready at a new address, labelled as
+/// before, its node status updated. Cassandra sees the node back (see `cassandra/`). `None`
+/// when no pod waits for that (the datacenter then starts as a whole, if it must); `Some(None)`
+/// while those that wait cannot start yet.
+fn restart(state: &State, cluster: &str, at: &ObjectKey, object: &Value, dc: &Datacenter) -> Option<Plan> {
+    let ns = dc.namespace.as_str();
+    let statuses = &object["status"]["nodeStatuses"];
+    let stopped: Vec<(&ObjectKey, &Value)> = list(state, cluster, "", "pods", Some(ns))
+        .into_iter()
+        .filter(|(k, p)| dc.owns(p) && !statuses[&k.name].is_null() && !has_condition(p, "Ready") && !deleting(p))
+        .filter(|(k, _)| state.cassandra.knows(&host_id(state, cluster, ns, &k.name)))
+        .collect();
+    if stopped.is_empty() {
+        return None;
+    }
+    let previous: BTreeSet<&str> = stopped.iter().filter_map(|(k, _)| statuses[&k.name]["ip"].as_str()).collect();
+    let mut addresses = free_addresses(state, cluster).filter(|ip| !previous.contains(ip.as_str()));
+    let mut writes = Vec::new();
+    for (pod_key, _) in stopped.into_iter().filter(|(_, p)| can_start(state, cluster, p)) {
+        let Some((rack, index)) = dc.rack_of(&pod_key.name) else { continue };
+        let ip = addresses.next().unwrap_or_default();
+        let status = node_status(&host_id(state, cluster, ns, &pod_key.name), &ip, rack);
+        writes.push(merge(cluster, pod_key, running(dc, rack, index, &ip)));
+        writes.push(merge(
+            cluster,
+            at,
+            json!({ "status": { "nodeStatuses": { pod_key.name.clone(): status }, "lastServerNodeStarted": now() } }),
+        ));
+    }
+    Some((!writes.is_empty()).then_some((RESTART, writes)))
+}
+
+/// Whether Cassandra can start in a pod: its data claim is Bound and, in a cluster with
+/// Nodes, the pod is on one.
+fn can_start(state: &State, cluster: &str, pod: &Value) -> bool {
+    let (namespace, name) = (
+        pod["metadata"]["namespace"].as_str().unwrap_or_default(),
+        pod["metadata"]["name"].as_str().unwrap_or_default(),
+    );
+    let claim = get(state, cluster, &key("", "persistentvolumeclaims", namespace, &format!("server-data-{name}")));
+    claim.is_some_and(|c| c["status"]["phase"] == "Bound")
+        && (pod["spec"]["nodeName"].is_string() || nodes::of(state, cluster).is_empty())
+}
+
+/// A pod whose Cassandra runs: Running and Ready at `ip`, labelled Started, and a seed if it
+/// is among the first `seeds` of its rack.
+fn running(dc: &Datacenter, rack: &Rack, index: usize, ip: &str) -> Value {
+    let seed = if index < rack.seeds { json!("true") } else { Value::Null };
+    let condition = |kind: &str| json!({ "type": kind, "status": "True", "lastTransitionTime": now() });
+    json!({
+        "metadata": { "labels": { STATE_LABEL: "Started", SEED_LABEL: seed } },
+        "status": {
+            "phase": "Running", "podIP": ip, "podIPs": [{ "ip": ip }], "startTime": now(),
+            "conditions": [condition("PodScheduled"), condition("Initialized"), condition("ContainersReady"), condition("Ready")],
+            "containerStatuses": [{ "name": "cassandra", "ready": true, "started": true, "restartCount": 0, "image": format!("k8ssandra/cass-management-api:{}", dc.server_version) }],
+        },
+    })
+}
+
+/// A node's entry in the datacenter's `status.nodeStatuses`.
+fn node_status(host_id: &str, ip: &str, rack: &Rack) -> Value {
+    json!({ "hostID": host_id, "ip": ip, "rack": rack.name })
+}
+
+/// Cassandra's host id for the node in a pod: made when the node first bootstrapped and kept
+/// on its data volume (`system.local`), so the uid of the pod's claim `server-data-<pod>`,
+/// whichever Pod mounts it now; empty without a claim.
+pub(in crate::kube) fn host_id(state: &State, cluster: &str, namespace: &str, pod: &str) -> String {
+    get(state, cluster, &key("", "persistentvolumeclaims", namespace, &format!("server-data-{pod}")))
+        .and_then(|c| c["metadata"]["uid"].as_str())
+        .unwrap_or_default()
+        .to_string()
+}
+
+/// cass-operator's PodDisruptionBudget `<dc>-pdb` (`newPodDisruptionBudgetForDatacenter`),
+/// made once the datacenter is Ready (`CheckDcPodDisruptionBudget` comes after its pods are)
+/// and kept as the spec says, or deleted when the datacenter is annotated
+/// `cassandra.datastax.com/disable-pdb-creation`: the datacenter's pods selected by their
+/// cluster and datacenter labels, `minAvailable` size − 1, or, with `maxUnavailable`, size
+/// less that (of the largest rack's nodes, at most all of them).
+fn budget(cluster: &str, at: &ObjectKey, object: &Value, dc: &Datacenter) -> Option<Write> {
+    let name = format!("{}-pdb", at.name);
+    let budget_key = key("policy", "poddisruptionbudgets", &at.namespace, &name);
+    if object["metadata"]["annotations"].get(DISABLE_PDB).is_some() {
+        return Some(Write::Delete { cluster: cluster.into(), key: budget_key });
+    }
+    if !has_condition(object, "Ready") {
+        return None;
+    }
+    let selector = json!({ CLUSTER_LABEL: dc.cluster_label, DATACENTER_LABEL: dc.datacenter_label });
+    let budget = json!({ "apiVersion": "policy/v1", "kind": "PodDisruptionBudget",
+        "metadata": { "name": name, "namespace": at.namespace, "labels": dc.labels(None) },
+        "spec": { "selector": { "matchLabels": selector }, "minAvailable": min_available(&object["spec"], dc) } });
+    Some(merge(cluster, &budget_key, budget))
+}
+
+fn min_available(spec: &Value, dc: &Datacenter) -> i64 {
+    let size = spec["size"].as_i64().unwrap_or(0);
+    let largest = dc.racks.iter().map(|r| r.nodes).max().unwrap_or(0) as i64;
+    if spec["maxUnavailable"].is_null() {
+        return size - 1;
+    }
+    // An unreadable value leaves the default, as cass-operator does.
+    scaled(&spec["maxUnavailable"], largest).map_or(size - 1, |unavailable| size - unavailable.min(largest))
 }
 
 /// The addresses of the cluster's pod range no Pod has, lowest first.
@@ -397,7 +567,7 @@ fn decommission(state: &State, cluster: &str, at: &ObjectKey, object: &Value, dc
         return Some(begin_decommission(state, cluster, at, object, &pods));
     }
     if let Some((pod_key, pod)) = pods.iter().find(|(_, p)| p["metadata"]["labels"][STATE_LABEL] == DECOMMISSIONING) {
-        let host = host_id(pod);
+        let host = &host_id(state, cluster, &dc.namespace, &pod_key.name);
         return Some(match state.cassandra.mode(host) {
             Mode::Left => Some((REACT, remove_pod(state, cluster, at, dc, (pod_key, pod), &pods))),
             Mode::Leaving => None,
@@ -407,17 +577,14 @@ fn decommission(state: &State, cluster: &str, at: &ObjectKey, object: &Value, dc
         });
     }
     // Pods in no rack of the spec leave cass-operator stuck, and the deletion with it.
-    let Some((pod_key, pod)) = next_to_leave(dc, &pods) else { return Some(None) };
+    let Some((pod_key, _)) = next_to_leave(dc, &pods) else { return Some(None) };
     let label = json!({ "metadata": { "labels": { STATE_LABEL: DECOMMISSIONING } } });
     let scaling_down = json!({ "status": { "conditions": with_condition(object, "ScalingDown") } });
-    Some(Some((REACT, vec![leave(host_id(pod)), merge(cluster, pod_key, label), merge(cluster, at, scaling_down)])))
+    let host = host_id(state, cluster, &dc.namespace, &pod_key.name);
+    Some(Some((REACT, vec![leave(&host), merge(cluster, pod_key, label), merge(cluster, at, scaling_down)])))
 }
 
 const DECOMMISSIONING: &str = "Decommissioning";
-
-fn host_id(pod: &Value) -> &str {
-    pod["metadata"]["uid"].as_str().unwrap_or_default()
-}
 
 /// The forced decommission cass-operator asks a node for.
 fn leave(host: &str) -> Write {
@@ -436,7 +603,10 @@ fn begin_decommission(
     let nodes = ring::nodes(state);
     let seen = pods
         .iter()
-        .find_map(|(_, p)| nodes.iter().find(|n| n.host_id() == host_id(p) && n.started()))
+        .find_map(|(k, _)| {
+            let host = host_id(state, cluster, &k.namespace, &k.name);
+            nodes.iter().find(|n| n.host_id() == host && n.started())
+        })
         .map(|me| ring::alive_datacenters(state, &nodes, me))
         .unwrap_or_default();
     let mut status = json!({ "cassandraOperatorProgress": "Updating" });
@@ -464,7 +634,7 @@ fn next_to_leave<'p>(dc: &Datacenter, pods: &[(&'p ObjectKey, &'p Value)]) -> Op
         .racks
         .iter()
         .zip(desired)
-        .map(|((rack, _, _), want)| (clean_label(rack), want))
+        .map(|(rack, want)| (clean_label(&rack.name), want))
         .find(|(rack, want)| pods.iter().filter(|(_, p)| rack_of(p) == *rack).count() > *want)?;
     pods.iter().filter(|(_, p)| rack_of(p) == rack).max_by_key(|(k, _)| ordinal(&k.name)).copied()
 }
@@ -508,6 +678,7 @@ fn delete_all(state: &State, cluster: &str, at: &ObjectKey, object: &Value, dc: 
     let keep_claims = object["metadata"]["annotations"]["cassandra.datastax.com/delete-pvc"] == "false";
     let mut writes = Vec::new();
     let owned = [
+        ("policy", "poddisruptionbudgets"),
         ("", "pods"),
         ("apps", "statefulsets"),
         ("", "services"),

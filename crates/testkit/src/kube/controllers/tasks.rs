@@ -27,7 +27,7 @@ use std::time::Duration;
 
 use serde_json::{Map, Value, json};
 
-use super::cassandra::{Datacenter, GROUP, RACK_LABEL, REACT, cass_operator_available};
+use super::cassandra::{Datacenter, GROUP, RACK_LABEL, REACT, cass_operator_available, host_id};
 use super::{Controller, Plan, Write, deleting, get, key, list, merge};
 use crate::kube::cassandra::{Change, JobKind};
 use crate::kube::ring;
@@ -146,8 +146,8 @@ impl Run<'_> {
         let pods = list(self.state, self.cluster, "", "pods", Some(&self.dc.namespace));
         for (k, pod) in pods.into_iter().filter(|(_, p)| self.dc.owns(p)) {
             let rack = pod["metadata"]["labels"][RACK_LABEL].as_str().unwrap_or_default();
-            let host = pod["metadata"]["uid"].as_str().unwrap_or_default();
-            racks.entry(rack.to_string()).or_default().push((k.name.clone(), host.to_string()));
+            let host = host_id(self.state, self.cluster, &k.namespace, &k.name);
+            racks.entry(rack.to_string()).or_default().push((k.name.clone(), host));
         }
         racks
             .into_values()

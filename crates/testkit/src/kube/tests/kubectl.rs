@@ -19,13 +19,13 @@ fn kubectl_path() -> PathBuf {
     if path.is_file() { path } else { panic!("{MISSING}") }
 }
 
-struct Kubectl {
+pub(super) struct Kubectl {
     binary: PathBuf,
     home: tempfile::TempDir,
 }
 
 impl Kubectl {
-    fn new(kube: &FakeKube, clusters: &[&str]) -> Kubectl {
+    pub(super) fn new(kube: &FakeKube, clusters: &[&str]) -> Kubectl {
         let home = tempfile::tempdir().expect("a temporary directory");
         std::fs::write(home.path().join("kubeconfig"), kube.kubeconfig(clusters)).expect("the kubeconfig");
         Kubectl { binary: kubectl_path(), home }
@@ -38,7 +38,7 @@ impl Kubectl {
     }
 
     /// Runs kubectl; (success, stdout, stderr).
-    fn run(&self, args: &[&str]) -> (bool, String, String) {
+    pub(super) fn run(&self, args: &[&str]) -> (bool, String, String) {
         let home: &Path = self.home.path();
         let output = Command::new(&self.binary)
             .args(args)
@@ -53,7 +53,7 @@ impl Kubectl {
     }
 
     #[track_caller]
-    fn ok(&self, args: &[&str]) -> String {
+    pub(super) fn ok(&self, args: &[&str]) -> String {
         let (success, stdout, stderr) = self.run(args);
         assert!(success, "kubectl {args:?} failed: {stderr}");
         stdout

@@ -8,6 +8,7 @@ mod dns;
 mod kubectl;
 mod lists;
 mod management;
+mod nodes;
 mod operators;
 mod watches;
 
