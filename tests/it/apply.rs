@@ -73,7 +73,7 @@ fn apply_then_no_changes_then_drift_then_destroy() {
     assert_eq!(output.status.code(), Some(0), "{}", text(&output.stderr));
     let stdout = text(&output.stdout);
     assert!(stdout.contains("Apply complete after"), "{stdout}");
-    assert!(stdout.contains("Resources: 60 added, 0 changed, 0 destroyed."), "{stdout}");
+    assert!(stdout.contains("Resources: 62 added, 0 changed, 0 destroyed."), "{stdout}");
     assert!(stdout.contains("Critical path: "), "{stdout}");
     d.assert_inventory_equals_state();
 
@@ -159,7 +159,7 @@ fn a_plan_that_destroys_cassandra_data_is_refused_unless_allowed() {
         marked,
         [
             "aws_eks_cluster.eu-central",
-            "aws_eks_node_group.eu-central",
+            "aws_eks_node_group.eu-central/m5.xlarge",
             "cassandra_datacenter.eu-central/dc-eu-central"
         ]
     );
@@ -170,7 +170,10 @@ fn a_plan_that_destroys_cassandra_data_is_refused_unless_allowed() {
     assert_eq!(refused.status.code(), Some(1), "{}", text(&refused.stdout));
     let error = text(&refused.stderr);
     assert!(error.contains("error: this plan destroys Cassandra data, so nothing was changed"), "{error}");
-    assert!(error.contains("aws_eks_node_group.eu-central: datacenter dc-eu-central in eu-central"), "{error}");
+    assert!(
+        error.contains("aws_eks_node_group.eu-central/m5.xlarge: datacenter dc-eu-central in eu-central"),
+        "{error}"
+    );
     assert!(error.contains("--allow-data-loss"), "{error}");
     let saved = d.dir.path().join("plan.json");
     let saved = saved.to_str().unwrap();

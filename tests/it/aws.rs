@@ -234,7 +234,8 @@ fn eks_two_regions_applies_replans_scales_drifts_and_destroys_against_moto() {
         let described = run.rt.block_on(eks.describe_cluster().name(&name).send()).unwrap();
         let eks_cluster = described.cluster().unwrap();
         assert_eq!(eks_cluster.tags().and_then(|t| t.get("ringform:deployment")).map(String::as_str), Some(DEPLOYMENT));
-        let group = run.rt.block_on(eks.describe_nodegroup().cluster_name(&name).nodegroup_name("cassandra").send());
+        let group =
+            run.rt.block_on(eks.describe_nodegroup().cluster_name(&name).nodegroup_name("cassandra-m5-xlarge").send());
         let group = group.unwrap().nodegroup().cloned().unwrap();
         assert_eq!(group.scaling_config().and_then(|s| s.desired_size()), Some(3));
         // The nodes wear the Cassandra group through the node group's launch template.
@@ -252,7 +253,7 @@ fn eks_two_regions_applies_replans_scales_drifts_and_destroys_against_moto() {
         );
         assert_eq!(
             group.tags().and_then(|t| t.get("ringform:address")).map(String::as_str),
-            Some(&*format!("aws_eks_node_group.{cluster}"))
+            Some(&*format!("aws_eks_node_group.{cluster}/m5.xlarge"))
         );
         // Cassandra's volumes get their provisioner: the EBS CSI add-on, active and ringform's.
         let addon = eks.describe_addon().cluster_name(&name).addon_name("aws-ebs-csi-driver");
@@ -285,7 +286,7 @@ fn eks_two_regions_applies_replans_scales_drifts_and_destroys_against_moto() {
     let output = run.ringform(&args(&["plan", "--detailed-exitcode"], &scaled));
     assert_eq!(output.status.code(), Some(2));
     let plan = text(&output.stdout);
-    assert!(plan.contains("~ aws_eks_node_group.eu-west"), "{plan}");
+    assert!(plan.contains("~ aws_eks_node_group.eu-west/m5.xlarge"), "{plan}");
     assert!(plan.contains("Plan: 0 to add, 1 to change, 0 to destroy."), "{plan}");
 
     // Out of band, through the SDK: a route deleted and a security-group rule revoked.

@@ -141,7 +141,7 @@ fn target_limits_the_plan_to_the_target_and_its_dependencies() {
         json["resource_changes"].as_array().unwrap().iter().map(|c| c["address"].as_str().unwrap()).collect();
     assert!(addresses.contains(&"aws_eks_cluster.main"));
     assert!(addresses.contains(&"aws_vpc.main"));
-    assert!(!addresses.contains(&"aws_eks_node_group.main"), "{addresses:?}");
+    assert!(!addresses.contains(&"aws_eks_node_group.main/m5.xlarge"), "{addresses:?}");
     let (output, _state) = ringform(&["plan", "--target", "aws_vpc.nope", "examples/minimal.toml"]);
     assert_eq!(output.status.code(), Some(1));
     assert!(text(&output.stderr).contains("no such resource"));

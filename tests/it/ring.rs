@@ -5,6 +5,7 @@
 
 use std::collections::BTreeSet;
 use std::process::{Child, Output};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
 
 use aws_sdk_ec2::types::Filter;
@@ -638,4 +639,137 @@ fn a_seeded_ring_grows_and_shrinks_without_losing_data() {
 fn a_k8ssandra_ring_grows_and_shrinks_without_losing_data() {
     let steps = ["~ k8ssandra_cluster.growing", "~ cassandra_keyspace.orders"];
     grows_and_shrinks("k8ssandra-operator", &steps, |_, _| {});
+}
+
+/// Stands in for the kubelets of EKS node groups joining their clusters, until `stop`: every
+/// node group moto holds for a cluster of `deployment` becomes a node pool of that cluster in
+/// the fake Kubernetes API (its desired size spread over its subnets' zones), and leaves it
+/// once the node group is gone.
+fn kubelets(run: &Run, deployment: &str, clusters: &[(&str, &str)], stop: &AtomicBool) {
+    let settings = common::moto_settings(run.moto.as_ref().expect("node groups come from moto"));
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    let mut joined: BTreeSet<(String, String)> = BTreeSet::new();
+    while !stop.load(Ordering::Relaxed) {
+        for (cluster, region) in clusters {
+            let config = rt.block_on(ringform_aws::sdk_config(&settings, region));
+            let (eks, ec2) = (aws_sdk_eks::Client::new(&config), aws_sdk_ec2::Client::new(&config));
+            let name = format!("{deployment}-{cluster}");
+            let listed = rt.block_on(eks.list_nodegroups().cluster_name(&name).send());
+            let groups = listed.map(|l| l.nodegroups().to_vec()).unwrap_or_default();
+            let new: Vec<&String> =
+                groups.iter().filter(|g| !joined.contains(&(cluster.to_string(), g.to_string()))).collect();
+            for group in new {
+                let described = rt.block_on(eks.describe_nodegroup().cluster_name(&name).nodegroup_name(group).send());
+                let Some(described) = described.ok().and_then(|d| d.nodegroup) else { continue };
+                let subnets = described.subnets().to_vec();
+                let subnets = rt.block_on(ec2.describe_subnets().set_subnet_ids(Some(subnets)).send());
+                let mut zones: Vec<String> = subnets
+                    .map(|s| s.subnets().iter().filter_map(|s| s.availability_zone().map(str::to_owned)).collect())
+                    .unwrap_or_default();
+                zones.sort();
+                let size = described.scaling_config().and_then(|s| s.desired_size()).unwrap_or(0) as usize;
+                let per_zone: Vec<(&str, usize)> = zones
+                    .iter()
+                    .enumerate()
+                    .map(|(i, z)| (z.as_str(), size / zones.len() + usize::from(i < size % zones.len())))
+                    .collect();
+                let instance = described.instance_types().first().cloned().unwrap_or_default();
+                run.kube.add_node_pool(cluster, group, &instance, &per_zone).unwrap();
+                joined.insert((cluster.to_string(), group.clone()));
+            }
+            let gone: Vec<(String, String)> =
+                joined.iter().filter(|(c, g)| c == cluster && !groups.contains(g)).cloned().collect();
+            for (cluster, group) in gone {
+                run.kube.remove_node_pool(&cluster, &group);
+                joined.remove(&(cluster, group));
+            }
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+}
+
+/// Sets its flag when dropped, so a helper thread stops however the test ends.
+struct StopOnDrop<'a>(&'a AtomicBool);
+
+impl Drop for StopOnDrop<'_> {
+    fn drop(&mut self) {
+        self.0.store(true, Ordering::Relaxed);
+    }
+}
+
+/// Another instance type for a cluster hosting a datacenter is another node group: the plan
+/// says it is made first and the pods move, with no data at stake; the apply makes it, moves
+/// the pods one at a time, rack by rack, each Up/Normal again on a new node before the next,
+/// so the datacenter never has more than one node down; then the old group goes.
+#[test]
+fn a_new_instance_type_moves_cassandra_to_a_new_node_group_rack_by_rack() {
+    let example = "examples/eks-two-regions.toml";
+    let run = Run::start(&[("eu-west", Flavor::Eks), ("eu-central", Flavor::Eks)]);
+    let stop = AtomicBool::new(false);
+    let regions = [("eu-west", "eu-west-1"), ("eu-central", "eu-central-1")];
+    std::thread::scope(|threads| {
+        threads.spawn(|| kubelets(&run, "eks-two-regions", &regions, &stop));
+        let _stop = StopOnDrop(&stop);
+        moves_rack_by_rack(&run, example);
+    });
+}
+
+fn moves_rack_by_rack(run: &Run, example: &str) {
+    run.brings_the_ring_up(example, &["dc-eu-west", "dc-eu-central"]);
+
+    let bigger = run.dir.path().join("bigger.toml");
+    let source = std::fs::read_to_string(example).unwrap();
+    let west = source.find("name = \"eu-west\"").unwrap();
+    let at = west + source[west..].find("m5.xlarge").unwrap();
+    std::fs::write(&bigger, format!("{}m6i.2xlarge{}", &source[..at], &source[at + "m5.xlarge".len()..])).unwrap();
+    let bigger = bigger.to_str().unwrap();
+
+    let plan = ok(&run.ringform(&["plan", bigger]));
+    assert!(plan.contains("+ aws_eks_node_group.eu-west/m6i.2xlarge"), "{plan}");
+    assert!(
+        plan.contains("- aws_eks_node_group.eu-west/m5.xlarge  (replaced by aws_eks_node_group.eu-west/m6i.2xlarge, made first: Cassandra's pods move to it one rack at a time, then this goes)"),
+        "{plan}"
+    );
+    assert!(plan.contains("~ cassandra_node_pool.eu-west/cassandra"), "{plan}");
+    assert!(!plan.contains("destroys the data"), "{plan}");
+
+    let before = run.kube.cassandra_events().len();
+    ok(&run.ringform(&["apply", "--auto-approve", bigger]));
+    assert_eq!(run.kube.fewest_up("dc-eu-west"), Some(2), "never more than one node down");
+    let events = &run.kube.cassandra_events()[before..];
+    let moves: Vec<&Happened> = events
+        .iter()
+        .map(|e| &e.what)
+        .filter(|h| matches!(h, Happened::NodeStopped { datacenter, .. } | Happened::NodeStarted { datacenter, .. } if datacenter == "dc-eu-west"))
+        .collect();
+    assert_eq!(moves.len(), 6, "each of three nodes stopped and started once: {moves:#?}");
+    for pair in moves.chunks(2) {
+        match pair {
+            [Happened::NodeStopped { node: stopped, .. }, Happened::NodeStarted { node: started, on, .. }] => {
+                assert_eq!(stopped, started, "{moves:#?}");
+                assert!(!on.is_empty());
+            }
+            _ => panic!("a node started again before the next stopped: {moves:#?}"),
+        }
+    }
+    // Every Cassandra pod of the datacenter runs on the new group's nodes; the old group is gone.
+    let objects = run.kube.objects("eu-west");
+    let new_nodes: BTreeSet<&str> = objects
+        .iter()
+        .filter(|o| {
+            o["kind"] == "Node" && o["metadata"]["labels"]["eks.amazonaws.com/nodegroup"] == "cassandra-m6i-2xlarge"
+        })
+        .filter_map(|o| o["metadata"]["name"].as_str())
+        .collect();
+    let pods: Vec<&str> = objects
+        .iter()
+        .filter(|o| o["kind"] == "Pod" && o["metadata"]["labels"]["cassandra.datastax.com/datacenter"] == "dc-eu-west")
+        .filter_map(|o| o["spec"]["nodeName"].as_str())
+        .collect();
+    assert_eq!(pods.len(), 3);
+    assert!(pods.iter().all(|n| new_nodes.contains(n)), "{pods:?} on {new_nodes:?}");
+    let status = ok(&run.ringform(&["status", bigger]));
+    assert!(status.contains("Every node is Up/Normal as seen from every datacenter."), "{status}");
+    let plan = run.ringform(&["plan", "--detailed-exitcode", bigger]);
+    assert_eq!(plan.status.code(), Some(0), "{}", text(&plan.stdout));
 }

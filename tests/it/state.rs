@@ -247,7 +247,7 @@ fn encrypted_state_keeps_no_secret_at_rest_and_needs_its_key() {
 
     let rekeyed =
         d.ok(&["state", "rekey", TWO_REGIONS], &[("RINGFORM_STATE_KEY", key), ("RINGFORM_STATE_NEW_KEY", other)]);
-    assert!(rekeyed.starts_with("Sealed the secrets of 60 resources"), "{rekeyed}");
+    assert!(rekeyed.starts_with("Sealed the secrets of 62 resources"), "{rekeyed}");
     d.fails(&["plan", TWO_REGIONS], &with_key);
     let with_other = [("RINGFORM_STATE_KEY", other)];
     assert_eq!(pull(&d, TWO_REGIONS, true, &with_other), shown);

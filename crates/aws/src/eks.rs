@@ -244,9 +244,11 @@ fn node_group_object(group: &Nodegroup) -> Option<Object> {
     Some(Object { outputs: node_group_outputs(&id), id, tags: tag_map(group.tags()), observed })
 }
 
-/// A node group's outputs: its id, and its cluster's name for what must wait for the nodes.
+/// A node group's outputs: its id, its cluster's name for what must wait for the nodes, and
+/// its own, which its nodes carry as a label.
 fn node_group_outputs(id: &str) -> Attributes {
-    attributes([("id", id.into()), ("cluster_name", split_id(id).0.into())])
+    let (cluster, name) = split_id(id);
+    attributes([("id", id.into()), ("cluster_name", cluster.into()), ("node_group_name", name.into())])
 }
 
 async fn node_group(ctx: &Ctx<'_>, cluster: &str, name: &str) -> ProviderResult<Option<Nodegroup>> {

@@ -81,7 +81,7 @@ fn eks_storage_comes_from_the_ebs_csi_add_on_and_seeded_datacenters_wait_for_it(
     let addon = address("aws_eks_addon.eu-west/aws-ebs-csi-driver");
     assert_eq!(
         attribute(&g, "aws_eks_addon.eu-west/aws-ebs-csi-driver", "cluster_name"),
-        &Value::reference(&address("aws_eks_node_group.eu-west"), "cluster_name")
+        &Value::reference(&address("aws_eks_node_group.eu-west/m5.xlarge"), "cluster_name")
     );
     assert_eq!(
         attribute(&g, "aws_eks_addon.eu-west/aws-ebs-csi-driver", "addon_name"),
@@ -145,8 +145,11 @@ fn eks_pods_get_their_subnets_through_custom_networking_set_up_before_the_nodes(
         ])
     );
     // The nodes launch once it is set up; it reaches the cluster without waiting for them.
-    let nodes = address("aws_eks_node_group.aws-1");
-    assert_eq!(attribute(&g, "aws_eks_node_group.aws-1", "pod_networking"), &Value::reference(&networking, "id"));
+    let nodes = address("aws_eks_node_group.aws-1/m5.xlarge");
+    assert_eq!(
+        attribute(&g, "aws_eks_node_group.aws-1/m5.xlarge", "pod_networking"),
+        &Value::reference(&networking, "id")
+    );
     assert!(g.dependencies(&nodes).any(|a| *a == networking));
     let needed = g.with_dependencies(std::slice::from_ref(&networking)).unwrap();
     assert!(needed.contains(&eks) && needed.contains(&address(config)));
@@ -155,7 +158,7 @@ fn eks_pods_get_their_subnets_through_custom_networking_set_up_before_the_nodes(
     // Without a pod range, pods use the node subnets as EKS sets them up.
     let g = example("eks-two-regions");
     assert_eq!(count(&g, kinds::kubernetes::ENI_CONFIG) + count(&g, kinds::kubernetes::CUSTOM_NETWORKING), 0);
-    assert_eq!(attribute(&g, "aws_eks_node_group.eu-west", "pod_networking"), &Value::Null);
+    assert_eq!(attribute(&g, "aws_eks_node_group.eu-west/m5.xlarge", "pod_networking"), &Value::Null);
 }
 
 #[test]
@@ -322,7 +325,7 @@ fn with_dependencies_keeps_the_target_and_what_it_needs() {
     let cut = g.with_dependencies(&[address("aws_eks_cluster.main")]).unwrap();
     assert!(cut.contains(&address("aws_vpc.main")));
     assert!(cut.contains(&address("aws_iam_role.main/cluster")));
-    assert!(!cut.contains(&address("aws_eks_node_group.main")));
+    assert!(!cut.contains(&address("aws_eks_node_group.main/m5.xlarge")));
     assert!(cut.len() < g.len());
     assert_eq!(g.with_dependencies(&[address("aws_vpc.nope")]).unwrap_err(), address("aws_vpc.nope"));
 }

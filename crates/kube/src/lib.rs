@@ -19,6 +19,7 @@ mod kinds;
 mod labels;
 mod management;
 pub mod manifests;
+mod node_pools;
 mod provider;
 mod settings;
 pub mod status;

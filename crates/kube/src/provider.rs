@@ -24,6 +24,7 @@ use crate::error::KubeResult;
 use crate::keyspaces;
 use crate::kinds::{Ctx, Settle, coredns, pod_networking, rebuild, spec};
 use crate::labels;
+use crate::node_pools;
 use crate::settings::KubeSettings;
 use crate::wait;
 
@@ -69,6 +70,9 @@ impl KubeProvider {
         let cluster = self.cluster(address, inputs).await?;
         if keyspaces::is_keyspace(address.kind()) {
             return keyspaces::apply(&cluster, address, inputs).await;
+        }
+        if address.kind() == kubernetes::NODE_POOL {
+            return node_pools::apply(&cluster, &self.settings, address, inputs).await;
         }
         let spec = spec(address.kind())?;
         let ctx = Ctx { address, inputs: Inputs::new(address, inputs) };
@@ -230,8 +234,8 @@ impl KubeProvider {
 
     /// Deletes the resource's objects, last applied first.
     async fn remove(&self, request: &DeleteRequest) -> KubeResult<()> {
-        if keyspaces::is_keyspace(request.address.kind()) {
-            // Forgotten, not dropped: the data stays.
+        if keyspaces::is_keyspace(request.address.kind()) || request.address.kind() == kubernetes::NODE_POOL {
+            // Forgotten: a keyspace's data stays, and pods stay where they run.
             return Ok(());
         }
         let spec = spec(request.address.kind())?;
@@ -284,6 +288,16 @@ impl KubeProvider {
         if keyspaces::is_keyspace(request.kind) {
             return Ok(ReadResponse { found: keyspaces::read(&cluster, &request.resources).await? });
         }
+        if request.kind == kubernetes::NODE_POOL {
+            // Where pods run is not compared: the next apply moves any that strayed.
+            let found = request.resources.iter().map(|t| Observed {
+                address: t.address.clone(),
+                provider_id: t.provider_id.clone(),
+                inputs: t.inputs.clone(),
+                outputs: t.outputs.clone(),
+            });
+            return Ok(ReadResponse { found: found.collect() });
+        }
         let owned = self.owned(&cluster, &request.deployment, request.kind, None).await?;
         let spec = spec(request.kind)?;
         let mut found = Vec::new();
@@ -325,9 +339,9 @@ impl KubeProvider {
 
     async fn find_impl(&self, request: FindRequest) -> KubeResult<Option<Observed>> {
         let cluster = self.cluster(&request.address, &request.inputs).await?;
-        if keyspaces::is_keyspace(request.address.kind()) {
-            // Every keyspace ringform keeps can be made again as it should be, whether or not a
-            // killed run got to it.
+        if keyspaces::is_keyspace(request.address.kind()) || request.address.kind() == kubernetes::NODE_POOL {
+            // Every keyspace ringform keeps can be made again as it should be, and pods moved,
+            // whether or not a killed run got to it.
             let applied = self.apply(&request.deployment, &request.address, &request.inputs).await?;
             return Ok(Some(Observed {
                 address: request.address.clone(),

@@ -5,7 +5,7 @@
 //! follow: another storage class, a smaller size, a rack in another zone.
 
 use ringform_core::schema::{CassandraData, KindSchema, Schemas};
-use ringform_core::{Attributes, UNKNOWN_TEXT, Value};
+use ringform_core::{Address, Attributes, UNKNOWN_TEXT, Value};
 use ringform_state::Snapshot;
 use serde::{Deserialize, Serialize};
 
@@ -36,12 +36,50 @@ pub(crate) fn mark(changes: &mut [Change], state: &Snapshot, schemas: &Schemas) 
     if recorded.is_empty() {
         return Vec::new();
     }
+    let successors = successors(changes, schemas);
     for change in changes.iter_mut().filter(|c| c.action != Action::NoOp) {
-        if let Some(schema) = schemas.get(change.address.kind()) {
+        if let Some(successor) = successors.iter().find(|(old, _)| *old == change.address).map(|(_, new)| new) {
+            change.reason = format!(
+                "replaced by {successor}, made first: Cassandra's pods move to it one rack at a time, then this goes"
+            );
+        } else if let Some(schema) = schemas.get(change.address.kind()) {
             change.at_stake = at_stake(change, schema, &recorded);
         }
     }
     stranded_keyspaces(changes, state, schemas, &recorded)
+}
+
+/// The Kubernetes cluster a hosting object's address names: `<kind>.<cluster>[/<pool>]`.
+fn hosted_cluster(address: &Address) -> &str {
+    address.name().split('/').next().unwrap_or_default()
+}
+
+/// (deleted, created) pairs of node pools that take over from one another: the same kind in
+/// the same cluster and the same subnets (so zones, so volumes, stay). The new one is made
+/// before the old one goes, so nothing is lost.
+fn successors(changes: &[Change], schemas: &Schemas) -> Vec<(Address, Address)> {
+    let hosts = |c: &&Change| schemas.get(c.address.kind()).is_some_and(|s| s.cassandra_data == CassandraData::Hosts);
+    let same_zones = |old: &Change, new: &Change| {
+        let subnets = |attributes: &Option<Attributes>| attributes.as_ref().and_then(|a| a.get("subnet_ids")).cloned();
+        let schema = schemas.get(old.address.kind());
+        match (subnets(&old.before), subnets(&new.after), schema) {
+            (Some(a), Some(b), Some(schema)) => schema.same_input("subnet_ids", &a, &b),
+            _ => false,
+        }
+    };
+    let mut pairs = Vec::new();
+    for old in changes.iter().filter(hosts).filter(|c| c.action == Action::Delete) {
+        let new = changes.iter().filter(hosts).find(|new| {
+            new.action == Action::Create
+                && new.address.kind() == old.address.kind()
+                && hosted_cluster(&new.address) == hosted_cluster(&old.address)
+                && same_zones(old, new)
+        });
+        if let Some(new) = new {
+            pairs.push((old.address.clone(), new.address.clone()));
+        }
+    }
+    pairs
 }
 
 /// Keyspaces left with no replica by removing datacenters while others stay, as the ring's
@@ -108,7 +146,7 @@ fn at_stake(change: &Change, schema: &KindSchema, recorded: &[&Attributes]) -> V
     let after = change.after.as_ref().map(|a| datacenters(schema, a)).unwrap_or_default();
     match (schema.cassandra_data, change.action) {
         (CassandraData::Hosts, Action::Replace | Action::Delete) => {
-            let cluster = change.address.name();
+            let cluster = hosted_cluster(&change.address);
             let because = match change.action {
                 Action::Replace => format!("{} is replaced: its nodes and their volumes go first", change.address),
                 _ => format!("{} is deleted, with its nodes and their volumes", change.address),
@@ -396,6 +434,39 @@ mod tests {
               that stays (or drop it) first"]
         );
         assert!(plan_destroy(&state, &[], "h".into(), &ringform_schema::all()).refusals.is_empty());
+    }
+
+    /// Another instance type is another node group in the same subnets: made first, and the old
+    /// one's deletion destroys nothing. In other subnets (zones), it does.
+    #[test]
+    fn a_node_group_taking_over_in_the_same_zones_is_no_loss() {
+        let group = |subnets: &[&str]| {
+            attributes(&[("region", "eu-west-1".into()), ("subnet_ids", Value::from(subnets.to_vec()))])
+        };
+        let state = applied().with(Record::new(
+            address("aws_eks_node_group.eu/m5.xlarge"),
+            Some("eu:cassandra-m5-xlarge".into()),
+            group(&["subnet-a", "subnet-b"]),
+            Attributes::new(),
+        ));
+        let plan_with = |subnets: &[&str]| {
+            let graph = ResourceGraph::from_resources(vec![
+                Resource { address: address("aws_eks_cluster.eu"), attributes: eks("eu-west-1") },
+                Resource { address: address(DC), attributes: datacenter(3, "gp3", "100Gi", "eu-west-1a") },
+                Resource { address: address("aws_eks_node_group.eu/m6i.xlarge"), attributes: group(subnets) },
+            ])
+            .unwrap();
+            plan(&graph, &state, "h".into(), &ringform_schema::all())
+        };
+        let moved = plan_with(&["subnet-b", "subnet-a"]);
+        let old = moved.changes.iter().find(|c| c.address == address("aws_eks_node_group.eu/m5.xlarge")).unwrap();
+        assert_eq!(old.action, Action::Delete);
+        assert!(old.at_stake.is_empty());
+        assert!(old.reason.starts_with("replaced by aws_eks_node_group.eu/m6i.xlarge, made first"), "{}", old.reason);
+        assert_eq!(moved.summary().data_loss, 0);
+
+        let elsewhere = plan_with(&["subnet-c"]);
+        assert_eq!(elsewhere.summary().data_loss, 1, "{elsewhere:#?}");
     }
 
     #[test]

@@ -363,8 +363,9 @@ pub static SCHEMA: ProviderSchema = ProviderSchema {
                 input("min_size").rules(&[Rule::Range { min: 0, max: 1000 }]),
                 input("max_size").rules(&[Rule::Range { min: 1, max: 1000 }]),
             ])
-            // `cluster_name` again, for what must wait for the nodes (add-ons run on them).
-            .outputs(&[ID, output("cluster_name")])
+            // `cluster_name` again, for what must wait for the nodes (add-ons run on them);
+            // `node_group_name`, which the nodes carry as label `eks.amazonaws.com/nodegroup`.
+            .outputs(&[ID, output("cluster_name"), output("node_group_name")])
             .takes(minutes(5))
             .cassandra_data(CassandraData::Hosts),
         // An EKS add-on (the EBS CSI driver): its pods run on the node group's nodes, so it

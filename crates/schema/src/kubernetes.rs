@@ -22,6 +22,7 @@ pub const CASSANDRA_DATACENTER: Kind = Kind::new("cassandra_datacenter");
 pub const KEYSPACE: Kind = Kind::new("cassandra_keyspace");
 pub const SYSTEM_KEYSPACE: Kind = Kind::new("cassandra_system_keyspace");
 pub const REBUILD: Kind = Kind::new("cassandra_rebuild");
+pub const NODE_POOL: Kind = Kind::new("cassandra_node_pool");
 pub const DNS_ENDPOINT: Kind = Kind::new("kube_dns_endpoint");
 pub const COREDNS_STUB_DOMAINS: Kind = Kind::new("coredns_stub_domains");
 
@@ -205,6 +206,13 @@ pub static SCHEMA: ProviderSchema = ProviderSchema {
             ])
             .outputs(&[ID])
             .takes(minutes(10)),
+        // The cluster's Cassandra pods run on its node pool `pool` (nodes labelled
+        // `pool_label`): when the pool is replaced, they move to the new one a node at a time,
+        // rack by rack, each back Up/Normal before the next. `datacenters` orders it after them.
+        in_cluster(NODE_POOL)
+            .inputs(&[CLUSTER, ACCESS, input("pool_label").required(), input("pool").required(), input("datacenters")])
+            .outputs(&[ID])
+            .takes(minutes(30)),
         in_cluster(DNS_ENDPOINT)
             // `network_role`: on AKS, the role assignment without which the cloud never gives an
             // internal load balancer an address in ringform's VNet.

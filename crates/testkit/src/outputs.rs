@@ -45,6 +45,7 @@ pub(crate) fn compute(
             computed.push(("cluster_security_group_id", format!("sg-cluster-{serial}").into()));
         }
         aws::LAUNCH_TEMPLATE => computed.push(("version", "1".into())),
+        aws::EKS_NODE_GROUP => echo("node_group_name", text("node_group_name")),
         azure::AKS_CLUSTER | kubernetes::SERVICE_ACCOUNT => {
             computed.push(("kubeconfig", Value::secret(kubeconfig(provider_id).into())));
             if kind == azure::AKS_CLUSTER {

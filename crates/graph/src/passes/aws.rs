@@ -152,19 +152,22 @@ fn one_cluster(b: &mut Builder, c: &Cluster) {
         },
     );
     let count = i64::from(c.node_pool.count.value);
+    let machine = c.node_pool.machine_type.value.as_str();
+    // One node group per instance type, named after it: another type is another group, made
+    // before the old one goes, so Cassandra's pods can move over rack by rack.
     let nodes = b.add(
         kinds::aws::EKS_NODE_GROUP,
-        n,
+        &node_group_name(n, machine),
         attrs! {
             "region" => region,
             "cluster_name" => output(&eks, "cluster_name"),
-            "node_group_name" => "cassandra",
+            "node_group_name" => format!("cassandra-{}", machine.replace('.', "-")),
             "node_role_arn" => output(&node_role, "arn"),
             "subnet_ids" => node_subnets,
             "pod_networking" => pod_networking,
             "launch_template_id" => output(&template, "id"),
             "launch_template_version" => output(&template, "version"),
-            "instance_type" => c.node_pool.machine_type.value.as_str(),
+            "instance_type" => machine,
             "desired_size" => count,
             "min_size" => count,
             "max_size" => count,
@@ -187,6 +190,11 @@ fn one_cluster(b: &mut Builder, c: &Cluster) {
             },
         );
     }
+}
+
+/// The address name of cluster `cluster`'s node group of `instance_type` machines.
+pub(super) fn node_group_name(cluster: &str, instance_type: &str) -> String {
+    format!("{cluster}/{instance_type}")
 }
 
 /// The environment of the VPC CNI's `aws-node` container that gives pods addresses from the

@@ -4,7 +4,7 @@
 
 use ringform_core::{Address, Value};
 use ringform_schema as kinds;
-use ringform_topology::{Cassandra, CassandraMode, Datacenter, Keyspace};
+use ringform_topology::{Cassandra, CassandraMode, Cloud, Datacenter, Keyspace};
 
 use super::kubernetes::{add_in, dns_ready, namespace, operator, operator_namespace, storage_class};
 use crate::builder::{Builder, attrs, output};
@@ -17,6 +17,7 @@ pub(super) fn datacenters(b: &mut Builder) {
         CassandraMode::K8ssandraOperator => k8ssandra_cluster(b, cassandra, &password).into_iter().collect(),
         CassandraMode::CassOperatorSeeds => seeded_datacenters(b, cassandra, &password),
     };
+    node_pools(b, cassandra, &up);
     let keyspaces = keyspaces(b, cassandra, &up);
     if cassandra.mode.value == CassandraMode::CassOperatorSeeds {
         rebuilds(b, cassandra, &keyspaces);
@@ -42,6 +43,40 @@ fn keyspaces(b: &mut Builder, cassandra: &Cassandra, up: &[Address]) -> Vec<Addr
     }
     addresses
 }
+
+/// On each EKS cluster hosting a datacenter, Cassandra's pods run on the node group of the
+/// topology's instance type: when that changes, the new group is made, the pods move to it
+/// rack by rack, then the old group goes. (AKS changes a pool's VM size only by replacing the
+/// cluster, which plans name as data loss.)
+fn node_pools(b: &mut Builder, cassandra: &Cassandra, up: &[Address]) {
+    let datacenters: Vec<Value> = up.iter().map(|dc| output(dc, "id")).collect();
+    let mut done: Vec<&str> = Vec::new();
+    for dc in &cassandra.datacenters {
+        let Some(c) = b.topology.cluster(&dc.cluster.value) else { continue };
+        if c.provider.value != Cloud::Aws || done.contains(&c.name.value.as_str()) {
+            continue;
+        }
+        done.push(&c.name.value);
+        let nodes = b.address(
+            kinds::aws::EKS_NODE_GROUP,
+            &super::aws::node_group_name(&c.name.value, &c.node_pool.machine_type.value),
+        );
+        add_in(
+            b,
+            kinds::kubernetes::NODE_POOL,
+            c,
+            "cassandra",
+            attrs! {
+                "pool_label" => EKS_NODE_GROUP_LABEL,
+                "pool" => output(&nodes, "node_group_name"),
+                "datacenters" => datacenters.clone(),
+            },
+        );
+    }
+}
+
+/// The label EKS puts on a node group's nodes, naming it.
+const EKS_NODE_GROUP_LABEL: &str = "eks.amazonaws.com/nodegroup";
 
 /// `{datacenter: factor}`.
 fn replication(keyspace: &Keyspace) -> Value {

@@ -34,7 +34,10 @@ pub(super) fn hosts_datacenter(t: &Topology, name: &str) -> bool {
 pub(super) fn access(b: &mut Builder, c: &Cluster) -> Value {
     let mut access = control_plane_access(b, c);
     if let (Cloud::Aws, Value::Map(fields)) = (c.provider.value, &mut access) {
-        let nodes = b.address(kinds::aws::EKS_NODE_GROUP, &c.name.value);
+        let nodes = b.address(
+            kinds::aws::EKS_NODE_GROUP,
+            &super::aws::node_group_name(&c.name.value, &c.node_pool.machine_type.value),
+        );
         fields.insert("node_group".into(), output(&nodes, "id"));
     }
     access
