@@ -140,10 +140,7 @@ impl KubeProvider {
 
     /// The cluster of the node input `ring` names.
     async fn ring_node_cluster(&self, address: &Address, inputs: &Inputs<'_>) -> KubeResult<std::sync::Arc<Cluster>> {
-        let Some(Value::Map(ring)) = inputs.attrs.get("ring") else {
-            return Err(ringform_core::provider::ProviderError::fatal(format!("{address}: `ring` is not a map")));
-        };
-        self.cluster(address, ring).await
+        self.cluster(address, ring_inputs(address, inputs)?.attrs).await
     }
 }
 

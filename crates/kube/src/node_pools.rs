@@ -95,12 +95,7 @@ async fn cordon_others(cluster: &Cluster, nodes: &[Value], label: &str, pool: &s
 async fn move_one(cluster: &Cluster, settings: &KubeSettings, pod: &Value, label: &str, pool: &str) -> KubeResult<()> {
     let target = ObjectRef::of(pod)?;
     let namespace = target.namespace.clone().unwrap_or_default();
-    let api: Api<Pod> = Api::namespaced(cluster.client().clone(), &namespace);
-    let what = format!("cluster {}: evicting {target}", cluster.name);
-    api.evict(&target.name, &EvictParams::default()).await.map_err(|e| {
-        // 429: the disruption budget does not allow it now (another node is down); retried.
-        api_error(&what, e)
-    })?;
+    // Read before evicting: with no new node to go to, the pod would only be taken down.
     let nodes: Vec<String> = cluster
         .list("v1", "Node", None, &format!("{label}={pool}"))
         .await?
@@ -113,6 +108,10 @@ async fn move_one(cluster: &Cluster, settings: &KubeSettings, pod: &Value, label
             cluster.name
         )));
     }
+    let api: Api<Pod> = Api::namespaced(cluster.client().clone(), &namespace);
+    // 429: the disruption budget does not allow it now (another node is down); retried.
+    let what = format!("cluster {}: evicting {target}", cluster.name);
+    api.evict(&target.name, &EvictParams::default()).await.map_err(|e| api_error(&what, e))?;
     let old_uid = pod["metadata"]["uid"].clone();
     let on_new_pool = move |p: &Value| {
         p["metadata"]["uid"] != old_uid

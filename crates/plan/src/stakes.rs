@@ -11,6 +11,10 @@ use serde::{Deserialize, Serialize};
 
 use crate::{Action, Change};
 
+/// How every reason that the datacenter itself goes (deleted, removed, made again) begins,
+/// which is what may strand a keyspace's replicas.
+const DATACENTER_GOES: &str = "the datacenter is";
+
 /// One datacenter's data that a change would destroy.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AtStake {
@@ -93,7 +97,7 @@ fn stranded_keyspaces(
     let removed: Vec<&str> = changes
         .iter()
         .flat_map(|c| &c.at_stake)
-        .filter(|s| s.because.iter().any(|b| b.starts_with("the datacenter is")))
+        .filter(|s| s.because.iter().any(|b| b.starts_with(DATACENTER_GOES)))
         .map(|s| s.datacenter.as_str())
         .collect();
     let stays = recorded.iter().any(|dc| !removed.contains(&text(dc, "name")));
@@ -155,16 +159,16 @@ fn at_stake(change: &Change, schema: &KindSchema, recorded: &[&Attributes]) -> V
             hosted.map(|dc| stake(dc, vec![because.clone()])).collect()
         }
         (CassandraData::Datacenter | CassandraData::Datacenters, Action::Delete) => {
-            before.iter().map(|dc| stake(dc, vec!["the datacenter is deleted, with its volumes".into()])).collect()
+            before.iter().map(|dc| stake(dc, vec![format!("{DATACENTER_GOES} deleted, with its volumes")])).collect()
         }
         (CassandraData::Datacenter | CassandraData::Datacenters, Action::Replace) => {
-            let because = format!("the datacenter is made again, empty ({})", change.reason);
+            let because = format!("{DATACENTER_GOES} made again, empty ({})", change.reason);
             before.iter().map(|dc| stake(dc, vec![because.clone()])).collect()
         }
         (CassandraData::Datacenter | CassandraData::Datacenters, Action::Update) => before
             .iter()
             .filter_map(|old| match after.iter().find(|new| text(new, "name") == text(old, "name")) {
-                None => Some(stake(old, vec!["the datacenter is removed, with its volumes".into()])),
+                None => Some(stake(old, vec![format!("{DATACENTER_GOES} removed, with its volumes")])),
                 Some(new) => {
                     let damage = damage(old, new);
                     (!damage.is_empty()).then(|| stake(old, damage))

@@ -133,10 +133,7 @@ impl Cassandra {
         factors: &BTreeMap<String, u32>,
         at: Instant,
     ) -> Result<(), String> {
-        if let Some(statement) = self.create_statement(host, keyspace, factors)? {
-            self.execute(statement, at);
-        }
-        Ok(())
+        self.run(self.create_statement(host, keyspace, factors), at)
     }
 
     /// `ALTER KEYSPACE … NetworkTopologyStrategy` through node `host`.
@@ -147,9 +144,7 @@ impl Cassandra {
         factors: &BTreeMap<String, u32>,
         at: Instant,
     ) -> Result<(), String> {
-        let statement = self.alter_statement(host, keyspace, factors)?;
-        self.execute(statement, at);
-        Ok(())
+        self.run(self.alter_statement(host, keyspace, factors).map(Some), at)
     }
 
     /// k8ssandra-operator's EnsureKeyspaceReplication through `host`.
@@ -160,7 +155,12 @@ impl Cassandra {
         factors: &BTreeMap<String, u32>,
         at: Instant,
     ) -> Result<(), String> {
-        if let Some(statement) = self.ensure_statement(host, keyspace, factors)? {
+        self.run(self.ensure_statement(host, keyspace, factors), at)
+    }
+
+    /// Carries out what a statement's check allowed, if anything: Cassandra's refusal is `Err`.
+    fn run(&mut self, statement: Result<Option<Statement>, String>, at: Instant) -> Result<(), String> {
+        if let Some(statement) = statement? {
             self.execute(statement, at);
         }
         Ok(())
