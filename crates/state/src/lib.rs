@@ -12,6 +12,7 @@
 //! [`move_record`] are the edits people make by hand (`state rm`, `state mv`). The
 //! `conformance` feature exposes the test suite every backend must pass.
 
+mod document;
 mod edit;
 mod error;
 mod files;
@@ -29,6 +30,7 @@ pub mod conformance;
 
 use ringform_core::Address;
 
+pub use document::{Document, Header};
 pub use edit::{Moved, forget, move_record};
 pub use error::StateError;
 pub use last_good::LAST_GOOD_FILE;

@@ -10,12 +10,13 @@
 use std::fs;
 use std::path::{Path, PathBuf};
 
-use crate::last_good::{self, Header, LastGood};
+use crate::document::{Document, Header};
+use crate::last_good::{self, LastGood};
 use crate::lock::LockGuard;
-use crate::seal::{StateKey, check_key};
+use crate::seal::StateKey;
 use crate::sled_store::Database;
-use crate::stored::{decode_record, encode_record};
-use crate::{Opener, Record, SledStore, StateError, StateStore, Timestamp, files};
+use crate::stored::encode_record;
+use crate::{JournalEntry, Opener, SledStore, StateError, StateStore, Timestamp, files};
 
 /// What [`SledStore::restore`] did.
 #[derive(Debug)]
@@ -35,16 +36,53 @@ impl SledStore {
             return Err(StateError::NoLastGood { dir: dir.to_owned() });
         }
         let lock = LockGuard::acquire(dir, &opener.operation)?;
-        let copy = last_good::read(dir)?.ok_or_else(|| StateError::NoLastGood { dir: dir.to_owned() })?;
-        check_key(copy.header.key_id.as_ref(), opener.key.as_ref(), &copy.path.display().to_string())?;
-        let records = checked_records(&copy, opener.key.as_ref())?;
-        if !force && let Ok(serial) = healthy_serial(dir, &copy.header, opener.key.as_ref()) {
-            let last_good_serial = copy.header.serial;
+        let LastGood { path, document } =
+            last_good::read(dir)?.ok_or_else(|| StateError::NoLastGood { dir: dir.to_owned() })?;
+        let records = checked_records(&document, opener.key.as_ref(), &path)?;
+        if !force && let Ok(serial) = healthy_serial(dir, &document.header, opener.key.as_ref()) {
+            let last_good_serial = document.header.serial;
             return Err(StateError::NotDamaged { dir: dir.to_owned(), serial, last_good_serial });
         }
         let moved_to = move_database_aside(dir, "damaged")?;
-        let data = Database::create(dir, &copy.header, &records, &[], 1)?;
-        let store = SledStore::assemble(data, copy.header.lineage, opener.key.clone(), Some(copy.header), lock);
+        let data = Database::create(dir, &document.header, &records, &[], 1)?;
+        let store = SledStore::assemble(data, document.header.lineage, opener.key.clone(), Some(document.header), lock);
+        Ok(Restored { store, moved_to })
+    }
+
+    /// Makes the state in `dir` a copy of `document` and `journal`, for a cache of state kept
+    /// elsewhere. A database already there is moved into `replaced-<time>/` beside it, and
+    /// deleted unless `keep_old`. The copy becomes the last good copy too: it is the newest
+    /// good state there is.
+    pub fn replace_with(
+        dir: &Path,
+        opener: &Opener,
+        document: &Document,
+        journal: &[JournalEntry],
+        keep_old: bool,
+    ) -> Result<Restored, StateError> {
+        files::ensure_private_dir(dir).map_err(|source| StateError::Io {
+            action: "create the state directory",
+            path: dir.to_owned(),
+            source,
+        })?;
+        let lock = LockGuard::acquire(dir, &opener.operation)?;
+        let records = document.checked_records(opener.key.as_ref(), &dir.display().to_string())?;
+        let journal = journal
+            .iter()
+            .zip(1u64..)
+            .map(|(entry, seq)| {
+                let value = serde_json::to_vec(entry)
+                    .map_err(|source| StateError::Encode { what: format!("a journal entry for `{}`", entry.address), source })?;
+                Ok((sled::IVec::from(&seq.to_be_bytes()), sled::IVec::from(value)))
+            })
+            .collect::<Result<Vec<_>, StateError>>()?;
+        let mut moved_to = move_database_aside(dir, "replaced")?;
+        if !keep_old && let Some(old) = moved_to.take() {
+            fs::remove_dir_all(&old).map_err(|source| StateError::Io { action: "delete", path: old, source })?;
+        }
+        last_good::write(dir, document)?;
+        let data = Database::create(dir, &document.header, &records, &journal, journal.len() as u64 + 1)?;
+        let store = SledStore::assemble(data, document.header.lineage, opener.key.clone(), Some(document.header.clone()), lock);
         Ok(Restored { store, moved_to })
     }
 
@@ -63,8 +101,8 @@ impl SledStore {
             .collect::<Result<Vec<_>, StateError>>()?;
         let (journal, journal_next) = self.data.stored_journal(&dir)?;
         // The copy first: from here on, a crash leaves something `state restore` brings back.
-        let values: Vec<&[u8]> = records.iter().map(|(_, value)| value.as_slice()).collect();
-        last_good::write(&dir, &header, &values)?;
+        let copy = Document { header: header.clone(), records: records.iter().map(|(_, value)| value.clone()).collect() };
+        last_good::write(&dir, &copy)?;
         let (data, lock) = self.into_parts();
         drop(data);
         let old = move_database_aside(&dir, "rekeyed")?;
@@ -80,31 +118,13 @@ impl SledStore {
     }
 }
 
-/// The records of a last good copy as (address, stored bytes), each checked to open with `key`.
-fn checked_records(copy: &LastGood, key: Option<&StateKey>) -> Result<Vec<(String, Vec<u8>)>, StateError> {
-    let location = copy.path.display().to_string();
-    copy.records
-        .iter()
-        .enumerate()
-        .map(|(index, bytes)| {
-            let address = stored_address(bytes).ok_or_else(|| StateError::LastGoodDamaged {
-                path: copy.path.clone(),
-                detail: format!("line {} is not a record", index + 2),
-                source: None,
-            })?;
-            let _: Record = decode_record(&address, bytes, key, &location)?;
-            Ok((address, bytes.clone()))
-        })
-        .collect()
-}
-
-/// The address a stored record says it is for.
-fn stored_address(bytes: &[u8]) -> Option<String> {
-    #[derive(serde::Deserialize)]
-    struct Addressed {
-        address: String,
-    }
-    serde_json::from_slice::<Addressed>(bytes).ok().map(|a| a.address)
+/// The records of a last good copy as (address, stored bytes), each checked to open with `key`;
+/// damage is reported as the copy's.
+fn checked_records(copy: &Document, key: Option<&StateKey>, path: &Path) -> Result<Vec<(String, Vec<u8>)>, StateError> {
+    copy.checked_records(key, &path.display().to_string()).map_err(|error| match error {
+        StateError::Corrupt { detail, source, .. } => StateError::LastGoodDamaged { path: path.to_owned(), detail, source },
+        other => other,
+    })
 }
 
 /// The serial of the database in `dir` if it opens, matches its last good copy and reads to
@@ -172,7 +192,7 @@ mod tests {
 
     use super::*;
     use crate::sled_store::tests::every_byte_in;
-    use crate::{JournalEntry, Operation, Snapshot};
+    use crate::{JournalEntry, Operation, Record, Snapshot};
 
     const SECRET: &str = "restore-test-secret";
 
@@ -225,10 +245,10 @@ mod tests {
         assert_eq!((header.lineage, header.serial, header.key_id), (snapshot.lineage, 60, None));
         let store = SledStore::open(&dir, "apply").unwrap();
         store.keep_last_good().unwrap();
-        assert_eq!(last_good::read(&dir).unwrap().unwrap().records.len(), 60);
+        assert_eq!(last_good::read(&dir).unwrap().unwrap().document.records.len(), 60);
         store.remove(&record(0).address).unwrap();
         store.keep_last_good().unwrap();
-        let copy = last_good::read(&dir).unwrap().unwrap();
+        let copy = last_good::read(&dir).unwrap().unwrap().document;
         assert_eq!((copy.header.serial, copy.records.len()), (61, 59));
     }
 

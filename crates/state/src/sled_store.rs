@@ -16,7 +16,8 @@ use ringform_core::Address;
 use sled::Transactional;
 use sled::transaction::{ConflictableTransactionError, TransactionError, TransactionalTree};
 
-use crate::last_good::{self, Header};
+use crate::document::{Document, Header};
+use crate::last_good;
 use crate::lock::LockGuard;
 use crate::seal::{self, KeyId, StateKey};
 use crate::stored::{decode_record, encode_record};
@@ -201,9 +202,14 @@ impl SledStore {
         self.data.serial(self.dir())
     }
 
-    /// The records as stored (secrets sealed), in address order.
-    fn stored_records(&self) -> Result<Vec<(sled::IVec, sled::IVec)>, StateError> {
-        self.data.records.iter().collect::<Result<_, _>>().map_err(|source| self.sled_error("read the records", source))
+    /// The state as stored (secrets sealed), records in address order: a copy that moves to
+    /// another store, or becomes the last good copy, byte for byte.
+    pub fn document(&self) -> Result<Document, StateError> {
+        let _writing = self.writing();
+        let header = Header::new(self.lineage, self.read_serial()?, self.key_id().cloned());
+        let records = self.data.records.iter().values().map(|value| value.map(|v| v.to_vec()));
+        let records = records.collect::<Result<_, _>>().map_err(|source| self.sled_error("read the records", source))?;
+        Ok(Document { header, records })
     }
 
     /// Writes `records` and then removes `removed` in one transaction; returns the serial after
@@ -565,17 +571,13 @@ impl StateStore for SledStore {
     /// Copies the records as stored (secrets still sealed) into `last-good.jsonl`, unless the
     /// copy there is of this very serial already.
     fn keep_last_good(&self) -> Result<(), StateError> {
-        let (header, records) = {
-            let _writing = self.writing();
-            let header = Header::new(self.lineage, self.read_serial()?, self.key_id().cloned());
-            if self.known_last_good().as_ref() == Some(&header) {
-                return Ok(());
-            }
-            (header, self.stored_records()?)
-        };
-        let values: Vec<&[u8]> = records.iter().map(|(_, value)| value.as_ref()).collect();
-        last_good::write(self.dir(), &header, &values)?;
-        *self.known_last_good() = Some(header);
+        let header = Header::new(self.lineage, self.read_serial()?, self.key_id().cloned());
+        if self.known_last_good().as_ref() == Some(&header) {
+            return Ok(());
+        }
+        let copy = self.document()?;
+        last_good::write(self.dir(), &copy)?;
+        *self.known_last_good() = Some(copy.header);
         Ok(())
     }
 }
@@ -743,7 +745,13 @@ pub(crate) mod tests {
     fn sled_in_use_without_our_lock_still_reports_locked() {
         let (_root, dir) = state_dir();
         drop(SledStore::open(&dir, "apply").unwrap());
-        let rogue = sled::Config::new().path(&dir).open().unwrap();
+        // sled's threads release its file lock shortly after the handle drops.
+        let rogue = (0..50)
+            .find_map(|_| sled::Config::new().path(&dir).open().ok().or_else(|| {
+                std::thread::sleep(Duration::from_millis(20));
+                None
+            }))
+            .expect("sled opens once the store has closed");
         let err = SledStore::open(&dir, "plan").unwrap_err();
         assert!(matches!(err, StateError::Locked { holder: None, .. }), "{err:?}");
         assert!(!dir.join(LOCK_FILE).exists(), "a failed open must release the lock it took");
