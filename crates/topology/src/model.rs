@@ -34,6 +34,8 @@ impl<T> Deref for Spanned<T> {
 pub struct Topology {
     /// Names the deployment: the state directory and the `ringform:deployment` tag.
     pub deployment: Spanned<String>,
+    /// Where the deployment's state lives and how it is encrypted (`[state]`).
+    pub state: StateSettings,
     pub clusters: Vec<Cluster>,
     pub mesh: Mesh,
     pub dns: Dns,
@@ -47,6 +49,71 @@ impl Topology {
     pub fn cluster(&self, name: &str) -> Option<&Cluster> {
         self.clusters.iter().find(|c| c.name.value == name)
     }
+}
+
+/// The `[state]` table.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StateSettings {
+    /// Spans the `backend` value; when it is not written, the `[state]` table, or the start of
+    /// the file without one.
+    pub backend: Spanned<StateBackend>,
+    /// `None` when not written. Spans `"none"` or the value of the key the table names.
+    pub encryption: Option<Spanned<Encryption>>,
+}
+
+/// Local state, no encryption setting: what a file without `[state]` means.
+impl Default for StateSettings {
+    fn default() -> Self {
+        StateSettings { backend: Spanned::new(StateBackend::Local, 0..0), encryption: None }
+    }
+}
+
+/// Where state is kept. The object and blob paths default to the deployment name.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum StateBackend {
+    /// `state/<deployment>/` on this machine.
+    Local,
+    S3 {
+        bucket: String,
+        region: String,
+        key: String,
+    },
+    AzureBlob {
+        storage_account: String,
+        container: String,
+        blob: String,
+    },
+}
+
+impl StateBackend {
+    /// Whether state lives outside this machine.
+    pub fn is_remote(&self) -> bool {
+        !matches!(self, StateBackend::Local)
+    }
+
+    /// `local`, `s3://<bucket>/<key>` or `azure-blob://<account>/<container>/<blob>`.
+    pub fn describe(&self) -> String {
+        match self {
+            StateBackend::Local => "local".to_string(),
+            StateBackend::S3 { bucket, key, .. } => format!("s3://{bucket}/{key}"),
+            StateBackend::AzureBlob { storage_account, container, blob } => {
+                format!("azure-blob://{storage_account}/{container}/{blob}")
+            }
+        }
+    }
+}
+
+/// How state is encrypted at rest.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Encryption {
+    /// Written `"none"`: state is knowingly kept unencrypted.
+    None,
+    /// The name of an environment variable holding a base64 32-byte key.
+    KeyEnv(String),
+    /// An AWS KMS key id, key ARN, alias name (`alias/…`) or alias ARN.
+    AwsKms(String),
+    /// An Azure Key Vault key URL, `https://<vault host>/keys/<name>[/<version>]`.
+    AzureKeyVault(String),
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]

@@ -8,6 +8,8 @@ use crate::model::*;
 
 pub(crate) struct Partial {
     pub deployment: Option<Spanned<String>>,
+    /// `None` when a value in `[state]` was missing or invalid.
+    pub state: Option<StateSettings>,
     pub mesh: Mesh,
     /// Where each mesh option was written, for options given but not applicable.
     pub mesh_given: MeshGiven,
@@ -115,6 +117,7 @@ impl Partial {
         let clusters = self.clusters.into_iter().map(PCluster::build).collect::<Option<Vec<_>>>()?;
         Some(Topology {
             deployment: self.deployment?,
+            state: self.state?,
             clusters,
             mesh: self.mesh,
             dns: self.dns,

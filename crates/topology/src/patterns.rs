@@ -1,6 +1,8 @@
 //! The shapes names and values must have (hand-written: the patterns are simple and a regex
 //! engine would be the largest dependency of the crate).
 
+use std::ops::RangeInclusive;
+
 /// `^[a-z][a-z0-9-]{0,max-1}$`: deployment, cluster, datacenter and rack names.
 pub(crate) fn is_name(s: &str, max: usize) -> bool {
     let mut chars = s.chars();
@@ -21,10 +23,15 @@ pub(crate) fn is_keyspace_name(s: &str) -> bool {
         && s.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
 }
 
+/// `len` lower-case letters and digits, with `inner` characters allowed between them.
+fn is_lower_alnum(s: &str, len: RangeInclusive<usize>, inner: &[char]) -> bool {
+    let ok = |c: char| c.is_ascii_lowercase() || c.is_ascii_digit();
+    len.contains(&s.len()) && s.chars().all(|c| ok(c) || inner.contains(&c)) && s.starts_with(ok) && s.ends_with(ok)
+}
+
 /// An RFC 1123 label, what Kubernetes requires of a namespace.
 pub(crate) fn is_dns_label(s: &str) -> bool {
-    let ok = |c: char| c.is_ascii_lowercase() || c.is_ascii_digit();
-    !s.is_empty() && s.len() <= 63 && s.chars().all(|c| ok(c) || c == '-') && s.starts_with(ok) && s.ends_with(ok)
+    is_lower_alnum(s, 1..=63, &['-'])
 }
 
 /// An RFC 1123 subdomain, what Kubernetes requires of a Secret name.
@@ -63,6 +70,66 @@ pub(crate) fn is_guid(s: &str) -> bool {
     let groups: Vec<&str> = s.split('-').collect();
     groups.len() == 5
         && groups.iter().zip([8, 4, 4, 4, 12]).all(|(g, n)| g.len() == n && g.bytes().all(|b| b.is_ascii_hexdigit()))
+}
+
+/// An S3 bucket name as AWS allows for new buckets: 3 to 63 lower-case letters, digits, `.`
+/// and `-`, starting and ending with a letter or digit.
+pub(crate) fn is_s3_bucket(s: &str) -> bool {
+    is_lower_alnum(s, 3..=63, &['.', '-'])
+}
+
+/// Shaped like an AWS region (`eu-west-1`, `us-gov-west-1`); the list of the regions that
+/// exist is the AWS provider schema's.
+pub(crate) fn is_aws_region(s: &str) -> bool {
+    let Some((name, number)) = s.rsplit_once('-') else { return false };
+    let words: Vec<&str> = name.split('-').collect();
+    words.len() >= 2
+        && words[0].len() == 2
+        && words.iter().all(|w| !w.is_empty() && w.bytes().all(|b| b.is_ascii_lowercase()))
+        && !number.is_empty()
+        && number.bytes().all(|b| b.is_ascii_digit())
+}
+
+/// An Azure storage account name: 3 to 24 lower-case letters and digits.
+pub(crate) fn is_storage_account(s: &str) -> bool {
+    is_lower_alnum(s, 3..=24, &[])
+}
+
+/// An Azure blob container name: 3 to 63 lower-case letters, digits and single `-` between them.
+pub(crate) fn is_blob_container(s: &str) -> bool {
+    is_lower_alnum(s, 3..=63, &['-']) && !s.contains("--")
+}
+
+/// An S3 key or blob name to keep state under: not empty, relative, no `..` segment (both
+/// stores would take them, but they read as a path that leaves its prefix), at most 1024
+/// bytes (the limit of both).
+pub(crate) fn is_object_path(s: &str) -> bool {
+    !s.is_empty() && s.len() <= 1024 && !s.starts_with('/') && !s.split('/').any(|segment| segment == "..")
+}
+
+/// `[A-Za-z_][A-Za-z0-9_]*`, an environment variable name every shell can set.
+pub(crate) fn is_env_var(s: &str) -> bool {
+    s.starts_with(|c: char| c.is_ascii_alphabetic() || c == '_')
+        && s.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+}
+
+/// `https://<host>/keys/<name>[/<version>]`, the URL of an Azure Key Vault key; `http://` only
+/// to `127.0.0.1:<port>` or `localhost:<port>`, where tests run a fake Key Vault.
+pub(crate) fn is_key_vault_key_url(s: &str) -> bool {
+    let https = s.strip_prefix("https://").and_then(|rest| rest.split_once('/'));
+    let loopback = s.strip_prefix("http://").and_then(|rest| rest.split_once('/')).filter(|(authority, _)| {
+        authority.split_once(':').is_some_and(|(host, port)| {
+            matches!(host, "127.0.0.1" | "localhost") && !port.is_empty() && port.bytes().all(|b| b.is_ascii_digit())
+        })
+    });
+    let Some((authority, path)) = https.or(loopback) else { return false };
+    let word = |w: &str| !w.is_empty() && w.chars().all(|c| c.is_ascii_alphanumeric() || c == '-');
+    let host = |h: &str| h.split(['.', ':']).all(word);
+    let segments: Vec<&str> = path.split('/').collect();
+    host(authority)
+        && segments[0] == "keys"
+        && (2..=3).contains(&segments.len())
+        && segments[1..].iter().all(|s| word(s))
 }
 
 /// Levenshtein distance, for "did you mean" hints.
@@ -132,6 +199,51 @@ mod tests {
         assert!(!is_quantity("100GB") && !is_quantity("Gi") && !is_quantity("1.Gi"));
         assert!(is_guid("00000000-0000-0000-0000-00000000000a"));
         assert!(!is_guid("0000-0000"));
+    }
+
+    #[test]
+    fn state_locations_and_keys() {
+        assert!(is_s3_bucket("acme-ringform-state") && is_s3_bucket("a.b") && is_s3_bucket(&"b".repeat(63)));
+        assert!(!is_s3_bucket("ab") && !is_s3_bucket(&"b".repeat(64)) && !is_s3_bucket("Acme"));
+        assert!(!is_s3_bucket("acme_state") && !is_s3_bucket("-acme") && !is_s3_bucket("acme."));
+        assert!(is_aws_region("eu-west-1") && is_aws_region("us-gov-west-1") && is_aws_region("cn-northwest-1"));
+        assert!(!is_aws_region("eu-west") && !is_aws_region("westeurope") && !is_aws_region("EU-WEST-1"));
+        assert!(!is_aws_region("eu--1") && !is_aws_region("eu-west-1a") && !is_aws_region("europe-west-1"));
+        assert!(is_storage_account("acmeringform") && is_storage_account("abc") && !is_storage_account("ab"));
+        assert!(!is_storage_account("acme-ringform") && !is_storage_account(&"a".repeat(25)));
+        assert!(is_blob_container("ringform-state") && is_blob_container("a1b"));
+        assert!(!is_blob_container("ringform--state") && !is_blob_container("-abc") && !is_blob_container("abc-"));
+        assert!(!is_blob_container("Ringform") && !is_blob_container("ab"));
+        assert!(is_object_path("prod/multi-region") && is_object_path("a..b/c") && is_object_path(&"k".repeat(1024)));
+        assert!(!is_object_path("") && !is_object_path("/prod") && !is_object_path("prod/../x"));
+        assert!(!is_object_path("..") && !is_object_path(&"k".repeat(1025)));
+        assert!(is_env_var("RINGFORM_STATE_KEY") && is_env_var("_k1") && !is_env_var("1KEY"));
+        assert!(!is_env_var("") && !is_env_var("STATE-KEY") && !is_env_var("$KEY"));
+    }
+
+    #[test]
+    fn key_vault_key_urls() {
+        for url in [
+            "https://acme.vault.azure.net/keys/ringform-state",
+            "https://acme.vault.azure.net/keys/ringform-state/0123456789abcdef0123456789abcdef",
+            "https://acme.vault.azure.net:443/keys/k",
+            "http://127.0.0.1:8443/keys/k",
+            "http://localhost:8443/keys/k/v1",
+        ] {
+            assert!(is_key_vault_key_url(url), "{url}");
+        }
+        for url in [
+            "http://acme.vault.azure.net/keys/k",
+            "http://127.0.0.1/keys/k",
+            "https://acme.vault.azure.net/secrets/k",
+            "https://acme.vault.azure.net/keys/",
+            "https://acme.vault.azure.net/keys/k/v/x",
+            "https://acme.vault.azure.net/keys/k?api-version=7.4",
+            "https:///keys/k",
+            "acme.vault.azure.net/keys/k",
+        ] {
+            assert!(!is_key_vault_key_url(url), "{url}");
+        }
     }
 
     #[test]

@@ -7,8 +7,9 @@ use std::collections::BTreeMap;
 use std::fmt;
 use std::marker::PhantomData;
 
-use schemars::{JsonSchema, Schema, SchemaGenerator};
-use serde::de::{Deserialize, Deserializer, Visitor};
+use schemars::{JsonSchema, Schema, SchemaGenerator, json_schema};
+use serde::de::value::MapAccessDeserializer;
+use serde::de::{Deserialize, Deserializer, MapAccess, Visitor};
 
 use crate::model::{AwsMesh, AzureMesh, CassandraMode, Cloud, DnsMode, Span};
 
@@ -145,6 +146,10 @@ pub(crate) struct RawTopology {
     /// cloud object. Lower-case letters, digits and `-`, starting with a letter, at most 40.
     #[schemars(regex(pattern = r"^[a-z][a-z0-9-]{0,39}$"))]
     pub deployment: Field<String>,
+    /// Where the deployment's state lives and how it is encrypted. Default: local state in
+    /// `state/<deployment>/`.
+    #[serde(default)]
+    pub state: Field<RawState>,
     /// How the clusters' networks are joined, per cloud and across clouds.
     #[serde(default)]
     pub mesh: Field<RawMesh>,
@@ -162,6 +167,143 @@ pub(crate) struct RawTopology {
     /// to, e.g. `aws_vpcs_per_region = 10` once AWS has raised "VPCs per Region" for you.
     #[serde(default)]
     pub quotas: Field<BTreeMap<String, Field<u32>>>,
+}
+
+/// Where the deployment's state lives and how it is encrypted.
+#[derive(Debug, Default, serde::Deserialize, JsonSchema)]
+#[serde(expecting = "a table")]
+#[schemars(rename = "State", deny_unknown_fields)]
+pub(crate) struct RawState {
+    /// Where state is kept. Default: `local`.
+    #[serde(default)]
+    #[schemars(extend("default" = "local"))]
+    pub backend: Field<RawStateBackend>,
+    /// s3 only, required: the bucket, 3 to 63 lower-case letters, digits, `.` and `-`.
+    #[serde(default)]
+    #[schemars(regex(pattern = r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$"))]
+    pub bucket: Field<String>,
+    /// s3 only, required: the bucket's AWS region, e.g. `eu-west-1`.
+    #[serde(default)]
+    #[schemars(regex(pattern = r"^[a-z]{2}(-[a-z]+)+-\d+$"))]
+    pub region: Field<String>,
+    /// s3 only: the object key state is kept under, e.g. `prod/multi-region`; no leading `/`,
+    /// no `..`. Default: the deployment name.
+    #[serde(default)]
+    #[schemars(regex(pattern = "^[^/]"), length(max = 1024))]
+    pub key: Field<String>,
+    /// azure-blob only, required: the storage account, 3 to 24 lower-case letters and digits.
+    #[serde(default)]
+    #[schemars(regex(pattern = r"^[a-z0-9]{3,24}$"))]
+    pub storage_account: Field<String>,
+    /// azure-blob only, required: the container, 3 to 63 lower-case letters, digits and single
+    /// `-` between them.
+    #[serde(default)]
+    #[schemars(regex(pattern = r"^[a-z0-9]+(-[a-z0-9]+)*$"), length(min = 3, max = 63))]
+    pub container: Field<String>,
+    /// azure-blob only: the blob state is kept in, e.g. `prod/multi-region`; no leading `/`,
+    /// no `..`. Default: the deployment name.
+    #[serde(default)]
+    #[schemars(regex(pattern = "^[^/]"), length(max = 1024))]
+    pub blob: Field<String>,
+    /// How state is encrypted at rest: `"none"`, or a table naming one key.
+    #[serde(default)]
+    pub encryption: Field<RawEncryption>,
+}
+
+/// Where state is kept.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Deserialize, JsonSchema)]
+#[serde(rename_all = "kebab-case")]
+#[schemars(rename = "StateBackend")]
+pub(crate) enum RawStateBackend {
+    /// `state/<deployment>/` on this machine.
+    Local,
+    /// An object in an S3 bucket: `bucket`, `region`, `key`.
+    S3,
+    /// A blob in an Azure Storage container: `storage_account`, `container`, `blob`.
+    AzureBlob,
+}
+
+impl RawStateBackend {
+    /// As written in the file.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RawStateBackend::Local => "local",
+            RawStateBackend::S3 => "s3",
+            RawStateBackend::AzureBlob => "azure-blob",
+        }
+    }
+}
+
+/// `encryption`: any string (only `"none"` is valid, which `resolve` says) or a table.
+#[derive(Debug)]
+pub(crate) enum RawEncryption {
+    Text(String),
+    Key(RawEncryptionKey),
+}
+
+/// A string or a table, read by hand: an untagged enum would buffer the value and lose both
+/// the spans of the table's values and the unknown keys in it.
+impl<'de> Deserialize<'de> for RawEncryption {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct EncryptionVisitor;
+
+        impl<'de> Visitor<'de> for EncryptionVisitor {
+            type Value = RawEncryption;
+
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("\"none\" or a table such as { key_env = \"RINGFORM_STATE_KEY\" }")
+            }
+
+            fn visit_str<E>(self, text: &str) -> Result<RawEncryption, E> {
+                Ok(RawEncryption::Text(text.to_string()))
+            }
+
+            fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<RawEncryption, A::Error> {
+                RawEncryptionKey::deserialize(MapAccessDeserializer::new(map)).map(RawEncryption::Key)
+            }
+        }
+
+        d.deserialize_any(EncryptionVisitor)
+    }
+}
+
+impl JsonSchema for RawEncryption {
+    fn schema_name() -> Cow<'static, str> {
+        "Encryption".into()
+    }
+
+    fn json_schema(generator: &mut SchemaGenerator) -> Schema {
+        json_schema!({
+            "description": "How state is encrypted at rest: `\"none\"`, or a table naming one key.",
+            "oneOf": [
+                {
+                    "const": "none",
+                    "type": "string",
+                    "description": "Not encrypted, knowingly."
+                },
+                generator.subschema_for::<RawEncryptionKey>()
+            ]
+        })
+    }
+}
+
+/// The key that encrypts state: exactly one of `key_env`, `aws_kms_key`, `azure_key_vault_key`.
+#[derive(Debug, serde::Deserialize, JsonSchema)]
+#[serde(expecting = "a table")]
+#[schemars(rename = "EncryptionKey", deny_unknown_fields, extend("minProperties" = 1, "maxProperties" = 1))]
+pub(crate) struct RawEncryptionKey {
+    /// The environment variable holding the key, base64 of 32 bytes, e.g. `RINGFORM_STATE_KEY`.
+    #[serde(default)]
+    #[schemars(regex(pattern = r"^[A-Za-z_][A-Za-z0-9_]*$"))]
+    pub key_env: Field<String>,
+    /// An AWS KMS key: key id, key ARN, alias name (`alias/ringform-state`) or alias ARN.
+    #[serde(default)]
+    #[schemars(length(min = 1))]
+    pub aws_kms_key: Field<String>,
+    /// An Azure Key Vault key, `https://<vault>.vault.azure.net/keys/<name>[/<version>]`.
+    #[serde(default)]
+    #[schemars(regex(pattern = r"^https?://[^/]+/keys/[^/]+(/[^/]+)?$"))]
+    pub azure_key_vault_key: Field<String>,
 }
 
 /// How the clusters' networks are joined.

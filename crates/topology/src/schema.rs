@@ -4,7 +4,7 @@
 use std::sync::OnceLock;
 
 use schemars::generate::SchemaSettings;
-use serde_json::Value;
+use serde_json::{Map, Value};
 
 use crate::load::Segment;
 use crate::raw::RawTopology;
@@ -23,16 +23,20 @@ pub(crate) fn known_keys(path: &[Segment]) -> Vec<&'static str> {
     let root = SCHEMA.get_or_init(json_schema);
     let mut node = Some(root);
     for segment in path {
-        node = node.map(|n| deref(root, n)).and_then(|n| match segment {
-            Segment::Key(key) => n.get("properties").and_then(|p| p.get(key.as_str())),
-            Segment::Index(_) => n.get("items"),
+        node = node.and_then(|n| match segment {
+            Segment::Key(key) => properties(root, n).and_then(|p| p.get(key.as_str())),
+            Segment::Index(_) => deref(root, n).get("items"),
         });
     }
-    node.map(|n| deref(root, n))
-        .and_then(|n| n.get("properties"))
-        .and_then(Value::as_object)
-        .map(|properties| properties.keys().map(String::as_str).collect())
-        .unwrap_or_default()
+    node.and_then(|n| properties(root, n)).map(|p| p.keys().map(String::as_str).collect()).unwrap_or_default()
+}
+
+/// The properties of a table's schema, or of the table among a `oneOf`'s alternatives
+/// (`encryption` is a string or a table).
+fn properties<'a>(root: &'a Value, node: &'a Value) -> Option<&'a Map<String, Value>> {
+    let node = deref(root, node);
+    let alternatives = || node.get("oneOf")?.as_array()?.iter().find_map(|n| properties(root, n));
+    node.get("properties").and_then(Value::as_object).or_else(alternatives)
 }
 
 /// Follows a local `$ref` (`#/$defs/Name`), the only kind schemars emits.
@@ -61,6 +65,8 @@ mod tests {
         assert!(known_keys(&path(&["mesh"])).contains(&"azure_gateway_sku"));
         assert_eq!(known_keys(&path(&["cassandra", "keyspaces", "1"])), ["name", "replication"]);
         assert!(known_keys(&path(&["nowhere"])).is_empty());
+        assert_eq!(known_keys(&path(&["state", "encryption"])), ["aws_kms_key", "azure_key_vault_key", "key_env"]);
+        assert!(known_keys(&path(&["state"])).contains(&"storage_account"));
     }
 
     #[test]

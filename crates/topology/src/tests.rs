@@ -135,6 +135,8 @@ fn full_topology_derivations() {
     let central = t.cluster("eu-central").unwrap();
     assert_eq!(central.node_subnets[1].cidr.value.to_string(), "172.22.16.0/20");
     assert_eq!(central.node_subnets[1].zone.as_ref().unwrap().value, "eu-central-1b");
+    assert_eq!(t.state.backend.describe(), "s3://acme-ringform-state/prod/multi-cloud");
+    assert_eq!(t.state.encryption.as_ref().unwrap().value, Encryption::AwsKms("alias/ringform-state".into()));
     let canada = t.cluster("canadacentral").unwrap();
     assert_eq!(canada.zones.iter().map(|z| z.value.as_str()).collect::<Vec<_>>(), ["1", "2", "3"]);
     assert_eq!(canada.node_subnets[0].name, "nodes");
@@ -780,4 +782,191 @@ fn rule_29_replication_is_required_and_not_empty() {
     let source = format!("{BASE}\n[[cassandra.keyspaces]]\nname = \"orders\"\n");
     let d = expect(&source, "cassandra.keyspaces.orders.replication", "31:1");
     assert_eq!(d.message, "missing required key `replication`");
+}
+
+// ---- state ----
+
+/// BASE with a `[state]` table on line 31; `body` starts on line 32.
+fn with_state(body: &str) -> String {
+    format!("{BASE}\n[state]\n{body}")
+}
+
+fn state(source: &str) -> StateSettings {
+    parse(source).unwrap_or_else(|d| panic!("{}", show(source, &d))).state
+}
+
+#[test]
+fn state_defaults_to_local_without_encryption() {
+    assert_eq!(parse(BASE).unwrap().state, StateSettings::default());
+    // Without `backend` the default points at the [state] table.
+    let source = with_state("encryption = \"none\"\n");
+    let settings = state(&source);
+    assert_eq!(settings.backend.value, StateBackend::Local);
+    assert_eq!(line_col(&source, settings.backend.span.start), (31, 1));
+    assert_eq!(settings.encryption.map(|e| e.value), Some(Encryption::None));
+    assert!(!StateBackend::Local.is_remote());
+    assert_eq!(StateBackend::Local.describe(), "local");
+}
+
+#[test]
+fn state_on_s3_and_azure_blob() {
+    let source = with_state("backend = \"s3\"\nbucket = \"acme-ringform-state\"\nregion = \"eu-west-1\"\n");
+    let settings = state(&source);
+    assert_eq!(
+        settings.backend.value,
+        StateBackend::S3 { bucket: "acme-ringform-state".into(), region: "eu-west-1".into(), key: "test".into() }
+    );
+    assert_eq!(&source[settings.backend.span.clone()], "\"s3\"");
+    assert!(settings.backend.is_remote() && settings.encryption.is_none());
+    assert_eq!(settings.backend.describe(), "s3://acme-ringform-state/test");
+    let source = with_state(
+        "backend = \"azure-blob\"\nstorage_account = \"acmeringform\"\ncontainer = \"ringform-state\"\n\
+         blob = \"prod/multi-region\"\n",
+    );
+    let backend = state(&source).backend.value;
+    assert_eq!(backend.describe(), "azure-blob://acmeringform/ringform-state/prod/multi-region");
+    let source = edit(&source, "blob = \"prod/multi-region\"\n", "");
+    assert_eq!(state(&source).backend.describe(), "azure-blob://acmeringform/ringform-state/test");
+}
+
+#[test]
+fn state_encryption_settings() {
+    for (written, expected) in [
+        ("\"none\"", Encryption::None),
+        ("{ key_env = \"RINGFORM_STATE_KEY\" }", Encryption::KeyEnv("RINGFORM_STATE_KEY".into())),
+        ("{ aws_kms_key = \"alias/ringform-state\" }", Encryption::AwsKms("alias/ringform-state".into())),
+        (
+            "{ azure_key_vault_key = \"https://acme.vault.azure.net/keys/ringform-state/0123abcd\" }",
+            Encryption::AzureKeyVault("https://acme.vault.azure.net/keys/ringform-state/0123abcd".into()),
+        ),
+        (
+            "{ azure_key_vault_key = \"http://127.0.0.1:8443/keys/ringform-state\" }",
+            Encryption::AzureKeyVault("http://127.0.0.1:8443/keys/ringform-state".into()),
+        ),
+    ] {
+        let source = with_state(&format!("encryption = {written}\n"));
+        let encryption = state(&source).encryption.unwrap();
+        assert_eq!(encryption.value, expected);
+        // The span is the value that names the key (or "none").
+        assert!(written.contains(&source[encryption.span.clone()]), "{written}");
+    }
+}
+
+#[test]
+fn rule_30_state_backend_is_one_of_three() {
+    let d = expect(&with_state("backend = \"s4\"\n"), "state.backend", "32:11");
+    assert_eq!(
+        d.message,
+        "wrong value for `backend`: unknown variant `s4`, expected one of `local`, `s3`, `azure-blob`"
+    );
+    assert_eq!(hint(&d), "did you mean backend = \"s3\"?");
+    assert_eq!(
+        hint(&expect(&with_state("backend = \"azure_blob\"\n"), "state.backend", "32:11")),
+        "did you mean backend = \"azure-blob\"?"
+    );
+    let d = expect(&with_state("backend = \"gcs\"\n"), "state.backend", "32:11");
+    assert_eq!(hint(&d), "write it as backend = \"s3\"");
+    let d = expect(&with_state("backend = \"s3\"\nbuckett = \"b\"\n"), "state.buckett", "33:1");
+    assert_eq!(hint(&d), "did you mean `bucket`?");
+}
+
+#[test]
+fn rule_31_state_keys_of_another_backend() {
+    let source = with_state(
+        "backend = \"azure-blob\"\nbucket = \"acme\"\nstorage_account = \"acmeringform\"\ncontainer = \"ringform-state\"\n",
+    );
+    let d = expect(&source, "state.bucket", "33:10");
+    assert_eq!(d.message, "`bucket` is for backend = \"s3\", not \"azure-blob\"");
+    assert_eq!(hint(&d), "set backend = \"s3\", or remove `bucket`");
+    assert_eq!(errors(&source).len(), 1);
+    // Local by default: every location key is out of place.
+    let source = with_state("key = \"prod\"\nblob = \"prod\"\n");
+    assert_eq!(expect(&source, "state.key", "32:7").message, "`key` is for backend = \"s3\", not \"local\"");
+    assert_eq!(expect(&source, "state.blob", "33:8").message, "`blob` is for backend = \"azure-blob\", not \"local\"");
+}
+
+#[test]
+fn rule_32_state_keys_the_backend_requires() {
+    let source = with_state("backend = \"s3\"\n");
+    let d = expect(&source, "state.bucket", "31:1");
+    assert_eq!(
+        (d.message.as_str(), hint(&d)),
+        ("missing required key `bucket`", "add bucket = \"acme-ringform-state\"")
+    );
+    expect(&source, "state.region", "31:1");
+    assert_eq!(errors(&source).len(), 2);
+    let source = with_state("backend = \"azure-blob\"\n");
+    expect(&source, "state.storage_account", "31:1");
+    expect(&source, "state.container", "31:1");
+    // An inline table is pointed at as a whole.
+    let d = expect(&format!("state = {{ backend = \"s3\", region = \"eu-west-1\" }}\n{BASE}"), "state.bucket", "1:9");
+    assert_eq!(d.message, "missing required key `bucket`");
+}
+
+#[test]
+fn rule_33_state_location_names() {
+    let s3 = |bucket: &str, region: &str, key: &str| {
+        with_state(&format!("backend = \"s3\"\nbucket = \"{bucket}\"\nregion = \"{region}\"\nkey = \"{key}\"\n"))
+    };
+    let source = s3("Acme_State", "westeurope", "/prod/../x");
+    let d = expect(&source, "state.bucket", "33:10");
+    assert_eq!(d.message, "bucket `Acme_State` is not a valid S3 bucket name");
+    assert_eq!(
+        hint(&d),
+        "use 3 to 63 lower-case letters, digits, `.` and `-`, starting and ending with a letter or digit"
+    );
+    assert_eq!(expect(&source, "state.region", "34:10").message, "region `westeurope` is not an AWS region");
+    let d = expect(&source, "state.key", "35:7");
+    assert_eq!(d.message, "key `/prod/../x` is not a usable S3 key");
+    assert!(hint(&d).contains("no leading `/`, no `..` segment"), "{d:?}");
+    assert_eq!(errors(&source).len(), 3);
+    expect(&s3("ab", "eu-west-1", "a/../b"), "state.bucket", "33:10");
+    expect(&s3("ab", "eu-west-1", "a/../b"), "state.key", "35:7");
+    expect(&s3("acme", "eu-west-1", &"k".repeat(1025)), "state.key", "35:7");
+    let azure = |account: &str, container: &str, blob: &str| {
+        with_state(&format!(
+            "backend = \"azure-blob\"\nstorage_account = \"{account}\"\ncontainer = \"{container}\"\nblob = \"{blob}\"\n"
+        ))
+    };
+    let source = azure("acme-ringform", "ringform--state", "");
+    let d = expect(&source, "state.storage_account", "33:19");
+    assert_eq!(d.message, "storage_account `acme-ringform` is not a valid storage account name");
+    assert_eq!(hint(&d), "use 3 to 24 lower-case letters and digits");
+    assert_eq!(
+        expect(&source, "state.container", "34:13").message,
+        "container `ringform--state` is not a valid container name"
+    );
+    assert_eq!(expect(&source, "state.blob", "35:8").message, "blob `` is not a usable blob name");
+    expect(&azure("acmeringform", "-state", "x"), "state.container", "34:13");
+}
+
+#[test]
+fn rule_34_state_encryption() {
+    let encryption = |value: &str| with_state(&format!("encryption = {value}\n"));
+    let d = expect(&encryption("\"aes\""), "state.encryption", "32:14");
+    assert_eq!(d.message, "encryption = \"aes\" is neither \"none\" nor a key");
+    assert!(hint(&d).starts_with("write encryption = \"none\" to keep state unencrypted, or name a key: { key_env"));
+    let d = expect(&encryption("{}"), "state.encryption", "32:14");
+    assert_eq!(d.message, "encryption names no key");
+    let source = encryption("{ key_evn = \"K\" }");
+    assert_eq!(hint(&expect(&source, "state.encryption.key_evn", "32:16")), "did you mean `key_env`?");
+    let d =
+        expect(&encryption("{ key_env = \"K\", aws_kms_key = \"alias/k\" }"), "state.encryption.aws_kms_key", "32:45");
+    assert_eq!(d.message, "encryption names two keys, `key_env` and `aws_kms_key`");
+    let d = expect(&encryption("{ key_env = \"1KEY\" }"), "state.encryption.key_env", "32:26");
+    assert_eq!(d.message, "key_env `1KEY` is not an environment variable name");
+    let d = expect(&encryption("{ aws_kms_key = \"\" }"), "state.encryption.aws_kms_key", "32:30");
+    assert_eq!(d.message, "aws_kms_key `` is empty");
+    for url in [
+        "http://acme.vault.azure.net/keys/k",
+        "https://acme.vault.azure.net/secrets/k",
+        "https://acme.vault.azure.net/keys/",
+    ] {
+        let source = encryption(&format!("{{ azure_key_vault_key = \"{url}\" }}"));
+        let d = expect(&source, "state.encryption.azure_key_vault_key", "32:38");
+        assert_eq!(d.message, format!("azure_key_vault_key `{url}` is not a Key Vault key URL"));
+    }
+    let d = expect(&encryption("5"), "state.encryption", "32:14");
+    assert!(d.message.starts_with("wrong value for `encryption`: expected \"none\" or a table"), "{}", d.message);
+    expect(&encryption("{ key_env = 5 }"), "state.encryption.key_env", "32:26");
 }

@@ -6,7 +6,7 @@ use ipnet::Ipv4Net;
 use crate::diagnostic::Diagnostic;
 use crate::model::*;
 use crate::net::parse_cidr;
-use crate::patterns::{is_name, is_version};
+use crate::patterns::{closest, is_name, is_version};
 use crate::raw::Field;
 
 const NAME_HINT: &str = "use lower-case letters, digits and `-`, starting with a letter";
@@ -34,13 +34,21 @@ pub(super) fn read<T>(
         Field::Missing => Ok(None),
         Field::Valid { span, value } => Ok(Some(Spanned::new(value, span))),
         Field::Invalid { span, message } => {
-            d.push(
-                Diagnostic::new(span, key, format!("wrong value for `{}`: {message}", leaf(key)))
-                    .hint(format!("write it as {example}")),
-            );
+            let hint = match meant(&message) {
+                Some(value) => format!("did you mean {} = \"{value}\"?", leaf(key)),
+                None => format!("write it as {example}"),
+            };
+            d.push(Diagnostic::new(span, key, format!("wrong value for `{}`: {message}", leaf(key))).hint(hint));
             Err(())
         }
     }
+}
+
+/// The allowed value closest to an unknown one, from serde's message, which lists them all:
+/// "unknown variant `s4`, expected one of `local`, `s3`, `azure-blob`" (or "expected `a` or `b`").
+fn meant(message: &str) -> Option<&str> {
+    let (given, allowed) = message.strip_prefix("unknown variant `")?.split_once("`, expected ")?;
+    closest(given, allowed.split('`').skip(1).step_by(2))
 }
 
 /// Each table of an array of tables (`[[clusters]]`, …) through `resolve`; elements that are

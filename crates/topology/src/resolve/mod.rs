@@ -1,10 +1,11 @@
 //! Raw → partial: type errors and missing keys reported, defaults applied, subnets derived, and
-//! every rule that needs only one table checked (names, versions, zones, subnets, keys that
-//! belong to the other provider).
+//! every rule that needs only one table checked (names, versions, zones, subnets, state
+//! locations, keys that belong to the other provider or state backend).
 
 mod cassandra;
 mod cluster;
 mod fields;
+mod state;
 mod subnets;
 
 use crate::diagnostic::Diagnostic;
@@ -14,11 +15,13 @@ use crate::raw::*;
 use cassandra::resolve_cassandra;
 use cluster::resolve_cluster;
 use fields::*;
+use state::resolve_state;
 
 pub(crate) fn resolve(raw: RawTopology, d: &mut Vec<Diagnostic>) -> Partial {
     let root = 0..0;
     let deployment = required(d, raw.deployment, "deployment", &root, "deployment = \"eks-two-regions\"");
     check_name(d, deployment.as_ref(), "deployment", "deployment name", 40);
+    let state = resolve_state(d, raw.state, deployment.as_ref());
     let (mesh, mesh_given) = resolve_mesh(d, raw.mesh);
     let dns = resolve_dns(d, raw.dns);
 
@@ -49,7 +52,7 @@ pub(crate) fn resolve(raw: RawTopology, d: &mut Vec<Diagnostic>) -> Partial {
             Some((name, optional(d, field, &key, "a positive whole number, e.g. 10")?))
         })
         .collect();
-    Partial { deployment, mesh, mesh_given, dns, clusters, cassandra, quotas }
+    Partial { deployment, state, mesh, mesh_given, dns, clusters, cassandra, quotas }
 }
 
 /// Whether an Azure cluster needs a VPN gateway (and so a `GatewaySubnet`): for a VPN-gateway

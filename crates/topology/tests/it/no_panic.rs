@@ -42,6 +42,7 @@ fn fragment() -> impl Strategy<Value = String> {
         Just("[[clusters]]\n".to_string()),
         Just("[[cassandra.datacenters]]\n".to_string()),
         Just("[[cassandra.keyspaces]]\n".to_string()),
+        Just("[state]\n".to_string()),
         Just("name = \"eu-west\"\n".to_string()),
         Just("size = 9\n".to_string()),
         Just("zones = []\n".to_string()),
@@ -70,6 +71,8 @@ fn value() -> impl Strategy<Value = String> {
         Just("{ count = 1 }".to_string()),
         Just("[{ name = \"r1\", zone = \"1\" }]".to_string()),
         Just("{ dc1 = 3, dc9 = 0 }".to_string()),
+        Just("\"azure-blob\"".to_string()),
+        Just("{ key_env = \"K\", aws_kms_key = \"\" }".to_string()),
         Just("[]".to_string()),
         Just("{}".to_string()),
         (0..12i64).prop_map(|n| n.to_string()),
@@ -96,6 +99,9 @@ fn line() -> impl Strategy<Value = String> {
         Just("racks"),
         Just("node_pool"),
         Just("replication"),
+        Just("backend"),
+        Just("container"),
+        Just("encryption"),
         Just("typo"),
     ];
     prop_oneof![
@@ -105,6 +111,7 @@ fn line() -> impl Strategy<Value = String> {
         Just("[[cassandra.keyspaces]]".to_string()),
         Just("[dns]".to_string()),
         Just("[mesh]".to_string()),
+        Just("[state]".to_string()),
     ]
 }
 
