@@ -8,7 +8,8 @@
 //! its scope and timing so tests can assert batching and parallelism. [`MemoryStore`] is a state
 //! store without the disk. The engine's tests,
 //! property tests, process-level kill tests and benchmarks all run against it. [`moto`] starts
-//! the AWS emulator for the AWS provider's tests. [`arm`] is a fake Azure Resource Manager server
+//! the AWS emulator for the AWS provider's tests, [`azurite`] the Azure Storage emulator for
+//! state kept in Azure Blob. [`arm`] is a fake Azure Resource Manager server
 //! that validates every PUT against the REST API specs' schemas, for the Azure provider's tests;
 //! [`kube`] is a fake Kubernetes API server (many clusters on one port) that the real kubectl runs
 //! against unchanged, for the Kubernetes provider's tests. Both run on the tiny HTTP server in
@@ -17,6 +18,7 @@
 //! [`fixtures_dir`] is where the third-party schemas those tests read are checked in.
 
 pub mod arm;
+pub mod azurite;
 mod config;
 mod fake;
 mod http;
@@ -25,6 +27,7 @@ pub mod kube;
 mod memory_store;
 pub mod moto;
 mod outputs;
+mod stores;
 pub mod topologies;
 
 pub use config::{CrashAction, CrashMode, FakeConfig};

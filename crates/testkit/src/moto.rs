@@ -12,6 +12,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+use object_store::aws::{AmazonS3, AmazonS3Builder};
+
 /// A running moto server.
 pub struct Moto {
     child: Child,
@@ -80,6 +82,48 @@ impl Moto {
     /// The URL to give the AWS SDK (`AWS_ENDPOINT_URL`).
     pub fn endpoint(&self) -> String {
         format!("http://127.0.0.1:{}", self.port)
+    }
+
+    /// Creates an S3 bucket in `region`.
+    pub fn create_bucket(&self, name: &str, region: &str) {
+        // moto checks no signature; the credential scope routes the request to S3.
+        let auth = format!(
+            "Authorization: AWS4-HMAC-SHA256 Credential=testing/20261121/{region}/s3/aws4_request, \
+             SignedHeaders=host, Signature=0\r\n"
+        );
+        // us-east-1 is the one region S3 takes no location constraint for.
+        let body = if region == "us-east-1" {
+            String::new()
+        } else {
+            format!(
+                "<CreateBucketConfiguration><LocationConstraint>{region}</LocationConstraint></CreateBucketConfiguration>"
+            )
+        };
+        match self.send("PUT", &format!("/{name}"), &auth, &body) {
+            Ok((200, _)) => {}
+            other => panic!("moto: create bucket {name}: {other:?}"),
+        }
+    }
+
+    /// An object_store client for `bucket`, built as for S3 with a custom endpoint. moto serves
+    /// the buckets of every region at this one endpoint, so any region's client reaches them.
+    pub fn s3_store(&self, bucket: &str) -> AmazonS3 {
+        AmazonS3Builder::new()
+            .with_endpoint(self.endpoint())
+            .with_allow_http(true)
+            .with_virtual_hosted_style_request(false)
+            .with_region("us-east-1")
+            .with_access_key_id("testing")
+            .with_secret_access_key("testing")
+            .with_bucket_name(bucket)
+            .build()
+            .expect("an object_store client for moto")
+    }
+
+    /// The key and full bytes of every object in `bucket`, for tests that look for what must
+    /// not be stored.
+    pub fn every_object(&self, bucket: &str) -> Vec<(String, Vec<u8>)> {
+        crate::stores::every_object(&self.s3_store(bucket))
     }
 
     /// Forgets every object, in every region and service.
