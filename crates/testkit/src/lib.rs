@@ -12,8 +12,9 @@
 //! state kept in Azure Blob. [`arm`] is a fake Azure Resource Manager server
 //! that validates every PUT against the REST API specs' schemas, for the Azure provider's tests;
 //! [`kube`] is a fake Kubernetes API server (many clusters on one port) that the real kubectl runs
-//! against unchanged, for the Kubernetes provider's tests. Both run on the tiny HTTP server in
-//! `http`.
+//! against unchanged, for the Kubernetes provider's tests; [`key_vault`] is a fake Azure Key
+//! Vault that wraps and unwraps data keys, for the key service's tests. All run on the tiny HTTP
+//! server in `http`.
 //! [`topologies`] generates valid topologies of any size, for benchmarks and coverage tests.
 //! [`fixtures_dir`] is where the third-party schemas those tests read are checked in.
 
@@ -23,6 +24,7 @@ mod config;
 mod fake;
 mod http;
 mod inventory;
+pub mod key_vault;
 pub mod kube;
 mod memory_store;
 pub mod moto;
