@@ -209,10 +209,14 @@ pub enum StateCommand {
         #[command(flatten)]
         state: StateDirArg,
     },
-    /// Clear what a run that died left in the lock file (the lock itself ends with its process).
+    /// Break the lock of remote state that a dead run left (`--lock-id`, which the failing run
+    /// names); for local state, clear the note a dead run left (the lock ended with it).
     Unlock {
         #[command(flatten)]
         topology: TopologyArg,
+        /// The id of the remote lock to break.
+        #[arg(long, value_name = "ID")]
+        lock_id: Option<String>,
         #[command(flatten)]
         state: StateDirArg,
     },
@@ -260,6 +264,17 @@ pub enum StateCommand {
         #[command(flatten)]
         state: StateDirArg,
     },
+    /// Copy local state to the remote backend the topology names (which then works through this
+    /// directory as its cache), or remote state back into a local directory; each copy is read
+    /// back and checked before anything switches.
+    Migrate {
+        #[command(flatten)]
+        topology: TopologyArg,
+        #[command(flatten)]
+        direction: MigrateArgs,
+        #[command(flatten)]
+        state: StateDirArg,
+    },
     /// Encrypt the state's secrets under the key in RINGFORM_STATE_NEW_KEY (or for the first
     /// time, under RINGFORM_STATE_KEY).
     Rekey {
@@ -293,5 +308,28 @@ mod tests {
         let args =
             terraform_compatible(["ringform", "plan", "-out=p", "-detailed-exitcode", "-o", "x"].map(OsString::from));
         assert_eq!(args, ["ringform", "plan", "--out=p", "--detailed-exitcode", "-o", "x"].map(OsString::from));
+    }
+}
+
+#[derive(Debug, Args)]
+#[group(required = true, multiple = false)]
+pub struct MigrateArgs {
+    /// Copy the local state to the backend in [state].
+    #[arg(long)]
+    pub to_remote: bool,
+    /// Copy the state from the backend in [state] into the local directory.
+    #[arg(long)]
+    pub to_local: bool,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum MigrateDirection {
+    ToRemote,
+    ToLocal,
+}
+
+impl MigrateArgs {
+    pub fn direction(&self) -> MigrateDirection {
+        if self.to_remote { MigrateDirection::ToRemote } else { MigrateDirection::ToLocal }
     }
 }

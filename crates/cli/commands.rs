@@ -4,11 +4,10 @@ use std::io::Write;
 
 use ringform_graph::Format;
 use ringform_plan::RenderOptions;
-use ringform_state::SledStore;
 
 use crate::args::{GraphArgs, GraphFormat, KubeconfigArgs, PlanArgs, TopologyArg};
 use crate::load::Loaded;
-use crate::state::read_snapshot;
+use crate::place::Place;
 use crate::{Exit, Failure, colour};
 
 pub(crate) fn print(text: &str) -> Result<(), Failure> {
@@ -45,11 +44,11 @@ pub fn plan(args: &PlanArgs) -> Result<Exit, Failure> {
     let loaded = Loaded::read(&args.topology.topology)?;
     loaded.check()?;
     let graph = loaded.targeted_graph(&args.target)?;
-    let dir = loaded.state_dir(args.state.state.as_deref());
-    let (loaded, mut state) = if args.refresh && SledStore::exists(&dir) {
-        crate::run::reality(loaded, &dir)?
+    let place = Place::of(&loaded, args.state.state.as_deref())?;
+    let state = place.read_snapshot("plan")?;
+    let (loaded, mut state) = if args.refresh && !state.is_empty() {
+        crate::run::reality(loaded, args.state.state.as_deref())?
     } else {
-        let state = read_snapshot(&dir, "plan")?;
         (loaded, state)
     };
     Loaded::keep_targeted(&graph, &mut state, &args.target)?;
@@ -104,7 +103,7 @@ pub fn graph(args: &GraphArgs) -> Result<Exit, Failure> {
 
 pub fn kubeconfig(args: &KubeconfigArgs) -> Result<Exit, Failure> {
     let loaded = Loaded::read(&args.topology.topology)?;
-    let state = read_snapshot(&loaded.state_dir(args.state.state.as_deref()), "kubeconfig")?;
+    let state = Place::of(&loaded, args.state.state.as_deref())?.read_snapshot("kubeconfig")?;
     let (contexts, missing) = crate::kubeconfig::contexts(&loaded.topology, &state);
     if contexts.is_empty() {
         return Err(Failure::new("no cluster of this deployment has been applied yet")

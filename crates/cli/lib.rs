@@ -8,7 +8,10 @@ mod commands;
 mod drift_report;
 mod failure;
 mod kubeconfig;
+
+mod keys;
 mod load;
+mod place;
 mod progress;
 mod providers;
 mod run;

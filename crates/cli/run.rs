@@ -12,6 +12,7 @@ use tokio::sync::watch;
 
 use crate::args::{ApplyArgs, DestroyArgs, DriftArgs, RefreshArgs};
 use crate::load::{Loaded, resolve_targets};
+use crate::place::Place;
 use crate::progress::{Progress, summary};
 use crate::{Exit, Failure, colour, commands::print, providers};
 
@@ -32,12 +33,7 @@ struct Session {
 
 impl Session {
     fn open(loaded: Loaded, state: Option<&Path>, operation: &str) -> Result<Session, Failure> {
-        let dir = loaded.state_dir(state);
-        Session::open_at(loaded, &dir, operation)
-    }
-
-    fn open_at(loaded: Loaded, dir: &Path, operation: &str) -> Result<Session, Failure> {
-        let store: Arc<dyn StateStore> = Arc::new(crate::state::open(dir, operation)?);
+        let store = Place::of(&loaded, state)?.open(operation)?;
         Ok(Session { loaded, store, registry: providers::registry()?, runtime: runtime()? })
     }
 
@@ -91,20 +87,26 @@ impl Session {
         let engine = Engine::new(self.registry, Arc::clone(&self.store), Arc::new(Progress::for_stderr()), options);
         let outcome: Outcome = self.runtime.block_on(engine.apply(plan, &self.loaded.graph, stopped))?;
         print(&summary(&outcome, verb))?;
-        if outcome.is_complete() { succeeded(self.store.as_ref()) } else { Ok(Exit::Error) }
+        if outcome.is_complete() {
+            succeeded(self.store.as_ref())
+        } else {
+            self.store.close()?;
+            Ok(Exit::Error)
+        }
     }
 }
 
 /// Ends a run that succeeded: the state as it is now becomes the last good copy, the one
-/// `ringform state restore` goes back to.
+/// `ringform state restore` goes back to, and the store is closed (remote state uploaded).
 fn succeeded(store: &dyn StateStore) -> Result<Exit, Failure> {
     store.keep_last_good()?;
+    store.close()?;
     Ok(Exit::Success)
 }
 
-/// The state in `dir` as reality has it now, for `plan --refresh`; nothing is written.
-pub(crate) fn reality(loaded: Loaded, dir: &Path) -> Result<(Loaded, Snapshot), Failure> {
-    let session = Session::open_at(loaded, dir, "plan")?;
+/// The state as reality has it now, for `plan --refresh`; nothing is written.
+pub(crate) fn reality(loaded: Loaded, state: Option<&Path>) -> Result<(Loaded, Snapshot), Failure> {
+    let session = Session::open(loaded, state, "plan")?;
     let (state, _) = session.refresh()?;
     Ok((session.loaded, state))
 }

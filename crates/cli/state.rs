@@ -1,121 +1,63 @@
-//! How every command opens state (its directory, its key, hints for its errors), and the
-//! `ringform state` commands. Keys come from the environment, never from arguments (they would
-//! show in the process list and in shell history): `RINGFORM_STATE_KEY` holds base64 of 32
-//! bytes, or `RINGFORM_STATE_KEY_FILE` names a file holding it (base64, or the 32 bytes);
+//! The `ringform state` commands. Where the state is, and its key, come from [`Place`];
 //! `state rekey` takes the new key from `RINGFORM_STATE_NEW_KEY` / `RINGFORM_STATE_NEW_KEY_FILE`.
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
-use ringform_state::{
-    Opener, Restored, Secrets, SledStore, Snapshot, StateError, StateKey, StateStore, forget, move_record,
-};
+use ringform_state::{Opener, Restored, Secrets, SledStore, StateError, StateStore, forget, move_record};
 
-use crate::args::{StateCommand, StateDirArg, TopologyArg};
+use crate::args::{MigrateDirection, StateCommand, StateDirArg, TopologyArg};
 use crate::commands::{plural, print};
 use crate::load::{Loaded, parse_addresses};
+use crate::place::{KEY, KEY_FILE, Place, key_from, remote_failure, state_failure};
 use crate::{Exit, Failure};
 
-const KEY: &str = "RINGFORM_STATE_KEY";
-const KEY_FILE: &str = "RINGFORM_STATE_KEY_FILE";
 const NEW_KEY: &str = "RINGFORM_STATE_NEW_KEY";
 const NEW_KEY_FILE: &str = "RINGFORM_STATE_NEW_KEY_FILE";
-
-/// Opens the state in `dir` for `operation` with the configured key, creating it if new.
-pub(crate) fn open(dir: &Path, operation: &str) -> Result<SledStore, Failure> {
-    opener(operation)?.open(dir).map_err(failure)
-}
-
-/// The state to plan against: the stored one, or an empty one for a deployment never applied
-/// (planning must not create state).
-pub(crate) fn read_snapshot(dir: &Path, operation: &str) -> Result<Snapshot, Failure> {
-    if !SledStore::exists(dir) {
-        return Ok(Snapshot::empty());
-    }
-    let store = opener(operation)?.open_existing(dir).map_err(failure)?;
-    store.snapshot().map_err(failure)
-}
-
-fn opener(operation: &str) -> Result<Opener, Failure> {
-    Ok(Opener::new(operation).key(key_from(KEY, KEY_FILE)?))
-}
-
-/// The key in `variable` (base64) or in the file `file_variable` names, if either is set.
-fn key_from(variable: &str, file_variable: &str) -> Result<Option<StateKey>, Failure> {
-    let text = std::env::var(variable).ok().filter(|v| !v.trim().is_empty());
-    let file = std::env::var_os(file_variable).filter(|v| !v.is_empty()).map(PathBuf::from);
-    let make_one = "make a key with `openssl rand -base64 32`";
-    match (text, file) {
-        (None, None) => Ok(None),
-        (Some(_), Some(_)) => {
-            Err(Failure::new(format!("both {variable} and {file_variable} are set")).hint("set only one of them"))
-        }
-        (Some(text), None) => StateKey::from_base64(&text)
-            .map(Some)
-            .map_err(|e| Failure::new(format!("{variable} does not hold a state key")).caused_by(&e).hint(make_one)),
-        (None, Some(path)) => StateKey::read_file(&path).map(Some).map_err(|e| {
-            Failure::new(format!("{file_variable} does not name a state key")).caused_by(&e).hint(make_one)
-        }),
-    }
-}
-
-/// A state error with what to do about it, where that depends on how keys are given.
-pub(crate) fn failure(error: StateError) -> Failure {
-    let hint = match &error {
-        StateError::KeyMissing { .. } => {
-            Some(format!("give the key it was encrypted with in {KEY} (base64) or in a file named by {KEY_FILE}"))
-        }
-        StateError::WrongKey { .. } => Some(format!("set {KEY} (or {KEY_FILE}) to the key it was encrypted with")),
-        StateError::NotEncrypted { .. } => {
-            Some(format!("encrypt it with `ringform state rekey FILE`, which takes the key from {KEY}; or unset {KEY}"))
-        }
-        StateError::NotDamaged { .. } => Some(
-            "pass --force to go back to the last good copy anyway: objects made since are then no longer tracked"
-                .into(),
-        ),
-        StateError::NoLastGood { .. } => {
-            Some("a last good copy is kept after every apply, destroy or refresh that succeeds".into())
-        }
-        _ => None,
-    };
-    let failure = Failure::from(error);
-    match hint {
-        Some(hint) => failure.hint(hint),
-        None => failure,
-    }
-}
 
 pub fn state(command: StateCommand) -> Result<Exit, Failure> {
     match command {
         StateCommand::List { topology, state } => list(&topology, &state),
         StateCommand::Show { topology, address, state } => show(&topology, &address, &state),
-        StateCommand::Unlock { topology, state } => unlock(&topology, &state),
+        StateCommand::Unlock { topology, lock_id, state } => unlock(&topology, lock_id.as_deref(), &state),
         StateCommand::Rm { topology, addresses, state } => rm(&topology, &addresses, &state),
         StateCommand::Mv { topology, from, to, state } => mv(&topology, &from, &to, &state),
         StateCommand::Pull { topology, show_secrets, state } => pull(&topology, show_secrets, &state),
         StateCommand::Restore { topology, force, state } => restore(&topology, force, &state),
         StateCommand::Rekey { topology, state } => rekey(&topology, &state),
+        StateCommand::Migrate { topology, direction, state } => migrate(&topology, direction.direction(), &state),
     }?;
     Ok(Exit::Success)
 }
 
-fn state_dir(topology: &TopologyArg, state: &StateDirArg) -> Result<PathBuf, Failure> {
-    Ok(Loaded::read(&topology.topology)?.state_dir(state.state.as_deref()))
+/// The topology and where its state is.
+fn place(topology: &TopologyArg, state: &StateDirArg) -> Result<(Loaded, Place), Failure> {
+    let loaded = Loaded::read(&topology.topology)?;
+    let place = Place::of(&loaded, state.state.as_deref())?;
+    Ok((loaded, place))
 }
 
-/// Opens existing state for a `state` command, which never creates any.
-fn open_existing(topology: &TopologyArg, state: &StateDirArg, operation: &str) -> Result<SledStore, Failure> {
-    opener(operation)?.open_existing(state_dir(topology, state)?).map_err(failure)
+/// The local directory of state the topology keeps locally; an error naming `command` when
+/// it keeps state remotely.
+fn local_dir(topology: &TopologyArg, state: &StateDirArg, command: &str) -> Result<(Loaded, PathBuf), Failure> {
+    match place(topology, state)? {
+        (loaded, Place::Local { dir, .. }) => Ok((loaded, dir)),
+        (_, Place::Remote { location, .. }) => Err(Failure::new(format!(
+            "`ringform {command}` works on local state, and this topology keeps its state at {}",
+            location.url()
+        ))
+        .hint("to work on it locally: `ringform state migrate --to-local FILE`, then set backend = \"local\"")),
+    }
 }
 
 fn list(topology: &TopologyArg, state: &StateDirArg) -> Result<(), Failure> {
-    let snapshot = read_snapshot(&state_dir(topology, state)?, "state list")?;
+    let snapshot = place(topology, state)?.1.read_snapshot("state list")?;
     print(&snapshot.records.keys().map(|a| format!("{a}\n")).collect::<String>())
 }
 
 fn show(topology: &TopologyArg, address: &str, state: &StateDirArg) -> Result<(), Failure> {
     let address = parse_addresses(&[address.to_owned()])?.remove(0);
-    let snapshot = read_snapshot(&state_dir(topology, state)?, "state show")?;
+    let snapshot = place(topology, state)?.1.read_snapshot("state show")?;
     let record = snapshot.get(&address).ok_or_else(|| {
         Failure::new(format!("{address} is not in state")).hint("`ringform state list FILE` shows what is")
     })?;
@@ -140,9 +82,27 @@ fn show(topology: &TopologyArg, address: &str, state: &StateDirArg) -> Result<()
     print(&text)
 }
 
-fn unlock(topology: &TopologyArg, state: &StateDirArg) -> Result<(), Failure> {
-    let dir = state_dir(topology, state)?;
-    let cleared = ringform_state::unlock(&dir).map_err(failure)?;
+fn unlock(topology: &TopologyArg, lock_id: Option<&str>, state: &StateDirArg) -> Result<(), Failure> {
+    let (loaded, place) = place(topology, state)?;
+    let dir = match (place, lock_id) {
+        (Place::Local { dir, .. }, _) => dir,
+        (Place::Remote { location, .. }, None) => {
+            return Err(Failure::new(format!("breaking the lock of {} needs its lock id", location.url())).hint(
+                format!(
+                    "the run that fails on the lock names it: `ringform state unlock {} --lock-id ID`",
+                    loaded.path.display()
+                ),
+            ));
+        }
+        (Place::Remote { location, .. }, Some(id)) => {
+            let text = match ringform_remote::unlock(&location, id).map_err(remote_failure)? {
+                Some(holder) => format!("Broke the lock of {} held by {holder}.\n", location.url()),
+                None => format!("Nothing to unlock: {} is not locked.\n", location.url()),
+            };
+            return print(&text);
+        }
+    };
+    let cleared = ringform_state::unlock(&dir).map_err(state_failure)?;
     let mut text =
         format!("Nothing to unlock: {} is not locked (a lock ends with the process holding it).", dir.display());
     if let Some(dead) = cleared {
@@ -156,9 +116,10 @@ fn unlock(topology: &TopologyArg, state: &StateDirArg) -> Result<(), Failure> {
 
 fn rm(topology: &TopologyArg, addresses: &[String], state: &StateDirArg) -> Result<(), Failure> {
     let addresses = parse_addresses(addresses)?;
-    let store = open_existing(topology, state, "state rm")?;
-    forget(&store, &addresses).map_err(failure)?;
-    store.keep_last_good().map_err(failure)?;
+    let store = place(topology, state)?.1.open_existing("state rm")?;
+    forget(store.as_ref(), &addresses).map_err(state_failure)?;
+    store.keep_last_good().map_err(state_failure)?;
+    store.close().map_err(state_failure)?;
     let list: String = addresses.iter().map(|a| format!("  {a}\n")).collect();
     print(&format!(
         "Forgot {} resource{} (the objects themselves are untouched):\n{list}",
@@ -170,9 +131,10 @@ fn rm(topology: &TopologyArg, addresses: &[String], state: &StateDirArg) -> Resu
 fn mv(topology: &TopologyArg, from: &str, to: &str, state: &StateDirArg) -> Result<(), Failure> {
     let mut addresses = parse_addresses(&[from.to_owned(), to.to_owned()])?;
     let (from, to) = (addresses.remove(0), addresses.remove(0));
-    let store = open_existing(topology, state, "state mv")?;
-    let moved = move_record(&store, &from, &to).map_err(failure)?;
-    store.keep_last_good().map_err(failure)?;
+    let store = place(topology, state)?.1.open_existing("state mv")?;
+    let moved = move_record(store.as_ref(), &from, &to).map_err(state_failure)?;
+    store.keep_last_good().map_err(state_failure)?;
+    store.close().map_err(state_failure)?;
     let mut text = format!("Moved {from} to {to}.\n");
     if !moved.dependents.is_empty() {
         let count = moved.dependents.len();
@@ -183,16 +145,20 @@ fn mv(topology: &TopologyArg, from: &str, to: &str, state: &StateDirArg) -> Resu
 }
 
 fn pull(topology: &TopologyArg, show_secrets: bool, state: &StateDirArg) -> Result<(), Failure> {
-    let snapshot = open_existing(topology, state, "state pull")?.snapshot().map_err(failure)?;
+    let (_, place) = place(topology, state)?;
+    if !place.exists()? {
+        return Err(state_failure(StateError::NoState { dir: place.dir().to_owned() }));
+    }
+    let snapshot = place.read_snapshot("state pull")?;
     let secrets = if show_secrets { Secrets::Shown } else { Secrets::Redacted };
-    print(&format!("{}\n", snapshot.to_json(secrets).map_err(failure)?))
+    print(&format!("{}\n", snapshot.to_json(secrets).map_err(state_failure)?))
 }
 
 fn restore(topology: &TopologyArg, force: bool, state: &StateDirArg) -> Result<(), Failure> {
-    let loaded = Loaded::read(&topology.topology)?;
-    let dir = loaded.state_dir(state.state.as_deref());
-    let Restored { store, moved_to } = SledStore::restore(&dir, &opener("state restore")?, force).map_err(failure)?;
-    let snapshot = store.snapshot().map_err(failure)?;
+    let (loaded, dir) = local_dir(topology, state, "state restore")?;
+    let opener = Opener::new("state restore").key(key_from(KEY, KEY_FILE)?);
+    let Restored { store, moved_to } = SledStore::restore(&dir, &opener, force).map_err(state_failure)?;
+    let snapshot = store.snapshot().map_err(state_failure)?;
     let mut text = format!(
         "Restored the state in {} to its last good copy: serial {}, {} resource{}.\n",
         dir.display(),
@@ -212,19 +178,21 @@ fn restore(topology: &TopologyArg, force: bool, state: &StateDirArg) -> Result<(
 
 fn rekey(topology: &TopologyArg, state: &StateDirArg) -> Result<(), Failure> {
     let (key, new_key) = (key_from(KEY, KEY_FILE)?, key_from(NEW_KEY, NEW_KEY_FILE)?);
-    let dir = state_dir(topology, state)?;
+    let (_, dir) = local_dir(topology, state, "state rekey")?;
     let (store, new_key) = match (key, new_key) {
-        (key, Some(new_key)) => (Opener::new("state rekey").key(key).open_existing(&dir).map_err(failure)?, new_key),
+        (key, Some(new_key)) => {
+            (Opener::new("state rekey").key(key).open_existing(&dir).map_err(state_failure)?, new_key)
+        }
         // First encryption: the key given for the state is the one to seal it with.
         (Some(key), None) => match Opener::new("state rekey").key(Some(key.clone())).open_existing(&dir) {
             Err(StateError::NotEncrypted { .. }) => {
-                (SledStore::open_existing(&dir, "state rekey").map_err(failure)?, key)
+                (SledStore::open_existing(&dir, "state rekey").map_err(state_failure)?, key)
             }
             Ok(_) => {
                 return Err(Failure::new(format!("the state in {} is encrypted with this key already", dir.display()))
                     .hint(format!("to change the key, give the new one in {NEW_KEY} (or {NEW_KEY_FILE})")));
             }
-            Err(error) => return Err(failure(error)),
+            Err(error) => return Err(state_failure(error)),
         },
         (None, None) => {
             return Err(Failure::new("no key to encrypt the state with").hint(format!(
@@ -233,12 +201,64 @@ fn rekey(topology: &TopologyArg, state: &StateDirArg) -> Result<(), Failure> {
         }
     };
     let id = new_key.id().clone();
-    let store = store.rekey(new_key).map_err(failure)?;
-    let count = store.snapshot().map_err(failure)?.len();
+    let store = store.rekey(new_key).map_err(state_failure)?;
+    let count = store.snapshot().map_err(state_failure)?.len();
     print(&format!(
         "Sealed the secrets of {count} resource{} in {} under key {id}; the old database files are deleted.\n\
          From now on give this key in {KEY} or {KEY_FILE}.\n",
         plural(count),
         dir.display()
     ))
+}
+
+fn migrate(topology: &TopologyArg, direction: MigrateDirection, state: &StateDirArg) -> Result<(), Failure> {
+    let (loaded, place) = place(topology, state)?;
+    let Place::Remote { location, cache: dir, sealing } = place else {
+        return Err(Failure::new(format!(
+            "{} keeps its state locally: there is nowhere to migrate it",
+            loaded.path.display()
+        ))
+        .hint("name the remote backend in [state] first (backend = \"s3\" or \"azure-blob\"), then migrate"));
+    };
+    let text = match direction {
+        MigrateDirection::ToRemote => {
+            let key = match &sealing {
+                ringform_remote::Sealing::Plain => None,
+                ringform_remote::Sealing::Key(key) => Some(key.clone()),
+                ringform_remote::Sealing::Service(service) => {
+                    return Err(Failure::new(format!(
+                        "local state moves to {} under the key it has; a key service ({}) keeps the keys of state it made",
+                        location.url(),
+                        service.describe()
+                    ))
+                    .hint("migrate with encryption = { key_env = \"RINGFORM_STATE_KEY\" }"));
+                }
+            };
+            let opener = Opener::new("state migrate").key(key);
+            let copied = ringform_remote::migrate_to_remote(&dir, &location, &opener).map_err(remote_failure)?;
+            format!(
+                "Copied the state in {} to {} and read it back: serial {}, {} resource{}. {} is now its local cache.\n",
+                dir.display(),
+                location.url(),
+                copied.header.serial,
+                copied.records.len(),
+                plural(copied.records.len()),
+                dir.display()
+            )
+        }
+        MigrateDirection::ToLocal => {
+            let copied = ringform_remote::migrate_to_local(&location, &dir, &sealing).map_err(remote_failure)?;
+            format!(
+                "Copied the state at {} to {} and read it back: serial {}, {} resource{}. Now set backend = \"local\" \
+                 in [state] of {}; the remote objects are left as they are.\n",
+                location.url(),
+                dir.display(),
+                copied.header.serial,
+                copied.records.len(),
+                plural(copied.records.len()),
+                loaded.path.display()
+            )
+        }
+    };
+    print(&text)
 }

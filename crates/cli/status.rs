@@ -13,7 +13,7 @@ use ringform_state::Snapshot;
 use crate::args::StatusArgs;
 use crate::commands::print;
 use crate::load::Loaded;
-use crate::state::read_snapshot;
+use crate::place::Place;
 use crate::{Exit, Failure};
 
 /// How often `--wait` asks again.
@@ -21,7 +21,7 @@ const ASK_EVERY: Duration = Duration::from_secs(5);
 
 pub fn status(args: &StatusArgs) -> Result<Exit, Failure> {
     let loaded = Loaded::read(&args.topology.topology)?;
-    let state = read_snapshot(&loaded.state_dir(args.state.state.as_deref()), "status")?;
+    let state = Place::of(&loaded, args.state.state.as_deref())?.read_snapshot("status")?;
     let datacenters = datacenters(&state)?;
     if datacenters.is_empty() {
         return Err(Failure::new("no Cassandra datacenter of this deployment has been applied yet")

@@ -335,8 +335,9 @@ impl ArmClient {
 /// client secret, then workload identity (a federated token file, as on AKS or GitHub OIDC),
 /// then the developer tools (Azure CLI, then Azure Developer CLI). azure_identity 1.0 has no
 /// environment or default chain of its own, so this is that chain, without managed identity
-/// (whose IMDS probe would stall every run off Azure).
-fn credential_from_env() -> ArmResult<Arc<dyn TokenCredential>> {
+/// (whose IMDS probe would stall every run off Azure). Remote state on Azure Blob Storage
+/// signs with it too.
+pub fn credential_from_env() -> ArmResult<Arc<dyn TokenCredential>> {
     let var = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
     if let (Some(tenant), Some(client), Some(secret)) =
         (var("AZURE_TENANT_ID"), var("AZURE_CLIENT_ID"), var("AZURE_CLIENT_SECRET"))

@@ -20,6 +20,7 @@ mod lro;
 mod provider;
 mod settings;
 
+pub use arm::credential_from_env;
 pub use error::ArmError;
 pub use provider::AzureProvider;
 pub use settings::{ArmSettings, AzureSettings};

@@ -112,6 +112,9 @@ pub enum StateError {
     /// Asked to move a record to an address of another kind.
     #[error("`{from}` cannot become `{to}`: a {} is not a {}", from.kind(), to.kind())]
     KindMismatch { from: Address, to: Address },
+    /// A store that keeps state elsewhere failed (ringform-remote's errors).
+    #[error(transparent)]
+    Remote(Box<dyn std::error::Error + Send + Sync>),
 }
 
 impl StateError {

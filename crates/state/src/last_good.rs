@@ -28,8 +28,11 @@ pub(crate) fn path_in(dir: &Path) -> PathBuf {
 /// Replaces the last good copy in `dir` with `document`.
 pub(crate) fn write(dir: &Path, document: &Document) -> Result<(), StateError> {
     let path = path_in(dir);
-    files::write_atomically(&path, |out| document.write_to(out))
-        .map_err(|source| StateError::Io { action: "write the last good copy", path, source })
+    files::write_atomically(&path, |out| document.write_to(out)).map_err(|source| StateError::Io {
+        action: "write the last good copy",
+        path,
+        source,
+    })
 }
 
 /// The header of the last good copy in `dir`, if there is one.

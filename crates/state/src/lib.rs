@@ -99,4 +99,10 @@ pub trait StateStore: Send + Sync {
     /// a copy beside it; a store that keeps versions of itself, or keeps nothing at rest, may
     /// have nothing to do.
     fn keep_last_good(&self) -> Result<(), StateError>;
+
+    /// Finishes with the store: what is not yet where the store keeps it goes there, and the
+    /// lock is released. Dropping the store does the same without saying whether it failed.
+    fn close(&self) -> Result<(), StateError> {
+        Ok(())
+    }
 }

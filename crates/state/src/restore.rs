@@ -71,8 +71,10 @@ impl SledStore {
             .iter()
             .zip(1u64..)
             .map(|(entry, seq)| {
-                let value = serde_json::to_vec(entry)
-                    .map_err(|source| StateError::Encode { what: format!("a journal entry for `{}`", entry.address), source })?;
+                let value = serde_json::to_vec(entry).map_err(|source| StateError::Encode {
+                    what: format!("a journal entry for `{}`", entry.address),
+                    source,
+                })?;
                 Ok((sled::IVec::from(&seq.to_be_bytes()), sled::IVec::from(value)))
             })
             .collect::<Result<Vec<_>, StateError>>()?;
@@ -82,7 +84,8 @@ impl SledStore {
         }
         last_good::write(dir, document)?;
         let data = Database::create(dir, &document.header, &records, &journal, journal.len() as u64 + 1)?;
-        let store = SledStore::assemble(data, document.header.lineage, opener.key.clone(), Some(document.header.clone()), lock);
+        let store =
+            SledStore::assemble(data, document.header.lineage, opener.key.clone(), Some(document.header.clone()), lock);
         Ok(Restored { store, moved_to })
     }
 
@@ -101,7 +104,8 @@ impl SledStore {
             .collect::<Result<Vec<_>, StateError>>()?;
         let (journal, journal_next) = self.data.stored_journal(&dir)?;
         // The copy first: from here on, a crash leaves something `state restore` brings back.
-        let copy = Document { header: header.clone(), records: records.iter().map(|(_, value)| value.clone()).collect() };
+        let copy =
+            Document { header: header.clone(), records: records.iter().map(|(_, value)| value.clone()).collect() };
         last_good::write(&dir, &copy)?;
         let (data, lock) = self.into_parts();
         drop(data);
@@ -122,7 +126,9 @@ impl SledStore {
 /// damage is reported as the copy's.
 fn checked_records(copy: &Document, key: Option<&StateKey>, path: &Path) -> Result<Vec<(String, Vec<u8>)>, StateError> {
     copy.checked_records(key, &path.display().to_string()).map_err(|error| match error {
-        StateError::Corrupt { detail, source, .. } => StateError::LastGoodDamaged { path: path.to_owned(), detail, source },
+        StateError::Corrupt { detail, source, .. } => {
+            StateError::LastGoodDamaged { path: path.to_owned(), detail, source }
+        }
         other => other,
     })
 }

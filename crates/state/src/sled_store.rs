@@ -208,7 +208,8 @@ impl SledStore {
         let _writing = self.writing();
         let header = Header::new(self.lineage, self.read_serial()?, self.key_id().cloned());
         let records = self.data.records.iter().values().map(|value| value.map(|v| v.to_vec()));
-        let records = records.collect::<Result<_, _>>().map_err(|source| self.sled_error("read the records", source))?;
+        let records =
+            records.collect::<Result<_, _>>().map_err(|source| self.sled_error("read the records", source))?;
         Ok(Document { header, records })
     }
 
@@ -747,10 +748,12 @@ pub(crate) mod tests {
         drop(SledStore::open(&dir, "apply").unwrap());
         // sled's threads release its file lock shortly after the handle drops.
         let rogue = (0..50)
-            .find_map(|_| sled::Config::new().path(&dir).open().ok().or_else(|| {
-                std::thread::sleep(Duration::from_millis(20));
-                None
-            }))
+            .find_map(|_| {
+                sled::Config::new().path(&dir).open().ok().or_else(|| {
+                    std::thread::sleep(Duration::from_millis(20));
+                    None
+                })
+            })
             .expect("sled opens once the store has closed");
         let err = SledStore::open(&dir, "plan").unwrap_err();
         assert!(matches!(err, StateError::Locked { holder: None, .. }), "{err:?}");

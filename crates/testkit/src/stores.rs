@@ -7,7 +7,7 @@ use object_store::{ObjectStore, ObjectStoreExt};
 
 /// Runs `future` on a runtime and a thread of its own, so the helpers that call it work in
 /// plain tests and in `#[tokio::test]`s alike (a runtime cannot block inside another).
-pub(crate) fn block_on<F>(future: F) -> F::Output
+pub fn block_on<F>(future: F) -> F::Output
 where
     F: Future + Send,
     F::Output: Send,

@@ -1,0 +1,79 @@
+//! Moving state between a local directory and a bucket: `ringform state migrate`. Each way
+//! copies the state as stored (records byte for byte, secrets still sealed), reads the copy
+//! back to check it, and only then switches: the directory becomes the cache of the remote
+//! state, or stops being one.
+
+use std::path::Path;
+
+use ringform_state::{Document, Opener, SledStore, StateStore};
+
+use crate::location::{Location, Object};
+use crate::lock;
+use crate::objects::Objects;
+use crate::store::{CACHE_MARKER, Marker, journal_bytes, key_of, parse_journal};
+use crate::{RemoteError, Sealing};
+
+/// Copies the local state in `dir` (opened with `opener`) to `location`, which must hold no
+/// state yet, and makes `dir` its cache. Returns what was copied.
+pub fn migrate_to_remote(dir: &Path, location: &Location, opener: &Opener) -> Result<Document, RemoteError> {
+    let objects = Objects::new(location.clone())?;
+    let held = lock::acquire(&objects, "state migrate")?;
+    let copied = (|| {
+        let local = opener.open_existing(dir)?;
+        if objects.get(Object::State)?.is_some() {
+            return Err(RemoteError::Exists { url: location.url().to_owned() });
+        }
+        let document = local.document()?;
+        let intents: Vec<_> = local.unfinished_intents()?.into_iter().map(|(_, e)| e).collect();
+        let bytes = document.to_bytes();
+        let version = objects.put(Object::State, bytes.clone(), None)?;
+        objects.overwrite(Object::Journal, journal_bytes(&intents))?;
+        if objects.get(Object::State)?.map(|f| f.bytes) != Some(bytes) {
+            return Err(RemoteError::Unverified { url: location.url().to_owned() });
+        }
+        let url = location.url().to_owned();
+        let serial = document.header.serial;
+        Marker { url, e_tag: version.e_tag, version: version.version, serial, wrapped_key: None }.write(dir)?;
+        Ok(document)
+    })();
+    lock::release(&objects, &held)?;
+    copied
+}
+
+/// Copies the state at `location` into `dir` (its cache, or a directory without state), which
+/// then holds it as local state. The remote objects are left as they are. Returns what was
+/// copied.
+pub fn migrate_to_local(location: &Location, dir: &Path, sealing: &Sealing) -> Result<Document, RemoteError> {
+    let objects = Objects::new(location.clone())?;
+    let held = lock::acquire(&objects, "state migrate")?;
+    let copied = (|| {
+        let url = location.url();
+        let state = objects
+            .get(Object::State)?
+            .ok_or_else(|| RemoteError::State(ringform_state::StateError::NoState { dir: url.into() }))?;
+        if SledStore::exists(dir) && Marker::read(dir, url).is_none() {
+            return Err(RemoteError::LocalState { dir: dir.to_owned(), url: url.to_owned() });
+        }
+        let mut document = Document::parse(&state.bytes, url)?;
+        let key = key_of(&objects, sealing, document.header.wrapped_key.take())?;
+        let intents = match objects.get(Object::Journal)? {
+            Some(journal) => parse_journal(&journal.bytes, &objects, Object::Journal)?,
+            None => Vec::new(),
+        };
+        let opener = Opener::new("state migrate").key(key);
+        let local = SledStore::replace_with(dir, &opener, &document, &intents, false)?.store;
+        if local.document()? != document {
+            return Err(RemoteError::Unverified { url: dir.display().to_string() });
+        }
+        match std::fs::remove_file(dir.join(CACHE_MARKER)) {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+                let path = dir.join(CACHE_MARKER);
+                return Err(ringform_state::StateError::Io { action: "delete", path, source: e }.into());
+            }
+            _ => {}
+        }
+        Ok(document)
+    })();
+    lock::release(&objects, &held)?;
+    copied
+}

@@ -1,0 +1,629 @@
+//! [`RemoteStore`]: state worked on in a local sled cache, uploaded behind it.
+//!
+//! Every write lands in the cache first (durable before it returns, as with local state). An
+//! uploader thread then brings the remote objects up to date: at once when someone waits (an
+//! intent must be remote before its provider call is made), else at most [`UPLOAD_EVERY`]
+//! after the first write not yet uploaded, so a run makes one upload per batch of writes, not
+//! one per resource. Each round reads the journal before the records and uploads the records
+//! before the journal, so the remote journal never drops an intent whose record is not remote.
+//!
+//! The cache remembers which version of the state object it was last in step with
+//! ([`CACHE_MARKER`]). Opening uses the cache as it is when the remote object is still at that
+//! version (the cache may be ahead: a killed run's last writes), and otherwise replaces it by
+//! the remote state, keeping a cache that had writes of its own aside.
+
+use std::path::Path;
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use object_store::UpdateVersion;
+use ringform_core::Address;
+use ringform_state::{
+    Document, JournalEntry, Lineage, Opener, Phase, Record, SledStore, Snapshot, StateError, StateKey, StateStore,
+};
+use serde::{Deserialize, Serialize};
+
+use crate::location::{Location, Object};
+use crate::lock::{self, LockRecord};
+use crate::objects::{Fetched, Objects};
+use crate::{RemoteError, Sealing};
+
+/// The longest a write waits in the cache before it is uploaded.
+pub const UPLOAD_EVERY: Duration = Duration::from_secs(2);
+
+/// The file in a cache directory that says which remote state it caches, and at which version.
+pub const CACHE_MARKER: &str = "remote.json";
+
+/// What [`CACHE_MARKER`] holds.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct Marker {
+    pub url: String,
+    pub e_tag: Option<String>,
+    pub version: Option<String>,
+    /// The serial of the state object at that version.
+    pub serial: u64,
+    /// The state's key as the key service keeps it, when one does.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub wrapped_key: Option<serde_json::Value>,
+}
+
+impl Marker {
+    pub fn read(dir: &Path, url: &str) -> Option<Marker> {
+        let marker: Marker = serde_json::from_slice(&std::fs::read(dir.join(CACHE_MARKER)).ok()?).ok()?;
+        (marker.url == url).then_some(marker)
+    }
+
+    pub fn write(&self, dir: &Path) -> Result<(), RemoteError> {
+        let path = dir.join(CACHE_MARKER);
+        let partial = dir.join(format!("{CACHE_MARKER}.partial"));
+        let bytes = serde_json::to_vec_pretty(self).expect("a marker encodes");
+        std::fs::write(&partial, bytes)
+            .and_then(|()| std::fs::rename(&partial, &path))
+            .map_err(|source| StateError::Io { action: "write", path, source })?;
+        Ok(())
+    }
+
+    fn version(&self) -> UpdateVersion {
+        UpdateVersion { e_tag: self.e_tag.clone(), version: self.version.clone() }
+    }
+}
+
+/// Remote state, open and locked, worked on in a local cache.
+pub struct RemoteStore {
+    shared: Arc<Shared>,
+    uploader: Mutex<Option<JoinHandle<()>>>,
+    /// What opening did that the user should hear of (a cache set aside, say).
+    notices: Vec<String>,
+}
+
+/// What the store and its uploader share.
+struct Shared {
+    cache: SledStore,
+    objects: Objects,
+    lock: LockRecord,
+    remote: Mutex<Remote>,
+    progress: Mutex<Progress>,
+    changed: Condvar,
+}
+
+/// What the remote objects hold, as far as this process knows.
+struct Remote {
+    marker: Marker,
+    /// `None` until the state object exists.
+    state: Option<UpdateVersion>,
+    journal: Option<UpdateVersion>,
+    /// The intents the journal object holds.
+    intents: Vec<JournalEntry>,
+    /// The serial of the last good copy uploaded by this process.
+    last_good: Option<u64>,
+}
+
+/// Writes made and uploaded, counted.
+#[derive(Default)]
+struct Progress {
+    written: u64,
+    /// The newest write someone waits to see uploaded.
+    awaited: u64,
+    uploaded: u64,
+    /// When the oldest write not yet uploaded was made.
+    pending_since: Option<Instant>,
+    /// Why uploading stopped; every later write fails with it.
+    failure: Option<String>,
+    closing: bool,
+}
+
+impl RemoteStore {
+    /// Opens the state at `location` for `operation`, taking its lock, with `cache` as the
+    /// local working copy; new state is made when there is none yet.
+    pub fn open(
+        location: Location,
+        cache: &Path,
+        operation: &str,
+        sealing: &Sealing,
+    ) -> Result<RemoteStore, RemoteError> {
+        Self::open_with(location, cache, operation, sealing, true)
+    }
+
+    /// Opens existing state, like [`RemoteStore::open`]; fails when there is none.
+    pub fn open_existing(
+        location: Location,
+        cache: &Path,
+        operation: &str,
+        sealing: &Sealing,
+    ) -> Result<RemoteStore, RemoteError> {
+        Self::open_with(location, cache, operation, sealing, false)
+    }
+
+    fn open_with(
+        location: Location,
+        cache: &Path,
+        operation: &str,
+        sealing: &Sealing,
+        create: bool,
+    ) -> Result<RemoteStore, RemoteError> {
+        let objects = Objects::new(location)?;
+        let lock = lock::acquire(&objects, operation)?;
+        match Self::open_locked(objects, lock, cache, operation, sealing, create) {
+            Ok(store) => Ok(store),
+            Err((objects, lock, error)) => {
+                let _ = lock::release(&objects, &lock);
+                Err(error)
+            }
+        }
+    }
+
+    #[allow(clippy::result_large_err)]
+    fn open_locked(
+        objects: Objects,
+        lock: LockRecord,
+        dir: &Path,
+        operation: &str,
+        sealing: &Sealing,
+        create: bool,
+    ) -> Result<RemoteStore, (Objects, LockRecord, RemoteError)> {
+        let opened = (|| {
+            let state = objects.get(Object::State)?;
+            let journal = objects.get(Object::Journal)?;
+            let intents = journal.as_ref().map(|j| parse_journal(&j.bytes, &objects, Object::Journal)).transpose()?;
+            Ok::<_, RemoteError>((state, journal.map(|j| j.version), intents.unwrap_or_default()))
+        })();
+        let (state, journal, intents) = match opened {
+            Ok(fetched) => fetched,
+            Err(error) => return Err((objects, lock, error)),
+        };
+        if state.is_none() && !create {
+            let error = RemoteError::State(StateError::NoState { dir: objects.location.url().into() });
+            return Err((objects, lock, error));
+        }
+        match Cache::prepare(&objects, dir, operation, sealing, state, &intents) {
+            Ok(cache) => Ok(RemoteStore::start(objects, lock, cache, journal, intents)),
+            Err(error) => Err((objects, lock, error)),
+        }
+    }
+
+    fn start(
+        objects: Objects,
+        lock: LockRecord,
+        cache: Cache,
+        journal: Option<UpdateVersion>,
+        intents: Vec<JournalEntry>,
+    ) -> RemoteStore {
+        let Cache { store, marker, exists, ahead, notices } = cache;
+        let state = exists.then(|| marker.version());
+        let remote = Remote { marker, state, journal, intents, last_good: None };
+        let mut progress = Progress::default();
+        if ahead {
+            // A run that ended before its last upload: upload what it left in the cache.
+            progress.written = 1;
+            progress.pending_since = Some(Instant::now());
+        }
+        let shared = Arc::new(Shared {
+            cache: store,
+            objects,
+            lock,
+            remote: Mutex::new(remote),
+            progress: Mutex::new(progress),
+            changed: Condvar::new(),
+        });
+        let uploader = std::thread::Builder::new()
+            .name("ringform-upload".into())
+            .spawn({
+                let shared = Arc::clone(&shared);
+                move || shared.upload_until_closed()
+            })
+            .expect("a thread starts");
+        RemoteStore { shared, uploader: Mutex::new(Some(uploader)), notices }
+    }
+
+    /// What opening did that the user should hear of.
+    pub fn notices(&self) -> &[String] {
+        &self.notices
+    }
+
+    /// The lock this store holds.
+    pub fn lock(&self) -> &LockRecord {
+        &self.shared.lock
+    }
+
+    /// Uploads every write made so far, waiting for it.
+    pub fn sync(&self) -> Result<(), StateError> {
+        let generation = self.shared.progress().written;
+        self.shared.await_upload(generation)
+    }
+
+    /// The write just made must reach the remote objects: at once when `urgent` (and this
+    /// waits for it), else with the next batch.
+    fn wrote(&self, urgent: bool) -> Result<(), StateError> {
+        let generation = {
+            let mut progress = self.shared.progress();
+            if let Some(failure) = &progress.failure {
+                return Err(failed(failure));
+            }
+            if progress.written == progress.uploaded {
+                progress.pending_since = Some(Instant::now());
+            }
+            progress.written += 1;
+            if urgent {
+                progress.awaited = progress.written;
+            }
+            progress.written
+        };
+        self.shared.changed.notify_all();
+        if urgent { self.shared.await_upload(generation) } else { Ok(()) }
+    }
+
+    fn check(&self) -> Result<(), StateError> {
+        match &self.shared.progress().failure {
+            Some(failure) => Err(failed(failure)),
+            None => Ok(()),
+        }
+    }
+}
+
+fn failed(failure: &str) -> StateError {
+    StateError::Remote(failure.into())
+}
+
+impl Shared {
+    fn progress(&self) -> MutexGuard<'_, Progress> {
+        self.progress.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn remote(&self) -> MutexGuard<'_, Remote> {
+        self.remote.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn await_upload(&self, generation: u64) -> Result<(), StateError> {
+        let mut progress = self.progress();
+        progress.awaited = progress.awaited.max(generation);
+        self.changed.notify_all();
+        while progress.uploaded < generation {
+            if let Some(failure) = &progress.failure {
+                return Err(failed(failure));
+            }
+            progress = self.changed.wait(progress).unwrap_or_else(PoisonError::into_inner);
+        }
+        Ok(())
+    }
+
+    /// The uploader: a round whenever one is due, until the store closes with nothing left.
+    fn upload_until_closed(&self) {
+        loop {
+            let target = {
+                let mut progress = self.progress();
+                loop {
+                    if progress.failure.is_some() {
+                        return;
+                    }
+                    let pending = progress.written > progress.uploaded;
+                    let waited = progress.pending_since.map_or(Duration::ZERO, |since| since.elapsed());
+                    if pending && (progress.awaited > progress.uploaded || progress.closing || waited >= UPLOAD_EVERY) {
+                        break progress.written;
+                    }
+                    if progress.closing {
+                        return;
+                    }
+                    progress = if pending {
+                        let waiting = self.changed.wait_timeout(progress, UPLOAD_EVERY - waited);
+                        waiting.unwrap_or_else(PoisonError::into_inner).0
+                    } else {
+                        self.changed.wait(progress).unwrap_or_else(PoisonError::into_inner)
+                    };
+                }
+            };
+            let outcome = self.upload_round();
+            let mut progress = self.progress();
+            match outcome {
+                Ok(()) => {
+                    progress.uploaded = progress.uploaded.max(target);
+                    progress.pending_since = (progress.written > progress.uploaded).then(Instant::now);
+                }
+                Err(error) => progress.failure = Some(error_chain(&error)),
+            }
+            drop(progress);
+            self.changed.notify_all();
+        }
+    }
+
+    /// Brings the state object, then the journal object, up to date with the cache.
+    fn upload_round(&self) -> Result<(), RemoteError> {
+        // The journal before the records: an intent that ends after this read has its record
+        // in the document read next, so dropping it from the remote journal loses nothing.
+        let intents: Vec<JournalEntry> = self.cache.unfinished_intents()?.into_iter().map(|(_, e)| e).collect();
+        let mut document = self.cache.document()?;
+        let mut remote = self.remote();
+        document.header.wrapped_key = remote.marker.wrapped_key.clone();
+        if remote.state.is_none() || document.header.serial != remote.marker.serial {
+            let version = self.objects.put(Object::State, document.to_bytes(), remote.state.clone())?;
+            remote.marker.e_tag = version.e_tag.clone();
+            remote.marker.version = version.version.clone();
+            remote.marker.serial = document.header.serial;
+            remote.state = Some(version);
+            remote.marker.write(self.cache.dir())?;
+        }
+        if intents != remote.intents {
+            let version = self.objects.put(Object::Journal, journal_bytes(&intents), remote.journal.clone())?;
+            remote.journal = Some(version);
+            remote.intents = intents;
+        }
+        Ok(())
+    }
+
+    /// Stops the uploader once everything is uploaded, and releases the lock.
+    fn close(&self, uploader: Option<JoinHandle<()>>) -> Result<(), StateError> {
+        self.progress().closing = true;
+        self.changed.notify_all();
+        if let Some(uploader) = uploader {
+            let _ = uploader.join();
+        }
+        let failure = self.progress().failure.clone();
+        let released = lock::release(&self.objects, &self.lock);
+        match failure {
+            Some(failure) => Err(failed(&failure)),
+            None => released.map_err(StateError::from),
+        }
+    }
+}
+
+/// An error and its causes, in one sentence: it outlives the error as the reason of every
+/// later failure.
+fn error_chain(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        text.push_str(&format!(": {cause}"));
+        source = cause.source();
+    }
+    text
+}
+
+/// The cache, ready to work in.
+struct Cache {
+    store: SledStore,
+    marker: Marker,
+    /// Whether the state object exists.
+    exists: bool,
+    /// Whether the cache holds writes the state object lacks.
+    ahead: bool,
+    notices: Vec<String>,
+}
+
+impl Cache {
+    fn prepare(
+        objects: &Objects,
+        dir: &Path,
+        operation: &str,
+        sealing: &Sealing,
+        state: Option<Fetched>,
+        intents: &[JournalEntry],
+    ) -> Result<Cache, RemoteError> {
+        let url = objects.location.url().to_owned();
+        let marker = Marker::read(dir, &url);
+        let Some(state) = state else {
+            if SledStore::exists(dir) {
+                return Err(match marker {
+                    Some(marker) => RemoteError::Missing { url, dir: dir.to_owned(), serial: marker.serial },
+                    None => RemoteError::LocalState { dir: dir.to_owned(), url },
+                });
+            }
+            let (key, wrapped_key) = new_key(objects, sealing)?;
+            let store = Opener::new(operation).key(key).open(dir)?;
+            let marker = Marker { url, wrapped_key, ..Marker::default() };
+            marker.write(dir)?;
+            return Ok(Cache { store, marker, exists: false, ahead: false, notices: Vec::new() });
+        };
+        let document = Document::parse(&state.bytes, &url)?;
+        let key = key_of(objects, sealing, document.header.wrapped_key.clone())?;
+        let opener = Opener::new(operation).key(key);
+        if marker.is_none() && SledStore::exists(dir) {
+            return Err(RemoteError::LocalState { dir: dir.to_owned(), url });
+        }
+        let in_step =
+            marker.as_ref().is_some_and(|m| m.e_tag == state.version.e_tag && m.version == state.version.version);
+        let mut notices = Vec::new();
+        let store = match in_step.then(|| opener.open_existing(dir)) {
+            Some(Ok(store)) if store.lineage() == document.header.lineage => {
+                // Intents another run left remote (it died before uploading its records).
+                let known: Vec<JournalEntry> = store.unfinished_intents()?.into_iter().map(|(_, e)| e).collect();
+                for intent in intents.iter().filter(|i| !known.contains(i)) {
+                    store.journal_append(intent)?;
+                }
+                store
+            }
+            _ => {
+                let ahead = marker.as_ref().is_some_and(|m| cache_serial(dir, &opener) != Some(m.serial));
+                let keep_old = SledStore::exists(dir) && ahead;
+                let replaced = SledStore::replace_with(dir, &opener, &document, intents, keep_old)?;
+                if let Some(aside) = replaced.moved_to {
+                    notices.push(format!(
+                        "{url} was written by another run since this cache was last in step with it, so the cache \
+                         was replaced by it; the old cache, with writes of its own, is kept in {}",
+                        aside.display()
+                    ));
+                }
+                replaced.store
+            }
+        };
+        let serial = document.header.serial;
+        let marker = Marker {
+            url,
+            e_tag: state.version.e_tag,
+            version: state.version.version,
+            serial,
+            wrapped_key: document.header.wrapped_key,
+        };
+        marker.write(dir)?;
+        let ahead = store.serial()? != serial;
+        Ok(Cache { store, marker, exists: true, ahead, notices })
+    }
+}
+
+/// The serial of the cache in `dir`, if it opens.
+fn cache_serial(dir: &Path, opener: &Opener) -> Option<u64> {
+    opener.open_existing(dir).ok()?.serial().ok()
+}
+
+/// The key for new state, and its wrapped form when a key service keeps it.
+fn new_key(objects: &Objects, sealing: &Sealing) -> Result<(Option<StateKey>, Option<serde_json::Value>), RemoteError> {
+    match sealing {
+        Sealing::Plain => Ok((None, None)),
+        Sealing::Key(key) => Ok((Some(key.clone()), None)),
+        Sealing::Service(service) => {
+            let (key, wrapped) = objects.run(service.new_key()).map_err(|detail| RemoteError::Key {
+                url: objects.location.url().to_owned(),
+                service: service.describe(),
+                detail,
+            })?;
+            Ok((Some(key), Some(wrapped)))
+        }
+    }
+}
+
+/// The key of existing state whose header holds `wrapped` (when a key service keeps it).
+pub(crate) fn key_of(
+    objects: &Objects,
+    sealing: &Sealing,
+    wrapped: Option<serde_json::Value>,
+) -> Result<Option<StateKey>, RemoteError> {
+    match (sealing, wrapped) {
+        (Sealing::Service(service), Some(wrapped)) => {
+            objects.run(service.unwrap(wrapped)).map(Some).map_err(|detail| RemoteError::Key {
+                url: objects.location.url().to_owned(),
+                service: service.describe(),
+                detail,
+            })
+        }
+        (Sealing::Service(service), None) => Err(RemoteError::Key {
+            url: objects.location.url().to_owned(),
+            service: service.describe(),
+            detail: "the state's key is not kept by a key service: its header holds no wrapped key".into(),
+        }),
+        (Sealing::Key(key), _) => Ok(Some(key.clone())),
+        (Sealing::Plain, _) => Ok(None),
+    }
+}
+
+pub(crate) fn journal_bytes(intents: &[JournalEntry]) -> Vec<u8> {
+    let mut bytes = Vec::new();
+    for intent in intents {
+        serde_json::to_writer(&mut bytes, intent).expect("a journal entry encodes");
+        bytes.push(b'\n');
+    }
+    bytes
+}
+
+pub(crate) fn parse_journal(bytes: &[u8], objects: &Objects, object: Object) -> Result<Vec<JournalEntry>, RemoteError> {
+    let lines = bytes.split(|b| *b == b'\n').filter(|line| !line.is_empty());
+    let entries = lines.map(serde_json::from_slice).collect::<Result<Vec<JournalEntry>, _>>();
+    entries.map_err(|source| {
+        RemoteError::State(StateError::Corrupt {
+            location: objects.location.object_url(object),
+            detail: "a line is not a journal entry".into(),
+            source: Some(source),
+        })
+    })
+}
+
+impl StateStore for RemoteStore {
+    fn location(&self) -> String {
+        self.shared.objects.location.url().to_owned()
+    }
+
+    fn lineage(&self) -> Lineage {
+        self.shared.cache.lineage()
+    }
+
+    fn serial(&self) -> Result<u64, StateError> {
+        self.shared.cache.serial()
+    }
+
+    fn get(&self, address: &Address) -> Result<Option<Record>, StateError> {
+        self.shared.cache.get(address)
+    }
+
+    fn snapshot(&self) -> Result<Snapshot, StateError> {
+        self.shared.cache.snapshot()
+    }
+
+    fn put(&self, record: &Record) -> Result<u64, StateError> {
+        self.check()?;
+        let serial = self.shared.cache.put(record)?;
+        self.wrote(false)?;
+        Ok(serial)
+    }
+
+    fn remove(&self, address: &Address) -> Result<bool, StateError> {
+        self.check()?;
+        let removed = self.shared.cache.remove(address)?;
+        if removed {
+            self.wrote(false)?;
+        }
+        Ok(removed)
+    }
+
+    fn write_all(&self, records: &[Record], removed: &[Address]) -> Result<u64, StateError> {
+        self.check()?;
+        let serial = self.shared.cache.write_all(records, removed)?;
+        self.wrote(false)?;
+        Ok(serial)
+    }
+
+    /// An intent waits until the remote journal holds it: the provider call it announces may
+    /// create something, and a run on another machine must be able to find that.
+    fn journal_append(&self, entry: &JournalEntry) -> Result<u64, StateError> {
+        self.check()?;
+        let seq = self.shared.cache.journal_append(entry)?;
+        self.wrote(entry.phase == Phase::Intent)?;
+        Ok(seq)
+    }
+
+    fn journal(&self) -> Result<Vec<(u64, JournalEntry)>, StateError> {
+        self.shared.cache.journal()
+    }
+
+    fn journal_clear(&self) -> Result<(), StateError> {
+        self.check()?;
+        self.shared.cache.journal_clear()?;
+        self.wrote(false)
+    }
+
+    /// Uploads everything, then the last good copy beside the state object.
+    fn keep_last_good(&self) -> Result<(), StateError> {
+        self.shared.cache.keep_last_good()?;
+        self.sync()?;
+        let mut document = self.shared.cache.document()?;
+        let mut remote = self.shared.remote();
+        if remote.last_good == Some(document.header.serial) {
+            return Ok(());
+        }
+        document.header.wrapped_key = remote.marker.wrapped_key.clone();
+        self.shared.objects.overwrite(Object::LastGood, document.to_bytes())?;
+        remote.last_good = Some(document.header.serial);
+        Ok(())
+    }
+
+    fn close(&self) -> Result<(), StateError> {
+        let uploader = self.uploader.lock().unwrap_or_else(PoisonError::into_inner).take();
+        match uploader {
+            Some(uploader) => self.shared.close(Some(uploader)),
+            None => Ok(()),
+        }
+    }
+}
+
+impl Drop for RemoteStore {
+    fn drop(&mut self) {
+        let _ = StateStore::close(self);
+    }
+}
+
+/// The state at `location` as stored now, read without taking the lock (for plans and other
+/// reads); `None` when there is none.
+pub fn read_snapshot(location: &Location, sealing: &Sealing) -> Result<Option<Snapshot>, RemoteError> {
+    let objects = Objects::new(location.clone())?;
+    let Some(state) = objects.get(Object::State)? else { return Ok(None) };
+    let document = Document::parse(&state.bytes, location.url())?;
+    let key = key_of(&objects, sealing, document.header.wrapped_key.clone())?;
+    Ok(Some(document.snapshot(key.as_ref(), location.url())?))
+}
