@@ -9,6 +9,8 @@ mod azure;
 mod cli;
 mod common;
 mod fixtures;
+#[cfg(feature = "test-provider")]
+mod remote;
 mod ring;
 #[cfg(feature = "test-provider")]
 mod state;

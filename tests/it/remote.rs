@@ -1,0 +1,392 @@
+//! End-to-end runs with remote state: the `ringform` binary on the fake cloud, its state in S3
+//! on moto or in Azure Blob Storage on Azurite, each run from a local cache of its own, as two
+//! engineers or an engineer and a CI job would run it. Fails, naming the command that installs
+//! them, when moto or Azurite is missing.
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use ringform_testkit::Inventory;
+use ringform_testkit::azurite::{self, Azurite};
+use ringform_testkit::moto::Moto;
+
+use crate::common::{self, KillClock, text};
+
+const BUCKET: &str = "ringform-state";
+const KEY: &str = "AQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQE=";
+const OTHER_KEY: &str = "AgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgI=";
+
+/// Where remote state lives in a test.
+enum Store {
+    S3(Moto),
+    Blob(Azurite),
+}
+
+/// A deployment on the fake cloud whose state is remote: the topology is an example with a
+/// `[state]` section added.
+struct Remote {
+    dir: tempfile::TempDir,
+    store: Store,
+    topology: PathBuf,
+    caches: std::cell::Cell<u32>,
+}
+
+impl Remote {
+    fn on_s3(example: &str, state: &str) -> Remote {
+        let moto = Moto::start_for_test();
+        moto.create_bucket(BUCKET, "eu-west-1");
+        let section = format!("[state]\nbackend = \"s3\"\nbucket = \"{BUCKET}\"\nregion = \"eu-west-1\"\n{state}\n");
+        Remote::new(Store::S3(moto), example, &section)
+    }
+
+    fn on_blob(example: &str) -> Remote {
+        let azurite = Azurite::start_for_test();
+        azurite.create_container("ringform");
+        let section = format!(
+            "[state]\nbackend = \"azure-blob\"\nstorage_account = \"{}\"\ncontainer = \"ringform\"\n\
+             encryption = {{ key_env = \"RINGFORM_STATE_KEY\" }}\n",
+            azurite::ACCOUNT
+        );
+        Remote::new(Store::Blob(azurite), example, &section)
+    }
+
+    fn new(store: Store, example: &str, section: &str) -> Remote {
+        let dir = tempfile::tempdir().unwrap();
+        let topology = dir.path().join("topology.toml");
+        let source = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join(example)).unwrap();
+        std::fs::write(&topology, format!("{source}\n{section}")).unwrap();
+        Remote { dir, store, topology, caches: std::cell::Cell::new(0) }
+    }
+
+    fn topology(&self) -> &str {
+        self.topology.to_str().unwrap()
+    }
+
+    fn inventory(&self) -> PathBuf {
+        self.dir.path().join("inventory.json")
+    }
+
+    /// A local cache no run has used: another machine.
+    fn fresh_cache(&self) -> PathBuf {
+        self.caches.set(self.caches.get() + 1);
+        self.dir.path().join(format!("cache-{}", self.caches.get()))
+    }
+
+    fn command(&self, args: &[&str], cache: &Path, latency_ms: u64) -> Command {
+        let mut command = common::ringform(args, cache);
+        command
+            .env("RINGFORM_TEST_INVENTORY", self.inventory())
+            .env("RINGFORM_TEST_LATENCY_MS", latency_ms.to_string())
+            .env("RINGFORM_STATE_KEY", KEY);
+        match &self.store {
+            Store::S3(moto) => {
+                common::on_moto(&mut command, moto);
+            }
+            Store::Blob(azurite) => {
+                command
+                    .env("RINGFORM_AZURE_BLOB_ENDPOINT", azurite.blob_endpoint())
+                    .env("AZURE_STORAGE_ACCOUNT_KEY", azurite::ACCOUNT_KEY);
+            }
+        }
+        command
+    }
+
+    fn run(&self, args: &[&str], cache: &Path, env: &[(&str, &str)]) -> Output {
+        self.command(args, cache, 0).envs(env.iter().copied()).output().unwrap()
+    }
+
+    fn ok(&self, args: &[&str], cache: &Path) -> String {
+        let output = self.run(args, cache, &[]);
+        assert_eq!(output.status.code(), Some(0), "{args:?}: {}{}", text(&output.stdout), text(&output.stderr));
+        text(&output.stdout)
+    }
+
+    fn fails(&self, args: &[&str], cache: &Path, env: &[(&str, &str)]) -> String {
+        let output = self.run(args, cache, env);
+        assert_eq!(output.status.code(), Some(1), "{args:?}: {}{}", text(&output.stdout), text(&output.stderr));
+        text(&output.stderr)
+    }
+
+    fn spawn(&self, args: &[&str], cache: &Path, latency_ms: u64) -> Child {
+        self.command(args, cache, latency_ms).stdout(Stdio::null()).stderr(Stdio::piped()).spawn().unwrap()
+    }
+
+    /// Every object in the bucket (container), by name.
+    fn objects(&self) -> Vec<(String, Vec<u8>)> {
+        match &self.store {
+            Store::S3(moto) => moto.every_object(BUCKET),
+            Store::Blob(azurite) => azurite.every_blob("ringform"),
+        }
+    }
+
+    fn is_locked(&self) -> bool {
+        self.objects().iter().any(|(name, _)| name.ends_with(".lock"))
+    }
+
+    /// The remote state as `state pull --show-secrets` prints it, read from a fresh cache.
+    fn pull(&self) -> serde_json::Value {
+        serde_json::from_str(&self.ok(&["state", "pull", "--show-secrets", self.topology()], &self.fresh_cache()))
+            .unwrap()
+    }
+
+    /// Nothing is duplicated in the fake cloud, and the remote state tracks exactly what is there.
+    fn assert_inventory_equals_remote_state(&self) {
+        let pulled = self.pull();
+        let records = pulled["records"].as_object().unwrap();
+        let pairs = records
+            .iter()
+            .map(|(address, record)| (address.parse::<ringform_core::Address>().unwrap(), record["provider_id"].as_str().unwrap().to_owned()));
+        let inventory = Inventory::open(self.inventory()).unwrap();
+        let comparison = inventory.compare(pairs.collect::<Vec<_>>());
+        assert!(comparison.is_exact(), "{comparison}");
+        self.assert_nothing_duplicated("");
+    }
+
+    fn assert_nothing_duplicated(&self, seed: &str) {
+        let mut addresses: Vec<_> =
+            Inventory::open(self.inventory()).unwrap().objects().into_iter().map(|o| o.address).collect();
+        let count = addresses.len();
+        addresses.sort();
+        addresses.dedup();
+        assert_eq!(addresses.len(), count, "an object was created twice {seed}");
+    }
+
+    /// Breaks the lock a killed run left, the way a user does: the failing run names its id.
+    fn break_lock(&self) {
+        let refused = self.fails(&["refresh", self.topology()], &self.fresh_cache(), &[]);
+        assert!(refused.contains("is locked by `apply`") || refused.contains("is locked by `destroy`"), "{refused}");
+        let id = lock_id(&refused);
+        let broke = self.ok(&["state", "unlock", self.topology(), "--lock-id", &id], &self.fresh_cache());
+        assert!(broke.starts_with("Broke the lock of "), "{broke}");
+    }
+}
+
+/// The lock id a refused run names.
+fn lock_id(refused: &str) -> String {
+    let at = refused.find("--lock-id ").map(|i| i + "--lock-id ".len()).expect("the hint names the lock id");
+    refused[at..].chars().take_while(|c| c.is_ascii_hexdigit() || *c == '-').collect()
+}
+
+/// The value of every secret ringform generated, from `state pull --show-secrets` output.
+fn generated_secrets(pulled: &serde_json::Value) -> Vec<String> {
+    let records = pulled["records"].as_object().unwrap();
+    let generated = records.iter().filter(|(address, _)| address.starts_with("generated_secret."));
+    generated.filter_map(|(_, record)| record["outputs"]["value"]["$secret"].as_str().map(str::to_owned)).collect()
+}
+
+fn holds(bytes: &[u8], secret: &str) -> bool {
+    bytes.windows(secret.len()).any(|w| w == secret.as_bytes())
+}
+
+/// The secrets in `secrets` found in plain text in `objects` or in any file under `dir`.
+fn secrets_at_rest(objects: &[(String, Vec<u8>)], dir: &Path, secrets: &[String]) -> Vec<String> {
+    let mut bytes: Vec<u8> = objects.iter().flat_map(|(_, b)| b.clone()).collect();
+    read_every_file(dir, &mut bytes);
+    secrets.iter().filter(|s| holds(&bytes, s)).cloned().collect()
+}
+
+fn read_every_file(dir: &Path, bytes: &mut Vec<u8>) {
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_dir() {
+            read_every_file(&path, bytes);
+        } else {
+            bytes.extend(std::fs::read(&path).unwrap());
+        }
+    }
+}
+
+const TWO_REGIONS: &str = "examples/eks-two-regions.toml";
+const WITH_KEY: &str = "encryption = { key_env = \"RINGFORM_STATE_KEY\" }";
+
+/// Two applies on one remote state from two machines: one proceeds, the other exits 1 within a
+/// second naming the holder; the state the first leaves is complete for any other machine.
+#[test]
+fn of_two_concurrent_applies_one_proceeds_and_the_other_names_the_holder() {
+    let r = Remote::on_s3(TWO_REGIONS, WITH_KEY);
+    let mut first = r.spawn(&["apply", "--auto-approve", r.topology()], &r.fresh_cache(), 30);
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while !r.is_locked() {
+        assert!(Instant::now() < deadline, "the first apply never took the lock");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let started = Instant::now();
+    let output = r.run(&["apply", "--auto-approve", r.topology()], &r.fresh_cache(), &[]);
+    let took = started.elapsed();
+    let stderr = text(&output.stderr);
+    assert_eq!(output.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("s3://ringform-state/eks-two-regions is locked by `apply`"), "{stderr}");
+    assert!(stderr.contains(&format!("pid {}", first.id())) && stderr.contains("--lock-id "), "{stderr}");
+    assert!(took < Duration::from_secs(1), "took {took:?}");
+    assert!(first.wait().unwrap().success());
+
+    assert!(!r.is_locked(), "the lock is released");
+    let names: Vec<String> = r.objects().into_iter().map(|(name, _)| name).collect();
+    assert!(names.contains(&"eks-two-regions".to_owned()) && names.contains(&"eks-two-regions.last-good".to_owned()));
+    let plan = r.run(&["plan", "--detailed-exitcode", r.topology()], &r.fresh_cache(), &[]);
+    assert_eq!(plan.status.code(), Some(0), "{}{}", text(&plan.stdout), text(&plan.stderr));
+    r.assert_inventory_equals_remote_state();
+}
+
+/// SIGKILL `ringform apply` at random instants, each followed by a run from a fresh local
+/// cache (another machine): it breaks the dead run's lock by the id it is told, and
+/// converges; nothing is ever duplicated, and the remote state ends equal to the fake cloud.
+#[test]
+fn killed_at_random_instants_a_rerun_from_a_fresh_cache_converges() {
+    let r = Remote::on_s3(TWO_REGIONS, WITH_KEY);
+    let mut clock = KillClock::from_env();
+    let mut kills = 0;
+    let mut verb = "apply";
+    for _ in 0..60 {
+        if kills == 10 {
+            break;
+        }
+        if r.is_locked() {
+            r.break_lock();
+        }
+        let args = [verb, "--auto-approve", "--allow-data-loss", r.topology()];
+        let mut child = r.spawn(&args, &r.fresh_cache(), 20);
+        std::thread::sleep(clock.instant_within(Duration::from_millis(1500)));
+        if child.try_wait().unwrap().is_none() {
+            child.kill().unwrap();
+            kills += 1;
+        }
+        if child.wait().unwrap().success() {
+            verb = if verb == "apply" { "destroy" } else { "apply" };
+        }
+        r.assert_nothing_duplicated(&clock.seed());
+    }
+    assert!(kills >= 10, "only {kills} runs were killed mid-way ({})", clock.seed());
+    if r.is_locked() {
+        r.break_lock();
+    }
+    r.ok(&["apply", "--auto-approve", r.topology()], &r.fresh_cache());
+    r.assert_inventory_equals_remote_state();
+    let plan = r.run(&["plan", "--detailed-exitcode", r.topology()], &r.fresh_cache(), &[]);
+    assert_eq!(plan.status.code(), Some(0), "converged: {}", text(&plan.stdout));
+}
+
+/// Encrypted remote state: no generated secret is in any byte of the bucket or of the cache; a
+/// wrong key changes nothing; without `encryption` and without a key the remote refuses secrets
+/// in plain text, and with `encryption = "none"` it takes them (so the search above can fail).
+#[test]
+fn encrypted_remote_state_keeps_no_secret_in_the_bucket_or_the_cache() {
+    let r = Remote::on_s3(TWO_REGIONS, WITH_KEY);
+    let cache = r.fresh_cache();
+    r.ok(&["apply", "--auto-approve", r.topology()], &cache);
+    let secrets = generated_secrets(&r.pull());
+    assert!(!secrets.is_empty());
+    let objects = r.objects();
+    assert_eq!(secrets_at_rest(&objects, &cache, &secrets), Vec::<String>::new());
+
+    let wrong =
+        r.fails(&["apply", "--auto-approve", r.topology()], &r.fresh_cache(), &[("RINGFORM_STATE_KEY", OTHER_KEY)]);
+    assert!(wrong.contains("is encrypted with key") && wrong.contains("not with the key given"), "{wrong}");
+    let wrong = r.fails(&["apply", "--auto-approve", r.topology()], &cache, &[("RINGFORM_STATE_KEY", OTHER_KEY)]);
+    assert!(wrong.contains("not with the key given"), "{wrong}");
+    assert_eq!(r.objects(), objects, "nothing in the bucket was touched");
+
+    let plain = Remote::on_s3("examples/minimal.toml", "");
+    let refused = plain.fails(
+        &["apply", "--auto-approve", plain.topology()],
+        &plain.fresh_cache(),
+        &[("RINGFORM_STATE_KEY", "")],
+    );
+    assert!(refused.contains("would keep secrets") && refused.contains("encryption = \"none\""), "{refused}");
+    assert!(plain.objects().is_empty(), "nothing was written");
+    let plain = Remote::on_s3("examples/minimal.toml", "encryption = \"none\"");
+    let cache = plain.fresh_cache();
+    plain.ok(&["apply", "--auto-approve", plain.topology()], &cache);
+    let secrets = generated_secrets(&plain.pull());
+    assert_eq!(secrets_at_rest(&plain.objects(), &cache, &secrets), secrets, "plain text, as asked");
+}
+
+/// AWS KMS keeps the key: the state's data key is wrapped in its header, and any machine with
+/// the KMS permission opens it; no secret is stored in plain text.
+#[test]
+fn a_kms_key_keeps_the_state_key() {
+    let r = Remote::on_s3(TWO_REGIONS, "encryption = { aws_kms_key = \"alias/ringform-state\" }");
+    let Store::S3(moto) = &r.store else { unreachable!() };
+    let config = tokio::runtime::Runtime::new()
+        .unwrap()
+        .block_on(ringform_aws::sdk_config(&common::moto_settings(moto), "eu-west-1"));
+    let kms = aws_sdk_kms::Client::new(&config);
+    tokio::runtime::Runtime::new().unwrap().block_on(async {
+        let key = kms.create_key().send().await.unwrap().key_metadata.unwrap();
+        kms.create_alias().alias_name("alias/ringform-state").target_key_id(key.key_id()).send().await.unwrap();
+    });
+    let cache = r.fresh_cache();
+    r.ok(&["apply", "--auto-approve", r.topology()], &cache);
+    let pulled = r.pull();
+    let secrets = generated_secrets(&pulled);
+    assert_eq!(secrets_at_rest(&r.objects(), &cache, &secrets), Vec::<String>::new());
+    let state = r.objects().into_iter().find(|(name, _)| name == "eks-two-regions").unwrap().1;
+    let header: serde_json::Value = serde_json::from_slice(state.split(|b| *b == b'\n').next().unwrap()).unwrap();
+    assert_eq!(header["wrapped_key"]["service"], "aws-kms", "{header}");
+    let plan = r.run(&["plan", "--detailed-exitcode", r.topology()], &r.fresh_cache(), &[("RINGFORM_STATE_KEY", "")]);
+    assert_eq!(plan.status.code(), Some(0), "{}", text(&plan.stderr));
+}
+
+/// `state migrate` local → S3 → local keeps every record byte for byte; `state mv` on remote
+/// state after a rename leaves a plan that neither destroys nor creates.
+#[test]
+fn state_migrates_to_the_bucket_and_back_byte_for_byte_and_moves_there() {
+    let r = Remote::on_s3(TWO_REGIONS, WITH_KEY);
+    let local = r.dir.path().join("local");
+    let key = Some(ringform_state::StateKey::from_base64(KEY).unwrap());
+    let document = |dir: &Path| {
+        let opener = ringform_state::Opener::new("test").key(key.clone());
+        opener.open_existing(dir).unwrap().document().unwrap()
+    };
+    let mut apply = common::ringform(&["apply", "--auto-approve", TWO_REGIONS], &local);
+    apply.env("RINGFORM_TEST_INVENTORY", r.inventory()).env("RINGFORM_STATE_KEY", KEY);
+    assert!(apply.output().unwrap().status.success());
+    let before = document(&local);
+
+    let migrated = r.ok(&["state", "migrate", "--to-remote", r.topology()], &local);
+    assert!(migrated.starts_with("Copied the state in ") && migrated.contains("read it back: serial"), "{migrated}");
+    let plan = r.run(&["plan", "--detailed-exitcode", r.topology()], &r.fresh_cache(), &[]);
+    assert_eq!(plan.status.code(), Some(0), "{}", text(&plan.stdout));
+    let again = r.fails(&["state", "migrate", "--to-remote", r.topology()], &local, &[]);
+    assert!(again.contains("there is state at s3://ringform-state/eks-two-regions already"), "{again}");
+
+    let back = r.dir.path().join("back");
+    let migrated = r.ok(&["state", "migrate", "--to-local", r.topology()], &back);
+    assert!(migrated.contains("Now set backend = \"local\""), "{migrated}");
+    assert_eq!(document(&back), before, "every record came back byte for byte");
+
+    let renamed = r.dir.path().join("renamed.toml");
+    std::fs::write(&renamed, std::fs::read_to_string(&r.topology).unwrap().replace("\"eu-west\"", "\"ireland\""))
+        .unwrap();
+    let renamed = renamed.to_str().unwrap();
+    let moved = r.ok(&["state", "mv", renamed, "aws_vpc.eu-west", "aws_vpc.ireland"], &r.fresh_cache());
+    assert!(moved.starts_with("Moved aws_vpc.eu-west to aws_vpc.ireland."), "{moved}");
+    let plan = r.ok(&["plan", renamed], &r.fresh_cache());
+    assert!(plan.contains("~ aws_vpc.ireland  (`name` changed)"), "{plan}");
+    assert!(!plan.contains("aws_vpc.eu-west") && !plan.contains("+ aws_vpc.ireland"), "{plan}");
+}
+
+/// Azure Blob Storage on Azurite: the same lock and the same state for every machine.
+#[test]
+fn azure_blob_state_is_shared_and_locked() {
+    let r = Remote::on_blob(TWO_REGIONS);
+    let cache = r.fresh_cache();
+    let mut first = r.spawn(&["apply", "--auto-approve", r.topology()], &cache, 30);
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while !r.is_locked() {
+        assert!(Instant::now() < deadline, "the first apply never took the lock");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let refused = r.fails(&["apply", "--auto-approve", r.topology()], &r.fresh_cache(), &[]);
+    assert!(
+        refused.contains("azure-blob://devstoreaccount1/ringform/eks-two-regions is locked by `apply`"),
+        "{refused}"
+    );
+    assert!(first.wait().unwrap().success());
+    let plan = r.run(&["plan", "--detailed-exitcode", r.topology()], &r.fresh_cache(), &[]);
+    assert_eq!(plan.status.code(), Some(0), "{}{}", text(&plan.stdout), text(&plan.stderr));
+    r.assert_inventory_equals_remote_state();
+    let secrets = generated_secrets(&r.pull());
+    assert_eq!(secrets_at_rest(&r.objects(), &cache, &secrets), Vec::<String>::new());
+}
