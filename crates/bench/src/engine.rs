@@ -119,18 +119,33 @@ pub fn noop(clusters: usize, runs: usize) -> Result<(), String> {
     let (_stop, stopped) = tokio::sync::watch::channel(false);
     rt.block_on(engine.apply(&plan, &graph, stopped)).map_err(|e| e.to_string())?;
     let state = snapshot(&store);
-    // Plan in a fresh process that holds only what `ringform plan` holds: the loaded state.
-    let file = std::env::temp_dir().join(format!("ringform-bench-state-{}.json", std::process::id()));
-    std::fs::write(&file, serde_json::to_vec(&state).map_err(|e| e.to_string())?).map_err(|e| e.to_string())?;
-    let exe = std::env::current_exe().map_err(|e| e.to_string())?;
-    let child = std::process::Command::new(exe)
-        .args(["--one-noop", &clusters.to_string(), &runs.to_string()])
-        .arg(&file)
-        .output()
+    // The state in the real stores: a sled directory, and that directory migrated to S3 on moto,
+    // both with their secrets sealed as `RINGFORM_STATE_KEY` seals them.
+    let dir = tempfile::tempdir().map_err(|e| e.to_string())?;
+    let local = dir.path().join("state");
+    let opener = ringform_state::Opener::new("bench").key(Some(bench_key()));
+    let records: Vec<_> = state.iter().cloned().collect();
+    ringform_state::StateStore::write_all(&opener.open(&local).map_err(|e| e.to_string())?, &records, &[])
         .map_err(|e| e.to_string())?;
-    let _ = std::fs::remove_file(&file);
-    if !child.status.success() {
-        return Err(String::from_utf8_lossy(&child.stderr).into_owned());
+    let on_disk = size_of_dir(&local);
+    let moto = ringform_testkit::moto::Moto::start()?;
+    moto.create_bucket("ringform-bench", "eu-west-1");
+    let location = s3_location(&moto.endpoint())?;
+    let migrated = ringform_remote::migrate_to_remote(&local, &location, &opener).map_err(|e| e.to_string())?;
+    let in_bucket = migrated.to_bytes().len() as u64;
+    println!("AWS full mesh of {clusters} clusters, {} resources in state:", state.len());
+    // Plan in a fresh process that holds only what `ringform plan` holds: the loaded state.
+    let exe = std::env::current_exe().map_err(|e| e.to_string())?;
+    let endpoint = moto.endpoint();
+    for (store, at, size) in [("sled", local.to_str().unwrap_or_default(), on_disk), ("s3", endpoint.as_str(), in_bucket)] {
+        let child = std::process::Command::new(&exe)
+            .args(["--one-noop", &clusters.to_string(), &runs.to_string(), store, at])
+            .output()
+            .map_err(|e| e.to_string())?;
+        if !child.status.success() {
+            return Err(String::from_utf8_lossy(&child.stderr).into_owned());
+        }
+        print!("  {store} ({}): {}", mb(Some(size / 1024)), String::from_utf8_lossy(&child.stdout));
     }
 
     let before = fake.total_calls();
@@ -146,8 +161,6 @@ pub fn noop(clusters: usize, runs: usize) -> Result<(), String> {
             n.div_ceil(1000)
         })
         .sum();
-    println!("AWS full mesh of {clusters} clusters, {} resources in state:", state.len());
-    print!("{}", String::from_utf8_lossy(&child.stdout));
     println!(
         "  refresh: {reads} read calls for {groups} (kind, region) groups; target ≤ {per_thousand} (1 per kind × region × 1000 resources); {} drift",
         refreshed.drift.len()
@@ -155,15 +168,25 @@ pub fn noop(clusters: usize, runs: usize) -> Result<(), String> {
     Ok(())
 }
 
-/// The child of [`noop`]: load the state file, then parse, compile and plan `runs` times.
-pub fn one_noop(clusters: usize, runs: usize, state_file: &std::path::Path) -> Result<(), String> {
+/// The child of [`noop`]: read the state from `store` (`sled` with a directory, or `s3` with
+/// moto's endpoint) as `ringform plan` reads it, then parse, compile and plan `runs` times.
+pub fn one_noop(clusters: usize, runs: usize, store: &str, at: &str) -> Result<(), String> {
     let source = ringform_testkit::topologies::aws_full_mesh(clusters);
     let start = Instant::now();
-    // Streamed, as sled hands records over one at a time: no file-sized buffer.
-    let file = std::io::BufReader::new(std::fs::File::open(state_file).map_err(|e| e.to_string())?);
-    let state: ringform_state::Snapshot = serde_json::from_reader(file).map_err(|e| e.to_string())?;
-    let loaded_rss = crate::peak_rss();
+    let state = match store {
+        "sled" => {
+            let opener = ringform_state::Opener::new("plan").key(Some(bench_key()));
+            let store = opener.open_existing(at).map_err(|e| e.to_string())?;
+            ringform_state::StateStore::snapshot(&store).map_err(|e| e.to_string())?
+        }
+        _ => {
+            let sealing = ringform_remote::Sealing::Key(bench_key());
+            let state = ringform_remote::read_snapshot(&s3_location(at)?, &sealing).map_err(|e| e.to_string())?;
+            state.ok_or("no state in the bucket")?
+        }
+    };
     let load = start.elapsed();
+    let loaded_rss = crate::peak_rss();
     let mut times = Vec::new();
     for _ in 0..runs {
         let start = Instant::now();
@@ -175,14 +198,45 @@ pub fn one_noop(clusters: usize, runs: usize, state_file: &std::path::Path) -> R
             return Err(format!("the plan against the full state is not empty: {:?}", plan.summary()));
         }
     }
+    let plan = crate::median(&mut times);
     println!(
-        "  no-op plan (parse + graph + diff against the full state), median of {runs}: {}; loading the state: {} ({} resident); peak RSS: {}",
-        crate::ms(crate::median(&mut times)),
+        "reading the state (and opening its secrets) {}, no-op plan (parse + graph + diff) median of {runs} {}, \
+         together {}; {} resident after reading, peak RSS {}",
         crate::ms(load),
+        crate::ms(plan),
+        crate::ms(load + plan),
         mb(loaded_rss),
         mb(crate::peak_rss())
     );
     Ok(())
+}
+
+/// The key the benchmark's state is sealed with.
+fn bench_key() -> ringform_state::StateKey {
+    ringform_state::StateKey::from_bytes(&[42; 32]).expect("32 bytes make a key")
+}
+
+/// The benchmark's state object in S3 on the moto at `endpoint`.
+fn s3_location(endpoint: &str) -> Result<ringform_remote::Location, String> {
+    let settings = ringform_aws::AwsSettings {
+        endpoint_url: Some(endpoint.to_owned()),
+        static_credentials: Some(("testing".into(), "testing".into())),
+        max_attempts: 1,
+        ..Default::default()
+    };
+    let config = runtime().block_on(ringform_aws::sdk_config(&settings, "eu-west-1"));
+    ringform_remote::Location::s3("ringform-bench", "eu-west-1", "mesh", &config).map_err(|e| e.to_string())
+}
+
+fn size_of_dir(dir: &std::path::Path) -> u64 {
+    let entries = std::fs::read_dir(dir).into_iter().flatten().flatten();
+    entries
+        .map(|entry| match entry.metadata() {
+            Ok(meta) if meta.is_dir() => size_of_dir(&entry.path()),
+            Ok(meta) => meta.len(),
+            Err(_) => 0,
+        })
+        .sum()
 }
 
 fn fake_scope_matches(

@@ -10,7 +10,7 @@ mod engine;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-const USAGE: &str = "usage: ringform-bench plan [--sizes 10,50,100] [--runs N]\n       ringform-bench apply [--clusters 20] [--ms-per-minute 20] [--runs 3]\n       ringform-bench noop [--clusters 100] [--runs 5]\n       ringform-bench azure-mesh [--ms-per-minute 20] [--runs 3]\n       ringform-bench ring [--example aws-azure-coredns.toml] [--ms-per-minute 20] [--runs 3]   (needs moto)\n       ringform-bench aws-refresh   (needs moto: scripts/test installs it)\n       ringform-bench topology N   (print the generated AWS mesh)";
+const USAGE: &str = "usage: ringform-bench plan [--sizes 10,50,100] [--runs N]\n       ringform-bench apply [--clusters 20] [--ms-per-minute 20] [--runs 3]\n       ringform-bench noop [--clusters 100] [--runs 5]   (needs moto)\n       ringform-bench azure-mesh [--ms-per-minute 20] [--runs 3]\n       ringform-bench ring [--example aws-azure-coredns.toml] [--ms-per-minute 20] [--runs 3]   (needs moto)\n       ringform-bench aws-refresh   (needs moto: scripts/test installs it)\n       ringform-bench topology N   (print the generated AWS mesh)";
 
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -29,7 +29,8 @@ fn main() {
         Some("--one-noop") => engine::one_noop(
             args.get(1).and_then(|n| n.parse().ok()).unwrap_or(100),
             args.get(2).and_then(|n| n.parse().ok()).unwrap_or(5),
-            std::path::Path::new(args.get(3).map_or("", String::as_str)),
+            args.get(3).map_or("sled", String::as_str),
+            args.get(4).map_or("", String::as_str),
         ),
         Some("azure-mesh") => {
             clouds::azure_mesh(number(&args, "--ms-per-minute", 20.0), number(&args, "--runs", 3.0) as usize)

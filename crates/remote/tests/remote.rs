@@ -203,3 +203,88 @@ fn azure_blob_on_azurite_keeps_state_and_locks_it() {
     let snapshot = ringform_remote::read_snapshot(&location, &Sealing::Key(key())).unwrap().unwrap();
     assert_eq!(snapshot.len(), 5);
 }
+
+/// The conformance suite every state store passes, on S3 (moto): each location a key of its
+/// own in one bucket, reopened through the same cache; at rest means the bucket and the cache.
+mod conformance {
+    use std::path::PathBuf;
+
+    use ringform_remote::{Location, RemoteStore, Sealing, StateStore};
+    use ringform_state::conformance::{Harness, SealedHarness};
+    use ringform_state::{StateError, StateKey};
+
+    use super::{BUCKET, S3};
+
+    struct OnS3 {
+        s3: S3,
+        root: tempfile::TempDir,
+        next: std::cell::Cell<u32>,
+    }
+
+    fn harness() -> OnS3 {
+        OnS3 { s3: S3::start(), root: tempfile::tempdir().unwrap(), next: std::cell::Cell::new(0) }
+    }
+
+    fn sealing(key: Option<&StateKey>) -> Sealing {
+        key.map_or(Sealing::Plain, |key| Sealing::Key(key.clone()))
+    }
+
+    impl OnS3 {
+        fn open(&self, at: &(Location, PathBuf), key: Option<&StateKey>) -> Result<Box<dyn StateStore>, StateError> {
+            let store = RemoteStore::open(at.0.clone(), &at.1, "test", &sealing(key)).map_err(StateError::from)?;
+            Ok(Box::new(store))
+        }
+
+        fn new_location(&self) -> (Location, PathBuf) {
+            self.next.set(self.next.get() + 1);
+            let name = format!("state-{}", self.next.get());
+            (self.s3.location(&name), self.root.path().join(name))
+        }
+    }
+
+    impl Harness for OnS3 {
+        type Location = (Location, PathBuf);
+
+        fn create(&self) -> (Self::Location, Box<dyn StateStore>) {
+            let at = self.new_location();
+            let store = self.open(&at, None).unwrap();
+            (at, store)
+        }
+
+        fn reopen(&self, at: &Self::Location) -> Box<dyn StateStore> {
+            self.open(at, None).unwrap()
+        }
+    }
+
+    impl SealedHarness for OnS3 {
+        fn create_sealed(&self, key: &StateKey) -> (Self::Location, Box<dyn StateStore>) {
+            let at = self.new_location();
+            let store = self.open(&at, Some(key)).unwrap();
+            (at, store)
+        }
+
+        fn reopen_with(&self, at: &Self::Location, key: Option<&StateKey>) -> Result<Box<dyn StateStore>, StateError> {
+            self.open(at, key)
+        }
+
+        fn stored_bytes(&self, at: &Self::Location) -> Vec<u8> {
+            let mut bytes: Vec<u8> = self.s3.moto.every_object(BUCKET).into_iter().flat_map(|(_, b)| b).collect();
+            super::read_every_file(&at.1, &mut bytes);
+            bytes
+        }
+    }
+
+    ringform_state::conformance_tests!(harness());
+    ringform_state::sealed_conformance_tests!(harness());
+}
+
+fn read_every_file(dir: &Path, bytes: &mut Vec<u8>) {
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_dir() {
+            read_every_file(&path, bytes);
+        } else {
+            bytes.extend(std::fs::read(&path).unwrap());
+        }
+    }
+}
