@@ -72,11 +72,14 @@ impl Session {
     fn execute(self, plan: &Plan, parallelism: usize, verb: &str) -> Result<Exit, Failure> {
         providers::check(&self.registry, plan)?;
         let (stop, stopped) = watch::channel(false);
+        let store = Arc::clone(&self.store);
         self.runtime.spawn(async move {
             if tokio::signal::ctrl_c().await.is_ok() {
                 let _ = stop.send(true);
                 if tokio::signal::ctrl_c().await.is_ok() {
-                    // The state lock ends with the process; the journal stays for the next run.
+                    // The journal stays for the next run. A local lock ends with the process;
+                    // remote state is uploaded and its lock released first.
+                    let _ = store.close();
                     eprintln!("Aborted. Operations in flight are in the journal; the next run resumes from it.");
                     std::process::exit(130);
                 }
@@ -240,18 +243,21 @@ pub fn refresh(args: &RefreshArgs) -> Result<Exit, Failure> {
 pub fn drift(args: &DriftArgs) -> Result<Exit, Failure> {
     let mut loaded = Loaded::read(&args.topology.topology)?;
     loaded.graph = loaded.targeted_graph(&args.target)?;
-    let session = Session::open(loaded, args.state.state.as_deref(), "drift")?;
-    // Drift only reads: state stays as it is, for a person to decide what to do.
-    let (mut real, mut refreshed) = session.refresh()?;
+    // Drift only reads, so it takes no lock: a scheduled check never stands in an apply's way,
+    // and state stays as it is, for a person to decide what to do.
+    let state = Place::of(&loaded, args.state.state.as_deref())?.read_snapshot("drift")?;
+    let registry = providers::registry()?;
+    let deployment = loaded.topology.deployment.value.clone();
+    let mut refreshed = runtime()?.block_on(ringform_engine::refresh(&state, &registry, &deployment))?;
+    let mut real = refreshed.reality(&state);
     if !args.target.is_empty() {
-        Loaded::keep_targeted(&session.loaded.graph, &mut real, &args.target)?;
-        refreshed.drift.retain(|d| Loaded::is_targeted(&session.loaded.graph, &args.target, d.address()));
+        Loaded::keep_targeted(&loaded.graph, &mut real, &args.target)?;
+        refreshed.drift.retain(|d| Loaded::is_targeted(&loaded.graph, &args.target, d.address()));
     }
     // `pending`: what the topology asks for that reality, as just read, does not have.
-    let hash = ringform_plan::topology_hash(&session.loaded.source);
-    let pending = ringform_plan::plan(&session.loaded.graph, &real, hash, session.registry.schemas());
-    let report =
-        crate::drift_report::Report { deployment: session.deployment(), drift: &refreshed.drift, pending: &pending };
+    let hash = ringform_plan::topology_hash(&loaded.source);
+    let pending = ringform_plan::plan(&loaded.graph, &real, hash, registry.schemas());
+    let report = crate::drift_report::Report { deployment: &deployment, drift: &refreshed.drift, pending: &pending };
     let text = if args.json {
         format!("{:#}\n", report.json())
     } else if args.markdown {

@@ -2,9 +2,10 @@
 //! `state rekey` takes the new key from `RINGFORM_STATE_NEW_KEY` / `RINGFORM_STATE_NEW_KEY_FILE`.
 
 use std::collections::BTreeMap;
-use std::path::PathBuf;
+use std::path::Path;
 
-use ringform_state::{Opener, Restored, Secrets, SledStore, StateError, StateStore, forget, move_record};
+use ringform_remote::Sealing;
+use ringform_state::{Opener, Restored, Secrets, SledStore, StateError, StateKey, StateStore, forget, move_record};
 
 use crate::args::{MigrateDirection, StateCommand, StateDirArg, TopologyArg};
 use crate::commands::{plural, print};
@@ -35,19 +36,6 @@ fn place(topology: &TopologyArg, state: &StateDirArg) -> Result<(Loaded, Place),
     let loaded = Loaded::read(&topology.topology)?;
     let place = Place::of(&loaded, state.state.as_deref())?;
     Ok((loaded, place))
-}
-
-/// The local directory of state the topology keeps locally; an error naming `command` when
-/// it keeps state remotely.
-fn local_dir(topology: &TopologyArg, state: &StateDirArg, command: &str) -> Result<(Loaded, PathBuf), Failure> {
-    match place(topology, state)? {
-        (loaded, Place::Local { dir, .. }) => Ok((loaded, dir)),
-        (_, Place::Remote { location, .. }) => Err(Failure::new(format!(
-            "`ringform {command}` works on local state, and this topology keeps its state at {}",
-            location.url()
-        ))
-        .hint("to work on it locally: `ringform state migrate --to-local FILE`, then set backend = \"local\"")),
-    }
 }
 
 fn list(topology: &TopologyArg, state: &StateDirArg) -> Result<(), Failure> {
@@ -155,20 +143,36 @@ fn pull(topology: &TopologyArg, show_secrets: bool, state: &StateDirArg) -> Resu
 }
 
 fn restore(topology: &TopologyArg, force: bool, state: &StateDirArg) -> Result<(), Failure> {
-    let (loaded, dir) = local_dir(topology, state, "state restore")?;
-    let opener = Opener::new("state restore").key(key_from(KEY, KEY_FILE)?);
-    let Restored { store, moved_to } = SledStore::restore(&dir, &opener, force).map_err(state_failure)?;
-    let snapshot = store.snapshot().map_err(state_failure)?;
-    let mut text = format!(
-        "Restored the state in {} to its last good copy: serial {}, {} resource{}.\n",
-        dir.display(),
-        snapshot.serial,
-        snapshot.len(),
-        plural(snapshot.len())
-    );
-    if let Some(aside) = moved_to {
-        text.push_str(&format!("The damaged database is kept in {}.\n", aside.display()));
-    }
+    let (loaded, place) = place(topology, state)?;
+    let mut text = match place {
+        Place::Local { dir, key } => {
+            let opener = Opener::new("state restore").key(key);
+            let Restored { store, moved_to } = SledStore::restore(&dir, &opener, force).map_err(state_failure)?;
+            let snapshot = store.snapshot().map_err(state_failure)?;
+            let mut text = format!(
+                "Restored the state in {} to its last good copy: serial {}, {} resource{}.\n",
+                dir.display(),
+                snapshot.serial,
+                snapshot.len(),
+                plural(snapshot.len())
+            );
+            if let Some(aside) = moved_to {
+                text.push_str(&format!("The damaged database is kept in {}.\n", aside.display()));
+            }
+            text
+        }
+        Place::Remote { location, cache, sealing } => {
+            let restored = ringform_remote::restore(&location, &cache, &sealing, force).map_err(remote_failure)?;
+            format!(
+                "Restored the state at {} to its last good copy: serial {}, {} resource{}; {} is a copy of it.\n",
+                location.url(),
+                restored.header.serial,
+                restored.records.len(),
+                plural(restored.records.len()),
+                cache.display()
+            )
+        }
+    };
     text.push_str(&format!(
         "Run `ringform refresh {}` to bring it up to date with reality (objects are found by their ownership tags).\n",
         loaded.path.display()
@@ -177,16 +181,44 @@ fn restore(topology: &TopologyArg, force: bool, state: &StateDirArg) -> Result<(
 }
 
 fn rekey(topology: &TopologyArg, state: &StateDirArg) -> Result<(), Failure> {
-    let (key, new_key) = (key_from(KEY, KEY_FILE)?, key_from(NEW_KEY, NEW_KEY_FILE)?);
-    let (_, dir) = local_dir(topology, state, "state rekey")?;
+    let new_key = key_from(NEW_KEY, NEW_KEY_FILE)?;
+    match place(topology, state)?.1 {
+        Place::Local { dir, key } => rekey_local(&dir, key, new_key),
+        Place::Remote { location, cache, sealing } => {
+            // From a key in the environment to a key service: the old key is the environment's.
+            let old = match (&sealing, key_from(KEY, KEY_FILE)?) {
+                (Sealing::Service(_), Some(key)) => Sealing::Key(key),
+                _ => sealing.clone(),
+            };
+            let new = match (new_key, &sealing) {
+                (Some(key), _) => Sealing::Key(key),
+                (None, Sealing::Service(_)) => sealing.clone(),
+                (None, _) => {
+                    return Err(Failure::new("no new key to seal the state with")
+                        .hint(format!("give the new key in {NEW_KEY} (or {NEW_KEY_FILE})")));
+                }
+            };
+            let rekeyed = ringform_remote::rekey(&location, &cache, &old, &new).map_err(remote_failure)?;
+            let id = rekeyed.header.key_id.map(|id| id.to_string()).unwrap_or_default();
+            let count = rekeyed.records.len();
+            print(&format!(
+                "Sealed the secrets of {count} resource{} at {} under key {id}, and its last good copy too.\n",
+                plural(count),
+                location.url()
+            ))
+        }
+    }
+}
+
+fn rekey_local(dir: &Path, key: Option<StateKey>, new_key: Option<StateKey>) -> Result<(), Failure> {
     let (store, new_key) = match (key, new_key) {
         (key, Some(new_key)) => {
-            (Opener::new("state rekey").key(key).open_existing(&dir).map_err(state_failure)?, new_key)
+            (Opener::new("state rekey").key(key).open_existing(dir).map_err(state_failure)?, new_key)
         }
         // First encryption: the key given for the state is the one to seal it with.
-        (Some(key), None) => match Opener::new("state rekey").key(Some(key.clone())).open_existing(&dir) {
+        (Some(key), None) => match Opener::new("state rekey").key(Some(key.clone())).open_existing(dir) {
             Err(StateError::NotEncrypted { .. }) => {
-                (SledStore::open_existing(&dir, "state rekey").map_err(state_failure)?, key)
+                (SledStore::open_existing(dir, "state rekey").map_err(state_failure)?, key)
             }
             Ok(_) => {
                 return Err(Failure::new(format!("the state in {} is encrypted with this key already", dir.display()))
@@ -223,9 +255,9 @@ fn migrate(topology: &TopologyArg, direction: MigrateDirection, state: &StateDir
     let text = match direction {
         MigrateDirection::ToRemote => {
             let key = match &sealing {
-                ringform_remote::Sealing::Plain => None,
-                ringform_remote::Sealing::Key(key) => Some(key.clone()),
-                ringform_remote::Sealing::Service(service) => {
+                Sealing::Plain => None,
+                Sealing::Key(key) => Some(key.clone()),
+                Sealing::Service(service) => {
                     return Err(Failure::new(format!(
                         "local state moves to {} under the key it has; a key service ({}) keeps the keys of state it made",
                         location.url(),

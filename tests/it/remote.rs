@@ -134,9 +134,9 @@ impl Remote {
     fn assert_inventory_equals_remote_state(&self) {
         let pulled = self.pull();
         let records = pulled["records"].as_object().unwrap();
-        let pairs = records
-            .iter()
-            .map(|(address, record)| (address.parse::<ringform_core::Address>().unwrap(), record["provider_id"].as_str().unwrap().to_owned()));
+        let pairs = records.iter().map(|(address, record)| {
+            (address.parse::<ringform_core::Address>().unwrap(), record["provider_id"].as_str().unwrap().to_owned())
+        });
         let inventory = Inventory::open(self.inventory()).unwrap();
         let comparison = inventory.compare(pairs.collect::<Vec<_>>());
         assert!(comparison.is_exact(), "{comparison}");
@@ -219,6 +219,9 @@ fn of_two_concurrent_applies_one_proceeds_and_the_other_names_the_holder() {
     assert!(stderr.contains("s3://ringform-state/eks-two-regions is locked by `apply`"), "{stderr}");
     assert!(stderr.contains(&format!("pid {}", first.id())) && stderr.contains("--lock-id "), "{stderr}");
     assert!(took < Duration::from_secs(1), "took {took:?}");
+    // Drift only reads: it takes no lock, so a scheduled check runs beside the apply.
+    let drift = r.run(&["drift", r.topology()], &r.fresh_cache(), &[]);
+    assert_eq!(drift.status.code(), Some(2), "{}", text(&drift.stderr));
     assert!(first.wait().unwrap().success());
 
     assert!(!r.is_locked(), "the lock is released");
@@ -388,5 +391,46 @@ fn azure_blob_state_is_shared_and_locked() {
     assert_eq!(plan.status.code(), Some(0), "{}{}", text(&plan.stdout), text(&plan.stderr));
     r.assert_inventory_equals_remote_state();
     let secrets = generated_secrets(&r.pull());
+    assert_eq!(secrets_at_rest(&r.objects(), &cache, &secrets), Vec::<String>::new());
+}
+
+/// A state object cut short is reported, naming it; `state restore` puts the last good copy
+/// back and the next plan is empty. `state rekey` moves the state and its last good copy to a
+/// new key, after which apply works with that key only.
+#[test]
+fn damaged_remote_state_is_restored_and_rekeyed() {
+    let r = Remote::on_s3(TWO_REGIONS, WITH_KEY);
+    r.ok(&["apply", "--auto-approve", r.topology()], &r.fresh_cache());
+    let Store::S3(moto) = &r.store else { unreachable!() };
+    let state = r.objects().into_iter().find(|(name, _)| name == "eks-two-regions").unwrap().1;
+    let lines: Vec<&[u8]> = state.split(|b| *b == b'\n').collect();
+    let cut = lines[..lines.len() - 10].join(&b'\n');
+    let (bucket, path) = (moto.s3_store(BUCKET), object_store::path::Path::from("eks-two-regions"));
+    ringform_testkit::block_on(object_store::ObjectStoreExt::put(&bucket, &path, cut.into())).unwrap();
+
+    let damaged = r.fails(&["plan", r.topology()], &r.fresh_cache(), &[]);
+    assert!(damaged.contains("the state in s3://ringform-state/eks-two-regions is damaged"), "{damaged}");
+    assert!(damaged.contains("cut short") && damaged.contains("ringform state restore"), "{damaged}");
+    let restored = r.ok(&["state", "restore", r.topology()], &r.fresh_cache());
+    assert!(restored.starts_with("Restored the state at s3://ringform-state/eks-two-regions to its last good copy"));
+    let plan = r.run(&["plan", "--detailed-exitcode", r.topology()], &r.fresh_cache(), &[]);
+    assert_eq!(plan.status.code(), Some(0), "{}{}", text(&plan.stdout), text(&plan.stderr));
+    let refused = r.fails(&["state", "restore", r.topology()], &r.fresh_cache(), &[]);
+    assert!(refused.contains("is not damaged"), "{refused}");
+
+    let secrets = generated_secrets(&r.pull());
+    let cache = r.fresh_cache();
+    let rekeyed = r.run(&["state", "rekey", r.topology()], &cache, &[("RINGFORM_STATE_NEW_KEY", OTHER_KEY)]);
+    assert_eq!(rekeyed.status.code(), Some(0), "{}", text(&rekeyed.stderr));
+    assert!(
+        text(&rekeyed.stdout).starts_with("Sealed the secrets of 62 resources at s3://"),
+        "{}",
+        text(&rekeyed.stdout)
+    );
+    let wrong = r.fails(&["plan", r.topology()], &r.fresh_cache(), &[]);
+    assert!(wrong.contains("not with the key given"), "{wrong}");
+    let with_other = [("RINGFORM_STATE_KEY", OTHER_KEY)];
+    let applied = r.run(&["apply", "--auto-approve", r.topology()], &cache, &with_other);
+    assert!(text(&applied.stdout).contains("No changes."), "{}{}", text(&applied.stdout), text(&applied.stderr));
     assert_eq!(secrets_at_rest(&r.objects(), &cache, &secrets), Vec::<String>::new());
 }

@@ -137,7 +137,9 @@ pub fn noop(clusters: usize, runs: usize) -> Result<(), String> {
     // Plan in a fresh process that holds only what `ringform plan` holds: the loaded state.
     let exe = std::env::current_exe().map_err(|e| e.to_string())?;
     let endpoint = moto.endpoint();
-    for (store, at, size) in [("sled", local.to_str().unwrap_or_default(), on_disk), ("s3", endpoint.as_str(), in_bucket)] {
+    for (store, at, size) in
+        [("sled", local.to_str().unwrap_or_default(), on_disk), ("s3", endpoint.as_str(), in_bucket)]
+    {
         let child = std::process::Command::new(&exe)
             .args(["--one-noop", &clusters.to_string(), &runs.to_string(), store, at])
             .output()

@@ -23,6 +23,7 @@ mod location;
 mod lock;
 mod migrate;
 mod objects;
+mod rewrite;
 mod store;
 
 use std::path::PathBuf;
@@ -33,6 +34,7 @@ use ringform_state::{StateError, StateKey};
 pub use location::{AzureAuth, Location};
 pub use lock::{LockRecord, unlock};
 pub use migrate::{migrate_to_local, migrate_to_remote};
+pub use rewrite::{rekey, restore};
 pub use store::{CACHE_MARKER, RemoteStore, read_snapshot};
 
 #[doc(no_inline)]

@@ -8,17 +8,14 @@ use std::path::Path;
 use ringform_state::{Document, Opener, SledStore, StateStore};
 
 use crate::location::{Location, Object};
-use crate::lock;
-use crate::objects::Objects;
+use crate::rewrite::under_lock;
 use crate::store::{CACHE_MARKER, Marker, journal_bytes, key_of, parse_journal};
 use crate::{RemoteError, Sealing};
 
 /// Copies the local state in `dir` (opened with `opener`) to `location`, which must hold no
 /// state yet, and makes `dir` its cache. Returns what was copied.
 pub fn migrate_to_remote(dir: &Path, location: &Location, opener: &Opener) -> Result<Document, RemoteError> {
-    let objects = Objects::new(location.clone())?;
-    let held = lock::acquire(&objects, "state migrate")?;
-    let copied = (|| {
+    under_lock(location, "state migrate", |objects| {
         let local = opener.open_existing(dir)?;
         if objects.get(Object::State)?.is_some() {
             return Err(RemoteError::Exists { url: location.url().to_owned() });
@@ -35,18 +32,14 @@ pub fn migrate_to_remote(dir: &Path, location: &Location, opener: &Opener) -> Re
         let serial = document.header.serial;
         Marker { url, e_tag: version.e_tag, version: version.version, serial, wrapped_key: None }.write(dir)?;
         Ok(document)
-    })();
-    lock::release(&objects, &held)?;
-    copied
+    })
 }
 
 /// Copies the state at `location` into `dir` (its cache, or a directory without state), which
 /// then holds it as local state. The remote objects are left as they are. Returns what was
 /// copied.
 pub fn migrate_to_local(location: &Location, dir: &Path, sealing: &Sealing) -> Result<Document, RemoteError> {
-    let objects = Objects::new(location.clone())?;
-    let held = lock::acquire(&objects, "state migrate")?;
-    let copied = (|| {
+    under_lock(location, "state migrate", |objects| {
         let url = location.url();
         let state = objects
             .get(Object::State)?
@@ -55,9 +48,9 @@ pub fn migrate_to_local(location: &Location, dir: &Path, sealing: &Sealing) -> R
             return Err(RemoteError::LocalState { dir: dir.to_owned(), url: url.to_owned() });
         }
         let mut document = Document::parse(&state.bytes, url)?;
-        let key = key_of(&objects, sealing, document.header.wrapped_key.take())?;
+        let key = key_of(objects, sealing, document.header.wrapped_key.take())?;
         let intents = match objects.get(Object::Journal)? {
-            Some(journal) => parse_journal(&journal.bytes, &objects, Object::Journal)?,
+            Some(journal) => parse_journal(&journal.bytes, objects, Object::Journal)?,
             None => Vec::new(),
         };
         let opener = Opener::new("state migrate").key(key);
@@ -73,7 +66,5 @@ pub fn migrate_to_local(location: &Location, dir: &Path, sealing: &Sealing) -> R
             _ => {}
         }
         Ok(document)
-    })();
-    lock::release(&objects, &held)?;
-    copied
+    })
 }

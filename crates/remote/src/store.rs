@@ -240,6 +240,9 @@ impl RemoteStore {
             if let Some(failure) = &progress.failure {
                 return Err(failed(failure));
             }
+            if progress.closing {
+                return Err(failed("the state was closed: nothing more is written"));
+            }
             if progress.written == progress.uploaded {
                 progress.pending_since = Some(Instant::now());
             }
@@ -465,7 +468,10 @@ fn cache_serial(dir: &Path, opener: &Opener) -> Option<u64> {
 }
 
 /// The key for new state, and its wrapped form when a key service keeps it.
-fn new_key(objects: &Objects, sealing: &Sealing) -> Result<(Option<StateKey>, Option<serde_json::Value>), RemoteError> {
+pub(crate) fn new_key(
+    objects: &Objects,
+    sealing: &Sealing,
+) -> Result<(Option<StateKey>, Option<serde_json::Value>), RemoteError> {
     match sealing {
         Sealing::Plain => Ok((None, None)),
         Sealing::Key(key) => Ok((Some(key.clone()), None)),

@@ -11,7 +11,7 @@ use std::io::{self, Write};
 use serde::{Deserialize, Serialize};
 
 use crate::seal::{KeyId, StateKey};
-use crate::stored::decode_record;
+use crate::stored::{decode_record, encode_record};
 use crate::{Lineage, Record, Snapshot, StateError};
 
 /// The format this ringform writes and reads.
@@ -30,11 +30,15 @@ pub struct Header {
     /// stores take the key itself.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub wrapped_key: Option<serde_json::Value>,
+    /// How many records follow, so that a copy cut short at a line break is told from a
+    /// state with fewer records. Written with every document; absent in older copies.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) records: Option<usize>,
 }
 
 impl Header {
     pub fn new(lineage: Lineage, serial: u64, key_id: Option<KeyId>) -> Header {
-        Header { ringform_state: FORMAT, lineage, serial, key_id, wrapped_key: None }
+        Header { ringform_state: FORMAT, lineage, serial, key_id, wrapped_key: None, records: None }
     }
 
     /// The header on the first line of `line`; the error says what is wrong with it.
@@ -58,7 +62,8 @@ pub struct Document {
 
 impl Document {
     pub fn write_to(&self, out: &mut (impl Write + ?Sized)) -> io::Result<()> {
-        serde_json::to_writer(&mut *out, &self.header).map_err(io::Error::other)?;
+        let header = Header { records: Some(self.records.len()), ..self.header.clone() };
+        serde_json::to_writer(&mut *out, &header).map_err(io::Error::other)?;
         for record in &self.records {
             out.write_all(b"\n")?;
             out.write_all(record)?;
@@ -76,8 +81,15 @@ impl Document {
     pub fn parse(bytes: &[u8], location: &str) -> Result<Document, StateError> {
         let damaged = |(detail, source)| StateError::Corrupt { location: location.to_owned(), detail, source };
         let mut lines = bytes.split(|b| *b == b'\n').filter(|line| !line.is_empty());
-        let header = Header::parse(lines.next().unwrap_or_default()).map_err(damaged)?;
-        Ok(Document { header, records: lines.map(<[u8]>::to_vec).collect() })
+        let mut header = Header::parse(lines.next().unwrap_or_default()).map_err(damaged)?;
+        let records: Vec<Vec<u8>> = lines.map(<[u8]>::to_vec).collect();
+        match header.records.take() {
+            Some(count) if count != records.len() => Err(damaged((
+                format!("it holds {} records where its header says {count}: it was cut short", records.len()),
+                None,
+            ))),
+            _ => Ok(Document { header, records }),
+        }
     }
 
     /// The records as (address, stored bytes), each checked to open with `key`.
@@ -94,6 +106,15 @@ impl Document {
     pub fn snapshot(&self, key: Option<&StateKey>, location: &str) -> Result<Snapshot, StateError> {
         let records = self.decoded(key, location)?.into_iter().map(|(_, record)| record);
         Ok(Snapshot::new(self.header.lineage, self.header.serial, records))
+    }
+
+    /// The same state with its secrets sealed under `new_key` instead of `key` (or for the
+    /// first time); the header names the new key and holds no wrapped key.
+    pub fn rekeyed(&self, key: Option<&StateKey>, new_key: &StateKey, location: &str) -> Result<Document, StateError> {
+        let records =
+            self.decoded(key, location)?.into_iter().map(|(_, record)| encode_record(&record, Some(new_key), location));
+        let header = Header::new(self.header.lineage, self.header.serial, Some(new_key.id().clone()));
+        Ok(Document { header, records: records.collect::<Result<_, _>>()? })
     }
 
     /// Each record as stored beside it decoded with `key`; fails on the first that does not
