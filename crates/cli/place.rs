@@ -43,13 +43,6 @@ impl Place {
         }
     }
 
-    /// The local directory: the state itself, or the cache of remote state.
-    pub fn dir(&self) -> &Path {
-        match self {
-            Place::Local { dir, .. } | Place::Remote { cache: dir, .. } => dir,
-        }
-    }
-
     /// Opens the state for `operation`, locked, creating it if new.
     pub fn open(&self, operation: &str) -> Result<Arc<dyn StateStore>, Failure> {
         self.open_with(operation, true)
@@ -79,29 +72,33 @@ impl Place {
         }
     }
 
-    /// Whether any state has been written here.
-    pub fn exists(&self) -> Result<bool, Failure> {
-        Ok(match self {
-            Place::Local { dir, .. } => SledStore::exists(dir),
-            Place::Remote { .. } => !self.read_snapshot("plan")?.is_empty(),
-        })
-    }
-
     /// The stored state without taking the lock (remote) or as the locked store has it
     /// (local); empty for a deployment never applied: planning must not create state.
     pub fn read_snapshot(&self, operation: &str) -> Result<Snapshot, Failure> {
+        Ok(self.read(operation)?.unwrap_or_else(Snapshot::empty))
+    }
+
+    /// The stored state, read as [`Place::read_snapshot`] reads it; `None` when there is none.
+    pub fn read(&self, operation: &str) -> Result<Option<Snapshot>, Failure> {
         match self {
             Place::Local { dir, key } => {
                 if !SledStore::exists(dir) {
-                    return Ok(Snapshot::empty());
+                    return Ok(None);
                 }
                 let store = Opener::new(operation).key(key.clone()).open_existing(dir).map_err(state_failure)?;
-                store.snapshot().map_err(state_failure)
+                store.snapshot().map(Some).map_err(state_failure)
             }
             Place::Remote { location, sealing, .. } => {
-                let snapshot = ringform_remote::read_snapshot(location, sealing).map_err(remote_failure)?;
-                Ok(snapshot.unwrap_or_else(Snapshot::empty))
+                ringform_remote::read_snapshot(location, sealing).map_err(remote_failure)
             }
+        }
+    }
+
+    /// Where the state is, for messages: its directory or its URL.
+    pub fn describe(&self) -> String {
+        match self {
+            Place::Local { dir, .. } => dir.display().to_string(),
+            Place::Remote { location, .. } => location.url().to_owned(),
         }
     }
 }

@@ -134,10 +134,8 @@ fn mv(topology: &TopologyArg, from: &str, to: &str, state: &StateDirArg) -> Resu
 
 fn pull(topology: &TopologyArg, show_secrets: bool, state: &StateDirArg) -> Result<(), Failure> {
     let (_, place) = place(topology, state)?;
-    if !place.exists()? {
-        return Err(state_failure(StateError::NoState { dir: place.dir().to_owned() }));
-    }
-    let snapshot = place.read_snapshot("state pull")?;
+    let snapshot =
+        place.read("state pull")?.ok_or_else(|| state_failure(StateError::NoState { dir: place.describe().into() }))?;
     let secrets = if show_secrets { Secrets::Shown } else { Secrets::Redacted };
     print(&format!("{}\n", snapshot.to_json(secrets).map_err(state_failure)?))
 }

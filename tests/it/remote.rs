@@ -434,3 +434,52 @@ fn damaged_remote_state_is_restored_and_rekeyed() {
     assert!(text(&applied.stdout).contains("No changes."), "{}{}", text(&applied.stdout), text(&applied.stderr));
     assert_eq!(secrets_at_rest(&r.objects(), &cache, &secrets), Vec::<String>::new());
 }
+
+/// A run whose state object is written behind its back (a writer without the lock) has its
+/// next upload refused: it stops and says so, the bucket keeps the other write, and its own
+/// writes stay in its cache, which the next run from there keeps aside before it converges.
+#[test]
+fn a_write_over_a_stale_version_is_refused_and_reported_never_lost() {
+    let r = Remote::on_s3(TWO_REGIONS, WITH_KEY);
+    let cache = r.fresh_cache();
+    let child = r.spawn(&["apply", "--auto-approve", r.topology()], &cache, 40);
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let state = loop {
+        if let Some((_, bytes)) = r.objects().into_iter().find(|(name, _)| name == "eks-two-regions") {
+            break bytes;
+        }
+        assert!(Instant::now() < deadline, "the state object never appeared");
+        std::thread::sleep(Duration::from_millis(10));
+    };
+    // The same state with a blank line more: another version, which the run did not write.
+    let Store::S3(moto) = &r.store else { unreachable!() };
+    let (bucket, path) = (moto.s3_store(BUCKET), object_store::path::Path::from("eks-two-regions"));
+    let behind_its_back = [state.as_slice(), b"\n"].concat();
+    ringform_testkit::block_on(object_store::ObjectStoreExt::put(&bucket, &path, behind_its_back.clone().into()))
+        .unwrap();
+
+    let output = child.wait_with_output().unwrap();
+    let stderr = text(&output.stderr);
+    assert_eq!(output.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("s3://ringform-state/eks-two-regions was changed by someone else"), "{stderr}");
+    let now = r.objects().into_iter().find(|(name, _)| name == "eks-two-regions").unwrap().1;
+    assert_eq!(now, behind_its_back, "the other write was not overwritten");
+    let key = Some(ringform_state::StateKey::from_base64(KEY).unwrap());
+    let cached = ringform_state::Opener::new("test").key(key).open_existing(&cache).unwrap();
+    let kept = ringform_state::StateStore::snapshot(&cached).unwrap().len();
+    drop(cached);
+    let remote = r.pull()["records"].as_object().unwrap().len();
+    assert!(kept > remote, "the cache keeps what the bucket refused: {kept} records, {remote} in the bucket");
+
+    if r.is_locked() {
+        r.break_lock();
+    }
+    let rerun = r.run(&["apply", "--auto-approve", r.topology()], &cache, &[]);
+    let stderr = text(&rerun.stderr);
+    assert_eq!(rerun.status.code(), Some(0), "{stderr}");
+    assert!(stderr.contains("the old cache, with writes of its own, is kept in"), "{stderr}");
+    assert!(
+        std::fs::read_dir(&cache).unwrap().any(|e| e.unwrap().file_name().to_string_lossy().starts_with("replaced-"))
+    );
+    r.assert_inventory_equals_remote_state();
+}

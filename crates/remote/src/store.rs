@@ -20,7 +20,8 @@ use std::time::{Duration, Instant};
 use object_store::UpdateVersion;
 use ringform_core::Address;
 use ringform_state::{
-    Document, JournalEntry, Lineage, Opener, Phase, Record, SledStore, Snapshot, StateError, StateKey, StateStore,
+    Document, JournalEntry, Lineage, Opener, Operation, Phase, Record, SledStore, Snapshot, StateError, StateKey,
+    StateStore,
 };
 use serde::{Deserialize, Serialize};
 
@@ -418,7 +419,7 @@ impl Cache {
         };
         let document = Document::parse(&state.bytes, &url)?;
         let key = key_of(objects, sealing, document.header.wrapped_key.clone())?;
-        let opener = Opener::new(operation).key(key);
+        let opener = Opener::new(operation).key(key.clone());
         if marker.is_none() && SledStore::exists(dir) {
             return Err(RemoteError::LocalState { dir: dir.to_owned(), url });
         }
@@ -435,9 +436,15 @@ impl Cache {
                 store
             }
             _ => {
-                let ahead = marker.as_ref().is_some_and(|m| cache_serial(dir, &opener) != Some(m.serial));
-                let keep_old = SledStore::exists(dir) && ahead;
-                let replaced = SledStore::replace_with(dir, &opener, &document, intents, keep_old)?;
+                let own = marker.as_ref().and_then(|m| own_writes(dir, &opener, key.as_ref(), m.serial, &document));
+                // A cache with writes of its own, or one that does not open, is kept aside.
+                let keep_old = SledStore::exists(dir) && !matches!(own, Some(None));
+                // What only the old cache tracks is settled like an intent: found by its
+                // ownership tags and adopted, or known never to have been made.
+                let mut intents = intents.to_vec();
+                let untracked = own.flatten().unwrap_or_default();
+                intents.extend(untracked.into_iter().map(|address| JournalEntry::intent(address, Operation::Create)));
+                let replaced = SledStore::replace_with(dir, &opener, &document, &intents, keep_old)?;
                 if let Some(aside) = replaced.moved_to {
                     notices.push(format!(
                         "{url} was written by another run since this cache was last in step with it, so the cache \
@@ -462,9 +469,24 @@ impl Cache {
     }
 }
 
-/// The serial of the cache in `dir`, if it opens.
-fn cache_serial(dir: &Path, opener: &Opener) -> Option<u64> {
-    opener.open_existing(dir).ok()?.serial().ok()
+/// The writes of the cache in `dir` that the state object lacks, when the cache went on from
+/// serial `synced` (its last upload) and the object is now `document`: the addresses only the
+/// cache tracks. `None` when the cache does not open; `Some(None)` when it has no writes of its
+/// own.
+fn own_writes(
+    dir: &Path,
+    opener: &Opener,
+    key: Option<&StateKey>,
+    synced: u64,
+    document: &Document,
+) -> Option<Option<Vec<Address>>> {
+    let cache = opener.open_existing(dir).ok()?;
+    let snapshot = cache.snapshot().ok()?;
+    if snapshot.serial == synced {
+        return Some(None);
+    }
+    let remote = document.snapshot(key, "").ok()?;
+    Some(Some(snapshot.records.into_keys().filter(|address| !remote.contains(address)).collect()))
 }
 
 /// The key for new state, and its wrapped form when a key service keeps it.
