@@ -12,6 +12,7 @@ use ringform_testkit::azurite::{self, Azurite};
 use ringform_testkit::moto::Moto;
 
 use crate::common::{self, KillClock, text};
+use crate::state::generated_secrets;
 
 const BUCKET: &str = "ringform-state";
 const KEY: &str = "AQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQE=";
@@ -168,13 +169,6 @@ fn lock_id(refused: &str) -> String {
     refused[at..].chars().take_while(|c| c.is_ascii_hexdigit() || *c == '-').collect()
 }
 
-/// The value of every secret ringform generated, from `state pull --show-secrets` output.
-fn generated_secrets(pulled: &serde_json::Value) -> Vec<String> {
-    let records = pulled["records"].as_object().unwrap();
-    let generated = records.iter().filter(|(address, _)| address.starts_with("generated_secret."));
-    generated.filter_map(|(_, record)| record["outputs"]["value"]["$secret"].as_str().map(str::to_owned)).collect()
-}
-
 fn holds(bytes: &[u8], secret: &str) -> bool {
     bytes.windows(secret.len()).any(|w| w == secret.as_bytes())
 }
@@ -182,19 +176,8 @@ fn holds(bytes: &[u8], secret: &str) -> bool {
 /// The secrets in `secrets` found in plain text in `objects` or in any file under `dir`.
 fn secrets_at_rest(objects: &[(String, Vec<u8>)], dir: &Path, secrets: &[String]) -> Vec<String> {
     let mut bytes: Vec<u8> = objects.iter().flat_map(|(_, b)| b.clone()).collect();
-    read_every_file(dir, &mut bytes);
+    bytes.extend(ringform_testkit::every_byte_in(dir));
     secrets.iter().filter(|s| holds(&bytes, s)).cloned().collect()
-}
-
-fn read_every_file(dir: &Path, bytes: &mut Vec<u8>) {
-    for entry in std::fs::read_dir(dir).unwrap() {
-        let path = entry.unwrap().path();
-        if path.is_dir() {
-            read_every_file(&path, bytes);
-        } else {
-            bytes.extend(std::fs::read(&path).unwrap());
-        }
-    }
 }
 
 const TWO_REGIONS: &str = "examples/eks-two-regions.toml";

@@ -172,7 +172,7 @@ fn state_rm_forgets_without_deleting() {
 
 /// The value of every secret ringform generated (VPN shared keys, the Cassandra superuser
 /// password), from `state pull --show-secrets` output.
-fn generated_secrets(pulled: &serde_json::Value) -> Vec<String> {
+pub(crate) fn generated_secrets(pulled: &serde_json::Value) -> Vec<String> {
     let records = pulled["records"].as_object().unwrap();
     let generated = records.iter().filter(|(address, _)| address.starts_with("generated_secret."));
     generated.filter_map(|(_, record)| record["outputs"]["value"]["$secret"].as_str().map(str::to_owned)).collect()
@@ -186,21 +186,9 @@ fn pull(d: &Deployment, topology: &str, show_secrets: bool, env: &[(&str, &str)]
 
 /// The secrets that are at rest in plain text in any file of the state directory.
 fn secrets_at_rest(dir: &Path, secrets: &[String]) -> Vec<String> {
-    let mut bytes = Vec::new();
-    read_every_file(dir, &mut bytes);
+    let bytes = ringform_testkit::every_byte_in(dir);
     let found = |s: &&String| bytes.windows(s.len()).any(|w| w == s.as_bytes());
     secrets.iter().filter(found).cloned().collect()
-}
-
-fn read_every_file(dir: &Path, bytes: &mut Vec<u8>) {
-    for entry in std::fs::read_dir(dir).unwrap() {
-        let path = entry.unwrap().path();
-        if path.is_dir() {
-            read_every_file(&path, bytes);
-        } else {
-            bytes.extend(std::fs::read(&path).unwrap());
-        }
-    }
 }
 
 #[test]

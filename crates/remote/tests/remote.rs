@@ -269,22 +269,11 @@ mod conformance {
 
         fn stored_bytes(&self, at: &Self::Location) -> Vec<u8> {
             let mut bytes: Vec<u8> = self.s3.moto.every_object(BUCKET).into_iter().flat_map(|(_, b)| b).collect();
-            super::read_every_file(&at.1, &mut bytes);
+            bytes.extend(ringform_testkit::every_byte_in(&at.1));
             bytes
         }
     }
 
     ringform_state::conformance_tests!(harness());
     ringform_state::sealed_conformance_tests!(harness());
-}
-
-fn read_every_file(dir: &Path, bytes: &mut Vec<u8>) {
-    for entry in std::fs::read_dir(dir).unwrap() {
-        let path = entry.unwrap().path();
-        if path.is_dir() {
-            read_every_file(&path, bytes);
-        } else {
-            bytes.extend(std::fs::read(&path).unwrap());
-        }
-    }
 }

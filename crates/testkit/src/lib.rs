@@ -30,7 +30,7 @@ mod memory_store;
 pub mod moto;
 mod outputs;
 mod stores;
-pub use stores::block_on;
+pub use stores::{block_on, every_byte_in};
 pub mod topologies;
 
 pub use config::{CrashAction, CrashMode, FakeConfig};

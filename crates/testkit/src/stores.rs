@@ -30,3 +30,17 @@ pub(crate) fn every_object(store: &dyn ObjectStore) -> Vec<(String, Vec<u8>)> {
         objects
     })
 }
+
+/// Every byte of every file under `dir`, for tests that look for what must not be at rest.
+pub fn every_byte_in(dir: &std::path::Path) -> Vec<u8> {
+    let mut bytes = Vec::new();
+    for entry in std::fs::read_dir(dir).expect("a directory").flatten() {
+        let path = entry.path();
+        if path.is_dir() {
+            bytes.extend(every_byte_in(&path));
+        } else {
+            bytes.extend(std::fs::read(&path).expect("a readable file"));
+        }
+    }
+    bytes
+}
