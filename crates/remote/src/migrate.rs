@@ -9,7 +9,7 @@ use ringform_state::{Document, Opener, SledStore, StateStore};
 
 use crate::location::{Location, Object};
 use crate::rewrite::under_lock;
-use crate::store::{CACHE_MARKER, Marker, journal_bytes, key_of, parse_journal};
+use crate::store::{CACHE_MARKER, Marker, journal_bytes, key_of, read_journal};
 use crate::{RemoteError, Sealing};
 
 /// Copies the local state in `dir` (opened with `opener`) to `location`, which must hold no
@@ -49,10 +49,7 @@ pub fn migrate_to_local(location: &Location, dir: &Path, sealing: &Sealing) -> R
         }
         let mut document = Document::parse(&state.bytes, url)?;
         let key = key_of(objects, sealing, document.header.wrapped_key.take())?;
-        let intents = match objects.get(Object::Journal)? {
-            Some(journal) => parse_journal(&journal.bytes, objects, Object::Journal)?,
-            None => Vec::new(),
-        };
+        let (_, intents) = read_journal(objects)?;
         let opener = Opener::new("state migrate").key(key);
         let local = SledStore::replace_with(dir, &opener, &document, &intents, false)?.store;
         if local.document()? != document {

@@ -10,7 +10,7 @@ use ringform_state::{Document, Opener, SledStore, StateError, StateKey};
 use crate::location::Object;
 use crate::lock;
 use crate::objects::{Fetched, Objects};
-use crate::store::{Marker, key_of, new_key, parse_journal};
+use crate::store::{Marker, key_of, new_key, read_journal};
 use crate::{Location, RemoteError, Sealing};
 
 /// Puts the last good copy back as the state at `location`, refusing (changing nothing) when
@@ -79,10 +79,7 @@ fn replace(
     let mut stored = document.clone();
     stored.header.wrapped_key = wrapped.clone();
     let version = objects.put(Object::State, stored.to_bytes(), state.map(|s| s.version))?;
-    let intents = match objects.get(Object::Journal)? {
-        Some(journal) => parse_journal(&journal.bytes, objects, Object::Journal)?,
-        None => Vec::new(),
-    };
+    let (_, intents) = read_journal(objects)?;
     let opener = Opener::new("state rewrite").key(key);
     drop(SledStore::replace_with(cache, &opener, document, &intents, true)?);
     let url = objects.location.url().to_owned();

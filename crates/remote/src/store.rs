@@ -145,42 +145,31 @@ impl RemoteStore {
     ) -> Result<RemoteStore, RemoteError> {
         let objects = Objects::new(location)?;
         let lock = lock::acquire(&objects, operation)?;
-        match Self::open_locked(objects, lock, cache, operation, sealing, create) {
-            Ok(store) => Ok(store),
-            Err((objects, lock, error)) => {
+        match Self::prepare(&objects, cache, operation, sealing, create) {
+            Ok((cache, journal, intents)) => Ok(RemoteStore::start(objects, lock, cache, journal, intents)),
+            Err(error) => {
                 let _ = lock::release(&objects, &lock);
                 Err(error)
             }
         }
     }
 
-    #[allow(clippy::result_large_err)]
-    fn open_locked(
-        objects: Objects,
-        lock: LockRecord,
+    /// Reads the remote objects and readies the cache in `dir`; returns it with the journal
+    /// object's version and the intents it holds.
+    fn prepare(
+        objects: &Objects,
         dir: &Path,
         operation: &str,
         sealing: &Sealing,
         create: bool,
-    ) -> Result<RemoteStore, (Objects, LockRecord, RemoteError)> {
-        let opened = (|| {
-            let state = objects.get(Object::State)?;
-            let journal = objects.get(Object::Journal)?;
-            let intents = journal.as_ref().map(|j| parse_journal(&j.bytes, &objects, Object::Journal)).transpose()?;
-            Ok::<_, RemoteError>((state, journal.map(|j| j.version), intents.unwrap_or_default()))
-        })();
-        let (state, journal, intents) = match opened {
-            Ok(fetched) => fetched,
-            Err(error) => return Err((objects, lock, error)),
-        };
+    ) -> Result<(Cache, Option<UpdateVersion>, Vec<JournalEntry>), RemoteError> {
+        let state = objects.get(Object::State)?;
         if state.is_none() && !create {
-            let error = RemoteError::State(StateError::NoState { dir: objects.location.url().into() });
-            return Err((objects, lock, error));
+            return Err(RemoteError::State(StateError::NoState { dir: objects.location.url().into() }));
         }
-        match Cache::prepare(&objects, dir, operation, sealing, state, &intents) {
-            Ok(cache) => Ok(RemoteStore::start(objects, lock, cache, journal, intents)),
-            Err(error) => Err((objects, lock, error)),
-        }
+        let (journal, intents) = read_journal(objects)?;
+        let cache = Cache::prepare(objects, dir, operation, sealing, state, &intents)?;
+        Ok((cache, journal, intents))
     }
 
     fn start(
@@ -541,16 +530,19 @@ pub(crate) fn journal_bytes(intents: &[JournalEntry]) -> Vec<u8> {
     bytes
 }
 
-pub(crate) fn parse_journal(bytes: &[u8], objects: &Objects, object: Object) -> Result<Vec<JournalEntry>, RemoteError> {
-    let lines = bytes.split(|b| *b == b'\n').filter(|line| !line.is_empty());
+/// The journal object's version and the intents it holds (none when there is no object).
+pub(crate) fn read_journal(objects: &Objects) -> Result<(Option<UpdateVersion>, Vec<JournalEntry>), RemoteError> {
+    let Some(journal) = objects.get(Object::Journal)? else { return Ok((None, Vec::new())) };
+    let lines = journal.bytes.split(|b| *b == b'\n').filter(|line| !line.is_empty());
     let entries = lines.map(serde_json::from_slice).collect::<Result<Vec<JournalEntry>, _>>();
-    entries.map_err(|source| {
+    let entries = entries.map_err(|source| {
         RemoteError::State(StateError::Corrupt {
-            location: objects.location.object_url(object),
+            location: objects.location.object_url(Object::Journal),
             detail: "a line is not a journal entry".into(),
             source: Some(source),
         })
-    })
+    })?;
+    Ok((Some(journal.version), entries))
 }
 
 impl StateStore for RemoteStore {
