@@ -7,6 +7,7 @@
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use ringform_remote::{AzureAuth, Location, RemoteError, RemoteStore, Sealing};
 use ringform_state::{Opener, SledStore, Snapshot, StateError, StateKey, StateStore};
@@ -67,7 +68,9 @@ impl Place {
                 for notice in store.notices() {
                     eprintln!("Note: {notice}");
                 }
-                Ok(Arc::new(store))
+                let store: Arc<dyn StateStore> = Arc::new(store);
+                close_on_ctrl_c(&store);
+                Ok(store)
             }
         }
     }
@@ -101,6 +104,35 @@ impl Place {
             Place::Remote { location, .. } => location.url().to_owned(),
         }
     }
+}
+
+/// Set while a run answers Ctrl-C itself, draining the operations in flight.
+pub(crate) static DRAINING: AtomicBool = AtomicBool::new(false);
+
+/// Until a run takes Ctrl-C over, Ctrl-C closes remote state (its last writes uploaded, its
+/// lock released) and ends the process: a remote lock, unlike a local one, does not end with
+/// its process.
+fn close_on_ctrl_c(store: &Arc<dyn StateStore>) {
+    let store = Arc::downgrade(store);
+    let watch = move || {
+        let Ok(runtime) = tokio::runtime::Builder::new_current_thread().enable_all().build() else { return };
+        let interrupted = runtime.block_on(async {
+            while tokio::signal::ctrl_c().await.is_ok() {
+                if !DRAINING.load(Ordering::SeqCst) {
+                    return true;
+                }
+            }
+            false
+        });
+        if interrupted {
+            if let Some(store) = store.upgrade() {
+                let _ = store.close();
+            }
+            eprintln!("Interrupted: nothing more was started; the state is uploaded and its lock released.");
+            std::process::exit(130);
+        }
+    };
+    let _ = std::thread::Builder::new().name("ringform-ctrl-c".into()).spawn(watch);
 }
 
 /// The key of local state: the topology's `key_env`, else `RINGFORM_STATE_KEY` if set.

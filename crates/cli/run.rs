@@ -72,6 +72,7 @@ impl Session {
     fn execute(self, plan: &Plan, parallelism: usize, verb: &str) -> Result<Exit, Failure> {
         providers::check(&self.registry, plan)?;
         let (stop, stopped) = watch::channel(false);
+        crate::place::DRAINING.store(true, std::sync::atomic::Ordering::SeqCst);
         let store = Arc::clone(&self.store);
         self.runtime.spawn(async move {
             if tokio::signal::ctrl_c().await.is_ok() {

@@ -277,7 +277,18 @@ fn migrate(topology: &TopologyArg, direction: MigrateDirection, state: &StateDir
             )
         }
         MigrateDirection::ToLocal => {
-            let copied = ringform_remote::migrate_to_local(&location, &dir, &sealing).map_err(remote_failure)?;
+            // Local state takes a key you hold: a key service's data key is never given out.
+            let reseal = key_from(NEW_KEY, NEW_KEY_FILE)?;
+            if let (Sealing::Service(service), None) = (&sealing, &reseal) {
+                return Err(Failure::new(format!(
+                    "the key of the state at {} is kept by {}, and local state takes a key you hold",
+                    location.url(),
+                    service.describe()
+                ))
+                .hint(format!("give the key to seal the local copy with in {NEW_KEY} (or {NEW_KEY_FILE})")));
+            }
+            let copied = ringform_remote::migrate_to_local(&location, &dir, &sealing, reseal.as_ref())
+                .map_err(remote_failure)?;
             format!(
                 "Copied the state at {} to {} and read it back: serial {}, {} resource{}. Now set backend = \"local\" \
                  in [state] of {}; the remote objects are left as they are.\n",

@@ -216,15 +216,18 @@ fn of_two_concurrent_applies_one_proceeds_and_the_other_names_the_holder() {
 }
 
 /// SIGKILL `ringform apply` at random instants, each followed by a run from a fresh local
-/// cache (another machine): it breaks the dead run's lock by the id it is told, and
-/// converges; nothing is ever duplicated, and the remote state ends equal to the fake cloud.
+/// cache (another machine) or, every other time, from one cache that keeps being reused (the
+/// machine that was killed, whose cache may be ahead of the bucket): it breaks the dead run's
+/// lock by the id it is told, and converges; nothing is ever duplicated, and the remote state
+/// ends equal to the fake cloud.
 #[test]
 fn killed_at_random_instants_a_rerun_from_a_fresh_cache_converges() {
     let r = Remote::on_s3(TWO_REGIONS, WITH_KEY);
     let mut clock = KillClock::from_env();
     let mut kills = 0;
     let mut verb = "apply";
-    for _ in 0..60 {
+    let same = r.fresh_cache();
+    for round in 0..60 {
         if kills == 10 {
             break;
         }
@@ -232,7 +235,8 @@ fn killed_at_random_instants_a_rerun_from_a_fresh_cache_converges() {
             r.break_lock();
         }
         let args = [verb, "--auto-approve", "--allow-data-loss", r.topology()];
-        let mut child = r.spawn(&args, &r.fresh_cache(), 20);
+        let cache = if round % 2 == 0 { r.fresh_cache() } else { same.clone() };
+        let mut child = r.spawn(&args, &cache, 20);
         std::thread::sleep(clock.instant_within(Duration::from_millis(1500)));
         if child.try_wait().unwrap().is_none() {
             child.kill().unwrap();
@@ -465,4 +469,38 @@ fn a_write_over_a_stale_version_is_refused_and_reported_never_lost() {
         std::fs::read_dir(&cache).unwrap().any(|e| e.unwrap().file_name().to_string_lossy().starts_with("replaced-"))
     );
     r.assert_inventory_equals_remote_state();
+}
+
+/// Ctrl-C at the confirmation prompt (or anywhere before a run takes Ctrl-C over) releases the
+/// remote lock: unlike a local one, it would not end with the process.
+#[test]
+fn ctrl_c_at_the_prompt_releases_the_remote_lock() {
+    use std::io::Read;
+    let r = Remote::on_s3("examples/minimal.toml", WITH_KEY);
+    let mut child = r
+        .command(&["apply", r.topology()], &r.fresh_cache(), 0)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Held open: `wait` would close it, and the prompt would read the end of its input.
+    let _stdin = child.stdin.take();
+    let mut stderr = child.stderr.take().unwrap();
+    let mut seen = Vec::new();
+    let mut buffer = [0; 256];
+    while !text(&seen).contains("Only 'yes' will be accepted") {
+        let read = stderr.read(&mut buffer).unwrap();
+        assert!(read > 0, "apply ended before it asked: {}", text(&seen));
+        seen.extend_from_slice(&buffer[..read]);
+    }
+    assert!(r.is_locked(), "apply holds the lock while it asks");
+    let interrupted = Command::new("kill").args(["-INT", &child.id().to_string()]).status().unwrap();
+    assert!(interrupted.success());
+    let status = child.wait().unwrap();
+    stderr.read_to_end(&mut seen).unwrap();
+    assert_eq!(status.code(), Some(130), "{}", text(&seen));
+    assert!(text(&seen).contains("its lock released"), "{}", text(&seen));
+    assert!(!r.is_locked(), "the lock was released");
+    r.ok(&["apply", "--auto-approve", r.topology()], &r.fresh_cache());
 }

@@ -37,14 +37,15 @@ pub(crate) fn acquire(objects: &Objects, operation: &str) -> Result<LockRecord, 
     for _ in 0..2 {
         match objects.put(Object::Lock, bytes.clone(), None) {
             Ok(_) => return Ok(record),
-            Err(RemoteError::Conflict { .. }) => {
-                if let Some(holder) = holder(objects)? {
-                    return Err(RemoteError::Locked {
-                        url: objects.location.url().to_owned(),
-                        holder: Box::new(holder),
-                    });
+            Err(RemoteError::Conflict { .. }) => match holder(objects)? {
+                // A retried write whose first attempt had landed.
+                Some(holder) if holder.id == record.id => return Ok(record),
+                Some(holder) => {
+                    let url = objects.location.url().to_owned();
+                    return Err(RemoteError::Locked { url, holder: Box::new(holder) });
                 }
-            }
+                None => {}
+            },
             Err(other) => return Err(other),
         }
     }

@@ -5,7 +5,7 @@
 
 use std::path::Path;
 
-use ringform_state::{Document, Opener, SledStore, StateStore};
+use ringform_state::{Document, Opener, SledStore, StateKey, StateStore};
 
 use crate::location::{Location, Object};
 use crate::rewrite::under_lock;
@@ -36,9 +36,15 @@ pub fn migrate_to_remote(dir: &Path, location: &Location, opener: &Opener) -> Re
 }
 
 /// Copies the state at `location` into `dir` (its cache, or a directory without state), which
-/// then holds it as local state. The remote objects are left as they are. Returns what was
-/// copied.
-pub fn migrate_to_local(location: &Location, dir: &Path, sealing: &Sealing) -> Result<Document, RemoteError> {
+/// then holds it as local state, its secrets sealed under `reseal` when given (the key of
+/// state a key service keeps cannot be given locally). A cache there is kept aside. The remote
+/// objects are left as they are. Returns what was copied.
+pub fn migrate_to_local(
+    location: &Location,
+    dir: &Path,
+    sealing: &Sealing,
+    reseal: Option<&StateKey>,
+) -> Result<Document, RemoteError> {
     under_lock(location, "state migrate", |objects| {
         let url = location.url();
         let state = objects
@@ -50,8 +56,11 @@ pub fn migrate_to_local(location: &Location, dir: &Path, sealing: &Sealing) -> R
         let mut document = Document::parse(&state.bytes, url)?;
         let key = key_of(objects, sealing, document.header.wrapped_key.take())?;
         let (_, intents) = read_journal(objects)?;
-        let opener = Opener::new("state migrate").key(key);
-        let local = SledStore::replace_with(dir, &opener, &document, &intents, false)?.store;
+        if let Some(new_key) = reseal {
+            document = document.rekeyed(key.as_ref(), new_key, url)?;
+        }
+        let opener = Opener::new("state migrate").key(reseal.cloned().or(key));
+        let local = SledStore::replace_with(dir, &opener, &document, &intents, true)?.store;
         if local.document()? != document {
             return Err(RemoteError::Unverified { url: dir.display().to_string() });
         }

@@ -34,7 +34,7 @@ pub fn restore(location: &Location, cache: &Path, sealing: &Sealing, force: bool
             }
         }
         let wrapped = document.header.wrapped_key.take();
-        replace(objects, state, &document, wrapped, cache, key)?;
+        replace(objects, state, &document, wrapped, cache, key, true)?;
         Ok(document)
     })
 }
@@ -57,7 +57,8 @@ pub fn rekey(location: &Location, cache: &Path, sealing: &Sealing, new: &Sealing
             });
         };
         let rekeyed = document.rekeyed(key.as_ref(), &new_key, url)?;
-        replace(objects, Some(state), &rekeyed, wrapped.clone(), cache, Some(new_key))?;
+        // The old cache holds the secrets under the old key (or in plain text): it goes.
+        replace(objects, Some(state), &rekeyed, wrapped.clone(), cache, Some(new_key), false)?;
         // The last good copy is sealed under the old key: it becomes this state.
         let mut copy = rekeyed.clone();
         copy.header.wrapped_key = wrapped;
@@ -67,7 +68,8 @@ pub fn rekey(location: &Location, cache: &Path, sealing: &Sealing, new: &Sealing
 }
 
 /// Writes `document` (with `wrapped`, its key as a key service keeps it) over the state object
-/// at the version `state` read, and makes `cache` a copy of it, opened with `key`.
+/// at the version `state` read, and makes `cache` a copy of it, opened with `key`, keeping the
+/// old cache aside if `keep_old`.
 fn replace(
     objects: &Objects,
     state: Option<Fetched>,
@@ -75,13 +77,14 @@ fn replace(
     wrapped: Option<serde_json::Value>,
     cache: &Path,
     key: Option<StateKey>,
+    keep_old: bool,
 ) -> Result<(), RemoteError> {
     let mut stored = document.clone();
     stored.header.wrapped_key = wrapped.clone();
-    let version = objects.put(Object::State, stored.to_bytes(), state.map(|s| s.version))?;
     let (_, intents) = read_journal(objects)?;
+    let version = objects.put(Object::State, stored.to_bytes(), state.map(|s| s.version))?;
     let opener = Opener::new("state rewrite").key(key);
-    drop(SledStore::replace_with(cache, &opener, document, &intents, true)?);
+    drop(SledStore::replace_with(cache, &opener, document, &intents, keep_old)?);
     let url = objects.location.url().to_owned();
     let serial = document.header.serial;
     Marker { url, e_tag: version.e_tag, version: version.version, serial, wrapped_key: wrapped }.write(cache)
@@ -96,6 +99,8 @@ pub(crate) fn under_lock<T>(
     let objects = Objects::new(location.clone())?;
     let held = lock::acquire(&objects, operation)?;
     let result = work(&objects);
-    lock::release(&objects, &held)?;
-    result
+    let released = lock::release(&objects, &held);
+    let value = result?;
+    released?;
+    Ok(value)
 }

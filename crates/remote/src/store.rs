@@ -73,9 +73,16 @@ impl Marker {
 /// Remote state, open and locked, worked on in a local cache.
 pub struct RemoteStore {
     shared: Arc<Shared>,
-    uploader: Mutex<Option<JoinHandle<()>>>,
+    /// The uploader while the store is open, then the outcome of closing it: a second `close`
+    /// (Ctrl-C during the first) waits for the first and reports the same.
+    closing: Mutex<Closing>,
     /// What opening did that the user should hear of (a cache set aside, say).
     notices: Vec<String>,
+}
+
+enum Closing {
+    Open(JoinHandle<()>),
+    Closed(Result<(), String>),
 }
 
 /// What the store and its uploader share.
@@ -203,7 +210,7 @@ impl RemoteStore {
                 move || shared.upload_until_closed()
             })
             .expect("a thread starts");
-        RemoteStore { shared, uploader: Mutex::new(Some(uploader)), notices }
+        RemoteStore { shared, closing: Mutex::new(Closing::Open(uploader)), notices }
     }
 
     /// What opening did that the user should hear of.
@@ -245,13 +252,6 @@ impl RemoteStore {
         self.shared.changed.notify_all();
         if urgent { self.shared.await_upload(generation) } else { Ok(()) }
     }
-
-    fn check(&self) -> Result<(), StateError> {
-        match &self.shared.progress().failure {
-            Some(failure) => Err(failed(failure)),
-            None => Ok(()),
-        }
-    }
 }
 
 fn failed(failure: &str) -> StateError {
@@ -280,8 +280,24 @@ impl Shared {
         Ok(())
     }
 
+    /// Stops every later write, and wakes everyone waiting, with `failure` as the reason.
+    fn fail(&self, failure: String) {
+        self.progress().failure.get_or_insert(failure);
+        self.changed.notify_all();
+    }
+
     /// The uploader: a round whenever one is due, until the store closes with nothing left.
     fn upload_until_closed(&self) {
+        // Should a round panic, nobody may wait for an upload that will never come.
+        struct Unwinding<'a>(&'a Shared);
+        impl Drop for Unwinding<'_> {
+            fn drop(&mut self) {
+                if std::thread::panicking() {
+                    self.0.fail("the uploader stopped unexpectedly".into());
+                }
+            }
+        }
+        let _unwinding = Unwinding(self);
         loop {
             let target = {
                 let mut progress = self.progress();
@@ -312,7 +328,9 @@ impl Shared {
                     progress.uploaded = progress.uploaded.max(target);
                     progress.pending_since = (progress.written > progress.uploaded).then(Instant::now);
                 }
-                Err(error) => progress.failure = Some(error_chain(&error)),
+                Err(error) => {
+                    progress.failure.get_or_insert(error_chain(&error));
+                }
             }
             drop(progress);
             self.changed.notify_all();
@@ -344,11 +362,11 @@ impl Shared {
     }
 
     /// Stops the uploader once everything is uploaded, and releases the lock.
-    fn close(&self, uploader: Option<JoinHandle<()>>) -> Result<(), StateError> {
+    fn close(&self, uploader: JoinHandle<()>) -> Result<(), StateError> {
         self.progress().closing = true;
         self.changed.notify_all();
-        if let Some(uploader) = uploader {
-            let _ = uploader.join();
+        if uploader.join().is_err() {
+            self.fail("the uploader stopped unexpectedly".into());
         }
         let failure = self.progress().failure.clone();
         let released = lock::release(&self.objects, &self.lock);
@@ -395,10 +413,17 @@ impl Cache {
         let marker = Marker::read(dir, &url);
         let Some(state) = state else {
             if SledStore::exists(dir) {
-                return Err(match marker {
-                    Some(marker) => RemoteError::Missing { url, dir: dir.to_owned(), serial: marker.serial },
-                    None => RemoteError::LocalState { dir: dir.to_owned(), url },
-                });
+                return match marker {
+                    // New state whose runs never uploaded anything: it is still only here.
+                    Some(marker) if marker.e_tag.is_none() && marker.version.is_none() => {
+                        let key = key_of(objects, sealing, marker.wrapped_key.clone())?;
+                        let store = Opener::new(operation).key(key).open_existing(dir)?;
+                        let ahead = store.serial()? > 0;
+                        Ok(Cache { store, marker, exists: false, ahead, notices: Vec::new() })
+                    }
+                    Some(marker) => Err(RemoteError::Missing { url, dir: dir.to_owned(), serial: marker.serial }),
+                    None => Err(RemoteError::LocalState { dir: dir.to_owned(), url }),
+                };
             }
             let (key, wrapped_key) = new_key(objects, sealing)?;
             let store = Opener::new(operation).key(key).open(dir)?;
@@ -424,20 +449,25 @@ impl Cache {
                 }
                 store
             }
-            _ => {
+            other => {
+                // The cache opened above, if it did, must be closed before it is replaced.
+                drop(other);
                 let own = marker.as_ref().and_then(|m| own_writes(dir, &opener, key.as_ref(), m.serial, &document));
                 // A cache with writes of its own, or one that does not open, is kept aside.
                 let keep_old = SledStore::exists(dir) && !matches!(own, Some(None));
                 // What only the old cache tracks is settled like an intent: found by its
                 // ownership tags and adopted, or known never to have been made.
                 let mut intents = intents.to_vec();
+                let opened = own.is_some();
                 let untracked = own.flatten().unwrap_or_default();
                 intents.extend(untracked.into_iter().map(|address| JournalEntry::intent(address, Operation::Create)));
                 let replaced = SledStore::replace_with(dir, &opener, &document, &intents, keep_old)?;
                 if let Some(aside) = replaced.moved_to {
+                    let why =
+                        if opened { "with writes of its own" } else { "which does not open (another key, or damaged)" };
                     notices.push(format!(
                         "{url} was written by another run since this cache was last in step with it, so the cache \
-                         was replaced by it; the old cache, with writes of its own, is kept in {}",
+                         was replaced by it; the old cache, {why}, is kept in {}",
                         aside.display()
                     ));
                 }
@@ -567,14 +597,12 @@ impl StateStore for RemoteStore {
     }
 
     fn put(&self, record: &Record) -> Result<u64, StateError> {
-        self.check()?;
         let serial = self.shared.cache.put(record)?;
         self.wrote(false)?;
         Ok(serial)
     }
 
     fn remove(&self, address: &Address) -> Result<bool, StateError> {
-        self.check()?;
         let removed = self.shared.cache.remove(address)?;
         if removed {
             self.wrote(false)?;
@@ -583,7 +611,6 @@ impl StateStore for RemoteStore {
     }
 
     fn write_all(&self, records: &[Record], removed: &[Address]) -> Result<u64, StateError> {
-        self.check()?;
         let serial = self.shared.cache.write_all(records, removed)?;
         self.wrote(false)?;
         Ok(serial)
@@ -592,7 +619,6 @@ impl StateStore for RemoteStore {
     /// An intent waits until the remote journal holds it: the provider call it announces may
     /// create something, and a run on another machine must be able to find that.
     fn journal_append(&self, entry: &JournalEntry) -> Result<u64, StateError> {
-        self.check()?;
         let seq = self.shared.cache.journal_append(entry)?;
         self.wrote(entry.phase == Phase::Intent)?;
         Ok(seq)
@@ -603,7 +629,6 @@ impl StateStore for RemoteStore {
     }
 
     fn journal_clear(&self) -> Result<(), StateError> {
-        self.check()?;
         self.shared.cache.journal_clear()?;
         self.wrote(false)
     }
@@ -624,10 +649,16 @@ impl StateStore for RemoteStore {
     }
 
     fn close(&self) -> Result<(), StateError> {
-        let uploader = self.uploader.lock().unwrap_or_else(PoisonError::into_inner).take();
-        match uploader {
-            Some(uploader) => self.shared.close(Some(uploader)),
-            None => Ok(()),
+        let mut closing = self.closing.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Closing::Open(_) = &*closing {
+            let Closing::Open(uploader) = std::mem::replace(&mut *closing, Closing::Closed(Ok(()))) else {
+                unreachable!("checked above")
+            };
+            *closing = Closing::Closed(self.shared.close(uploader).map_err(|e| error_chain(&e)));
+        }
+        match &*closing {
+            Closing::Closed(Err(failure)) => Err(failed(failure)),
+            _ => Ok(()),
         }
     }
 }

@@ -138,8 +138,8 @@ fn a_write_over_a_version_that_moved_on_is_refused_and_the_cache_keeps_it() {
     store.put(&record(1)).unwrap();
     let err = store.sync().unwrap_err().to_string();
     assert!(err.contains("s3://ringform-state/prod was changed by someone else"), "{err}");
-    assert!(store.put(&record(2)).is_err(), "nothing more is written once the remote refused");
-    assert_eq!(store.snapshot().unwrap().len(), 2, "the cache keeps what the remote refused");
+    assert!(store.put(&record(2)).is_err(), "every write after the refusal fails");
+    assert_eq!(store.snapshot().unwrap().len(), 3, "the cache keeps every write, also those after the refusal");
     let got = ringform_testkit::block_on(async { bucket.get(&path).await?.bytes().await }).unwrap();
     assert_eq!(&got[..], b"written behind our back");
     assert!(store.close().is_err());
@@ -168,7 +168,7 @@ fn migrating_to_the_bucket_and_back_keeps_every_record_byte_for_byte() {
     drop(remote);
 
     let back = root.path().join("back");
-    let copied = ringform_remote::migrate_to_local(&location, &back, &Sealing::Key(key())).unwrap();
+    let copied = ringform_remote::migrate_to_local(&location, &back, &Sealing::Key(key()), None).unwrap();
     assert_eq!(copied, before);
     let after = Opener::new("test").key(Some(key())).open_existing(&back).unwrap().document().unwrap();
     assert_eq!(after, before, "every record arrives byte for byte");
