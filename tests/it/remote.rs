@@ -316,6 +316,19 @@ fn a_kms_key_keeps_the_state_key() {
     assert_eq!(header["wrapped_key"]["service"], "aws-kms", "{header}");
     let plan = r.run(&["plan", "--detailed-exitcode", r.topology()], &r.fresh_cache(), &[("RINGFORM_STATE_KEY", "")]);
     assert_eq!(plan.status.code(), Some(0), "{}", text(&plan.stderr));
+
+    // A local copy takes a key you hold: the data key is never given out.
+    let local = r.dir.path().join("local");
+    let refused = r.fails(&["state", "migrate", "--to-local", r.topology()], &local, &[]);
+    assert!(refused.contains("local state takes a key you hold") && refused.contains("RINGFORM_STATE_NEW_KEY"));
+    let copied =
+        r.run(&["state", "migrate", "--to-local", r.topology()], &local, &[("RINGFORM_STATE_NEW_KEY", OTHER_KEY)]);
+    assert_eq!(copied.status.code(), Some(0), "{}", text(&copied.stderr));
+    let key = Some(ringform_state::StateKey::from_base64(OTHER_KEY).unwrap());
+    let store = ringform_state::Opener::new("test").key(key).open_existing(&local).unwrap();
+    let snapshot = ringform_state::StateStore::snapshot(&store).unwrap();
+    assert_eq!(snapshot.len(), pulled["records"].as_object().unwrap().len());
+    assert_eq!(secrets_at_rest(&[], &local, &secrets), Vec::<String>::new());
 }
 
 /// `state migrate` local → S3 → local keeps every record byte for byte; `state mv` on remote
