@@ -215,39 +215,44 @@ fn of_two_concurrent_applies_one_proceeds_and_the_other_names_the_holder() {
     r.assert_inventory_equals_remote_state();
 }
 
-/// SIGKILL `ringform apply` at random instants, each followed by a run from a fresh local
-/// cache (another machine) or, every other time, from one cache that keeps being reused (the
-/// machine that was killed, whose cache may be ahead of the bucket): it breaks the dead run's
-/// lock by the id it is told, and converges; nothing is ever duplicated, and the remote state
-/// ends equal to the fake cloud.
+/// SIGKILL `ringform apply` (and `destroy`) at random instants, each kill followed by a run
+/// from a fresh local cache (another machine), and every third by a run from the killed run's
+/// own cache instead (the same machine, its cache perhaps ahead of the bucket): the rerun
+/// breaks the dead run's lock by the id it is told, and converges; nothing is ever duplicated,
+/// and the remote state ends equal to the fake cloud.
 #[test]
 fn killed_at_random_instants_a_rerun_from_a_fresh_cache_converges() {
     let r = Remote::on_s3(TWO_REGIONS, WITH_KEY);
     let mut clock = KillClock::from_env();
-    let mut kills = 0;
+    let (mut fresh_reruns, mut own_reruns) = (0, 0);
     let mut verb = "apply";
-    let same = r.fresh_cache();
-    for round in 0..60 {
-        if kills == 10 {
+    let mut cache = r.fresh_cache();
+    for _ in 0..120 {
+        if fresh_reruns >= 10 && own_reruns >= 3 {
             break;
         }
         if r.is_locked() {
             r.break_lock();
         }
         let args = [verb, "--auto-approve", "--allow-data-loss", r.topology()];
-        let cache = if round % 2 == 0 { r.fresh_cache() } else { same.clone() };
         let mut child = r.spawn(&args, &cache, 20);
         std::thread::sleep(clock.instant_within(Duration::from_millis(1500)));
         if child.try_wait().unwrap().is_none() {
             child.kill().unwrap();
-            kills += 1;
+            if (fresh_reruns + own_reruns) % 3 == 2 {
+                own_reruns += 1;
+            } else {
+                fresh_reruns += 1;
+                cache = r.fresh_cache();
+            }
         }
         if child.wait().unwrap().success() {
             verb = if verb == "apply" { "destroy" } else { "apply" };
         }
         r.assert_nothing_duplicated(&clock.seed());
     }
-    assert!(kills >= 10, "only {kills} runs were killed mid-way ({})", clock.seed());
+    let seed = clock.seed();
+    assert!(fresh_reruns >= 10 && own_reruns >= 3, "only {fresh_reruns} + {own_reruns} kills ({seed})");
     if r.is_locked() {
         r.break_lock();
     }
