@@ -140,7 +140,7 @@ fn local_key(encryption: Option<&Encryption>) -> Result<Option<StateKey>, Failur
     match encryption {
         None => key_from(KEY, KEY_FILE),
         Some(Encryption::None) => Ok(None),
-        Some(Encryption::KeyEnv(variable)) => required_key(variable),
+        Some(Encryption::KeyEnv(variable)) => required_key(variable).map(Some),
         Some(Encryption::AwsKms(_) | Encryption::AzureKeyVault(_)) => {
             Err(Failure::new("a key service keeps the keys of remote state only")
                 .hint("for local state, give the key with encryption = { key_env = \"RINGFORM_STATE_KEY\" }"))
@@ -169,17 +169,17 @@ fn remote_sealing(
             )),
         },
         Some(Encryption::None) => Ok(Sealing::Plain),
-        Some(Encryption::KeyEnv(variable)) => Ok(Sealing::Key(required_key(variable)?.expect("required"))),
+        Some(Encryption::KeyEnv(variable)) => Ok(Sealing::Key(required_key(variable)?)),
         Some(Encryption::AwsKms(key)) => Ok(Sealing::Service(crate::keys::aws_kms(key, backend)?)),
         Some(Encryption::AzureKeyVault(key)) => Ok(Sealing::Service(crate::keys::azure_key_vault(key)?)),
     }
 }
 
 /// The key in `variable` or in the file `<variable>_FILE` names; an error when neither is set.
-fn required_key(variable: &str) -> Result<Option<StateKey>, Failure> {
+fn required_key(variable: &str) -> Result<StateKey, Failure> {
     let file_variable = format!("{variable}_FILE");
     match key_from(variable, &file_variable)? {
-        Some(key) => Ok(Some(key)),
+        Some(key) => Ok(key),
         None => Err(Failure::new(format!("the topology takes the state key from {variable}, which is not set"))
             .hint(format!("set {variable} to the key (base64), or {file_variable} to a file holding it"))),
     }

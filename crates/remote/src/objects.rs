@@ -33,14 +33,19 @@ impl Objects {
         Ok(Objects { location, runtime: Some(runtime) })
     }
 
-    /// Runs `future` on this crate's runtime and waits for it.
-    pub fn run<T: Send + 'static>(&self, future: impl Future<Output = T> + Send + 'static) -> T {
+    /// Runs `future` on this crate's runtime and waits for it; an error when it ended without
+    /// an answer (it panicked).
+    pub fn run<T: Send + 'static>(&self, future: impl Future<Output = T> + Send + 'static) -> Result<T, RemoteError> {
         let (sender, receiver) = mpsc::sync_channel(1);
-        let runtime = self.runtime.as_ref().expect("the runtime lives as long as the objects");
-        runtime.spawn(async move {
-            let _ = sender.send(future.await);
-        });
-        receiver.recv().expect("the remote runtime runs until the store is dropped")
+        if let Some(runtime) = &self.runtime {
+            runtime.spawn(async move {
+                let _ = sender.send(future.await);
+            });
+        }
+        receiver.recv().map_err(|_| RemoteError::Setup {
+            url: self.location.url().to_owned(),
+            detail: "a request ended without an answer".into(),
+        })
     }
 
     /// The object's current version, or `None` when there is none.
@@ -50,7 +55,7 @@ impl Objects {
             let got = store.get_opts(&path, GetOptions::default()).await?;
             let version = UpdateVersion { e_tag: got.meta.e_tag.clone(), version: got.meta.version.clone() };
             Ok::<_, object_store::Error>(Fetched { bytes: got.bytes().await?.to_vec(), version })
-        });
+        })?;
         match result {
             Ok(fetched) => Ok(Some(fetched)),
             Err(object_store::Error::NotFound { .. }) => Ok(None),
@@ -81,7 +86,7 @@ impl Objects {
     fn put_with(&self, object: Object, bytes: Vec<u8>, mode: PutMode) -> Result<UpdateVersion, RemoteError> {
         let (store, path) = (self.location.store.clone(), self.location.object(object));
         let options = PutOptions { mode, ..PutOptions::default() };
-        match self.run(async move { store.put_opts(&path, PutPayload::from(bytes), options).await }) {
+        match self.run(async move { store.put_opts(&path, PutPayload::from(bytes), options).await })? {
             Ok(result) => Ok(result.into()),
             Err(object_store::Error::Precondition { .. } | object_store::Error::AlreadyExists { .. }) => {
                 Err(RemoteError::Conflict { url: self.location.object_url(object) })
@@ -92,7 +97,7 @@ impl Objects {
 
     pub fn delete(&self, object: Object) -> Result<(), RemoteError> {
         let (store, path) = (self.location.store.clone(), self.location.object(object));
-        match self.run(async move { store.delete(&path).await }) {
+        match self.run(async move { store.delete(&path).await })? {
             Ok(()) | Err(object_store::Error::NotFound { .. }) => Ok(()),
             Err(source) => Err(self.failed("delete", object, source)),
         }

@@ -57,16 +57,16 @@ impl Marker {
 
     pub fn write(&self, dir: &Path) -> Result<(), RemoteError> {
         let path = dir.join(CACHE_MARKER);
-        let partial = dir.join(format!("{CACHE_MARKER}.partial"));
-        let bytes = serde_json::to_vec_pretty(self).expect("a marker encodes");
-        std::fs::write(&partial, bytes)
-            .and_then(|()| std::fs::rename(&partial, &path))
+        ringform_state::write_atomically(&path, |out| serde_json::to_writer_pretty(out, self).map_err(Into::into))
             .map_err(|source| StateError::Io { action: "write", path, source })?;
         Ok(())
     }
 
-    fn version(&self) -> UpdateVersion {
-        UpdateVersion { e_tag: self.e_tag.clone(), version: self.version.clone() }
+    /// The version of the state object the cache was last in step with; `None` when nothing
+    /// has been uploaded yet (the object does not exist).
+    fn uploaded(&self) -> Option<UpdateVersion> {
+        (self.e_tag.is_some() || self.version.is_some())
+            .then(|| UpdateVersion { e_tag: self.e_tag.clone(), version: self.version.clone() })
     }
 }
 
@@ -95,11 +95,10 @@ struct Shared {
     changed: Condvar,
 }
 
-/// What the remote objects hold, as far as this process knows.
+/// What the remote objects hold, as far as this process knows: the state object's version is
+/// the marker's.
 struct Remote {
     marker: Marker,
-    /// `None` until the state object exists.
-    state: Option<UpdateVersion>,
     journal: Option<UpdateVersion>,
     /// The intents the journal object holds.
     intents: Vec<JournalEntry>,
@@ -153,7 +152,7 @@ impl RemoteStore {
         let objects = Objects::new(location)?;
         let lock = lock::acquire(&objects, operation)?;
         match Self::prepare(&objects, cache, operation, sealing, create) {
-            Ok((cache, journal, intents)) => Ok(RemoteStore::start(objects, lock, cache, journal, intents)),
+            Ok((cache, journal, intents)) => RemoteStore::start(objects, lock, cache, journal, intents),
             Err(error) => {
                 let _ = lock::release(&objects, &lock);
                 Err(error)
@@ -185,10 +184,9 @@ impl RemoteStore {
         cache: Cache,
         journal: Option<UpdateVersion>,
         intents: Vec<JournalEntry>,
-    ) -> RemoteStore {
-        let Cache { store, marker, exists, ahead, notices } = cache;
-        let state = exists.then(|| marker.version());
-        let remote = Remote { marker, state, journal, intents, last_good: None };
+    ) -> Result<RemoteStore, RemoteError> {
+        let Cache { store, marker, ahead, notices } = cache;
+        let remote = Remote { marker, journal, intents, last_good: None };
         let mut progress = Progress::default();
         if ahead {
             // A run that ended before its last upload: upload what it left in the cache.
@@ -203,14 +201,17 @@ impl RemoteStore {
             progress: Mutex::new(progress),
             changed: Condvar::new(),
         });
-        let uploader = std::thread::Builder::new()
-            .name("ringform-upload".into())
-            .spawn({
-                let shared = Arc::clone(&shared);
-                move || shared.upload_until_closed()
-            })
-            .expect("a thread starts");
-        RemoteStore { shared, closing: Mutex::new(Closing::Open(uploader)), notices }
+        let uploader = std::thread::Builder::new().name("ringform-upload".into()).spawn({
+            let shared = Arc::clone(&shared);
+            move || shared.upload_until_closed()
+        });
+        match uploader {
+            Ok(uploader) => Ok(RemoteStore { shared, closing: Mutex::new(Closing::Open(uploader)), notices }),
+            Err(error) => {
+                let _ = lock::release(&shared.objects, &shared.lock);
+                Err(RemoteError::setup(shared.objects.location.url(), format!("cannot start the uploader: {error}")))
+            }
+        }
     }
 
     /// What opening did that the user should hear of.
@@ -342,15 +343,16 @@ impl Shared {
         // The journal before the records: an intent that ends after this read has its record
         // in the document read next, so dropping it from the remote journal loses nothing.
         let intents: Vec<JournalEntry> = self.cache.unfinished_intents()?.into_iter().map(|(_, e)| e).collect();
-        let mut document = self.cache.document()?;
         let mut remote = self.remote();
-        document.header.wrapped_key = remote.marker.wrapped_key.clone();
-        if remote.state.is_none() || document.header.serial != remote.marker.serial {
-            let version = self.objects.put(Object::State, document.to_bytes(), remote.state.clone())?;
-            remote.marker.e_tag = version.e_tag.clone();
-            remote.marker.version = version.version.clone();
+        let uploaded = remote.marker.uploaded();
+        // Only a write of records moves the serial; the whole state is read only then.
+        if uploaded.is_none() || self.cache.serial()? != remote.marker.serial {
+            let mut document = self.cache.document()?;
+            document.header.wrapped_key = remote.marker.wrapped_key.clone();
+            let version = self.objects.put(Object::State, document.to_bytes(), uploaded)?;
+            remote.marker.e_tag = version.e_tag;
+            remote.marker.version = version.version;
             remote.marker.serial = document.header.serial;
-            remote.state = Some(version);
             remote.marker.write(self.cache.dir())?;
         }
         if intents != remote.intents {
@@ -393,8 +395,6 @@ fn error_chain(error: &dyn std::error::Error) -> String {
 struct Cache {
     store: SledStore,
     marker: Marker,
-    /// Whether the state object exists.
-    exists: bool,
     /// Whether the cache holds writes the state object lacks.
     ahead: bool,
     notices: Vec<String>,
@@ -419,7 +419,7 @@ impl Cache {
                         let key = key_of(objects, sealing, marker.wrapped_key.clone())?;
                         let store = Opener::new(operation).key(key).open_existing(dir)?;
                         let ahead = store.serial()? > 0;
-                        Ok(Cache { store, marker, exists: false, ahead, notices: Vec::new() })
+                        Ok(Cache { store, marker, ahead, notices: Vec::new() })
                     }
                     Some(marker) => Err(RemoteError::Missing { url, dir: dir.to_owned(), serial: marker.serial }),
                     None => Err(RemoteError::LocalState { dir: dir.to_owned(), url }),
@@ -429,7 +429,7 @@ impl Cache {
             let store = Opener::new(operation).key(key).open(dir)?;
             let marker = Marker { url, wrapped_key, ..Marker::default() };
             marker.write(dir)?;
-            return Ok(Cache { store, marker, exists: false, ahead: false, notices: Vec::new() });
+            return Ok(Cache { store, marker, ahead: false, notices: Vec::new() });
         };
         let document = Document::parse(&state.bytes, &url)?;
         let key = key_of(objects, sealing, document.header.wrapped_key.clone())?;
@@ -437,8 +437,7 @@ impl Cache {
         if marker.is_none() && SledStore::exists(dir) {
             return Err(RemoteError::LocalState { dir: dir.to_owned(), url });
         }
-        let in_step =
-            marker.as_ref().is_some_and(|m| m.e_tag == state.version.e_tag && m.version == state.version.version);
+        let in_step = marker.as_ref().and_then(Marker::uploaded).as_ref() == Some(&state.version);
         let mut notices = Vec::new();
         let store = match in_step.then(|| opener.open_existing(dir)) {
             Some(Ok(store)) if store.lineage() == document.header.lineage => {
@@ -484,7 +483,7 @@ impl Cache {
         };
         marker.write(dir)?;
         let ahead = store.serial()? != serial;
-        Ok(Cache { store, marker, exists: true, ahead, notices })
+        Ok(Cache { store, marker, ahead, notices })
     }
 }
 
@@ -517,7 +516,7 @@ pub(crate) fn new_key(
         Sealing::Plain => Ok((None, None)),
         Sealing::Key(key) => Ok((Some(key.clone()), None)),
         Sealing::Service(service) => {
-            let (key, wrapped) = objects.run(service.new_key()).map_err(|detail| RemoteError::Key {
+            let (key, wrapped) = objects.run(service.new_key())?.map_err(|detail| RemoteError::Key {
                 url: objects.location.url().to_owned(),
                 service: service.describe(),
                 detail,
@@ -535,7 +534,7 @@ pub(crate) fn key_of(
 ) -> Result<Option<StateKey>, RemoteError> {
     match (sealing, wrapped) {
         (Sealing::Service(service), Some(wrapped)) => {
-            objects.run(service.unwrap(wrapped)).map(Some).map_err(|detail| RemoteError::Key {
+            objects.run(service.unwrap(wrapped))?.map(Some).map_err(|detail| RemoteError::Key {
                 url: objects.location.url().to_owned(),
                 service: service.describe(),
                 detail,
@@ -637,11 +636,11 @@ impl StateStore for RemoteStore {
     fn keep_last_good(&self) -> Result<(), StateError> {
         self.shared.cache.keep_last_good()?;
         self.sync()?;
-        let mut document = self.shared.cache.document()?;
         let mut remote = self.shared.remote();
-        if remote.last_good == Some(document.header.serial) {
+        if remote.last_good == Some(self.shared.cache.serial()?) {
             return Ok(());
         }
+        let mut document = self.shared.cache.document()?;
         document.header.wrapped_key = remote.marker.wrapped_key.clone();
         self.shared.objects.overwrite(Object::LastGood, document.to_bytes())?;
         remote.last_good = Some(document.header.serial);

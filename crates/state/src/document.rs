@@ -30,26 +30,37 @@ pub struct Header {
     /// stores take the key itself.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub wrapped_key: Option<serde_json::Value>,
-    /// How many records follow, so that a copy cut short at a line break is told from a
-    /// state with fewer records. Written with every document; absent in older copies.
+}
+
+/// The first line of a document: the header, and how many records follow, so that a copy cut
+/// short at a line break is told from a state with fewer records (absent in older copies).
+#[derive(Serialize, Deserialize)]
+struct FirstLine<H> {
+    #[serde(flatten)]
+    header: H,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub(crate) records: Option<usize>,
+    records: Option<usize>,
 }
 
 impl Header {
     pub fn new(lineage: Lineage, serial: u64, key_id: Option<KeyId>) -> Header {
-        Header { ringform_state: FORMAT, lineage, serial, key_id, wrapped_key: None, records: None }
+        Header { ringform_state: FORMAT, lineage, serial, key_id, wrapped_key: None }
     }
 
-    /// The header on the first line of `line`; the error says what is wrong with it.
+    /// The header on the first line of a document, `line`; the error says what is wrong.
     pub(crate) fn parse(line: &[u8]) -> Result<Header, (String, Option<serde_json::Error>)> {
-        let header: Header = serde_json::from_slice(line)
+        Ok(Header::parse_counted(line)?.0)
+    }
+
+    /// The header on `line`, and how many records it says follow.
+    fn parse_counted(line: &[u8]) -> Result<(Header, Option<usize>), (String, Option<serde_json::Error>)> {
+        let FirstLine { header, records } = serde_json::from_slice::<FirstLine<Header>>(line)
             .map_err(|e| ("its first line is not the header of a ringform state".to_owned(), Some(e)))?;
         if header.ringform_state != FORMAT {
             let detail = format!("it is in format {}, which this ringform does not read", header.ringform_state);
             return Err((detail, None));
         }
-        Ok(header)
+        Ok((header, records))
     }
 }
 
@@ -62,8 +73,8 @@ pub struct Document {
 
 impl Document {
     pub fn write_to(&self, out: &mut (impl Write + ?Sized)) -> io::Result<()> {
-        let header = Header { records: Some(self.records.len()), ..self.header.clone() };
-        serde_json::to_writer(&mut *out, &header).map_err(io::Error::other)?;
+        let first = FirstLine { header: &self.header, records: Some(self.records.len()) };
+        serde_json::to_writer(&mut *out, &first).map_err(io::Error::other)?;
         for record in &self.records {
             out.write_all(b"\n")?;
             out.write_all(record)?;
@@ -81,9 +92,9 @@ impl Document {
     pub fn parse(bytes: &[u8], location: &str) -> Result<Document, StateError> {
         let damaged = |(detail, source)| StateError::Corrupt { location: location.to_owned(), detail, source };
         let mut lines = bytes.split(|b| *b == b'\n').filter(|line| !line.is_empty());
-        let mut header = Header::parse(lines.next().unwrap_or_default()).map_err(damaged)?;
+        let (header, count) = Header::parse_counted(lines.next().unwrap_or_default()).map_err(damaged)?;
         let records: Vec<Vec<u8>> = lines.map(<[u8]>::to_vec).collect();
-        match header.records.take() {
+        match count {
             Some(count) if count != records.len() => Err(damaged((
                 format!("it holds {} records where its header says {count}: it was cut short", records.len()),
                 None,

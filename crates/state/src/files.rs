@@ -58,7 +58,7 @@ pub(crate) fn is_same_file(_file: &File, path: &Path) -> io::Result<bool> {
 /// Replaces `path` with what `write` writes, atomically: into a private temporary file beside
 /// it, flushed to disk, then renamed over `path`. A crash at any point leaves either the old
 /// file or the new one, never a mix.
-pub(crate) fn write_atomically(path: &Path, write: impl FnOnce(&mut dyn Write) -> io::Result<()>) -> io::Result<()> {
+pub fn write_atomically(path: &Path, write: impl FnOnce(&mut dyn Write) -> io::Result<()>) -> io::Result<()> {
     let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
     let temporary = path.with_file_name(format!(".{name}.tmp"));
     let mut options = OpenOptions::new();

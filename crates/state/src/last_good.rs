@@ -45,10 +45,7 @@ pub(crate) fn read_header(dir: &Path) -> Result<Option<Header>, StateError> {
     };
     let mut first = Vec::new();
     BufReader::new(file).read_until(b'\n', &mut first).map_err(|source| read_error(&path, source))?;
-    let mut header =
-        Header::parse(first.trim_ascii_end()).map_err(|(detail, source)| damaged(&path, detail, source))?;
-    header.records = None;
-    Ok(Some(header))
+    Header::parse(first.trim_ascii_end()).map(Some).map_err(|(detail, source)| damaged(&path, detail, source))
 }
 
 /// The last good copy in `dir`, if there is one.

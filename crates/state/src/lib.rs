@@ -33,6 +33,7 @@ use ringform_core::Address;
 pub use document::{Document, Header};
 pub use edit::{Moved, forget, move_record};
 pub use error::StateError;
+pub use files::write_atomically;
 pub use last_good::LAST_GOOD_FILE;
 pub use lock::{LOCK_FILE, LockInfo, unlock};
 pub use model::{JournalEntry, Lineage, Operation, Phase, Record, Secrets, Snapshot, unfinished_intents};
